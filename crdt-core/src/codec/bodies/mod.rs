@@ -1,0 +1,40 @@
+//! The body layout of each type (see `docs/WIRE_FORMAT.md`).
+
+mod causal;
+mod counters;
+mod lww;
+mod orset;
+
+use super::{DecodeError, Invalid};
+
+/// Checks that `items` arrive strictly ascending, as canonical order requires.
+pub(super) struct Ascending<K> {
+    prev: Option<K>,
+    what: &'static str,
+}
+
+impl<K: Ord> Ascending<K> {
+    pub(super) fn new(what: &'static str) -> Self {
+        Self { prev: None, what }
+    }
+
+    pub(super) fn next(&mut self, key: K) -> Result<(), DecodeError> {
+        if self.prev.as_ref().is_some_and(|p| *p >= key) {
+            return Err(Invalid::Unsorted(self.what).into());
+        }
+        self.prev = Some(key);
+        Ok(())
+    }
+}
+
+/// Reads a one-byte presence flag: 0 absent, 1 present.
+pub(super) fn read_flag(
+    r: &mut super::Reader<'_>,
+    what: &'static str,
+) -> Result<bool, DecodeError> {
+    match r.u8()? {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(Invalid::NonCanonical(what).into()),
+    }
+}

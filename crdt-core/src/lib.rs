@@ -1,0 +1,60 @@
+//! Delta-state CRDTs built on dots and causal contexts.
+//!
+//! Replicas accept writes independently and converge by exchanging *deltas*: small
+//! values of the same type as the state, joined with one [`Crdt::merge`] that is
+//! commutative, associative and idempotent. Deltas may arrive in any order, any number
+//! of times, batched or not; replicas that received the same updates hold equal states
+//! and encode to identical bytes ([`codec`]).
+//!
+//! | type | mutators (each returns its delta) | value |
+//! |---|---|---|
+//! | [`GCounter`] | `increment` | `u64` |
+//! | [`PnCounter`] | `increment`, `decrement` | `i64` |
+//! | [`OrSet`] | `insert`, `remove`, `clear` | add-wins set, no tombstones |
+//! | [`LwwRegister`] | `set` | last writer by hybrid logical clock |
+//!
+//! ```
+//! use crdt_core::{Crdt, OrSet, ReplicaId};
+//!
+//! let (a, b) = (ReplicaId::new(1), ReplicaId::new(2));
+//! let mut left = OrSet::new();
+//! let mut right = OrSet::new();
+//! let d1 = left.insert(a, "milk".to_string());
+//! right.merge(&d1);
+//! // Concurrently: `left` re-adds milk while `right` removes the milk it saw.
+//! let d2 = left.insert(a, "milk".to_string());
+//! let d3 = right.remove(&"milk".to_string());
+//! left.merge(&d3);
+//! right.merge(&d2);
+//! // Add wins: the re-add was not observed by the remove.
+//! assert!(left.contains(&"milk".to_string()));
+//! assert_eq!(left, right);
+//! ```
+#![forbid(unsafe_code)]
+
+mod causal_context;
+pub mod codec;
+mod crdt;
+mod dot;
+mod error;
+mod gcounter;
+mod lww_register;
+mod orset;
+mod pncounter;
+mod ranges;
+mod replica_id;
+mod timestamp;
+mod vec_map;
+mod version_vector;
+
+pub use causal_context::CausalContext;
+pub use crdt::Crdt;
+pub use dot::Dot;
+pub use error::CoreError;
+pub use gcounter::GCounter;
+pub use lww_register::{DiscardedWrite, LwwRegister, MergeReport};
+pub use orset::OrSet;
+pub use pncounter::PnCounter;
+pub use replica_id::ReplicaId;
+pub use timestamp::Timestamp;
+pub use version_vector::VersionVector;

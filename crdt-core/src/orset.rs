@@ -1,0 +1,376 @@
+//! Add-wins observed-remove set without tombstones.
+
+use crate::codec::Invalid;
+use crate::{CausalContext, CoreError, Crdt, Dot, ReplicaId};
+use core::fmt;
+use smallvec::SmallVec;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The dots of one element's live adds, sorted ascending; almost always exactly one.
+pub(crate) type Dots = SmallVec<[Dot; 1]>;
+
+/// An add-wins observed-remove set (the "AWSet" of the delta-CRDT literature).
+///
+/// State: a *dot store* mapping each present element to the dots of its live adds,
+/// and a [`CausalContext`] of every dot ever seen. An element is present iff it has a
+/// live dot. A remove records the element's dots in the context and drops them; it
+/// creates no dot and keeps **no tombstone** (removed values are forgotten). Because a
+/// remove only covers the dots it *observed*, an add concurrent with it survives the
+/// merge: **add wins**.
+///
+/// # Invariants (checked by the decoder, relied on by merge)
+/// - every stored dot is in the context (a store dot outside the context would make
+///   the replica "forget" it had seen its own data and resurrect it);
+/// - every element has at least one dot, dots per element are sorted and unique, and
+///   a dot belongs to at most one element.
+///
+/// # Cost
+/// `insert`/`remove`/`contains` are O(log n). Merging a delta costs
+/// O(d log n) for a delta of `d` elements, including deltas that carry removes (see
+/// *removal hints* below); merging two full states is O((n + m) log n).
+///
+/// # Removal hints
+/// A delta made by `remove`, `clear` or `insert` (which replaces the element's older
+/// dots) also records *which elements* its removed dots belonged to, so a receiver finds
+/// them without scanning its whole state; joined deltas keep the union. Full states
+/// carry no hints (a state made by [`OrSet::new`] never accumulates them, so they are
+/// not tombstones), and merging a value without hints falls back to one scan of the
+/// receiver. Hints travel in the encoding but are not part of the value: `==` ignores
+/// them. To batch deltas with their hints, start from [`OrSet::empty_delta`].
+#[derive(Clone)]
+pub struct OrSet<T> {
+    entries: BTreeMap<T, Dots>,
+    ctx: CausalContext,
+    /// `Some(E)`: every dot in `ctx` but not in `entries` belongs to an element of `E`
+    /// (or to none). `None`: unknown, receivers scan.
+    removed: Option<BTreeSet<T>>,
+}
+
+impl<T: Ord + Clone> OrSet<T> {
+    /// The empty set, used as a replica's state.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            entries: BTreeMap::new(),
+            ctx: CausalContext::new(),
+            removed: None,
+        }
+    }
+
+    /// The empty set, used to accumulate deltas: unlike [`OrSet::new`] it keeps the
+    /// removal hints of what is merged into it, so merging the batch stays O(batch).
+    #[must_use]
+    pub const fn empty_delta() -> Self {
+        Self {
+            entries: BTreeMap::new(),
+            ctx: CausalContext::new(),
+            removed: Some(BTreeSet::new()),
+        }
+    }
+
+    /// Adds `value` with a fresh dot of `replica`. Any older dots of `value` are
+    /// replaced (so a present element keeps a single dot). Returns the delta.
+    ///
+    /// If `replica` has no dot counters left (only forged input can cause that), the
+    /// set is unchanged and the delta is empty; [`OrSet::try_insert`] reports it.
+    #[must_use = "the returned delta must be sent to other replicas"]
+    pub fn insert(&mut self, replica: ReplicaId, value: T) -> OrSet<T> {
+        self.try_insert(replica, value)
+            .unwrap_or_else(|_| Self::empty_delta())
+    }
+
+    /// Like [`OrSet::insert`] but reports an exhausted replica id.
+    ///
+    /// # Errors
+    /// [`CoreError::DotsExhausted`]; the set is unchanged.
+    pub fn try_insert(&mut self, replica: ReplicaId, value: T) -> Result<OrSet<T>, CoreError> {
+        let dot = self
+            .ctx
+            .next_dot(replica)
+            .ok_or(CoreError::DotsExhausted { replica })?;
+        self.ctx.insert(dot);
+        let mut delta = Self::empty_delta();
+        delta.ctx.insert(dot);
+        let old = self
+            .entries
+            .insert(value.clone(), SmallVec::from_buf([dot]));
+        if let Some(old) = old {
+            for d in old {
+                delta.ctx.insert(d);
+            }
+            self.note_removed(&value);
+            delta.note_removed(&value);
+        }
+        delta.entries.insert(value, SmallVec::from_buf([dot]));
+        Ok(delta)
+    }
+
+    /// Removes `value` as observed here: only the adds seen so far are undone, so a
+    /// concurrent add elsewhere survives. Returns the delta (empty if absent).
+    #[must_use = "the returned delta must be sent to other replicas"]
+    pub fn remove(&mut self, value: &T) -> OrSet<T> {
+        let mut delta = Self::empty_delta();
+        if let Some((value, dots)) = self.entries.remove_entry(value) {
+            for d in dots {
+                delta.ctx.insert(d);
+            }
+            self.note_removed(&value);
+            delta.note_removed(&value);
+        }
+        delta
+    }
+
+    /// Removes every element observed here. Returns the delta.
+    #[must_use = "the returned delta must be sent to other replicas"]
+    pub fn clear(&mut self) -> OrSet<T> {
+        let mut delta = Self::empty_delta();
+        let entries = core::mem::take(&mut self.entries);
+        for (value, dots) in entries {
+            for d in dots {
+                delta.ctx.insert(d);
+            }
+            self.note_removed(&value);
+            delta.note_removed(&value);
+        }
+        delta
+    }
+
+    /// Whether `value` is present.
+    #[must_use]
+    pub fn contains(&self, value: &T) -> bool {
+        self.entries.contains_key(value)
+    }
+
+    /// The number of present elements.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no element is present.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The present elements in ascending order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> + ExactSizeIterator + '_ {
+        self.entries.keys()
+    }
+
+    /// The dots of the live adds of `value` (`None` if absent).
+    #[must_use]
+    pub fn dots(&self, value: &T) -> Option<&[Dot]> {
+        self.entries.get(value).map(|d| d.as_slice())
+    }
+
+    /// Every dot this set has seen, including those of removed elements.
+    #[must_use]
+    pub fn context(&self) -> &CausalContext {
+        &self.ctx
+    }
+
+    /// Whether this value carries removal hints (see the type's docs).
+    #[must_use]
+    pub fn has_removal_hints(&self) -> bool {
+        self.removed.is_some()
+    }
+
+    /// Checks every invariant the type documents. The decoder runs it on all input;
+    /// tests and fuzzers call it after every operation.
+    ///
+    /// # Errors
+    /// The first violated invariant.
+    pub fn check_invariants(&self) -> Result<(), Invalid> {
+        let mut all: Vec<Dot> = Vec::with_capacity(self.entries.len());
+        for dots in self.entries.values() {
+            if dots.is_empty() {
+                return Err(Invalid::EmptyDotSet);
+            }
+            if !dots.windows(2).all(|w| w[0] < w[1]) {
+                return Err(Invalid::Unsorted("an element's dots"));
+            }
+            if !dots.iter().all(|d| self.ctx.contains(d)) {
+                return Err(Invalid::DotOutsideContext);
+            }
+            all.extend_from_slice(dots);
+        }
+        all.sort_unstable();
+        if all.windows(2).any(|w| w[0] == w[1]) {
+            return Err(Invalid::DuplicateDot);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn entries(&self) -> &BTreeMap<T, Dots> {
+        &self.entries
+    }
+
+    pub(crate) fn removal_hints(&self) -> Option<&BTreeSet<T>> {
+        self.removed.as_ref()
+    }
+
+    /// Assembles a set from parts the caller (the decoder) validates.
+    pub(crate) fn from_parts(
+        entries: BTreeMap<T, Dots>,
+        ctx: CausalContext,
+        removed: Option<BTreeSet<T>>,
+    ) -> Self {
+        Self {
+            entries,
+            ctx,
+            removed,
+        }
+    }
+
+    fn note_removed(&mut self, value: &T) {
+        if let Some(hints) = &mut self.removed {
+            hints.insert(value.clone());
+        }
+    }
+
+    /// Whether `other` removes anything: its context holds a dot its store does not.
+    fn carries_removals(&self) -> bool {
+        let stored: u128 = self.entries.values().map(|d| d.len() as u128).sum();
+        self.ctx.dot_count() > stored
+    }
+}
+
+/// The dots of an element after joining two replicas' views of it:
+/// kept if both hold it, or if one holds it and the other has not seen it.
+fn join_dots(
+    mine: &Dots,
+    my_ctx: &CausalContext,
+    theirs: &[Dot],
+    their_ctx: &CausalContext,
+) -> Dots {
+    let mut out = Dots::new();
+    let (mut i, mut j) = (0, 0);
+    loop {
+        let (a, b) = (mine.get(i), theirs.get(j));
+        let mine_first = match (a, b) {
+            (None, None) => break,
+            (Some(x), Some(y)) if x == y => {
+                out.push(*x);
+                i += 1;
+                j += 1;
+                continue;
+            }
+            (Some(x), Some(y)) => x < y,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+        };
+        if mine_first {
+            let x = mine[i];
+            if !their_ctx.contains(&x) {
+                out.push(x);
+            }
+            i += 1;
+        } else {
+            let y = theirs[j];
+            if !my_ctx.contains(&y) {
+                out.push(y);
+            }
+            j += 1;
+        }
+    }
+    out
+}
+
+impl<T: Ord + Clone> Crdt for OrSet<T> {
+    fn merge(&mut self, other: &Self) {
+        // 1. Elements the other side holds: join their dots with ours.
+        for (value, theirs) in &other.entries {
+            match self.entries.get_mut(value) {
+                Some(mine) => {
+                    let joined = join_dots(mine, &self.ctx, theirs, &other.ctx);
+                    if joined.is_empty() {
+                        self.entries.remove(value);
+                    } else {
+                        *mine = joined;
+                    }
+                }
+                None => {
+                    let fresh: Dots = theirs
+                        .iter()
+                        .copied()
+                        .filter(|d| !self.ctx.contains(d))
+                        .collect();
+                    if !fresh.is_empty() {
+                        self.entries.insert(value.clone(), fresh);
+                    }
+                }
+            }
+        }
+        // 2. Elements only we hold lose the dots the other side has seen and dropped.
+        let removes = other.carries_removals();
+        if removes {
+            let drop_seen = |value: &T, mine: &mut Dots| {
+                if other.entries.contains_key(value) {
+                    return true;
+                }
+                mine.retain(|d| !other.ctx.contains(d));
+                !mine.is_empty()
+            };
+            match &other.removed {
+                Some(hints) => {
+                    for value in hints {
+                        if let Some(mine) = self.entries.get_mut(value) {
+                            if !drop_seen(value, mine) {
+                                self.entries.remove(value);
+                            }
+                        }
+                    }
+                }
+                None => self.entries.retain(drop_seen),
+            }
+        }
+        // 3. Hints: kept only while both sides account for all their removals.
+        self.removed = match (self.removed.take(), &other.removed) {
+            (Some(mut mine), Some(theirs)) => {
+                mine.extend(theirs.iter().cloned());
+                Some(mine)
+            }
+            (Some(mine), None) if !removes => Some(mine),
+            _ => None,
+        };
+        // 4. Contexts.
+        self.ctx.merge(&other.ctx);
+    }
+}
+
+impl<T: Ord + Clone> Default for OrSet<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Equality of the set's state (elements, their dots, the context); removal hints,
+/// an accelerator, are ignored.
+impl<T: PartialEq> PartialEq for OrSet<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries && self.ctx == other.ctx
+    }
+}
+
+impl<T: Eq> Eq for OrSet<T> {}
+
+impl<T: fmt::Debug> fmt::Debug for OrSet<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OrSet")
+            .field("entries", &self.entries)
+            .field("context", &self.ctx)
+            .finish()
+    }
+}
+
+impl<T: Ord + Clone> FromIterator<(ReplicaId, T)> for OrSet<T> {
+    /// Inserts each `(replica, value)` in turn (deltas discarded).
+    fn from_iter<I: IntoIterator<Item = (ReplicaId, T)>>(iter: I) -> Self {
+        let mut set = Self::new();
+        for (r, v) in iter {
+            let _ = set.insert(r, v);
+        }
+        set
+    }
+}
