@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every test of the project, after installing what it needs.
+# Usage: bash scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+
+# Property tests run at least this many cases each (override for longer runs).
+export QUICKCHECK_TESTS="${QUICKCHECK_TESTS:-1000}"
+
+echo "== unit, property, codec and doc tests (all workspace crates)"
+cargo test --workspace --all-targets
+cargo test --workspace --doc
+
+echo "== examples (the main job)"
+cargo run -q -p crdt-core --example three_replicas
