@@ -11,7 +11,10 @@ use crate::lww_register::Write;
 use crate::{LwwRegister, Timestamp};
 
 impl<T: WireValue> WireFormat for LwwRegister<T> {
-    const TYPE_TAG: u8 = TAG_LWW | (T::KIND & 0x0F);
+    const TYPE_TAG: u8 = {
+        assert!(T::KIND <= 0x0F, "WireValue::KIND must be in 0..=15");
+        TAG_LWW | T::KIND
+    };
 
     fn encode_body(&self, w: &mut Writer) -> Result<(), postcard::Error> {
         write_vv(w, self.context());

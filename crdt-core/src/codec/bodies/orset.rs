@@ -35,7 +35,10 @@ impl Run {
 }
 
 impl<T: WireValue> WireFormat for OrSet<T> {
-    const TYPE_TAG: u8 = TAG_ORSET | (T::KIND & 0x0F);
+    const TYPE_TAG: u8 = {
+        assert!(T::KIND <= 0x0F, "WireValue::KIND must be in 0..=15");
+        TAG_ORSET | T::KIND
+    };
 
     fn encode_body(&self, w: &mut Writer) -> Result<(), postcard::Error> {
         write_ctx(w, self.context());
