@@ -64,17 +64,32 @@ fn main() {
     let items = [["milk", "eggs"], ["bread", "milk"], ["apples", "tea"]];
     for (i, r) in replicas.iter_mut().enumerate() {
         for item in items[i] {
-            outbox.push((i, Delta::Cart(encode(&r.cart.insert(ids[i], item.to_string())))));
+            outbox.push((
+                i,
+                Delta::Cart(encode(&r.cart.insert(ids[i], item.to_string()))),
+            ));
         }
-        outbox.push((i, Delta::Visits(encode(&r.visits.increment(ids[i], 10 + i as u64)))));
+        outbox.push((
+            i,
+            Delta::Visits(encode(&r.visits.increment(ids[i], 10 + i as u64))),
+        ));
         outbox.push((i, Delta::Stock(encode(&r.stock.increment(ids[i], 5)))));
-        outbox.push((i, Delta::Stock(encode(&r.stock.decrement(ids[i], i as u64)))));
+        outbox.push((
+            i,
+            Delta::Stock(encode(&r.stock.decrement(ids[i], i as u64))),
+        ));
         // Replica 2's clock is 10 minutes behind: its title still orders by the HLC.
         let now = 1_700_000_000_000 - if i == 2 { 600_000 } else { 0 };
-        outbox.push((i, Delta::Title(encode(&r.title.set(ids[i], format!("list by {i}"), now)))));
+        outbox.push((
+            i,
+            Delta::Title(encode(&r.title.set(ids[i], format!("list by {i}"), now))),
+        ));
     }
     // Replica 0 removes milk concurrently with replica 1's add of milk: add wins.
-    outbox.push((0, Delta::Cart(encode(&replicas[0].cart.remove(&"milk".to_string())))));
+    outbox.push((
+        0,
+        Delta::Cart(encode(&replicas[0].cart.remove(&"milk".to_string()))),
+    ));
 
     // Deliver every delta to every other replica, scrambled, some twice, some lost
     // on the first attempt and resent at the end.
@@ -101,7 +116,10 @@ fn main() {
         replicas[to].apply(&outbox[k].1);
         sent += 1;
     }
-    println!("delivered {sent} deltas in scrambled order, {} lost", lost.len());
+    println!(
+        "delivered {sent} deltas in scrambled order, {} lost",
+        lost.len()
+    );
     rng.shuffle(&mut lost);
     for &(k, to) in &lost {
         replicas[to].apply(&outbox[k].1);
@@ -126,6 +144,9 @@ fn main() {
         // Converged replicas encode to identical bytes.
         assert_eq!(encode(&r.cart), encode(&first.cart));
     }
-    assert!(first.cart.contains(&"milk".to_string()), "add wins over a concurrent remove");
+    assert!(
+        first.cart.contains(&"milk".to_string()),
+        "add wins over a concurrent remove"
+    );
     println!("all three replicas converged (byte-identical encodings)");
 }

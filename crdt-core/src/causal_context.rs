@@ -187,6 +187,70 @@ impl CausalContext {
             .flat_map(|(r, a, b)| (a..=b).filter_map(move |c| Dot::try_new(r, c)))
     }
 
+    /// The dots of `self` that `other` has not seen. Costs O(runs of `self` × log),
+    /// independent of the size of `other`.
+    #[must_use]
+    pub fn difference(&self, other: &Self) -> Self {
+        let mut out = Self::new();
+        for (r, first, last) in self.runs() {
+            other.for_each_unseen(r, first, last, |a, b| out.insert_run(r, a, b));
+        }
+        out
+    }
+
+    /// `self` without the given dots (`dots` sorted ascending; dots not in `self` are
+    /// ignored). Costs O(runs of `self` + `dots.len()`).
+    #[must_use]
+    pub fn without_sorted(&self, dots: &[Dot]) -> Self {
+        let mut out = Self::new();
+        let mut holes = dots.iter().peekable();
+        for (r, first, last) in self.runs() {
+            let mut next = Some(first);
+            while let Some(h) = holes.next_if(|h| (h.replica(), h.counter()) <= (r, last)) {
+                let Some(n) = next else { continue };
+                if h.replica() < r || h.counter() < n {
+                    continue;
+                }
+                if h.counter() > n {
+                    out.insert_run(r, n, h.counter() - 1);
+                }
+                next = h.counter().checked_add(1);
+            }
+            if let Some(n) = next.filter(|n| *n <= last) {
+                out.insert_run(r, n, last);
+            }
+        }
+        out
+    }
+
+    /// Calls `emit(a, b)` for each maximal sub-run of `(r, first..=last)` not in `self`.
+    fn for_each_unseen(&self, r: ReplicaId, first: u64, last: u64, mut emit: impl FnMut(u64, u64)) {
+        let floor = self.vv.get(r);
+        let mut next = first.max(floor.saturating_add(1));
+        if floor >= last {
+            return;
+        }
+        if let Some(runs) = self.cloud.get(&r) {
+            let runs = runs.runs();
+            let start = runs.partition_point(|&(_, l)| l < next);
+            for &(a, b) in &runs[start..] {
+                if a > last {
+                    break;
+                }
+                if a > next {
+                    emit(next, a - 1);
+                }
+                if b >= last {
+                    return;
+                }
+                next = b + 1;
+            }
+        }
+        if next <= last {
+            emit(next, last);
+        }
+    }
+
     pub(crate) fn from_parts(vv: VersionVector, cloud: Vec<(ReplicaId, Vec<(u64, u64)>)>) -> Self {
         let cloud = cloud
             .into_iter()

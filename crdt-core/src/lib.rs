@@ -35,6 +35,7 @@
 mod causal_context;
 pub mod codec;
 mod crdt;
+mod delta_crdt;
 mod dot;
 mod error;
 mod gcounter;
@@ -49,6 +50,7 @@ mod version_vector;
 
 pub use causal_context::CausalContext;
 pub use crdt::Crdt;
+pub use delta_crdt::DeltaCrdt;
 pub use dot::Dot;
 pub use error::CoreError;
 pub use gcounter::GCounter;

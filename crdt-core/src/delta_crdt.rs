@@ -1,0 +1,263 @@
+//! What a synchronization protocol needs from a replicated type.
+
+use crate::codec::{WireFormat, WireValue};
+use crate::{
+    CausalContext, Crdt, Dot, GCounter, LwwRegister, OrSet, PnCounter, ReplicaId, VersionVector,
+};
+use core::fmt::Debug;
+use std::collections::BTreeSet;
+
+/// A delta-state CRDT that a protocol can synchronize efficiently: it can summarize
+/// what it has seen, compute exactly what a remote replica with a given summary lacks
+/// (**including removals**), and tell which part of an incoming delta was new.
+///
+/// # Laws (in addition to [`Crdt`]'s)
+/// For reachable states `s`, `r` and delta `d`:
+/// - `r ⊔ s.delta_since(&r.summary()) == r ⊔ s` — the repair delta brings `r` up to
+///   `s`, removals included (a plain "newer than your version vector" diff would drop
+///   removes: an OR-Set remove creates no dot);
+/// - `s.merge_delta(&d)` leaves `s` equal to `s ⊔ d` and returns `n` with `s_old ⊔ n ==
+///   s_old ⊔ d`, where `n` is bottom if `d` brought nothing new (*redundancy removal*:
+///   only `n` needs to be forwarded);
+/// - `Self::empty_delta()` and `Self::default()` are bottom, and so are the results
+///   above when nothing is missing or new. `default()` is the empty *state* (for an
+///   OR-Set it keeps no removal hints, so a replica's state never accumulates them);
+///   `empty_delta()` is the empty *delta accumulator*.
+pub trait DeltaCrdt: Crdt + WireFormat + Clone + Default + PartialEq + Debug {
+    /// What a replica tells a peer about its state so that the peer can compute what
+    /// it lacks: a causal context or version vector, or for counters the state itself
+    /// (one number per replica).
+    type Summary: WireFormat + Clone + PartialEq + Debug;
+
+    /// The bottom value, suitable to accumulate deltas into.
+    fn empty_delta() -> Self;
+
+    /// Whether this is the bottom value (carries no information).
+    fn is_bottom(&self) -> bool;
+
+    /// What this state has seen.
+    fn summary(&self) -> Self::Summary;
+
+    /// The smallest delta that brings a replica whose summary is `remote` up to `self`
+    /// (everything `self` has that `remote` may lack, removals included).
+    #[must_use]
+    fn delta_since(&self, remote: &Self::Summary) -> Self;
+
+    /// Joins `delta` into `self` and returns the part of it that was new here.
+    #[must_use = "the novel part is what must be forwarded"]
+    fn merge_delta(&mut self, delta: &Self) -> Self;
+
+    /// How far `replica`'s own updates reach in this value (its highest dot counter,
+    /// or its counter entry): a replica that finds another value holding more of its
+    /// *own* updates than it ever made knows its id is shared or it lost state.
+    fn progress_of(&self, replica: ReplicaId) -> u64;
+}
+
+impl DeltaCrdt for GCounter {
+    type Summary = GCounter;
+
+    fn empty_delta() -> Self {
+        GCounter::new()
+    }
+
+    fn is_bottom(&self) -> bool {
+        self.replica_count() == 0
+    }
+
+    fn summary(&self) -> GCounter {
+        self.clone()
+    }
+
+    fn delta_since(&self, remote: &GCounter) -> Self {
+        GCounter::from_sorted(self.iter().filter(|(r, c)| *c > remote.get(*r)).collect())
+    }
+
+    fn merge_delta(&mut self, delta: &Self) -> Self {
+        let novel = delta.delta_since(self);
+        self.merge(&novel);
+        novel
+    }
+
+    fn progress_of(&self, replica: ReplicaId) -> u64 {
+        self.get(replica)
+    }
+}
+
+impl DeltaCrdt for PnCounter {
+    type Summary = PnCounter;
+
+    fn empty_delta() -> Self {
+        PnCounter::new()
+    }
+
+    fn is_bottom(&self) -> bool {
+        self.replica_count() == 0
+    }
+
+    fn summary(&self) -> PnCounter {
+        self.clone()
+    }
+
+    fn delta_since(&self, remote: &PnCounter) -> Self {
+        let entries = self
+            .iter()
+            .filter_map(|(r, p, n)| {
+                let (rp, rn) = remote.totals(r);
+                let keep = (if p > rp { p } else { 0 }, if n > rn { n } else { 0 });
+                (keep != (0, 0)).then_some((r, keep))
+            })
+            .collect();
+        PnCounter::from_sorted(entries)
+    }
+
+    fn merge_delta(&mut self, delta: &Self) -> Self {
+        let novel = delta.delta_since(self);
+        self.merge(&novel);
+        novel
+    }
+
+    fn progress_of(&self, replica: ReplicaId) -> u64 {
+        let (p, n) = self.totals(replica);
+        p.saturating_add(n)
+    }
+}
+
+impl<T: WireValue + Debug> DeltaCrdt for OrSet<T> {
+    type Summary = CausalContext;
+
+    fn empty_delta() -> Self {
+        OrSet::empty_delta()
+    }
+
+    fn is_bottom(&self) -> bool {
+        self.is_empty() && self.context().is_empty()
+    }
+
+    fn summary(&self) -> CausalContext {
+        self.context().clone()
+    }
+
+    /// Adds the remote has not seen, plus the context minus our live dots the remote
+    /// has seen: the remote then drops exactly the dots it holds that we removed, and
+    /// keeps those we hold. O(n log n) in the size of this state (repair is rare).
+    fn delta_since(&self, remote: &CausalContext) -> Self {
+        let mut entries = std::collections::BTreeMap::new();
+        let mut seen_live: Vec<Dot> = Vec::new();
+        for (value, dots) in self.entries() {
+            let fresh: crate::orset::Dots = dots
+                .iter()
+                .copied()
+                .filter(|d| !remote.contains(d))
+                .collect();
+            seen_live.extend(dots.iter().filter(|d| remote.contains(d)));
+            if !fresh.is_empty() {
+                entries.insert(value.clone(), fresh);
+            }
+        }
+        seen_live.sort_unstable();
+        let ctx = self.context().without_sorted(&seen_live);
+        OrSet::from_parts(entries, ctx, None)
+    }
+
+    /// O(delta) when `delta` carries removal hints, else one scan of this state.
+    fn merge_delta(&mut self, delta: &Self) -> Self {
+        let novel = novelty(self, delta);
+        self.merge(&novel);
+        novel
+    }
+
+    fn progress_of(&self, replica: ReplicaId) -> u64 {
+        self.context().max_counter(replica)
+    }
+}
+
+/// The part of `delta` that `state` lacks: its unseen adds, its unseen context, and
+/// the dots `state` holds that `delta` removes.
+fn novelty<T: Ord + Clone>(state: &OrSet<T>, delta: &OrSet<T>) -> OrSet<T> {
+    let mut entries = std::collections::BTreeMap::new();
+    let mut new_dots: u128 = 0;
+    for (value, dots) in delta.entries() {
+        let fresh: crate::orset::Dots = dots
+            .iter()
+            .copied()
+            .filter(|d| !state.context().contains(d))
+            .collect();
+        if !fresh.is_empty() {
+            new_dots += fresh.len() as u128;
+            entries.insert(value.clone(), fresh);
+        }
+    }
+    let mut ctx = delta.context().difference(state.context());
+    // Removals of unseen dots: their elements are known only from the delta's hints.
+    let unseen_removals = ctx.dot_count() > new_dots;
+    let mut removed = BTreeSet::new();
+    let mut drop_live = |value: &T, ours: &[Dot]| {
+        let theirs = delta.dots(value).unwrap_or(&[]);
+        for d in ours {
+            if delta.context().contains(d) && !theirs.contains(d) {
+                ctx.insert(*d);
+                removed.insert(value.clone());
+            }
+        }
+    };
+    match delta.removal_hints() {
+        Some(hints) => {
+            for value in hints {
+                if let Some(ours) = state.dots(value) {
+                    drop_live(value, ours);
+                }
+            }
+        }
+        None => {
+            for (value, ours) in state.entries() {
+                drop_live(value, ours);
+            }
+        }
+    }
+    let hints = match delta.removal_hints() {
+        Some(h) => Some(h.clone()),
+        None if !unseen_removals => Some(removed),
+        None => None,
+    };
+    OrSet::from_parts(entries, ctx, hints)
+}
+
+impl<T: WireValue + Debug> DeltaCrdt for LwwRegister<T> {
+    type Summary = VersionVector;
+
+    fn empty_delta() -> Self {
+        LwwRegister::new()
+    }
+
+    fn is_bottom(&self) -> bool {
+        self.context().is_empty()
+    }
+
+    fn summary(&self) -> VersionVector {
+        self.context().clone()
+    }
+
+    /// Bottom if the remote has seen every write we have seen (then its value is at
+    /// least ours), else the whole register (one value and a version vector).
+    fn delta_since(&self, remote: &VersionVector) -> Self {
+        if remote.covers(self.context()) {
+            LwwRegister::new()
+        } else {
+            self.clone()
+        }
+    }
+
+    fn merge_delta(&mut self, delta: &Self) -> Self {
+        let before = self.clone();
+        self.merge(delta);
+        if *self == before {
+            LwwRegister::new()
+        } else {
+            delta.clone()
+        }
+    }
+
+    fn progress_of(&self, replica: ReplicaId) -> u64 {
+        self.context().get(replica)
+    }
+}
