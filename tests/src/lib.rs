@@ -1,1 +1,4 @@
-//! Cross-crate test support.
+//! Cross-crate test support: a deterministic in-process network of `crdt-sync`
+//! leaders used by the protocol's scenario and property tests.
+
+pub mod net;

@@ -1,0 +1,120 @@
+//! The delta buffer: numbered deltas kept until every peer has acknowledged them.
+
+use crdt_core::codec::Writer;
+use crdt_core::{DeltaCrdt, ReplicaId};
+use std::collections::VecDeque;
+
+/// Where a buffered delta came from: `None` for a local mutation, or the peer (and
+/// its incarnation) whose message carried it.
+pub(crate) type Origin = Option<(ReplicaId, u32)>;
+
+struct Entry<C> {
+    seq: u64,
+    origin: Origin,
+    delta: C,
+    bytes: usize,
+}
+
+/// Deltas numbered `base..=head` (consecutive), each the *novel* part of a local
+/// mutation or of a received delta, so the buffer never holds what was already here.
+///
+/// # Invariant
+/// The join of all deltas ever numbered `1..=head`, together with what was dropped,
+/// equals this leader's state: any peer that has merged a prefix `1..=k` and receives
+/// the join of `k+1..=head` (minus its own deltas) has everything this leader has.
+pub(crate) struct DeltaBuffer<C> {
+    entries: VecDeque<Entry<C>>,
+    head: u64,
+    bytes: usize,
+}
+
+impl<C: DeltaCrdt> DeltaBuffer<C> {
+    pub(crate) fn new() -> Self {
+        Self {
+            entries: VecDeque::new(),
+            head: 0,
+            bytes: 0,
+        }
+    }
+
+    /// A buffer whose deltas up to `head` are gone (after a restore: peers that lack
+    /// them are repaired from summaries).
+    pub(crate) fn starting_after(head: u64) -> Self {
+        Self {
+            entries: VecDeque::new(),
+            head,
+            bytes: 0,
+        }
+    }
+
+    /// The number of the newest delta (0 if none yet).
+    pub(crate) fn head(&self) -> u64 {
+        self.head
+    }
+
+    /// The lowest number still held (`head + 1` if empty).
+    pub(crate) fn base(&self) -> u64 {
+        self.entries.front().map_or(self.head + 1, |e| e.seq)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Numbers and stores `delta`. Returns `false` if the buffer then exceeded
+    /// `max_bytes` and was dropped (the number still advances).
+    pub(crate) fn push(&mut self, origin: Origin, delta: C, max_bytes: usize) -> bool {
+        let mut w = Writer::new();
+        let _ = delta.encode_body(&mut w);
+        let bytes = w.as_bytes().len();
+        self.head += 1;
+        self.bytes += bytes;
+        self.entries.push_back(Entry {
+            seq: self.head,
+            origin,
+            delta,
+            bytes,
+        });
+        if self.bytes > max_bytes {
+            self.entries.clear();
+            self.bytes = 0;
+            return false;
+        }
+        true
+    }
+
+    /// Drops every delta numbered `<= upto`.
+    pub(crate) fn collect_garbage(&mut self, upto: u64) {
+        while self.entries.front().is_some_and(|e| e.seq <= upto) {
+            if let Some(e) = self.entries.pop_front() {
+                self.bytes -= e.bytes;
+            }
+        }
+    }
+
+    /// The join of deltas `start..` up to the newest, skipping those from `exclude`
+    /// (never send a peer back its own deltas), cut after the last delta that keeps the
+    /// summed encoded size within `max_bytes` (at least one delta is taken). Returns the
+    /// join and the number of the last delta included. `start` must be `>= base()`.
+    pub(crate) fn join_from(&self, start: u64, exclude: Origin, max_bytes: usize) -> (C, u64) {
+        let mut acc = C::empty_delta();
+        let mut end = start.saturating_sub(1);
+        let mut size = 0usize;
+        let skip = usize::try_from(start.saturating_sub(self.base())).unwrap_or(usize::MAX);
+        for e in self.entries.iter().skip(skip) {
+            if end >= start && size + e.bytes > max_bytes {
+                break;
+            }
+            if e.origin.is_none() || e.origin != exclude {
+                acc.merge(&e.delta);
+                size += e.bytes;
+            }
+            end = e.seq;
+        }
+        (acc, end)
+    }
+}

@@ -1,0 +1,51 @@
+//! Explicit limits and timing of a leader.
+
+use crdt_core::codec::DecodeLimits;
+
+/// A leader's limits. Every quantity that grows from input is bounded here; each bound
+/// is checked at the edge and tested.
+///
+/// | limit | default | on excess |
+/// |---|---|---|
+/// | `message_bytes_max` | 16 MiB | incoming: rejected with [`SyncError::MessageTooLarge`](crate::SyncError::MessageTooLarge); outgoing: intervals are cut to fit, and a single delta or repair that cannot fit is not sent (counted in [`Metrics::unsendable`](crate::Metrics::unsendable)) |
+/// | `buffer_bytes_max` | 64 MiB | the delta buffer is dropped and peers that still needed it are repaired from summaries |
+/// | `peers_max` | 1,024 | [`Leader::add_peer`](crate::Leader::add_peer) fails with [`SyncError::TooManyPeers`](crate::SyncError::TooManyPeers) |
+/// | `decode` | [`DecodeLimits::DEFAULT`] (its `max_bytes` is replaced by `message_bytes_max`) | a message is rejected with [`SyncError::Decode`](crate::SyncError::Decode) |
+///
+/// `digest_interval_ticks` (default 8) sets how often [`Leader::tick`](crate::Leader::tick)
+/// sends each peer an unsolicited digest (summary and causal token), which refreshes lag
+/// metrics and lets peers find state they lack; 0 disables periodic digests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The largest message sent or accepted, in bytes.
+    pub message_bytes_max: usize,
+    /// The most bytes of encoded deltas the buffer holds.
+    pub buffer_bytes_max: usize,
+    /// The most peers.
+    pub peers_max: usize,
+    /// Ticks between unsolicited digests to each peer (0 = never).
+    pub digest_interval_ticks: u32,
+    /// Bounds on decoded content (elements, replicas).
+    pub decode: DecodeLimits,
+}
+
+impl Config {
+    /// The defaults (see the table above).
+    pub const DEFAULT: Config = Config {
+        message_bytes_max: 16 << 20,
+        buffer_bytes_max: 64 << 20,
+        peers_max: 1024,
+        digest_interval_ticks: 8,
+        decode: DecodeLimits::DEFAULT,
+    };
+
+    pub(crate) fn decode_limits(&self) -> DecodeLimits {
+        self.decode.with_max_bytes(self.message_bytes_max)
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}

@@ -1,0 +1,276 @@
+//! The protocol engine: one leader of a multi-leader group.
+
+use crate::buffer::DeltaBuffer;
+use crate::message::{FLAG_REPAIR_ME, FLAG_SEND_DIGEST};
+use crate::peer::Peer;
+use crate::{Config, Metrics, SyncError};
+use crdt_core::{DeltaCrdt, ReplicaId, VersionVector};
+use std::collections::BTreeMap;
+
+/// A message to hand to the transport.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// The peer to deliver it to.
+    pub to: ReplicaId,
+    /// The bytes to deliver, unchanged, to that peer's [`Leader::receive`].
+    pub payload: Vec<u8>,
+}
+
+/// One leader of a multi-leader group replicating a `C`: it accepts local writes,
+/// exchanges deltas with its peers, and converges with every leader it is connected to
+/// (directly or over several hops) — sans-IO: bytes in ([`Leader::receive`]), bytes out
+/// ([`Leader::poll_transmit`]), rounds driven by the caller ([`Leader::tick`]). No
+/// sockets, threads, clocks or randomness inside, so every run is reproducible.
+///
+/// See the crate documentation for the protocol and what each guarantee rests on.
+pub struct Leader<C: DeltaCrdt> {
+    pub(crate) id: ReplicaId,
+    pub(crate) incarnation: u32,
+    pub(crate) writer: ReplicaId,
+    pub(crate) config: Config,
+    pub(crate) state: C,
+    pub(crate) token: VersionVector,
+    pub(crate) buffer: DeltaBuffer<C>,
+    pub(crate) peers: BTreeMap<ReplicaId, Peer<C::Summary>>,
+    /// Set once another leader was found writing under our writer id: writes refused.
+    pub(crate) conflict: bool,
+    /// Set by `restore` until `snapshot` persists the new incarnation.
+    pub(crate) needs_snapshot: bool,
+    pub(crate) ticks: u64,
+    pub(crate) metrics: Metrics,
+    /// The peer `poll_transmit` served last (round robin).
+    pub(crate) cursor: Option<ReplicaId>,
+}
+
+impl<C: DeltaCrdt> Leader<C> {
+    /// A new leader with the default [`Config`]. A non-empty `initial` state is shared
+    /// with peers like a local write.
+    #[must_use]
+    pub fn new(id: ReplicaId, initial: C) -> Self {
+        Self::with_config(id, initial, Config::default())
+    }
+
+    /// A new leader with explicit limits.
+    #[must_use]
+    pub fn with_config(id: ReplicaId, initial: C, config: Config) -> Self {
+        let mut leader = Self {
+            id,
+            incarnation: 0,
+            writer: id,
+            config,
+            state: C::default(),
+            token: VersionVector::new(),
+            buffer: DeltaBuffer::new(),
+            peers: BTreeMap::new(),
+            conflict: false,
+            needs_snapshot: false,
+            ticks: 0,
+            metrics: Metrics::default(),
+            cursor: None,
+        };
+        let novel = leader.state.merge_delta(&initial);
+        leader.buffer_delta(None, novel);
+        leader
+    }
+
+    /// Adds a leader this one exchanges messages with directly. Topologies are
+    /// arbitrary (mesh, ring, line, star): updates are relayed across hops.
+    ///
+    /// # Errors
+    /// [`SyncError::SelfPeer`] or [`SyncError::TooManyPeers`]. Adding a present peer
+    /// does nothing.
+    pub fn add_peer(&mut self, peer: ReplicaId) -> Result<(), SyncError> {
+        if peer == self.id {
+            return Err(SyncError::SelfPeer);
+        }
+        if self.peers.contains_key(&peer) {
+            return Ok(());
+        }
+        if self.peers.len() >= self.config.peers_max {
+            return Err(SyncError::TooManyPeers {
+                max: self.config.peers_max,
+            });
+        }
+        self.peers.insert(peer, Peer::new());
+        Ok(())
+    }
+
+    /// Stops talking to `peer`; its acknowledgements no longer hold back the buffer.
+    pub fn remove_peer(&mut self, peer: ReplicaId) {
+        if self.peers.remove(&peer).is_some() {
+            self.collect_garbage();
+        }
+    }
+
+    /// The peers, ascending.
+    pub fn peers(&self) -> impl Iterator<Item = ReplicaId> + '_ {
+        self.peers.keys().copied()
+    }
+
+    /// Applies a local write: `f` calls a core mutator on the state with the id to write
+    /// under and returns its delta, which is buffered and ready for every peer at once.
+    ///
+    /// `f` must issue updates only under the id it is given (this leader's
+    /// [`Leader::writer_id`]).
+    ///
+    /// # Errors
+    /// [`SyncError::ReplicaIdConflict`] once another leader was found writing under this
+    /// leader's id; [`SyncError::SnapshotRequired`] after a restore until
+    /// [`Leader::snapshot`] was called. `f` is not called then.
+    pub fn mutate<F>(&mut self, f: F) -> Result<C, SyncError>
+    where
+        F: FnOnce(&mut C, ReplicaId) -> C,
+    {
+        if self.conflict {
+            return Err(SyncError::ReplicaIdConflict {
+                replica: self.writer,
+            });
+        }
+        if self.needs_snapshot {
+            return Err(SyncError::SnapshotRequired);
+        }
+        let delta = f(&mut self.state, self.writer);
+        if !delta.is_bottom() {
+            let n = self.token.get(self.writer).saturating_add(1);
+            self.token.advance(self.writer, n);
+            self.buffer_delta(None, delta.clone());
+        }
+        Ok(delta)
+    }
+
+    /// One anti-entropy round: unacknowledged intervals and repairs are sent again and
+    /// missing repairs requested again — after 1 tick without progress, then 2, 4, up to
+    /// 8 (so an unreachable peer is not flooded) — and every
+    /// `Config::digest_interval_ticks` rounds each peer gets a digest.
+    pub fn tick(&mut self) {
+        self.ticks += 1;
+        let digest_now = self.config.digest_interval_ticks > 0
+            && self.ticks % u64::from(self.config.digest_interval_ticks) == 0;
+        let head = self.buffer.head();
+        for peer in self.peers.values_mut() {
+            let waiting = peer.acked < head || peer.repair_in_flight.is_some() || peer.need_repair;
+            if waiting && peer.retransmit_due() {
+                peer.sent = peer.acked;
+                peer.summary_requested = false;
+                if peer.need_repair {
+                    peer.request_digest(FLAG_REPAIR_ME);
+                }
+                if peer.repair_in_flight.take().is_some() {
+                    peer.owe_repair = true;
+                }
+            }
+            if digest_now {
+                peer.request_digest(0);
+            }
+        }
+    }
+
+    /// The replicated state (everything merged so far).
+    pub fn state(&self) -> &C {
+        &self.state
+    }
+
+    /// This leader's id (how peers address it).
+    pub fn id(&self) -> ReplicaId {
+        self.id
+    }
+
+    /// The id this leader writes under in its current incarnation (see
+    /// [`writer_id`](crate::writer_id)); the id passed to [`Leader::mutate`]'s closure.
+    pub fn writer_id(&self) -> ReplicaId {
+        self.writer
+    }
+
+    /// How many times this leader was restored from a snapshot.
+    pub fn incarnation(&self) -> u32 {
+        self.incarnation
+    }
+
+    /// Everything this leader has seen, as a version vector over writers counting their
+    /// mutations. A client that carries the token from its write (or read) to another
+    /// leader and waits there until [`Leader::covers`] it gets read-your-writes and
+    /// monotonic reads across leaders.
+    pub fn causal_token(&self) -> VersionVector {
+        self.token.clone()
+    }
+
+    /// Whether this leader has seen at least everything `token` names.
+    pub fn covers(&self, token: &VersionVector) -> bool {
+        self.token.covers(token)
+    }
+
+    /// Whether writes are refused because another leader writes under this id.
+    pub fn has_id_conflict(&self) -> bool {
+        self.conflict
+    }
+
+    /// Counters, buffer figures and per-peer lag.
+    pub fn metrics(&self) -> Metrics {
+        let mut m = self.metrics.clone();
+        m.deltas_buffered = self.buffer.len() as u64;
+        m.buffered_bytes = self.buffer.bytes() as u64;
+        m.peer_lag = self
+            .peers
+            .iter()
+            .map(|(id, p)| {
+                let lag = self
+                    .token
+                    .iter()
+                    .map(|(w, c)| c.saturating_sub(p.token.get(w)))
+                    .fold(0u64, u64::saturating_add);
+                (*id, lag)
+            })
+            .collect();
+        m
+    }
+
+    /// Stores the novel part of a delta (local, or from `origin`) for the peers.
+    pub(crate) fn buffer_delta(&mut self, origin: crate::buffer::Origin, novel: C) {
+        if novel.is_bottom() {
+            return;
+        }
+        if !self
+            .buffer
+            .push(origin, novel, self.config.buffer_bytes_max)
+        {
+            self.metrics.buffer_overflows += 1;
+        }
+        if self.peers.is_empty() {
+            self.collect_garbage();
+        }
+    }
+
+    /// Drops the deltas every peer has acknowledged.
+    pub(crate) fn collect_garbage(&mut self) {
+        let upto = self
+            .peers
+            .values()
+            .map(|p| p.acked)
+            .min()
+            .unwrap_or(self.buffer.head());
+        self.buffer.collect_garbage(upto);
+    }
+
+    /// Puts a restored leader in the state of having lost its buffer: every peer is
+    /// asked for a repair and for its summary (so it can be repaired in turn).
+    pub(crate) fn after_restore(&mut self) {
+        for peer in self.peers.values_mut() {
+            peer.need_repair = true;
+            peer.request_digest(FLAG_REPAIR_ME | FLAG_SEND_DIGEST);
+        }
+    }
+}
+
+impl<C: DeltaCrdt> core::fmt::Debug for Leader<C> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Leader")
+            .field("id", &self.id)
+            .field("incarnation", &self.incarnation)
+            .field("writer", &self.writer)
+            .field("token", &self.token)
+            .field("buffer_head", &self.buffer.head())
+            .field("peers", &self.peers.keys().collect::<Vec<_>>())
+            .field("state", &self.state)
+            .finish()
+    }
+}

@@ -1,0 +1,209 @@
+//! The protocol's messages and their versioned encoding.
+//!
+//! Every message starts with a 5-byte header: magic `D1 5C`, protocol version
+//! ([`PROTOCOL_VERSION`]), message kind, and the crdt-core type tag of the replicated
+//! type (so leaders of different types never merge each other's bytes). Then the
+//! sender's incarnation and the kind's fields, in the core codec's canonical varints.
+
+use crdt_core::codec::{DecodeError, DecodeLimits, Invalid, Reader, TypeTag, WireFormat, Writer};
+use crdt_core::{DeltaCrdt, VersionVector};
+
+/// The magic bytes of a protocol message.
+pub const MESSAGE_MAGIC: [u8; 2] = [0xD1, 0x5C];
+/// The protocol version this build speaks.
+pub const PROTOCOL_VERSION: u8 = 1;
+
+const KIND_DELTA: u8 = 1;
+const KIND_ACK: u8 = 2;
+const KIND_DIGEST: u8 = 3;
+const KIND_REPAIR: u8 = 4;
+
+/// Digest flag: "I lack your state (restart, gap, new peer): send me a repair".
+pub(crate) const FLAG_REPAIR_ME: u8 = 1;
+/// Digest flag: "send me your digest" (I need your summary to repair you).
+pub(crate) const FLAG_SEND_DIGEST: u8 = 2;
+
+/// One protocol message.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Message<C: DeltaCrdt> {
+    /// The join of the sender's buffered deltas `start..=end` (minus those that came
+    /// from the receiver), and the sender's causal token after `end`.
+    Delta {
+        inc: u32,
+        start: u64,
+        end: u64,
+        token: VersionVector,
+        payload: C,
+    },
+    /// "I have merged your deltas up to `seq` of your incarnation `for_inc`."
+    Ack { inc: u32, for_inc: u32, seq: u64 },
+    /// The sender's summary and causal token, its buffer head, and requests.
+    Digest {
+        inc: u32,
+        seq: u64,
+        flags: u8,
+        token: VersionVector,
+        summary: C::Summary,
+    },
+    /// Everything the sender has that the receiver's summary lacks, as of the sender's
+    /// buffer head `seq`.
+    Repair {
+        inc: u32,
+        seq: u64,
+        token: VersionVector,
+        payload: C,
+    },
+}
+
+impl<C: DeltaCrdt> Message<C> {
+    /// The sender's incarnation.
+    pub(crate) fn incarnation(&self) -> u32 {
+        match self {
+            Message::Delta { inc, .. }
+            | Message::Ack { inc, .. }
+            | Message::Digest { inc, .. }
+            | Message::Repair { inc, .. } => *inc,
+        }
+    }
+
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.raw(&MESSAGE_MAGIC);
+        w.u8(PROTOCOL_VERSION);
+        w.u8(match self {
+            Message::Delta { .. } => KIND_DELTA,
+            Message::Ack { .. } => KIND_ACK,
+            Message::Digest { .. } => KIND_DIGEST,
+            Message::Repair { .. } => KIND_REPAIR,
+        });
+        w.u8(C::TYPE_TAG);
+        w.varint(u64::from(self.incarnation()));
+        // Element types used with a leader serialize infallibly (see WireValue); a
+        // failure would leave a truncated body that every receiver rejects.
+        let _ = match self {
+            Message::Delta {
+                start,
+                end,
+                token,
+                payload,
+                ..
+            } => {
+                w.varint(*start);
+                w.varint(*end);
+                let _ = token.encode_body(&mut w);
+                payload.encode_body(&mut w)
+            }
+            Message::Ack { for_inc, seq, .. } => {
+                w.varint(u64::from(*for_inc));
+                w.varint(*seq);
+                Ok(())
+            }
+            Message::Digest {
+                seq,
+                flags,
+                token,
+                summary,
+                ..
+            } => {
+                w.varint(*seq);
+                w.u8(*flags);
+                let _ = token.encode_body(&mut w);
+                summary.encode_body(&mut w)
+            }
+            Message::Repair {
+                seq,
+                token,
+                payload,
+                ..
+            } => {
+                w.varint(*seq);
+                let _ = token.encode_body(&mut w);
+                payload.encode_body(&mut w)
+            }
+        };
+        w.into_bytes()
+    }
+
+    pub(crate) fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes, limits)?;
+        let magic = r.raw(2)?;
+        if magic != MESSAGE_MAGIC {
+            return Err(DecodeError::BadMagic {
+                found: [magic[0], magic[1]],
+                expected: MESSAGE_MAGIC,
+            });
+        }
+        let version = r.u8()?;
+        if version != PROTOCOL_VERSION {
+            return Err(DecodeError::UnsupportedVersion {
+                found: version,
+                supported: PROTOCOL_VERSION,
+            });
+        }
+        let kind = r.u8()?;
+        let tag = r.u8()?;
+        if tag != C::TYPE_TAG {
+            return Err(DecodeError::WrongType {
+                expected: TypeTag(C::TYPE_TAG),
+                found: TypeTag(tag),
+            });
+        }
+        let inc = r.varint_u32("an incarnation")?;
+        let msg = match kind {
+            KIND_DELTA => {
+                let start = r.counter()?;
+                let end = r.varint()?;
+                if end < start {
+                    return Err(Invalid::Inconsistent(
+                        "a delta interval that ends before it starts",
+                    )
+                    .into());
+                }
+                let token = VersionVector::decode_body(&mut r)?;
+                let payload = C::decode_body(&mut r)?;
+                Message::Delta {
+                    inc,
+                    start,
+                    end,
+                    token,
+                    payload,
+                }
+            }
+            KIND_ACK => Message::Ack {
+                inc,
+                for_inc: r.varint_u32("an incarnation")?,
+                seq: r.varint()?,
+            },
+            KIND_DIGEST => {
+                let seq = r.varint()?;
+                let flags = r.u8()?;
+                if flags & !(FLAG_REPAIR_ME | FLAG_SEND_DIGEST) != 0 {
+                    return Err(Invalid::NonCanonical("digest flags").into());
+                }
+                let token = VersionVector::decode_body(&mut r)?;
+                let summary = C::Summary::decode_body(&mut r)?;
+                Message::Digest {
+                    inc,
+                    seq,
+                    flags,
+                    token,
+                    summary,
+                }
+            }
+            KIND_REPAIR => {
+                let seq = r.varint()?;
+                let token = VersionVector::decode_body(&mut r)?;
+                let payload = C::decode_body(&mut r)?;
+                Message::Repair {
+                    inc,
+                    seq,
+                    token,
+                    payload,
+                }
+            }
+            _ => return Err(Invalid::Inconsistent("unknown message kind").into()),
+        };
+        r.finish()?;
+        Ok(msg)
+    }
+}

@@ -1,0 +1,45 @@
+//! Counters of what a leader did.
+
+use crdt_core::ReplicaId;
+use std::collections::BTreeMap;
+
+/// What a leader has sent, received and buffered. Counters only grow; the buffer
+/// figures and lags are current values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Metrics {
+    /// Bytes handed out by `poll_transmit`.
+    pub bytes_sent: u64,
+    /// Messages handed out by `poll_transmit`.
+    pub messages_sent: u64,
+    /// Bytes passed to `receive`.
+    pub bytes_received: u64,
+    /// Messages passed to `receive`.
+    pub messages_received: u64,
+    /// Delta-interval messages sent.
+    pub deltas_sent: u64,
+    /// Repair messages sent (each carries what one peer lacked, at most a full state).
+    pub repairs_sent: u64,
+    /// Bytes of repair messages sent.
+    pub repair_bytes_sent: u64,
+    /// Repairs that were sent as the full state because that was smaller.
+    pub full_state_sends: u64,
+    /// Messages rejected by `receive` with an error.
+    pub rejected_messages: u64,
+    /// Messages ignored as outdated (an earlier incarnation of their sender, or
+    /// intervals received already).
+    pub stale_messages: u64,
+    /// Intervals that did not connect to what was received before (a gap): they were
+    /// not applied, and a repair was requested.
+    pub gaps: u64,
+    /// Times the delta buffer exceeded `buffer_bytes_max` and was dropped.
+    pub buffer_overflows: u64,
+    /// Deltas or repairs that could not be sent because they exceed `message_bytes_max`.
+    pub unsendable: u64,
+    /// Deltas now in the buffer.
+    pub deltas_buffered: u64,
+    /// Encoded bytes of the deltas now in the buffer.
+    pub buffered_bytes: u64,
+    /// For each peer, how many updates (mutations, by causal token) it is known to
+    /// miss: the sum over writers of how far our token is ahead of the peer's last token.
+    pub peer_lag: BTreeMap<ReplicaId, u64>,
+}

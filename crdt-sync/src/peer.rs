@@ -1,0 +1,93 @@
+//! What a leader knows about one peer.
+
+use crdt_core::VersionVector;
+
+/// A leader's view of one peer. All sequence numbers are the *sender's*: `acked` and
+/// `sent` count this leader's deltas, `received` the peer's.
+#[derive(Debug, Clone)]
+pub(crate) struct Peer<S> {
+    /// The peer's incarnation, once heard from.
+    pub(crate) inc: Option<u32>,
+    /// Our deltas `1..=acked` are merged at the peer.
+    pub(crate) acked: u64,
+    /// Our deltas up to `sent` went out since the last tick (not yet to be resent).
+    pub(crate) sent: u64,
+    /// The peer's deltas `1..=received` are merged here; `None` until we may accept
+    /// its intervals (a restarted or late-joining peer repairs us first).
+    pub(crate) received: Option<u64>,
+    /// The peer's last summary.
+    pub(crate) summary: Option<S>,
+    /// The peer's last causal token.
+    pub(crate) token: VersionVector,
+    /// An acknowledgement is due.
+    pub(crate) owe_ack: bool,
+    /// A digest is due, with these flags (`Some(0)` for a plain digest).
+    pub(crate) owe_digest: Option<u8>,
+    /// A repair is due (sent once the peer's summary is known).
+    pub(crate) owe_repair: bool,
+    /// The buffer head of the last repair sent, until acknowledged.
+    pub(crate) repair_in_flight: Option<u64>,
+    /// We could not apply the peer's intervals (restart, gap, late join) and wait for a
+    /// repair from it.
+    pub(crate) need_repair: bool,
+    /// We asked for the peer's digest this round (to repair it).
+    pub(crate) summary_requested: bool,
+    /// Ticks to wait between retransmissions: 1, doubling while nothing is
+    /// acknowledged (an unreachable peer is not flooded), back to 1 on progress.
+    pub(crate) backoff: u32,
+    /// Ticks since the last retransmission or progress.
+    pub(crate) idle: u32,
+}
+
+/// The longest wait between retransmissions, in ticks.
+pub(crate) const BACKOFF_MAX_TICKS: u32 = 8;
+
+impl<S> Peer<S> {
+    pub(crate) fn new() -> Self {
+        Self {
+            inc: None,
+            acked: 0,
+            sent: 0,
+            received: None,
+            summary: None,
+            token: VersionVector::new(),
+            owe_ack: false,
+            owe_digest: None,
+            owe_repair: false,
+            repair_in_flight: None,
+            need_repair: false,
+            summary_requested: false,
+            backoff: 1,
+            idle: 0,
+        }
+    }
+
+    /// Forgets everything tied to the peer's previous incarnation.
+    pub(crate) fn reset(&mut self, inc: u32) {
+        let token = core::mem::take(&mut self.token);
+        *self = Self::new();
+        self.inc = Some(inc);
+        self.token = token;
+    }
+
+    /// Counts a tick; returns whether unacknowledged messages are due again.
+    pub(crate) fn retransmit_due(&mut self) -> bool {
+        self.idle += 1;
+        if self.idle < self.backoff {
+            return false;
+        }
+        self.idle = 0;
+        self.backoff = (self.backoff * 2).min(BACKOFF_MAX_TICKS);
+        true
+    }
+
+    /// The peer acknowledged something new: retransmit promptly again.
+    pub(crate) fn progressed(&mut self) {
+        self.backoff = 1;
+        self.idle = 0;
+    }
+
+    pub(crate) fn request_digest(&mut self, flags: u8) {
+        self.owe_digest = Some(self.owe_digest.unwrap_or(0) | flags);
+    }
+}

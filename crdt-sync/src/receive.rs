@@ -1,0 +1,244 @@
+//! Handling incoming messages.
+
+use crate::message::{Message, FLAG_REPAIR_ME, FLAG_SEND_DIGEST};
+use crate::{Leader, SyncError};
+use crdt_core::{DeltaCrdt, ReplicaId, VersionVector};
+
+impl<C: DeltaCrdt> Leader<C> {
+    /// Handles a message from peer `from`.
+    ///
+    /// Intervals are applied only when they connect to what was received from `from`
+    /// before (causal delivery); a gap triggers a repair request instead. Duplicates
+    /// and outdated messages are harmless.
+    ///
+    /// # Errors
+    /// Any [`SyncError`] for a message that is oversized, malformed, from an unknown
+    /// peer, contradicts what this leader sent, or carries updates under this leader's
+    /// own id that it never made ([`SyncError::ReplicaIdConflict`]: local writes are
+    /// refused from then on). On error the leader's state, buffer and peer records are
+    /// unchanged.
+    pub fn receive(&mut self, from: ReplicaId, payload: &[u8]) -> Result<(), SyncError> {
+        self.metrics.messages_received += 1;
+        self.metrics.bytes_received += payload.len() as u64;
+        let result = self.receive_inner(from, payload);
+        if result.is_err() {
+            self.metrics.rejected_messages += 1;
+        }
+        result
+    }
+
+    fn receive_inner(&mut self, from: ReplicaId, payload: &[u8]) -> Result<(), SyncError> {
+        if payload.len() > self.config.message_bytes_max {
+            return Err(SyncError::MessageTooLarge {
+                bytes: payload.len(),
+                max: self.config.message_bytes_max,
+            });
+        }
+        if from == self.id {
+            self.conflict = true;
+            return Err(SyncError::ReplicaIdConflict {
+                replica: self.writer,
+            });
+        }
+        let Some(peer) = self.peers.get(&from) else {
+            return Err(SyncError::UnknownPeer(from));
+        };
+        let msg = Message::<C>::decode(payload, &self.config.decode_limits())?;
+        let inc = msg.incarnation();
+        let known = peer.inc;
+        if known.is_some_and(|k| inc < k) {
+            self.metrics.stale_messages += 1;
+            return Ok(());
+        }
+        // Validate everything before changing anything.
+        match &msg {
+            Message::Delta { token, payload, .. } | Message::Repair { token, payload, .. } => {
+                self.check_own_id(token, Some(payload))?;
+            }
+            Message::Digest { token, .. } => self.check_own_id(token, None)?,
+            Message::Ack { for_inc, seq, .. } => {
+                if *for_inc == self.incarnation && *seq > self.buffer.head() {
+                    return Err(SyncError::Protocol {
+                        peer: from,
+                        reason: "acknowledges deltas this leader never sent",
+                    });
+                }
+            }
+        }
+        if known != Some(inc) {
+            self.peer_restarted(from, inc, known.is_some());
+        }
+        match msg {
+            Message::Delta {
+                inc,
+                start,
+                end,
+                token,
+                payload,
+            } => self.on_delta(from, inc, start, end, &token, &payload),
+            Message::Ack { for_inc, seq, .. } => self.on_ack(from, for_inc, seq),
+            Message::Digest {
+                flags,
+                token,
+                summary,
+                ..
+            } => self.on_digest(from, flags, &token, summary),
+            Message::Repair {
+                inc,
+                seq,
+                token,
+                payload,
+            } => self.on_repair(from, inc, seq, &token, &payload),
+        }
+        Ok(())
+    }
+
+    /// Refuses input holding more of this leader's own (current-incarnation) updates
+    /// than it ever made: another live leader writes under the same id.
+    fn check_own_id(
+        &mut self,
+        token: &VersionVector,
+        payload: Option<&C>,
+    ) -> Result<(), SyncError> {
+        let w = self.writer;
+        let foreign = token.get(w) > self.token.get(w)
+            || payload.is_some_and(|p| p.progress_of(w) > self.state.progress_of(w));
+        if foreign {
+            self.conflict = true;
+            return Err(SyncError::ReplicaIdConflict { replica: w });
+        }
+        Ok(())
+    }
+
+    /// First contact with a peer, or a new incarnation of it (it restarted from a
+    /// snapshot): everything tied to its old incarnation is void, and until it repairs
+    /// us we cannot apply its intervals (they build on state we may lack).
+    fn peer_restarted(&mut self, from: ReplicaId, inc: u32, was_known: bool) {
+        let Some(peer) = self.peers.get_mut(&from) else {
+            return;
+        };
+        if was_known {
+            peer.reset(inc);
+        } else {
+            peer.inc = Some(inc);
+        }
+        if was_known || inc > 0 {
+            peer.need_repair = true;
+            peer.request_digest(FLAG_REPAIR_ME);
+        }
+    }
+
+    fn on_delta(
+        &mut self,
+        from: ReplicaId,
+        inc: u32,
+        start: u64,
+        end: u64,
+        token: &VersionVector,
+        payload: &C,
+    ) {
+        let Some(peer) = self.peers.get_mut(&from) else {
+            return;
+        };
+        // A peer's first incarnation numbers its deltas from its birth, so an interval
+        // starting at 1 builds on nothing; anything else needs a known prefix.
+        let received = match peer.received {
+            Some(r) => r,
+            None if inc == 0 && start == 1 && !peer.need_repair => 0,
+            None => {
+                peer.need_repair = true;
+                peer.request_digest(FLAG_REPAIR_ME);
+                self.metrics.gaps += 1;
+                return;
+            }
+        };
+        if start > received.saturating_add(1) {
+            // Applying this would leave a hole that acts like a delete: repair instead.
+            peer.need_repair = true;
+            peer.request_digest(FLAG_REPAIR_ME);
+            self.metrics.gaps += 1;
+            return;
+        }
+        peer.owe_ack = true;
+        if end <= received {
+            peer.received = Some(received);
+            self.metrics.stale_messages += 1;
+            return;
+        }
+        peer.received = Some(end);
+        self.apply(from, inc, token, payload);
+    }
+
+    fn on_repair(
+        &mut self,
+        from: ReplicaId,
+        inc: u32,
+        seq: u64,
+        token: &VersionVector,
+        payload: &C,
+    ) {
+        let Some(peer) = self.peers.get_mut(&from) else {
+            return;
+        };
+        peer.received = Some(peer.received.unwrap_or(0).max(seq));
+        peer.need_repair = false;
+        peer.progressed();
+        peer.owe_ack = true;
+        self.apply(from, inc, token, payload);
+    }
+
+    /// Joins a payload that is causally ready, buffers what was new for the other
+    /// peers, and adopts the sender's token (which the payload now backs).
+    fn apply(&mut self, from: ReplicaId, inc: u32, token: &VersionVector, payload: &C) {
+        let novel = self.state.merge_delta(payload);
+        self.token.merge(token);
+        if let Some(peer) = self.peers.get_mut(&from) {
+            // The sender has at least what its token names.
+            peer.token.merge(token);
+        }
+        self.buffer_delta(Some((from, inc)), novel);
+    }
+
+    fn on_ack(&mut self, from: ReplicaId, for_inc: u32, seq: u64) {
+        if for_inc != self.incarnation {
+            self.metrics.stale_messages += 1;
+            return;
+        }
+        let Some(peer) = self.peers.get_mut(&from) else {
+            return;
+        };
+        if seq > peer.acked {
+            peer.progressed();
+        }
+        peer.acked = peer.acked.max(seq);
+        peer.sent = peer.sent.max(peer.acked);
+        if peer.repair_in_flight.is_some_and(|r| seq >= r) {
+            peer.repair_in_flight = None;
+        }
+        self.collect_garbage();
+    }
+
+    fn on_digest(
+        &mut self,
+        from: ReplicaId,
+        flags: u8,
+        token: &VersionVector,
+        summary: C::Summary,
+    ) {
+        let base = self.buffer.base();
+        let Some(peer) = self.peers.get_mut(&from) else {
+            return;
+        };
+        peer.summary = Some(summary);
+        peer.token.merge(token);
+        if flags & FLAG_REPAIR_ME != 0 {
+            peer.owe_repair = true;
+        }
+        if flags & FLAG_SEND_DIGEST != 0 {
+            peer.request_digest(0);
+        }
+        if peer.acked.saturating_add(1) < base {
+            peer.owe_repair = true;
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! Durable state for a restart.
+
+use crate::message::PROTOCOL_VERSION;
+use crate::peer::Peer;
+use crate::{writer_id, Config, Leader, SyncError};
+use crdt_core::codec::{DecodeError, Invalid, Limit, Reader, TypeTag, WireFormat, Writer};
+use crdt_core::{DeltaCrdt, ReplicaId, VersionVector};
+
+/// The magic bytes of a snapshot.
+pub const SNAPSHOT_MAGIC: [u8; 2] = [0xD1, 0x55];
+
+impl<C: DeltaCrdt> Leader<C> {
+    /// The leader's durable state: id, incarnation, causal token, peers and the
+    /// replicated state (not the delta buffer: after a restore, peers are repaired from
+    /// summaries instead). Store it durably; after [`Leader::restore`], call this and
+    /// store the result **before writing**, so the new incarnation is never reused.
+    pub fn snapshot(&mut self) -> Vec<u8> {
+        self.needs_snapshot = false;
+        let mut w = Writer::new();
+        w.raw(&SNAPSHOT_MAGIC);
+        w.u8(PROTOCOL_VERSION);
+        w.u8(C::TYPE_TAG);
+        w.replica(self.id);
+        w.varint(u64::from(self.incarnation));
+        let _ = self.token.encode_body(&mut w);
+        w.len(self.peers.len());
+        for id in self.peers.keys() {
+            w.replica(*id);
+        }
+        let _ = self.state.encode_body(&mut w);
+        w.into_bytes()
+    }
+
+    /// Restarts a leader from a snapshot with the default [`Config`].
+    ///
+    /// The restored leader is a new **incarnation**: it writes under a fresh id
+    /// ([`writer_id`]) so it never issues a dot that a replica may hold from before the
+    /// crash, however stale the snapshot. It asks every peer for a repair (getting back
+    /// what it lost) and for its summary (to repair the peer in turn). Writes are refused
+    /// with [`SyncError::SnapshotRequired`] until [`Leader::snapshot`] is called, so that
+    /// restoring the same old snapshot twice cannot reuse an incarnation.
+    ///
+    /// # Errors
+    /// [`SyncError::Decode`] for bytes that are not a valid snapshot of this type.
+    pub fn restore(bytes: &[u8]) -> Result<Leader<C>, SyncError> {
+        Self::restore_with_config(bytes, Config::default())
+    }
+
+    /// [`Leader::restore`] with explicit limits (`config.decode` bounds the snapshot,
+    /// without `message_bytes_max`).
+    ///
+    /// # Errors
+    /// As [`Leader::restore`].
+    pub fn restore_with_config(bytes: &[u8], config: Config) -> Result<Leader<C>, SyncError> {
+        let mut r = Reader::new(bytes, &config.decode)?;
+        let magic = r.raw(2)?;
+        if magic != SNAPSHOT_MAGIC {
+            return Err(DecodeError::BadMagic {
+                found: [magic[0], magic[1]],
+                expected: SNAPSHOT_MAGIC,
+            }
+            .into());
+        }
+        let version = r.u8()?;
+        if version != PROTOCOL_VERSION {
+            return Err(DecodeError::UnsupportedVersion {
+                found: version,
+                supported: PROTOCOL_VERSION,
+            }
+            .into());
+        }
+        let tag = r.u8()?;
+        if tag != C::TYPE_TAG {
+            return Err(DecodeError::WrongType {
+                expected: TypeTag(C::TYPE_TAG),
+                found: TypeTag(tag),
+            }
+            .into());
+        }
+        let id = r.replica()?;
+        let old_inc = r.varint_u32("an incarnation")?;
+        let incarnation = old_inc
+            .checked_add(1)
+            .ok_or(DecodeError::Invalid(Invalid::Overflow("the incarnation")))?;
+        let token = VersionVector::decode_body(&mut r)?;
+        let n = r.len(Limit::Replicas, 1)?;
+        if n > config.peers_max {
+            return Err(SyncError::TooManyPeers {
+                max: config.peers_max,
+            });
+        }
+        let mut peers = std::collections::BTreeMap::new();
+        let mut prev: Option<ReplicaId> = None;
+        for _ in 0..n {
+            let p = r.replica()?;
+            if prev.is_some_and(|q| q >= p) || p == id {
+                return Err(DecodeError::Invalid(Invalid::Unsorted("snapshot peers")).into());
+            }
+            prev = Some(p);
+            peers.insert(p, Peer::new());
+        }
+        let state = C::decode_body(&mut r)?;
+        r.finish()?;
+        let mut leader = Leader::with_config(id, C::default(), config);
+        leader.incarnation = incarnation;
+        leader.writer = writer_id(id, incarnation);
+        leader.state = state;
+        leader.token = token;
+        leader.peers = peers;
+        // The restored state is in no buffer: pretend delta 1 held it and is gone, so
+        // every peer is repaired from its summary.
+        leader.buffer = crate::buffer::DeltaBuffer::starting_after(1);
+        leader.needs_snapshot = true;
+        leader.after_restore();
+        Ok(leader)
+    }
+}

@@ -1,0 +1,148 @@
+//! Producing outgoing messages.
+
+use crate::message::{Message, FLAG_SEND_DIGEST};
+use crate::{Leader, Transmit};
+use crdt_core::codec::Writer;
+use crdt_core::{DeltaCrdt, ReplicaId, VersionVector};
+
+impl<C: DeltaCrdt> Leader<C> {
+    /// The next message to send, if any. Call until it returns `None` after every
+    /// [`Leader::mutate`], [`Leader::receive`] and [`Leader::tick`]. Peers are served
+    /// round-robin; all deltas queued for one peer go out joined in one message.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        let ids: Vec<ReplicaId> = self.peers.keys().copied().collect();
+        let start = match self.cursor {
+            Some(c) => ids.partition_point(|id| *id <= c),
+            None => 0,
+        };
+        for k in 0..ids.len() {
+            let to = ids[(start + k) % ids.len()];
+            while let Some(msg) = self.next_message(to) {
+                let payload = msg.encode();
+                if payload.len() > self.config.message_bytes_max {
+                    self.metrics.unsendable += 1;
+                    continue;
+                }
+                self.count_sent(&msg, payload.len());
+                self.cursor = Some(to);
+                return Some(Transmit { to, payload });
+            }
+        }
+        None
+    }
+
+    fn count_sent(&mut self, msg: &Message<C>, bytes: usize) {
+        self.metrics.messages_sent += 1;
+        self.metrics.bytes_sent += bytes as u64;
+        match msg {
+            Message::Delta { .. } => self.metrics.deltas_sent += 1,
+            Message::Repair { .. } => {
+                self.metrics.repairs_sent += 1;
+                self.metrics.repair_bytes_sent += bytes as u64;
+            }
+            Message::Ack { .. } | Message::Digest { .. } => {}
+        }
+    }
+
+    /// The next message due to `to`: digests first (they unblock repairs), then
+    /// repairs, then the delta interval, then the acknowledgement.
+    fn next_message(&mut self, to: ReplicaId) -> Option<Message<C>> {
+        let head = self.buffer.head();
+        let base = self.buffer.base();
+        let inc = self.incarnation;
+        let peer = self.peers.get_mut(&to)?;
+        // A peer that still needs deltas we no longer hold is repaired instead.
+        if head > peer.sent
+            && peer.repair_in_flight.is_none()
+            && peer.acked.saturating_add(1) < base
+        {
+            peer.owe_repair = true;
+            peer.sent = head;
+        }
+        // Without its summary we cannot compute what it lacks: ask once per round.
+        if peer.owe_repair && peer.summary.is_none() && !peer.summary_requested {
+            peer.summary_requested = true;
+            peer.request_digest(FLAG_SEND_DIGEST);
+        }
+        if let Some(flags) = peer.owe_digest.take() {
+            return Some(Message::Digest {
+                inc,
+                seq: head,
+                flags,
+                token: self.token.clone(),
+                summary: self.state.summary(),
+            });
+        }
+        if peer.owe_repair {
+            if let Some(summary) = peer.summary.clone() {
+                let payload = self.repair_for(&summary);
+                let peer = self.peers.get_mut(&to)?;
+                peer.owe_repair = false;
+                peer.repair_in_flight = Some(head);
+                peer.sent = head;
+                return Some(Message::Repair {
+                    inc,
+                    seq: head,
+                    token: self.token.clone(),
+                    payload,
+                });
+            }
+        }
+        let peer = self.peers.get_mut(&to)?;
+        // A responsive peer gets new deltas at once; one that stopped acknowledging
+        // gets them with the next retransmission (no flood into a partition).
+        let may_send = peer.backoff == 1 || peer.sent == peer.acked;
+        if head > peer.sent && peer.repair_in_flight.is_none() && may_send {
+            let start = peer.acked + 1;
+            let exclude = peer.inc.map(|i| (to, i));
+            let (payload, end) =
+                self.buffer
+                    .join_from(start, exclude, self.config.message_bytes_max);
+            peer.sent = end;
+            // The token describes our state at `head`; an interval cut short does not
+            // back all of it, so it then claims nothing.
+            let token = if end == head {
+                token_news(&self.token, &peer.token)
+            } else {
+                VersionVector::new()
+            };
+            return Some(Message::Delta {
+                inc,
+                start,
+                end,
+                token,
+                payload,
+            });
+        }
+        if peer.owe_ack {
+            if let (Some(seq), Some(for_inc)) = (peer.received, peer.inc) {
+                peer.owe_ack = false;
+                return Some(Message::Ack { inc, for_inc, seq });
+            }
+        }
+        None
+    }
+
+    /// What a peer with `summary` lacks; the full state instead when that encodes
+    /// smaller, so a repair never costs more than state-based sync.
+    fn repair_for(&mut self, summary: &C::Summary) -> C {
+        let repair = self.state.delta_since(summary);
+        let size = |c: &C| {
+            let mut w = Writer::new();
+            let _ = c.encode_body(&mut w);
+            w.as_bytes().len()
+        };
+        let repair_size = size(&repair);
+        if repair_size > 64 && repair_size > size(&self.state) {
+            self.metrics.full_state_sends += 1;
+            return self.state.clone();
+        }
+        repair
+    }
+}
+
+/// The entries of `ours` that exceed what the peer is known to have: merging them at
+/// the peer gives the same token as merging all of `ours`, in a fraction of the bytes.
+fn token_news(ours: &VersionVector, theirs: &VersionVector) -> VersionVector {
+    ours.iter().filter(|(w, c)| *c > theirs.get(*w)).collect()
+}

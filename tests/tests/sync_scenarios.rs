@@ -1,0 +1,513 @@
+//! Hand-scheduled protocol scenarios, each named after the failure it prevents.
+
+use crdt_core::{DeltaCrdt, GCounter, OrSet, PnCounter};
+use crdt_sync::{Leader, SyncError};
+use tests::net::{rid, Net};
+
+type Set = OrSet<String>;
+
+fn s(x: &str) -> String {
+    x.to_string()
+}
+
+fn insert(net: &mut Net<Set>, at: u64, x: &str) {
+    net.mutate(at, |st, id| st.insert(id, s(x))).expect("write");
+}
+
+fn remove(net: &mut Net<Set>, at: u64, x: &str) {
+    net.mutate(at, |st, _| st.remove(&s(x))).expect("write");
+}
+
+fn has(net: &mut Net<Set>, at: u64, x: &str) -> bool {
+    net.leader(at).state().contains(&s(x))
+}
+
+#[test]
+fn remove_propagates_through_a_third_leader() {
+    let mut net = Net::<Set>::line(&[1, 2, 3]);
+    insert(&mut net, 1, "x");
+    insert(&mut net, 1, "y");
+    net.settle(5).expect("converges");
+    assert!(has(&mut net, 3, "x"));
+    // Removed at the far end, it must disappear at leader 1, which never talks to 3.
+    remove(&mut net, 3, "x");
+    net.settle(5).expect("converges");
+    assert!(!has(&mut net, 1, "x"));
+    assert!(has(&mut net, 1, "y"));
+    for id in [1, 2, 3] {
+        let m = net.leader(id).metrics();
+        assert_eq!(m.repairs_sent, 0, "plain deltas suffice: no repair at {id}");
+        assert_eq!(
+            m.deltas_buffered, 0,
+            "every delta acknowledged and collected at {id}"
+        );
+    }
+}
+
+#[test]
+fn remove_reaches_a_peer_that_joins_late() {
+    let mut net = Net::<Set>::mesh(&[1, 2, 3]);
+    net.leaders.insert(rid(4), Leader::new(rid(4), Set::new()));
+    net.link(2, 4);
+    insert(&mut net, 1, "x");
+    insert(&mut net, 1, "y");
+    net.settle(5).expect("converges");
+    assert!(has(&mut net, 4, "x"));
+    // Leader 4 leaves; while it is away x is removed and every buffer is collected,
+    // so no delta that carries the remove exists any more.
+    net.leader(2).remove_peer(rid(4));
+    net.leader(4).remove_peer(rid(2));
+    remove(&mut net, 1, "x");
+    insert(&mut net, 3, "z");
+    for _ in 0..5 {
+        net.round();
+    }
+    let one = net.leader(1).state().clone();
+    assert_eq!(&one, net.leader(3).state());
+    assert_eq!(net.leader(2).metrics().deltas_buffered, 0);
+    // It comes back: a version-vector diff would send z but not the remove of x.
+    net.link(2, 4);
+    net.settle(10).expect("converges after rejoin");
+    assert!(!has(&mut net, 4, "x"), "the remove reached the late peer");
+    assert!(has(&mut net, 4, "y"));
+    assert!(has(&mut net, 4, "z"));
+    assert!(
+        net.leader(2).metrics().repairs_sent > 0,
+        "healed by repair from summaries"
+    );
+}
+
+#[test]
+fn a_new_peer_joining_after_garbage_collection_is_repaired() {
+    let mut net = Net::<Set>::mesh(&[1, 2]);
+    for i in 0..20 {
+        insert(&mut net, 1, &format!("e{i}"));
+    }
+    net.run(10);
+    remove(&mut net, 2, "e3");
+    net.settle(5).expect("converges");
+    net.leaders.insert(rid(3), Leader::new(rid(3), Set::new()));
+    net.link(1, 3);
+    net.settle(10).expect("late joiner converges");
+    assert_eq!(net.leader(3).state().len(), 19);
+    assert!(!has(&mut net, 3, "e3"));
+}
+
+#[test]
+fn out_of_order_and_duplicated_intervals_are_never_applied_with_a_gap() {
+    let mut net = Net::<Set>::mesh(&[1, 2]);
+    insert(&mut net, 1, "a");
+    net.run(10);
+    // Deltas 2 and 3 from leader 1; leader 2 has only delta 1.
+    insert(&mut net, 1, "b");
+    remove(&mut net, 1, "a");
+    net.flush();
+    let held = net.take_inflight();
+    // A forged acknowledgement makes leader 1 believe 2 merged delta 2: its next
+    // interval starts at 3, leaving a gap at leader 2.
+    net.leader(1)
+        .receive(rid(2), &forged_ack::<Set>(1, 2))
+        .expect("ack");
+    insert(&mut net, 1, "c");
+    net.flush();
+    let gapped = net.take_inflight();
+    for p in &gapped {
+        net.deliver_packet(p);
+    }
+    // The interval {remove a, add c} was not applied: c absent, a still present.
+    assert!(!has(&mut net, 2, "c"), "no interval applied across a gap");
+    assert!(has(&mut net, 2, "a"));
+    assert!(net.leader(2).metrics().gaps > 0);
+    // Old intervals arrive late, reversed and duplicated: harmless.
+    for p in held.iter().rev().chain(held.iter()) {
+        net.deliver_packet(p);
+    }
+    net.settle(10).expect("repair closes the gap");
+    assert!(has(&mut net, 2, "b") && has(&mut net, 2, "c") && !has(&mut net, 2, "a"));
+}
+
+/// An acknowledgement from `from`'s view of incarnation 0 for `seq`, as bytes.
+fn forged_ack<C: DeltaCrdt>(_from: u64, seq: u64) -> Vec<u8> {
+    use crdt_core::codec::Writer;
+    let mut w = Writer::new();
+    w.raw(&crdt_sync::MESSAGE_MAGIC);
+    w.u8(crdt_sync::PROTOCOL_VERSION);
+    w.u8(2); // ack
+    w.u8(<C as crdt_core::codec::WireFormat>::TYPE_TAG);
+    w.varint(0); // sender incarnation
+    w.varint(0); // acknowledged incarnation
+    w.varint(seq);
+    w.into_bytes()
+}
+
+#[test]
+fn duplicated_intervals_never_double_count() {
+    let mut net = Net::<PnCounter>::mesh(&[1, 2, 3]);
+    for _ in 0..5 {
+        net.mutate(1, |c, id| c.increment(id, 2)).expect("write");
+        net.mutate(2, |c, id| c.decrement(id, 1)).expect("write");
+        net.flush();
+        let packets = net.take_inflight();
+        for p in packets
+            .iter()
+            .chain(packets.iter())
+            .chain(packets.iter().rev())
+        {
+            net.deliver_packet(p);
+        }
+    }
+    net.settle(5).expect("converges");
+    for id in [1, 2, 3] {
+        assert_eq!(net.leader(id).state().value(), 5);
+    }
+}
+
+#[test]
+fn an_empty_delta_still_advances_acknowledgements() {
+    let mut net = Net::<GCounter>::mesh(&[1, 2]);
+    for _ in 0..10 {
+        net.mutate(2, |c, id| c.increment(id, 1)).expect("write");
+        net.run(10);
+    }
+    // Leader 1 buffered leader 2's deltas; sending them back would be back-propagation,
+    // so its intervals to 2 are empty, yet 2 must acknowledge them for 1 to collect.
+    let m1 = net.leader(1).metrics();
+    assert_eq!(
+        m1.deltas_buffered, 0,
+        "buffer collected through empty intervals"
+    );
+    assert!(m1.deltas_sent >= 1);
+    assert_eq!(net.leader(1).state().value(), 10);
+    // A mutation that changes nothing is not an update: nothing buffered or sent.
+    let before = net.leader(2).metrics().messages_sent;
+    let mut set_net = Net::<Set>::mesh(&[1, 2]);
+    let d = set_net
+        .mutate(1, |st, _| st.remove(&s("absent")))
+        .expect("write");
+    assert!(d.is_bottom());
+    assert!(set_net.leader(1).poll_transmit().is_none());
+    assert_eq!(net.leader(2).metrics().messages_sent, before);
+}
+
+#[test]
+fn causal_post_reply_line_never_shows_reply_without_post() {
+    // A - B - C: A posts, B sees it and replies, C talks only to B.
+    let mut net = Net::<Set>::line(&[1, 2, 3]);
+    insert(&mut net, 1, "post");
+    net.flush();
+    // Deliver only A's messages to B.
+    let packets = net.take_inflight();
+    for p in &packets {
+        if p.msg.to == rid(2) {
+            net.deliver_packet(p);
+        }
+    }
+    assert!(has(&mut net, 2, "post"));
+    insert(&mut net, 2, "reply");
+    // Every prefix of every delivery order to C keeps the reply behind its post.
+    net.flush();
+    let mut to_c: Vec<_> = net
+        .take_inflight()
+        .into_iter()
+        .filter(|p| p.msg.to == rid(3))
+        .collect();
+    to_c.reverse();
+    for p in &to_c {
+        net.deliver_packet(p);
+        let c = net.leader(3).state();
+        assert!(
+            !c.contains(&s("reply")) || c.contains(&s("post")),
+            "reply without post at C"
+        );
+    }
+    net.settle(5).expect("converges");
+    assert!(has(&mut net, 3, "reply") && has(&mut net, 3, "post"));
+}
+
+#[test]
+fn partition_of_a_five_leader_mesh_converges_after_heal() {
+    let ids = [1, 2, 3, 4, 5];
+    let mut net = Net::<Set>::mesh(&ids);
+    insert(&mut net, 1, "shared");
+    insert(&mut net, 1, "doomed");
+    net.settle(5).expect("converges");
+    net.partition(&[1, 2], &[3, 4, 5]);
+    // Left side removes "shared" while right side re-adds it: add wins.
+    remove(&mut net, 1, "shared");
+    insert(&mut net, 4, "shared");
+    remove(&mut net, 5, "doomed");
+    insert(&mut net, 2, "left");
+    insert(&mut net, 3, "right");
+    for _ in 0..5 {
+        net.round();
+    }
+    assert!(
+        !has(&mut net, 2, "right") && !has(&mut net, 4, "left"),
+        "partition holds"
+    );
+    net.heal();
+    net.settle(10).expect("converges after heal");
+    for id in ids {
+        let st: Vec<String> = net.leader(id).state().iter().cloned().collect();
+        assert_eq!(
+            st,
+            vec![s("left"), s("right"), s("shared")],
+            "at leader {id}"
+        );
+    }
+}
+
+#[test]
+fn restart_from_a_stale_snapshot_never_reuses_dots() {
+    let mut net = Net::<Set>::mesh(&[1, 2]);
+    insert(&mut net, 1, "before");
+    net.settle(5).expect("converges");
+    let stale = net.leader(1).snapshot();
+    insert(&mut net, 1, "lost-locally");
+    net.settle(5).expect("converges");
+    // Crash; restart from the stale snapshot.
+    let mut restored = Leader::<Set>::restore(&stale).expect("restore");
+    assert_eq!(restored.incarnation(), 1);
+    assert_ne!(restored.writer_id(), rid(1), "writes under a fresh id");
+    assert_eq!(
+        restored
+            .mutate(|st, id| st.insert(id, s("too-early")))
+            .unwrap_err(),
+        SyncError::SnapshotRequired
+    );
+    let _durable = restored.snapshot();
+    net.leaders.insert(rid(1), restored);
+    insert(&mut net, 1, "after");
+    net.settle(10).expect("converges");
+    let st = net.leader(2).state().clone();
+    for x in ["before", "lost-locally", "after"] {
+        assert!(st.contains(&s(x)), "{x} present");
+    }
+    // Every dot is unique: "after" was not issued as (1, 2), the dot of "lost-locally".
+    let after = st.dots(&s("after")).expect("present")[0];
+    let lost = st.dots(&s("lost-locally")).expect("present")[0];
+    assert_ne!(after, lost);
+    assert_eq!(lost.replica(), rid(1));
+    assert_ne!(after.replica(), rid(1));
+    assert!(
+        net.leader(1).state().contains(&s("lost-locally")),
+        "amnesia repaired"
+    );
+    assert!(net.errors.is_empty(), "{:?}", net.errors);
+}
+
+#[test]
+fn restoring_the_same_snapshot_twice_is_detected() {
+    let mut net = Net::<GCounter>::mesh(&[1, 2]);
+    let snap = net.leader(1).snapshot();
+    let mut first = Leader::<GCounter>::restore(&snap).expect("restore");
+    let _ = first.snapshot();
+    first.mutate(|c, id| c.increment(id, 3)).expect("write");
+    first.mutate(|c, id| c.increment(id, 3)).expect("write");
+    net.leaders.insert(rid(1), first);
+    net.settle(5).expect("converges");
+    // The operator restores the same old bytes again: same incarnation, same writer.
+    let mut second = Leader::<GCounter>::restore(&snap).expect("restore");
+    let _ = second.snapshot();
+    second.mutate(|c, id| c.increment(id, 1)).expect("write");
+    net.leaders.insert(rid(1), second);
+    net.settle(10);
+    assert!(
+        net.leader(1).has_id_conflict(),
+        "sees its own writer id ahead of it"
+    );
+    assert!(matches!(
+        net.mutate(1, |c, id| c.increment(id, 1)),
+        Err(SyncError::ReplicaIdConflict { .. })
+    ));
+}
+
+#[test]
+fn a_second_leader_with_the_same_id_is_detected() {
+    let (a, b) = (rid(1), rid(2));
+    let mut a1 = Leader::new(a, Set::new());
+    let mut a2 = Leader::new(a, Set::new());
+    let mut hub = Leader::new(b, Set::new());
+    a1.add_peer(b).unwrap();
+    a2.add_peer(b).unwrap();
+    hub.add_peer(a).unwrap();
+    for i in 0..3 {
+        a1.mutate(|st, id| st.insert(id, format!("a1-{i}")))
+            .unwrap();
+    }
+    a2.mutate(|st, id| st.insert(id, s("a2"))).unwrap();
+    let mut conflicts = 0;
+    // The hub sees one peer "1": only its digests (full causal token) can tell.
+    for _ in 0..crdt_sync::Config::DEFAULT.digest_interval_ticks + 1 {
+        for l in [&mut a1, &mut a2] {
+            while let Some(t) = l.poll_transmit() {
+                let _ = hub.receive(a, &t.payload);
+            }
+        }
+        while let Some(t) = hub.poll_transmit() {
+            for l in [&mut a1, &mut a2] {
+                if let Err(SyncError::ReplicaIdConflict { .. }) = l.receive(b, &t.payload) {
+                    conflicts += 1;
+                }
+            }
+        }
+        a1.tick();
+        a2.tick();
+        hub.tick();
+    }
+    assert!(conflicts > 0, "the shared id was noticed");
+    assert!(
+        a2.has_id_conflict(),
+        "the leader behind on its own id refuses to write"
+    );
+    assert!(a2.mutate(|st, id| st.insert(id, s("again"))).is_err());
+    // Two copies of leader 1 behind different hubs: intervals carry the evidence.
+    let mut net = Net::<Set>::line(&[1, 2, 3]);
+    let mut twin = Leader::new(rid(1), Set::new());
+    twin.add_peer(rid(3)).unwrap();
+    net.leader(3).add_peer(rid(1)).unwrap();
+    twin.mutate(|st, id| st.insert(id, s("twin"))).unwrap();
+    for i in 0..3 {
+        insert(&mut net, 1, &format!("orig-{i}"));
+    }
+    net.run(10);
+    for _ in 0..4 {
+        twin.tick();
+        for id in [1, 2, 3] {
+            net.leader(id).tick();
+        }
+        while let Some(t) = twin.poll_transmit() {
+            let _ = net.leader(3).receive(rid(1), &t.payload);
+        }
+        net.flush();
+        for p in net.take_inflight() {
+            if p.msg.to == rid(1) && p.from == rid(3) {
+                let _ = twin.receive(rid(3), &p.msg.payload);
+            }
+            net.deliver_packet(&p);
+        }
+    }
+    assert!(twin.has_id_conflict() || net.leader(1).has_id_conflict());
+    // A message claiming to come from the receiver itself is the same fault.
+    let mut lone = Leader::new(a, Set::new());
+    lone.add_peer(b).unwrap();
+    assert!(matches!(
+        lone.receive(a, b"anything"),
+        Err(SyncError::ReplicaIdConflict { .. })
+    ));
+}
+
+#[test]
+fn hostile_messages_are_rejected_and_change_nothing() {
+    let mut net = Net::<Set>::mesh(&[1, 2]);
+    insert(&mut net, 1, "x");
+    net.flush();
+    let good = net.take_inflight().remove(0).msg.payload;
+    let mut rejected = 0;
+    for cut in 0..good.len() {
+        if net.leader(2).receive(rid(1), &good[..cut]).is_err() {
+            rejected += 1;
+        }
+    }
+    assert_eq!(rejected, good.len(), "every truncation rejected");
+    for i in 0..good.len() * 8 {
+        let mut bad = good.clone();
+        bad[i / 8] ^= 1 << (i % 8);
+        let _ = net.leader(2).receive(rid(1), &bad);
+    }
+    assert!(matches!(
+        net.leader(2).receive(rid(9), &good),
+        Err(SyncError::UnknownPeer(_))
+    ));
+    let big = vec![0u8; crdt_sync::Config::DEFAULT.message_bytes_max + 1];
+    assert!(matches!(
+        net.leader(2).receive(rid(1), &big),
+        Err(SyncError::MessageTooLarge { .. })
+    ));
+    // Bit flips may produce valid messages of other meaning; truncations and garbage
+    // never change the state.
+    let mut fresh = Net::<Set>::mesh(&[1, 2]);
+    for cut in 0..good.len() {
+        let _ = fresh.leader(2).receive(rid(1), &good[..cut]);
+    }
+    assert_eq!(fresh.leader(2).state(), &Set::new());
+    // Another type's messages are refused by type tag.
+    let mut counters = Net::<GCounter>::mesh(&[1, 2]);
+    assert!(matches!(
+        counters.leader(2).receive(rid(1), &good),
+        Err(SyncError::Decode(_))
+    ));
+}
+
+#[test]
+fn limits_are_enforced_at_the_edge() {
+    let config = crdt_sync::Config {
+        peers_max: 2,
+        ..crdt_sync::Config::DEFAULT
+    };
+    let mut l = Leader::with_config(rid(1), GCounter::new(), config);
+    l.add_peer(rid(2)).unwrap();
+    l.add_peer(rid(3)).unwrap();
+    assert_eq!(l.add_peer(rid(4)), Err(SyncError::TooManyPeers { max: 2 }));
+    assert_eq!(l.add_peer(rid(1)), Err(SyncError::SelfPeer));
+    // A buffer over its limit is dropped; the lagging peer is repaired instead.
+    let config = crdt_sync::Config {
+        buffer_bytes_max: 64,
+        ..crdt_sync::Config::DEFAULT
+    };
+    let mut a = Leader::with_config(rid(1), Set::new(), config.clone());
+    let mut b = Leader::with_config(rid(2), Set::new(), config);
+    a.add_peer(rid(2)).unwrap();
+    b.add_peer(rid(1)).unwrap();
+    for i in 0..50 {
+        a.mutate(|st, id| st.insert(id, format!("element-{i}")))
+            .unwrap();
+    }
+    assert!(a.metrics().buffer_overflows > 0);
+    assert!(a.metrics().buffered_bytes <= 64);
+    for _ in 0..10 {
+        while let Some(t) = a.poll_transmit() {
+            b.receive(rid(1), &t.payload).unwrap();
+        }
+        while let Some(t) = b.poll_transmit() {
+            a.receive(rid(2), &t.payload).unwrap();
+        }
+        a.tick();
+        b.tick();
+    }
+    assert_eq!(b.state().len(), 50);
+    assert!(a.metrics().repairs_sent > 0);
+}
+
+#[test]
+fn causal_tokens_give_read_your_writes_across_leaders() {
+    let mut net = Net::<Set>::line(&[1, 2, 3]);
+    insert(&mut net, 1, "mine");
+    let token = net.leader(1).causal_token();
+    assert!(
+        !net.leader(3).covers(&token),
+        "leader 3 has not seen the write yet"
+    );
+    net.settle(5).expect("converges");
+    assert!(net.leader(3).covers(&token));
+    assert!(has(&mut net, 3, "mine"));
+    let lag = net.leader(1).metrics().peer_lag;
+    assert!(lag.values().all(|l| *l == 0) || !lag.is_empty());
+}
+
+#[test]
+fn snapshot_round_trip_and_hostile_snapshots() {
+    let mut net = Net::<Set>::mesh(&[1, 2]);
+    insert(&mut net, 1, "x");
+    net.settle(5).expect("converges");
+    let snap = net.leader(2).snapshot();
+    let restored = Leader::<Set>::restore(&snap).expect("restore");
+    assert_eq!(restored.state(), net.leader(2).state());
+    assert_eq!(restored.causal_token(), net.leader(2).causal_token());
+    assert_eq!(restored.peers().collect::<Vec<_>>(), vec![rid(1)]);
+    for cut in 0..snap.len() {
+        assert!(Leader::<Set>::restore(&snap[..cut]).is_err());
+    }
+    assert!(Leader::<GCounter>::restore(&snap).is_err(), "wrong type");
+    assert_eq!(restored.id(), rid(2));
+}
