@@ -13,5 +13,6 @@ echo "== unit, property, codec and doc tests (all workspace crates)"
 cargo test --workspace --all-targets
 cargo test --workspace --doc
 
-echo "== examples (the main job)"
+echo "== examples (the main job and the core demo)"
+cargo run -q -p crdt-sync --example multi_leader
 cargo run -q -p crdt-core --example three_replicas
