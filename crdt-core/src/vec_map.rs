@@ -93,10 +93,9 @@ impl<K: Ord + Copy, V> VecMap<K, V> {
         if other.is_empty() {
             return;
         }
-        // Small other: binary search each of its keys; cost O(m log n) plus moves.
-        let n = self.entries.len().max(1);
-        let small = other.len() <= 4 || other.len().saturating_mul(usize::BITS as usize) <= n;
-        if small {
+        // A few entries (a delta): binary search each; O(m log n) plus at most m moves
+        // of the tail, so never quadratic. Otherwise one ordered walk of both.
+        if other.len() <= 8 {
             for (k, w) in &other.entries {
                 match self.entries.binary_search_by(|(mine, _)| mine.cmp(k)) {
                     Ok(i) => join(&mut self.entries[i].1, w),
