@@ -65,7 +65,7 @@ pub struct LwwRegister<T> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[must_use]
 pub struct MergeReport<T> {
-    /// Whether the register's value changed.
+    /// Whether another write now wins (its value may happen to equal the old one).
     pub value_changed: bool,
     /// A write this merge discarded although it was **concurrent** with the winner
     /// (its author's update was lost to last-writer-wins, not overwritten by someone who
