@@ -37,6 +37,12 @@ pub(crate) struct Peer<S> {
     pub(crate) backoff: u32,
     /// Ticks since the last retransmission or progress.
     pub(crate) idle: u32,
+    /// The last interval sent was cut to fit a message: continue after its
+    /// acknowledgement instead of waiting for the next tick.
+    pub(crate) cut: bool,
+    /// The token sent with the last complete interval, and that interval's end: once
+    /// the peer acknowledges it, the peer is known to have that token.
+    pub(crate) token_in_flight: Option<(u64, VersionVector)>,
 }
 
 /// The longest wait between retransmissions, in ticks.
@@ -59,6 +65,8 @@ impl<S> Peer<S> {
             summary_requested: false,
             backoff: 1,
             idle: 0,
+            cut: false,
+            token_in_flight: None,
         }
     }
 

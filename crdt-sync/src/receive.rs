@@ -209,8 +209,19 @@ impl<C: DeltaCrdt> Leader<C> {
         };
         if seq > peer.acked {
             peer.progressed();
+            if peer.cut {
+                peer.cut = false;
+                peer.sent = seq;
+            }
         }
         peer.acked = peer.acked.max(seq);
+        if let Some((end, token)) = peer.token_in_flight.take() {
+            if seq >= end {
+                peer.token.merge(&token);
+            } else {
+                peer.token_in_flight = Some((end, token));
+            }
+        }
         peer.sent = peer.sent.max(peer.acked);
         if peer.repair_in_flight.is_some_and(|r| seq >= r) {
             peer.repair_in_flight = None;

@@ -95,16 +95,22 @@ impl<C: DeltaCrdt> Leader<C> {
         if head > peer.sent && peer.repair_in_flight.is_none() && may_send {
             let start = peer.acked + 1;
             let exclude = peer.inc.map(|i| (to, i));
-            let (payload, end) =
-                self.buffer
-                    .join_from(start, exclude, self.config.message_bytes_max);
-            peer.sent = end;
+            // Leave room for the header and token around the joined deltas.
+            let budget = self
+                .config
+                .message_bytes_max
+                .saturating_sub(64 + 20 * self.token.len());
+            let (payload, end) = self.buffer.join_from(start, exclude, budget);
+            // A cut interval: the rest follows its acknowledgement (or the next tick).
+            peer.cut = end < head;
+            peer.sent = head;
             // The token describes our state at `head`; an interval cut short does not
             // back all of it, so it then claims nothing.
-            let token = if end == head {
-                token_news(&self.token, &peer.token)
-            } else {
+            let token = if peer.cut {
                 VersionVector::new()
+            } else {
+                peer.token_in_flight = Some((end, self.token.clone()));
+                token_news(&self.token, &peer.token)
             };
             return Some(Message::Delta {
                 inc,

@@ -511,3 +511,54 @@ fn snapshot_round_trip_and_hostile_snapshots() {
     assert!(Leader::<GCounter>::restore(&snap).is_err(), "wrong type");
     assert_eq!(restored.id(), rid(2));
 }
+
+#[test]
+fn intervals_larger_than_a_message_are_cut_and_still_converge() {
+    let config = crdt_sync::Config {
+        message_bytes_max: 400,
+        ..crdt_sync::Config::DEFAULT
+    };
+    let mut net = Net::<Set>::new(&[]);
+    for id in [1, 2, 3] {
+        net.leaders
+            .insert(rid(id), Leader::with_config(rid(id), Set::new(), config.clone()));
+    }
+    net.link(1, 2);
+    net.link(2, 3);
+    net.partition(&[1], &[2, 3]);
+    for i in 0..60 {
+        insert(&mut net, 1, &format!("a-long-element-name-{i}"));
+    }
+    for _ in 0..3 {
+        net.round();
+    }
+    net.heal();
+    for _ in 0..40 {
+        for l in net.leaders.values_mut() {
+            l.tick();
+        }
+        for _ in 0..50 {
+            net.flush();
+            if net.inflight.is_empty() {
+                break;
+            }
+            for p in net.take_inflight() {
+                assert!(p.msg.payload.len() <= 400, "message of {} bytes", p.msg.payload.len());
+                net.deliver_packet(&p);
+            }
+        }
+        if net.converged() {
+            break;
+        }
+    }
+    assert!(net.converged());
+    assert_eq!(net.leader(3).state().len(), 60);
+    // 60 elements of ~40 bytes cannot travel in one 400-byte message: they were cut.
+    assert!(net.leader(1).metrics().deltas_sent >= 6);
+    assert_eq!(net.leader(1).metrics().repairs_sent, 0);
+    for id in [1, 2, 3] {
+        let m = net.leader(id).metrics();
+        assert_eq!(m.unsendable, 0);
+        assert!(m.peer_lag.values().all(|l| *l == 0), "lag at {id}: {:?}", m.peer_lag);
+    }
+}
