@@ -32,6 +32,7 @@ mod bodies;
 mod error;
 mod limits;
 mod reader;
+mod serde_impls;
 mod value;
 mod writer;
 

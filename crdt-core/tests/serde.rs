@@ -1,0 +1,85 @@
+//! The replicated types embed in application serde structures through the validated
+//! codec.
+
+use crdt_core::codec::{encode, Writer};
+use crdt_core::{Crdt, GCounter, LwwRegister, OrSet, ReplicaId};
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+struct Document {
+    title: LwwRegister<String>,
+    tags: OrSet<String>,
+    views: GCounter,
+}
+
+fn sample() -> Document {
+    let (a, b) = (ReplicaId::new(1), ReplicaId::new(2));
+    let mut doc = Document {
+        title: LwwRegister::new(),
+        tags: OrSet::new(),
+        views: GCounter::new(),
+    };
+    let _ = doc.title.set(a, "draft".to_string(), 10);
+    let _ = doc.tags.insert(a, "crdt".to_string());
+    let d = doc.tags.insert(b, "rust".to_string());
+    doc.tags.merge(&d);
+    let _ = doc.views.increment(b, 7);
+    doc
+}
+
+#[test]
+fn a_document_round_trips_through_postcard() {
+    let doc = sample();
+    let bytes = postcard::to_allocvec(&doc).expect("serialize");
+    let back: Document = postcard::from_bytes(&bytes).expect("deserialize");
+    assert_eq!(back, doc);
+    // The embedded form is exactly the canonical encoding.
+    let tags: OrSet<String> =
+        postcard::from_bytes(&postcard::to_allocvec(&doc.tags).unwrap()).unwrap();
+    assert_eq!(encode(&tags), encode(&doc.tags));
+}
+
+#[test]
+fn invalid_embedded_states_are_rejected() {
+    // An OR-Set whose only element has a dot outside the (empty) context.
+    let mut w = Writer::new();
+    w.raw(&crdt_core::codec::MAGIC);
+    w.u8(crdt_core::codec::FORMAT_VERSION);
+    w.u8(<OrSet<u64> as crdt_core::codec::WireFormat>::TYPE_TAG);
+    w.len(0); // vector
+    w.len(0); // cloud
+    w.len(1); // one element
+    w.varint(5);
+    w.len(1); // dot table
+    w.varint(9);
+    w.varint(1); // run of 1
+    w.len(0);
+    w.varint(1);
+    w.u8(0); // no hints
+    let forged = postcard::to_allocvec(&serde_bytes_like(w.as_bytes())).unwrap();
+    assert!(postcard::from_bytes::<OrSet<u64>>(&forged).is_err());
+    assert!(postcard::from_bytes::<OrSet<u64>>(&[3, 1, 2, 3]).is_err());
+}
+
+/// Serializes raw bytes the way the codec's serde impls do.
+fn serde_bytes_like(bytes: &[u8]) -> impl Serialize + '_ {
+    struct Raw<'a>(&'a [u8]);
+    impl Serialize for Raw<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_bytes(self.0)
+        }
+    }
+    Raw(bytes)
+}
+
+#[test]
+fn a_document_round_trips_through_json() {
+    // JSON has no byte strings: the encoding travels as an array of numbers.
+    let doc = sample();
+    let json = serde_json::to_string(&doc).expect("serialize");
+    let back: Document = serde_json::from_str(&json).expect("deserialize");
+    assert_eq!(back, doc);
+    let mut tampered: serde_json::Value = serde_json::from_str(&json).unwrap();
+    tampered["views"][4] = serde_json::json!(0); // the counter's entry count
+    assert!(serde_json::from_value::<Document>(tampered).is_err());
+}
