@@ -38,6 +38,11 @@ pub trait DeltaCrdt: Crdt + WireFormat + Clone + Default + PartialEq + Debug {
     /// What this state has seen.
     fn summary(&self) -> Self::Summary;
 
+    /// Whether a replica summarized by `summary` has seen everything `other`
+    /// summarizes. Cheap (O(size of the summaries)); a protocol uses it to notice a
+    /// peer that lacks something although it acknowledged everything.
+    fn summary_covers(summary: &Self::Summary, other: &Self::Summary) -> bool;
+
     /// The smallest delta that brings a replica whose summary is `remote` up to `self`
     /// (everything `self` has that `remote` may lack, removals included).
     #[must_use]
@@ -68,6 +73,10 @@ impl DeltaCrdt for GCounter {
         self.clone()
     }
 
+    fn summary_covers(summary: &GCounter, other: &GCounter) -> bool {
+        other.iter().all(|(r, c)| summary.get(r) >= c)
+    }
+
     fn delta_since(&self, remote: &GCounter) -> Self {
         GCounter::from_sorted(self.iter().filter(|(r, c)| *c > remote.get(*r)).collect())
     }
@@ -96,6 +105,13 @@ impl DeltaCrdt for PnCounter {
 
     fn summary(&self) -> PnCounter {
         self.clone()
+    }
+
+    fn summary_covers(summary: &PnCounter, other: &PnCounter) -> bool {
+        other.iter().all(|(r, p, n)| {
+            let (sp, sn) = summary.totals(r);
+            sp >= p && sn >= n
+        })
     }
 
     fn delta_since(&self, remote: &PnCounter) -> Self {
@@ -135,6 +151,10 @@ impl<T: WireValue + Debug> DeltaCrdt for OrSet<T> {
 
     fn summary(&self) -> CausalContext {
         self.context().clone()
+    }
+
+    fn summary_covers(summary: &CausalContext, other: &CausalContext) -> bool {
+        summary.covers(other)
     }
 
     /// Adds the remote has not seen, plus the context minus our live dots the remote
@@ -235,6 +255,10 @@ impl<T: WireValue + Debug> DeltaCrdt for LwwRegister<T> {
 
     fn summary(&self) -> VersionVector {
         self.context().clone()
+    }
+
+    fn summary_covers(summary: &VersionVector, other: &VersionVector) -> bool {
+        summary.covers(other)
     }
 
     /// Bottom if the remote has seen every write we have seen (then its value is at

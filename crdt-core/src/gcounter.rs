@@ -106,6 +106,11 @@ impl GCounter {
 
 impl Crdt for GCounter {
     fn merge(&mut self, other: &Self) {
+        #[cfg(feature = "sabotage")]
+        if crate::sabotage::active(crate::sabotage::Bug::GCounterSumMerge) {
+            let sum = |a: &mut u64, b: &u64| *a = a.saturating_add(*b);
+            return self.counts.merge_with(&other.counts, sum, |b| *b);
+        }
         self.counts
             .merge_with(&other.counts, |a, b| *a = (*a).max(*b), |b| *b);
     }

@@ -44,6 +44,8 @@ mod orset;
 mod pncounter;
 mod ranges;
 mod replica_id;
+#[cfg(feature = "sabotage")]
+pub mod sabotage;
 mod timestamp;
 mod vec_map;
 mod version_vector;

@@ -20,6 +20,13 @@ impl<T: Ord> Write<T> {
     /// value only break ties that a reused replica id could create, so that merge stays
     /// commutative even then.
     fn order(&self, other: &Self) -> Ordering {
+        #[cfg(feature = "sabotage")]
+        if crate::sabotage::active(crate::sabotage::Bug::LwwTieByArrival)
+            && self.stamp == other.stamp
+            && self.dot != other.dot
+        {
+            return Ordering::Less; // the incoming write (`other`) wins the tie
+        }
         (
             self.stamp,
             self.dot.replica(),

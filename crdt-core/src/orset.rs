@@ -309,6 +309,12 @@ impl<T: Ord + Clone> Crdt for OrSet<T> {
                 if other.entries.contains_key(value) {
                     return true;
                 }
+                #[cfg(feature = "sabotage")]
+                if crate::sabotage::active(crate::sabotage::Bug::OrSetRemoveIgnoresContext)
+                    && mine.iter().any(|d| other.ctx.contains(d))
+                {
+                    mine.clear();
+                }
                 mine.retain(|d| !other.ctx.contains(d));
                 !mine.is_empty()
             };

@@ -21,6 +21,9 @@ pub enum SyncError {
         /// The limit.
         max: usize,
     },
+    /// The message's or snapshot's checksum does not match: corrupted in transit or storage.
+    #[error("checksum mismatch: the message or snapshot was corrupted in transit or storage; it was dropped (a message is retransmitted)")]
+    Corrupt,
     /// A message from a leader that is not a peer.
     #[error("message from {0}, which is not a peer of this leader: call add_peer first, or drop traffic from unknown leaders")]
     UnknownPeer(ReplicaId),

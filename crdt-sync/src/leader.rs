@@ -149,7 +149,13 @@ impl<C: DeltaCrdt> Leader<C> {
         let head = self.buffer.head();
         for peer in self.peers.values_mut() {
             let waiting = peer.acked < head || peer.repair_in_flight.is_some() || peer.need_repair;
-            if waiting && peer.retransmit_due() {
+            // New deltas not sent yet go out with the next poll; only what was sent and
+            // not acknowledged counts toward the backoff.
+            let unsent_only = peer.sent < head
+                && peer.backoff == 1
+                && peer.repair_in_flight.is_none()
+                && !peer.need_repair;
+            if waiting && !unsent_only && peer.retransmit_due() {
                 peer.sent = peer.acked;
                 peer.summary_requested = false;
                 if peer.need_repair {
@@ -226,9 +232,13 @@ impl<C: DeltaCrdt> Leader<C> {
 
     /// Stores the novel part of a delta (local, or from `origin`) for the peers.
     pub(crate) fn buffer_delta(&mut self, origin: crate::buffer::Origin, novel: C) {
-        if novel.is_bottom() {
-            return;
+        if !novel.is_bottom() {
+            self.buffer_entry(origin, novel);
         }
+    }
+
+    /// Stores a delta for the peers, even an empty one (which still carries the token).
+    pub(crate) fn buffer_entry(&mut self, origin: crate::buffer::Origin, novel: C) {
         if !self
             .buffer
             .push(origin, novel, self.config.buffer_bytes_max)

@@ -3,7 +3,8 @@
 //! Every message starts with a 5-byte header: magic `D1 5C`, protocol version
 //! ([`PROTOCOL_VERSION`]), message kind, and the crdt-core type tag of the replicated
 //! type (so leaders of different types never merge each other's bytes). Then the
-//! sender's incarnation and the kind's fields, in the core codec's canonical varints.
+//! sender's incarnation and the kind's fields, in the core codec's canonical varints,
+//! and last a CRC-32 of everything before it: corruption is rejected, never applied.
 
 use crdt_core::codec::{DecodeError, DecodeLimits, Invalid, Reader, TypeTag, WireFormat, Writer};
 use crdt_core::{DeltaCrdt, VersionVector};
@@ -46,9 +47,11 @@ pub(crate) enum Message<C: DeltaCrdt> {
         summary: C::Summary,
     },
     /// Everything the sender has that the receiver's summary lacks, as of the sender's
-    /// buffer head `seq`.
+    /// buffer head `seq`, computed from a summary of the receiver's incarnation `for_inc`
+    /// (a restarted receiver ignores repairs meant for its previous life).
     Repair {
         inc: u32,
+        for_inc: u32,
         seq: u64,
         token: VersionVector,
         payload: C,
@@ -111,17 +114,19 @@ impl<C: DeltaCrdt> Message<C> {
                 summary.encode_body(&mut w)
             }
             Message::Repair {
+                for_inc,
                 seq,
                 token,
                 payload,
                 ..
             } => {
+                w.varint(u64::from(*for_inc));
                 w.varint(*seq);
                 let _ = token.encode_body(&mut w);
                 payload.encode_body(&mut w)
             }
         };
-        w.into_bytes()
+        seal(w.into_bytes())
     }
 
     pub(crate) fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Self, DecodeError> {
@@ -191,11 +196,13 @@ impl<C: DeltaCrdt> Message<C> {
                 }
             }
             KIND_REPAIR => {
+                let for_inc = r.varint_u32("an incarnation")?;
                 let seq = r.varint()?;
                 let token = VersionVector::decode_body(&mut r)?;
                 let payload = C::decode_body(&mut r)?;
                 Message::Repair {
                     inc,
+                    for_inc,
                     seq,
                     token,
                     payload,
@@ -206,4 +213,23 @@ impl<C: DeltaCrdt> Message<C> {
         r.finish()?;
         Ok(msg)
     }
+}
+
+/// The length of the CRC-32 trailer of messages and snapshots.
+pub(crate) const CHECKSUM_LEN: usize = 4;
+
+/// Appends the CRC-32 (IEEE) of `bytes`, little-endian.
+pub(crate) fn seal(mut bytes: Vec<u8>) -> Vec<u8> {
+    let crc = crc32fast::hash(&bytes);
+    bytes.extend_from_slice(&crc.to_le_bytes());
+    bytes
+}
+
+/// The body of `bytes` if its CRC-32 trailer matches, `None` if it does not (a flipped
+/// bit must not turn into a valid message of another meaning).
+pub(crate) fn unseal(bytes: &[u8]) -> Option<&[u8]> {
+    let split = bytes.len().checked_sub(CHECKSUM_LEN)?;
+    let (body, trailer) = bytes.split_at(split);
+    let crc = u32::from_le_bytes(trailer.try_into().ok()?);
+    (crc32fast::hash(body) == crc).then_some(body)
 }

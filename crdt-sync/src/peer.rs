@@ -72,10 +72,9 @@ impl<S> Peer<S> {
 
     /// Forgets everything tied to the peer's previous incarnation.
     pub(crate) fn reset(&mut self, inc: u32) {
-        let token = core::mem::take(&mut self.token);
+        // Its token too: a peer restored from a stale snapshot lost entries it had.
         *self = Self::new();
         self.inc = Some(inc);
-        self.token = token;
     }
 
     /// Counts a tick; returns whether unacknowledged messages are due again.

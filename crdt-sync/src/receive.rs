@@ -43,7 +43,8 @@ impl<C: DeltaCrdt> Leader<C> {
         let Some(peer) = self.peers.get(&from) else {
             return Err(SyncError::UnknownPeer(from));
         };
-        let msg = Message::<C>::decode(payload, &self.config.decode_limits())?;
+        let body = crate::message::unseal(payload).ok_or(SyncError::Corrupt)?;
+        let msg = Message::<C>::decode(body, &self.config.decode_limits())?;
         let inc = msg.incarnation();
         let known = peer.inc;
         if known.is_some_and(|k| inc < k) {
@@ -85,10 +86,17 @@ impl<C: DeltaCrdt> Leader<C> {
             } => self.on_digest(from, flags, &token, summary),
             Message::Repair {
                 inc,
+                for_inc,
                 seq,
                 token,
                 payload,
-            } => self.on_repair(from, inc, seq, &token, &payload),
+            } => {
+                if for_inc == self.incarnation {
+                    self.on_repair(from, inc, seq, &token, &payload);
+                } else {
+                    self.metrics.stale_messages += 1;
+                }
+            }
         }
         Ok(())
     }
@@ -145,12 +153,19 @@ impl<C: DeltaCrdt> Leader<C> {
         let received = match peer.received {
             Some(r) => r,
             None if inc == 0 && start == 1 && !peer.need_repair => 0,
+            #[cfg(feature = "sabotage")]
+            None if crdt_core::sabotage::active(crdt_core::sabotage::Bug::NoGapCheck) => 0,
             None => {
                 peer.need_repair = true;
                 peer.request_digest(FLAG_REPAIR_ME);
                 self.metrics.gaps += 1;
                 return;
             }
+        };
+        #[cfg(feature = "sabotage")]
+        let start = match crdt_core::sabotage::active(crdt_core::sabotage::Bug::NoGapCheck) {
+            true => start.min(received.saturating_add(1)), // pretend it connects
+            false => start,
         };
         if start > received.saturating_add(1) {
             // Applying this would leave a hole that acts like a delete: repair instead.
@@ -191,12 +206,19 @@ impl<C: DeltaCrdt> Leader<C> {
     /// peers, and adopts the sender's token (which the payload now backs).
     fn apply(&mut self, from: ReplicaId, inc: u32, token: &VersionVector, payload: &C) {
         let novel = self.state.merge_delta(payload);
+        let token_grew = !self.token.covers(token);
         self.token.merge(token);
         if let Some(peer) = self.peers.get_mut(&from) {
             // The sender has at least what its token names.
             peer.token.merge(token);
         }
-        self.buffer_delta(Some((from, inc)), novel);
+        if novel.is_bottom() && token_grew {
+            // The payload was redundant here but its token was not: an empty delta
+            // carries the new token entries on to the other peers.
+            self.buffer_entry(Some((from, inc)), novel);
+        } else {
+            self.buffer_delta(Some((from, inc)), novel);
+        }
     }
 
     fn on_ack(&mut self, from: ReplicaId, for_inc: u32, seq: u64) {
@@ -237,6 +259,7 @@ impl<C: DeltaCrdt> Leader<C> {
         summary: C::Summary,
     ) {
         let base = self.buffer.base();
+        let head = self.buffer.head();
         let Some(peer) = self.peers.get_mut(&from) else {
             return;
         };
@@ -250,6 +273,17 @@ impl<C: DeltaCrdt> Leader<C> {
         }
         if peer.acked.saturating_add(1) < base {
             peer.owe_repair = true;
+        }
+        // A peer that acknowledged everything yet has not seen all we have (its state
+        // was lost or damaged without a restart) is repaired: digests are the safety
+        // net of anti-entropy.
+        let settled = peer.acked == head && peer.repair_in_flight.is_none() && !peer.owe_repair;
+        if settled {
+            if let Some(theirs) = &peer.summary {
+                if !C::summary_covers(theirs, &self.state.summary()) {
+                    peer.owe_repair = true;
+                }
+            }
         }
     }
 }

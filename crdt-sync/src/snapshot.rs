@@ -28,7 +28,7 @@ impl<C: DeltaCrdt> Leader<C> {
             w.replica(*id);
         }
         let _ = self.state.encode_body(&mut w);
-        w.into_bytes()
+        crate::message::seal(w.into_bytes())
     }
 
     /// Restarts a leader from a snapshot with the default [`Config`].
@@ -41,6 +41,7 @@ impl<C: DeltaCrdt> Leader<C> {
     /// restoring the same old snapshot twice cannot reuse an incarnation.
     ///
     /// # Errors
+    /// [`SyncError::Corrupt`] if the snapshot's checksum does not match,
     /// [`SyncError::Decode`] for bytes that are not a valid snapshot of this type.
     pub fn restore(bytes: &[u8]) -> Result<Leader<C>, SyncError> {
         Self::restore_with_config(bytes, Config::default())
@@ -52,6 +53,7 @@ impl<C: DeltaCrdt> Leader<C> {
     /// # Errors
     /// As [`Leader::restore`].
     pub fn restore_with_config(bytes: &[u8], config: Config) -> Result<Leader<C>, SyncError> {
+        let bytes = crate::message::unseal(bytes).ok_or(SyncError::Corrupt)?;
         let mut r = Reader::new(bytes, &config.decode)?;
         let magic = r.raw(2)?;
         if magic != SNAPSHOT_MAGIC {
@@ -82,6 +84,12 @@ impl<C: DeltaCrdt> Leader<C> {
         let incarnation = old_inc
             .checked_add(1)
             .ok_or(DecodeError::Invalid(Invalid::Overflow("the incarnation")))?;
+        #[cfg(feature = "sabotage")]
+        let incarnation =
+            match crdt_core::sabotage::active(crdt_core::sabotage::Bug::RestoreKeepsIncarnation) {
+                true => old_inc, // the restored copy reuses the crashed copy's writer id
+                false => incarnation,
+            };
         let token = VersionVector::decode_body(&mut r)?;
         let n = r.len(Limit::Replicas, 1)?;
         if n > config.peers_max {

@@ -2,3 +2,4 @@
 //! leaders used by the protocol's scenario and property tests.
 
 pub mod net;
+pub mod oracle;

@@ -137,7 +137,10 @@ fn forged_ack<C: DeltaCrdt>(_from: u64, seq: u64) -> Vec<u8> {
     w.varint(0); // sender incarnation
     w.varint(0); // acknowledged incarnation
     w.varint(seq);
-    w.into_bytes()
+    let mut bytes = w.into_bytes();
+    let crc = crc32fast::hash(&bytes);
+    bytes.extend_from_slice(&crc.to_le_bytes());
+    bytes
 }
 
 #[test]
@@ -413,8 +416,16 @@ fn hostile_messages_are_rejected_and_change_nothing() {
     for i in 0..good.len() * 8 {
         let mut bad = good.clone();
         bad[i / 8] ^= 1 << (i % 8);
-        let _ = net.leader(2).receive(rid(1), &bad);
+        assert!(
+            net.leader(2).receive(rid(1), &bad).is_err(),
+            "bit flip {i} accepted: the checksum must catch every single-bit error"
+        );
     }
+    assert_eq!(
+        net.leader(2).state(),
+        &Set::new(),
+        "nothing corrupt was applied"
+    );
     assert!(matches!(
         net.leader(2).receive(rid(9), &good),
         Err(SyncError::UnknownPeer(_))
@@ -520,8 +531,10 @@ fn intervals_larger_than_a_message_are_cut_and_still_converge() {
     };
     let mut net = Net::<Set>::new(&[]);
     for id in [1, 2, 3] {
-        net.leaders
-            .insert(rid(id), Leader::with_config(rid(id), Set::new(), config.clone()));
+        net.leaders.insert(
+            rid(id),
+            Leader::with_config(rid(id), Set::new(), config.clone()),
+        );
     }
     net.link(1, 2);
     net.link(2, 3);
@@ -543,7 +556,11 @@ fn intervals_larger_than_a_message_are_cut_and_still_converge() {
                 break;
             }
             for p in net.take_inflight() {
-                assert!(p.msg.payload.len() <= 400, "message of {} bytes", p.msg.payload.len());
+                assert!(
+                    p.msg.payload.len() <= 400,
+                    "message of {} bytes",
+                    p.msg.payload.len()
+                );
                 net.deliver_packet(&p);
             }
         }
@@ -559,6 +576,10 @@ fn intervals_larger_than_a_message_are_cut_and_still_converge() {
     for id in [1, 2, 3] {
         let m = net.leader(id).metrics();
         assert_eq!(m.unsendable, 0);
-        assert!(m.peer_lag.values().all(|l| *l == 0), "lag at {id}: {:?}", m.peer_lag);
+        assert!(
+            m.peer_lag.values().all(|l| *l == 0),
+            "lag at {id}: {:?}",
+            m.peer_lag
+        );
     }
 }
