@@ -62,8 +62,3 @@ pub use pncounter::PnCounter;
 pub use replica_id::ReplicaId;
 pub use timestamp::Timestamp;
 pub use version_vector::VersionVector;
-
-/// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;

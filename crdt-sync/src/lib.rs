@@ -62,22 +62,25 @@
 //! ## Messages
 //!
 //! All messages share a versioned header (magic `D1 5C`, [`PROTOCOL_VERSION`], kind,
-//! the replicated type's tag) and carry the sender's **incarnation** (how often it was
-//! restored from a snapshot). Bodies use `crdt-core`'s canonical codec.
+//! the replicated type's tag), carry the sender's **incarnation** (how often it was
+//! restored from a snapshot), and end with a CRC-32 of the rest, so a corrupted
+//! message is rejected ([`SyncError::Corrupt`]) instead of being read as another valid
+//! one. Bodies use `crdt-core`'s canonical codec.
 //!
 //! | message | carries | sent when |
 //! |---|---|---|
 //! | `Delta` | interval `start..=end` of the sender's buffer (joined, minus the receiver's own deltas), the sender's causal token | a peer has not seen the newest buffered deltas: right after a write or a merge that brought something new, and again every `tick` until acknowledged |
 //! | `Ack` | the highest interval end merged, for the sender's incarnation | after merging (or re-receiving) an interval or a repair |
-//! | `Digest` | the sender's summary (causal context / version vector / counter), causal token, buffer head, and flags *repair me* / *send your digest* | after a restart, on detecting a gap, when a repair needs the peer's summary, and every `Config::digest_interval_ticks` ticks |
-//! | `Repair` | exactly what the receiver's summary lacks ([`DeltaCrdt::delta_since`](crdt_core::DeltaCrdt::delta_since)), **removals included**; the full state instead if that is smaller | a peer asked (*repair me*), or it needs deltas this leader no longer buffers (late join, long partition, buffer overflow, restart) |
+//! | `Digest` | the sender's summary (causal context / version vector / counter), causal token, buffer head, and flags *repair me* / *send your digest* | after a restart, on detecting a gap, when a repair needs the peer's summary, and every `Config::digest_interval_ticks` ticks (the anti-entropy safety net: a peer that acknowledged everything but whose summary does not cover ours is repaired) |
+//! | `Repair` | exactly what the receiver's summary lacks ([`DeltaCrdt::delta_since`](crdt_core::DeltaCrdt::delta_since)), **removals included**; the full state instead if that is smaller; the receiver incarnation it was computed for (a restarted receiver ignores repairs meant for its previous life) | a peer asked (*repair me*), or it needs deltas this leader no longer buffers (late join, long partition, buffer overflow, restart) |
 //!
 //! ## Guarantees, and what each rests on
 //!
 //! - **Convergence**: leaders connected directly or over any number of hops reach equal
 //!   states (byte-identical encodings) once messages get through. It rests on the join
-//!   laws of [`crdt_core::Crdt`], on intervals being retransmitted every tick until
-//!   acknowledged, and on repair whenever an interval can no longer be formed.
+//!   laws of [`crdt_core::Crdt`], on intervals being retransmitted until acknowledged
+//!   (after 1 tick without progress, then 2, 4, up to 8, so an unreachable peer is not
+//!   flooded), and on repair whenever an interval can no longer be formed.
 //! - **No lost or double-counted writes**: merging is idempotent, so duplicated and
 //!   retransmitted messages are harmless; an interval is only applied after the prefix it
 //!   extends; a buffer is only collected after every peer acknowledged it.
@@ -95,7 +98,9 @@
 //!   writer, the writes a leader's state includes. A leader adopts a peer's token only
 //!   after merging everything the token describes, so [`Leader::covers`] is exact:
 //!   carrying the token from a write to another leader and waiting until it covers it
-//!   gives read-your-writes and monotonic reads.
+//!   gives read-your-writes and monotonic reads. Token growth travels even when the
+//!   payload that carried it was redundant (as an empty delta), so every leader's token
+//!   eventually covers every write it holds.
 //! - **Replica-id safety**: a leader that receives updates under its own writer id that
 //!   it never made (another live leader shares its id, or a copy of it outlived the
 //!   snapshot it was restored from) returns [`SyncError::ReplicaIdConflict`] and refuses
@@ -134,3 +139,8 @@ pub use message::{MESSAGE_MAGIC, PROTOCOL_VERSION};
 pub use metrics::Metrics;
 pub use snapshot::SNAPSHOT_MAGIC;
 pub use writer_id::writer_id;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
