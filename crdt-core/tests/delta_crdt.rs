@@ -739,6 +739,31 @@ fn prop_bottom<S: Subject>(steps: Vec<Step>, seed: u64) -> TestResult {
     verdict(run(&mut rng))
 }
 
+/// `summary_covers(a, b)` holds exactly when joining `b` into `a` adds nothing that a
+/// summary can see: `summary(a ⊔ b) == summary(a)`.
+fn prop_summary_covers<S: Subject>(steps: Vec<Step>, seed: u64) -> TestResult {
+    let h = history::<S>(&steps);
+    let mut rng = Rng(seed);
+    let run = |rng: &mut Rng| -> Result<(), String> {
+        for _ in 0..8 {
+            let (a, b) = (h.any_state(rng), h.any_state(rng));
+            let expected = join(a, b).summary() == a.summary();
+            let got = S::summary_covers(&a.summary(), &b.summary());
+            ensure(got == expected, || {
+                format!(
+                    "summary_covers = {got}, but joining adds {}: {a:?} / {b:?}",
+                    !expected
+                )
+            })?;
+            ensure(S::summary_covers(&a.summary(), &a.summary()), || {
+                "not reflexive".into()
+            })?;
+        }
+        Ok(())
+    };
+    verdict(run(&mut rng))
+}
+
 // ---------------------------------------------------------------------------------
 // The quickcheck tests, one module per property, one test per type.
 
@@ -783,6 +808,7 @@ for_every_type!(repair_law, prop_repair);
 for_every_type!(redundancy_removal, prop_redundancy);
 for_every_type!(progress_of, prop_progress);
 for_every_type!(bottom, prop_bottom);
+for_every_type!(summary_covers, prop_summary_covers);
 
 #[test]
 fn removal_hints_complete_orset_u64() {
