@@ -44,6 +44,10 @@ pub enum SyncError {
         /// The id (this leader's current writer id) that is shared.
         replica: ReplicaId,
     },
+    /// A restored leader is still asking its peers for the newest incarnation they have
+    /// seen of it, so that it can write under a fresh one.
+    #[error("this leader was restored and is still asking its peers which incarnations of it they have seen: keep delivering messages and ticking; remove peers that are gone for good")]
+    Restoring,
     /// Writes after [`Leader::restore`](crate::Leader::restore) wait for a snapshot.
     #[error("this leader was restored and has not persisted its new incarnation yet: call snapshot(), store the bytes durably, then write")]
     SnapshotRequired,

@@ -36,6 +36,8 @@ pub struct Leader<C: DeltaCrdt> {
     pub(crate) conflict: bool,
     /// Set by `restore` until `snapshot` persists the new incarnation.
     pub(crate) needs_snapshot: bool,
+    /// Set by `restore` until every peer said which incarnations of us it has seen.
+    pub(crate) probing: bool,
     pub(crate) ticks: u64,
     pub(crate) metrics: Metrics,
     /// The peer `poll_transmit` served last (round robin).
@@ -64,6 +66,7 @@ impl<C: DeltaCrdt> Leader<C> {
             peers: BTreeMap::new(),
             conflict: false,
             needs_snapshot: false,
+            probing: false,
             ticks: 0,
             metrics: Metrics::default(),
             cursor: None,
@@ -99,6 +102,7 @@ impl<C: DeltaCrdt> Leader<C> {
     pub fn remove_peer(&mut self, peer: ReplicaId) {
         if self.peers.remove(&peer).is_some() {
             self.collect_garbage();
+            self.finish_probe_if_answered();
         }
     }
 
@@ -121,14 +125,7 @@ impl<C: DeltaCrdt> Leader<C> {
     where
         F: FnOnce(&mut C, ReplicaId) -> C,
     {
-        if self.conflict {
-            return Err(SyncError::ReplicaIdConflict {
-                replica: self.writer,
-            });
-        }
-        if self.needs_snapshot {
-            return Err(SyncError::SnapshotRequired);
-        }
+        self.can_write()?;
         let delta = f(&mut self.state, self.writer);
         if !delta.is_bottom() {
             let n = self.token.get(self.writer).saturating_add(1);
@@ -136,6 +133,26 @@ impl<C: DeltaCrdt> Leader<C> {
             self.buffer_delta(None, delta.clone());
         }
         Ok(delta)
+    }
+
+    /// Whether [`Leader::mutate`] would run now.
+    ///
+    /// # Errors
+    /// The error `mutate` would return: [`SyncError::ReplicaIdConflict`],
+    /// [`SyncError::Restoring`] or [`SyncError::SnapshotRequired`].
+    pub fn can_write(&self) -> Result<(), SyncError> {
+        if self.conflict {
+            return Err(SyncError::ReplicaIdConflict {
+                replica: self.writer,
+            });
+        }
+        if self.probing {
+            return Err(SyncError::Restoring);
+        }
+        if self.needs_snapshot {
+            return Err(SyncError::SnapshotRequired);
+        }
+        Ok(())
     }
 
     /// One anti-entropy round: unacknowledged intervals and repairs are sent again and
@@ -148,6 +165,7 @@ impl<C: DeltaCrdt> Leader<C> {
             && self.ticks % u64::from(self.config.digest_interval_ticks) == 0;
         let head = self.buffer.head();
         for peer in self.peers.values_mut() {
+            peer.probe_sent = false;
             let waiting = peer.acked < head || peer.repair_in_flight.is_some() || peer.need_repair;
             // New deltas not sent yet go out with the next poll; only what was sent and
             // not acknowledged counts toward the backoff.
@@ -259,6 +277,39 @@ impl<C: DeltaCrdt> Leader<C> {
             .min()
             .unwrap_or(self.buffer.head());
         self.buffer.collect_garbage(upto);
+    }
+
+    /// Ends a restored leader's probe once every peer answered: it takes an
+    /// incarnation above every one any peer has seen of it (however old the snapshot,
+    /// and however often it was restored), so it never writes under an id a copy of it
+    /// already used, and peers never mistake it for a stale copy.
+    pub(crate) fn finish_probe_if_answered(&mut self) {
+        if !self.probing || self.peers.values().any(|p| p.probe_reply.is_none()) {
+            return;
+        }
+        let seen = self
+            .peers
+            .values()
+            .filter_map(|p| p.probe_reply.flatten())
+            .max()
+            .unwrap_or(0);
+        let next = self.incarnation.max(seen).saturating_add(1);
+        #[cfg(feature = "sabotage")]
+        let next =
+            match crdt_core::sabotage::active(crdt_core::sabotage::Bug::RestoreKeepsIncarnation) {
+                true => self.incarnation, // the restored copy reuses the crashed copy's writer id
+                false => next,
+            };
+        self.incarnation = next;
+        self.writer = crate::writer_id(self.id, next);
+        self.probing = false;
+        // The new incarnation must be durable before it writes (a snapshot taken while
+        // probing recorded the old one).
+        self.needs_snapshot = true;
+        for peer in self.peers.values_mut() {
+            peer.probe_reply = None;
+        }
+        self.after_restore();
     }
 
     /// Puts a restored leader in the state of having lost its buffer: every peer is

@@ -18,6 +18,8 @@ const KIND_DELTA: u8 = 1;
 const KIND_ACK: u8 = 2;
 const KIND_DIGEST: u8 = 3;
 const KIND_REPAIR: u8 = 4;
+const KIND_PROBE: u8 = 5;
+const KIND_PROBE_REPLY: u8 = 6;
 
 /// Digest flag: "I lack your state (restart, gap, new peer): send me a repair".
 pub(crate) const FLAG_REPAIR_ME: u8 = 1;
@@ -56,16 +58,22 @@ pub(crate) enum Message<C: DeltaCrdt> {
         token: VersionVector,
         payload: C,
     },
+    /// A restored leader asks: "which is the newest incarnation of mine you have seen?"
+    Probe { inc: u32 },
+    /// The answer to a probe: the newest incarnation of the prober seen, if any.
+    ProbeReply { inc: u32, known: Option<u32> },
 }
 
 impl<C: DeltaCrdt> Message<C> {
-    /// The sender's incarnation.
+    /// The sender's incarnation (for a probe: the one its snapshot recorded).
     pub(crate) fn incarnation(&self) -> u32 {
         match self {
             Message::Delta { inc, .. }
             | Message::Ack { inc, .. }
             | Message::Digest { inc, .. }
-            | Message::Repair { inc, .. } => *inc,
+            | Message::Repair { inc, .. }
+            | Message::Probe { inc }
+            | Message::ProbeReply { inc, .. } => *inc,
         }
     }
 
@@ -78,6 +86,8 @@ impl<C: DeltaCrdt> Message<C> {
             Message::Ack { .. } => KIND_ACK,
             Message::Digest { .. } => KIND_DIGEST,
             Message::Repair { .. } => KIND_REPAIR,
+            Message::Probe { .. } => KIND_PROBE,
+            Message::ProbeReply { .. } => KIND_PROBE_REPLY,
         });
         w.u8(C::TYPE_TAG);
         w.varint(u64::from(self.incarnation()));
@@ -124,6 +134,11 @@ impl<C: DeltaCrdt> Message<C> {
                 w.varint(*seq);
                 let _ = token.encode_body(&mut w);
                 payload.encode_body(&mut w)
+            }
+            Message::Probe { .. } => Ok(()),
+            Message::ProbeReply { known, .. } => {
+                w.varint(known.map_or(0, |k| u64::from(k) + 1));
+                Ok(())
             }
         };
         seal(w.into_bytes())
@@ -207,6 +222,16 @@ impl<C: DeltaCrdt> Message<C> {
                     token,
                     payload,
                 }
+            }
+            KIND_PROBE => Message::Probe { inc },
+            KIND_PROBE_REPLY => {
+                let known = match r.varint()? {
+                    0 => None,
+                    k => Some(
+                        u32::try_from(k - 1).map_err(|_| Invalid::Overflow("an incarnation"))?,
+                    ),
+                };
+                Message::ProbeReply { inc, known }
             }
             _ => return Err(Invalid::Inconsistent("unknown message kind").into()),
         };

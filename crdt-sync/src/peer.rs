@@ -43,6 +43,12 @@ pub(crate) struct Peer<S> {
     /// The token sent with the last complete interval, and that interval's end: once
     /// the peer acknowledges it, the peer is known to have that token.
     pub(crate) token_in_flight: Option<(u64, VersionVector)>,
+    /// The peer probed our incarnation and awaits the answer.
+    pub(crate) owe_probe_reply: bool,
+    /// While we probe after a restore: the peer's answer, once received.
+    pub(crate) probe_reply: Option<Option<u32>>,
+    /// While we probe: a probe went to this peer this round.
+    pub(crate) probe_sent: bool,
 }
 
 /// The longest wait between retransmissions, in ticks.
@@ -67,6 +73,9 @@ impl<S> Peer<S> {
             idle: 0,
             cut: false,
             token_in_flight: None,
+            owe_probe_reply: false,
+            probe_reply: None,
+            probe_sent: false,
         }
     }
 

@@ -47,6 +47,31 @@ impl<C: DeltaCrdt> Leader<C> {
         let msg = Message::<C>::decode(body, &self.config.decode_limits())?;
         let inc = msg.incarnation();
         let known = peer.inc;
+        match &msg {
+            Message::Probe { .. } => {
+                if let Some(peer) = self.peers.get_mut(&from) {
+                    peer.owe_probe_reply = true;
+                }
+                return Ok(());
+            }
+            Message::ProbeReply { known, .. } => {
+                if self.probing {
+                    if let Some(peer) = self.peers.get_mut(&from) {
+                        peer.probe_reply = Some(*known);
+                    }
+                    self.finish_probe_if_answered();
+                } else {
+                    self.metrics.stale_messages += 1;
+                }
+                return Ok(());
+            }
+            _ if self.probing => {
+                // Until it knows its incarnation, a restored leader takes nothing in.
+                self.metrics.stale_messages += 1;
+                return Ok(());
+            }
+            _ => {}
+        }
         if known.is_some_and(|k| inc < k) {
             self.metrics.stale_messages += 1;
             return Ok(());
@@ -57,6 +82,7 @@ impl<C: DeltaCrdt> Leader<C> {
                 self.check_own_id(token, Some(payload))?;
             }
             Message::Digest { token, .. } => self.check_own_id(token, None)?,
+            Message::Probe { .. } | Message::ProbeReply { .. } => {}
             Message::Ack { for_inc, seq, .. } => {
                 if *for_inc == self.incarnation && *seq > self.buffer.head() {
                     return Err(SyncError::Protocol {
@@ -84,6 +110,7 @@ impl<C: DeltaCrdt> Leader<C> {
                 summary,
                 ..
             } => self.on_digest(from, flags, &token, summary),
+            Message::Probe { .. } | Message::ProbeReply { .. } => {}
             Message::Repair {
                 inc,
                 for_inc,

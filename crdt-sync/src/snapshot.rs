@@ -33,12 +33,17 @@ impl<C: DeltaCrdt> Leader<C> {
 
     /// Restarts a leader from a snapshot with the default [`Config`].
     ///
-    /// The restored leader is a new **incarnation**: it writes under a fresh id
-    /// ([`writer_id`]) so it never issues a dot that a replica may hold from before the
-    /// crash, however stale the snapshot. It asks every peer for a repair (getting back
-    /// what it lost) and for its summary (to repair the peer in turn). Writes are refused
-    /// with [`SyncError::SnapshotRequired`] until [`Leader::snapshot`] is called, so that
-    /// restoring the same old snapshot twice cannot reuse an incarnation.
+    /// The restored leader becomes a new **incarnation** writing under a fresh id
+    /// ([`writer_id`]), so it never issues a dot that a replica may hold from before the
+    /// crash. To pick it, it first **probes** every peer for the newest incarnation of
+    /// it that peer has seen, and takes one above all of them: however stale the
+    /// snapshot and however often the same snapshot is restored, no incarnation is used
+    /// twice, and peers never mistake it for an outdated copy. Until every peer has
+    /// answered it takes nothing in and writes are refused with [`SyncError::Restoring`]
+    /// (a peer gone for good must be removed with [`Leader::remove_peer`]); then it asks
+    /// every peer for a repair (getting back what it lost) and for its summary (to
+    /// repair the peer in turn), and writes wait for [`Leader::snapshot`] to record the
+    /// new incarnation ([`SyncError::SnapshotRequired`]).
     ///
     /// # Errors
     /// [`SyncError::Corrupt`] if the snapshot's checksum does not match,
@@ -81,15 +86,6 @@ impl<C: DeltaCrdt> Leader<C> {
         }
         let id = r.replica()?;
         let old_inc = r.varint_u32("an incarnation")?;
-        let incarnation = old_inc
-            .checked_add(1)
-            .ok_or(DecodeError::Invalid(Invalid::Overflow("the incarnation")))?;
-        #[cfg(feature = "sabotage")]
-        let incarnation =
-            match crdt_core::sabotage::active(crdt_core::sabotage::Bug::RestoreKeepsIncarnation) {
-                true => old_inc, // the restored copy reuses the crashed copy's writer id
-                false => incarnation,
-            };
         let token = VersionVector::decode_body(&mut r)?;
         let n = r.len(Limit::Replicas, 1)?;
         if n > config.peers_max {
@@ -110,8 +106,9 @@ impl<C: DeltaCrdt> Leader<C> {
         let state = C::decode_body(&mut r)?;
         r.finish()?;
         let mut leader = Leader::with_config(id, C::default(), config);
-        leader.incarnation = incarnation;
-        leader.writer = writer_id(id, incarnation);
+        // Provisional until the probe: the snapshot's incarnation (not written under).
+        leader.incarnation = old_inc;
+        leader.writer = writer_id(id, old_inc);
         leader.state = state;
         leader.token = token;
         leader.peers = peers;
@@ -119,7 +116,8 @@ impl<C: DeltaCrdt> Leader<C> {
         // every peer is repaired from its summary.
         leader.buffer = crate::buffer::DeltaBuffer::starting_after(1);
         leader.needs_snapshot = true;
-        leader.after_restore();
+        leader.probing = true;
+        leader.finish_probe_if_answered();
         Ok(leader)
     }
 }

@@ -40,7 +40,10 @@ impl<C: DeltaCrdt> Leader<C> {
                 self.metrics.repairs_sent += 1;
                 self.metrics.repair_bytes_sent += bytes as u64;
             }
-            Message::Ack { .. } | Message::Digest { .. } => {}
+            Message::Ack { .. }
+            | Message::Digest { .. }
+            | Message::Probe { .. }
+            | Message::ProbeReply { .. } => {}
         }
     }
 
@@ -50,7 +53,33 @@ impl<C: DeltaCrdt> Leader<C> {
         let head = self.buffer.head();
         let base = self.buffer.base();
         let inc = self.incarnation;
+        let probing = self.probing;
+        let needs_snapshot = self.needs_snapshot;
+        let quarantined = self.conflict;
         let peer = self.peers.get_mut(&to)?;
+        if peer.owe_probe_reply {
+            peer.owe_probe_reply = false;
+            return Some(Message::ProbeReply {
+                inc,
+                known: peer.inc,
+            });
+        }
+        if probing {
+            if peer.probe_reply.is_none() && !peer.probe_sent {
+                peer.probe_sent = true;
+                return Some(Message::Probe { inc });
+            }
+            return None;
+        }
+        // Nothing goes out under a new incarnation before `snapshot` recorded it: a copy
+        // that crashes first leaves no trace of it, so reusing it cannot collide.
+        if needs_snapshot {
+            return None;
+        }
+        // A leader that found another writer under its id vouches for nothing more.
+        if quarantined {
+            return None;
+        }
         // A peer that still needs deltas we no longer hold is repaired instead.
         if head > peer.sent
             && peer.repair_in_flight.is_none()

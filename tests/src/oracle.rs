@@ -151,7 +151,11 @@ impl<R: Clone + Debug> Log<R> {
 
     /// The leader writing under `writer` crashed and was restored from its last snapshot.
     pub fn crashed(&mut self, writer: ReplicaId) {
-        self.retired.insert(writer);
+        // A writer that never wrote (a restored copy that crashed before persisting its
+        // new incarnation) leaves nothing behind to collide with.
+        if self.count(writer) > 0 {
+            self.retired.insert(writer);
+        }
     }
 
     /// How many writes crashes may have lost (an upper bound), and how many were lost

@@ -472,6 +472,13 @@ impl<C: Model> Sim<C> {
                     now_ms: self.clock(id),
                     causal: self.mode == Mode::Causal,
                 };
+                match self.net.leader(id).can_write() {
+                    // Still asking its peers which incarnation to take: no write.
+                    Err(SyncError::Restoring) => return Ok(()),
+                    // The operator persists the new incarnation, then writes.
+                    Err(SyncError::SnapshotRequired) => self.snapshot(id)?,
+                    _ => {}
+                }
                 let leader = self.net.leader(id);
                 if self.mode == Mode::BitFlips && leader.has_id_conflict() {
                     return Ok(());
@@ -529,6 +536,7 @@ impl<C: Model> Sim<C> {
             Step::Tick { at } => {
                 let id = self.id(at);
                 self.net.leader(id).tick();
+                self.persist_new_incarnations()?;
             }
             Step::Cut { mask, oneway } => {
                 let n = self.ids.len() as u32;
@@ -696,6 +704,9 @@ impl<C: Model> Sim<C> {
 
     fn snapshot(&mut self, id: u64) -> Result<(), String> {
         let l = self.net.leader(id);
+        // While a restored leader probes, its writer id is the old, crashed one: the
+        // snapshot makes none of that writer's writes durable.
+        let probing = l.can_write() == Err(SyncError::Restoring);
         let bytes = l.snapshot();
         let writer = l.writer_id();
         // The snapshot restores this very state and token.
@@ -708,7 +719,9 @@ impl<C: Model> Sim<C> {
             ));
         }
         self.snaps.insert(id, bytes);
-        self.log.snapshotted(writer);
+        if !probing {
+            self.log.snapshotted(writer);
+        }
         self.stats.snapshots += 1;
         Ok(())
     }
@@ -727,18 +740,17 @@ impl<C: Model> Sim<C> {
         let old_peers: Vec<ReplicaId> = old.peers().collect();
         let mut l = Leader::<C>::restore(&self.snaps[&id])
             .map_err(|e| format!("leader {id}: restore failed: {e}"))?;
-        match l.mutate(|_, _| unreachable!("a write ran before the post-restore snapshot")) {
-            Err(SyncError::SnapshotRequired) => {}
+        match l.mutate(|_, _| unreachable!("a write ran before the post-restore probe")) {
+            Err(SyncError::Restoring | SyncError::SnapshotRequired) => {}
             other => {
                 return Err(format!(
                     "leader {id}: restored leader did not wait for its snapshot: {other:?}"
                 ))
             }
         }
-        if l.id() != rid(id)
-            || l.incarnation() != old_inc + 1
-            || l.peers().collect::<Vec<_>>() != old_peers
-        {
+        // The incarnation is settled by the probe (above every one the peers saw).
+        let _ = old_inc;
+        if l.id() != rid(id) || l.peers().collect::<Vec<_>>() != old_peers {
             return Err(format!(
                 "leader {id}: restored as {:?} incarnation {} (was {old_inc}) with peers {:?} (were {old_peers:?})",
                 l.id(),
@@ -746,10 +758,11 @@ impl<C: Model> Sim<C> {
                 l.peers().collect::<Vec<_>>()
             ));
         }
+        // Persisted at once (it records the snapshot's incarnation until the probe ends);
+        // nothing new is durable under a writer yet.
         let bytes = l.snapshot();
         self.snaps.insert(id, bytes);
         self.log.crashed(old_writer);
-        self.log.snapshotted(l.writer_id());
         self.net.leaders.insert(rid(id), l);
         self.verified.remove(&id);
         if lose_inbox {
@@ -816,6 +829,22 @@ impl<C: Model> Sim<C> {
         ))
     }
 
+    /// The operator persists every restored leader's new incarnation once its probe is
+    /// over (the leader sends nothing under it before).
+    fn persist_new_incarnations(&mut self) -> Result<(), String> {
+        let due: Vec<u64> = self
+            .net
+            .leaders
+            .iter()
+            .filter(|(_, l)| l.can_write() == Err(SyncError::SnapshotRequired))
+            .map(|(id, _)| id.get())
+            .collect();
+        for id in due {
+            self.snapshot(id)?;
+        }
+        Ok(())
+    }
+
     fn round(&mut self) -> Result<(), String> {
         if trace() {
             eprintln!("round");
@@ -823,6 +852,7 @@ impl<C: Model> Sim<C> {
         for l in self.net.leaders.values_mut() {
             l.tick();
         }
+        self.persist_new_incarnations()?;
         self.drain()?;
         self.check_step()
     }

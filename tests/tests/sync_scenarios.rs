@@ -270,16 +270,23 @@ fn restart_from_a_stale_snapshot_never_reuses_dots() {
     net.settle(5).expect("converges");
     // Crash; restart from the stale snapshot.
     let mut restored = Leader::<Set>::restore(&stale).expect("restore");
-    assert_eq!(restored.incarnation(), 1);
-    assert_ne!(restored.writer_id(), rid(1), "writes under a fresh id");
     assert_eq!(
         restored
             .mutate(|st, id| st.insert(id, s("too-early")))
             .unwrap_err(),
+        SyncError::Restoring,
+        "first it asks its peers which incarnations of it they saw"
+    );
+    net.leaders.insert(rid(1), restored);
+    net.run(10);
+    assert_eq!(
+        net.mutate(1, |st, id| st.insert(id, s("too-early")))
+            .unwrap_err(),
         SyncError::SnapshotRequired
     );
-    let _durable = restored.snapshot();
-    net.leaders.insert(rid(1), restored);
+    assert_eq!(net.leader(1).incarnation(), 1);
+    assert_ne!(net.leader(1).writer_id(), rid(1), "writes under a fresh id");
+    let _durable = net.leader(1).snapshot();
     insert(&mut net, 1, "after");
     net.settle(10).expect("converges");
     let st = net.leader(2).state().clone();
@@ -300,29 +307,63 @@ fn restart_from_a_stale_snapshot_never_reuses_dots() {
 }
 
 #[test]
-fn restoring_the_same_snapshot_twice_is_detected() {
+fn restoring_the_same_old_snapshot_twice_never_reuses_an_incarnation() {
     let mut net = Net::<GCounter>::mesh(&[1, 2]);
     let snap = net.leader(1).snapshot();
-    let mut first = Leader::<GCounter>::restore(&snap).expect("restore");
-    let _ = first.snapshot();
-    first.mutate(|c, id| c.increment(id, 3)).expect("write");
-    first.mutate(|c, id| c.increment(id, 3)).expect("write");
-    net.leaders.insert(rid(1), first);
-    net.settle(5).expect("converges");
-    // The operator restores the same old bytes again: same incarnation, same writer.
-    let mut second = Leader::<GCounter>::restore(&snap).expect("restore");
-    let _ = second.snapshot();
-    second.mutate(|c, id| c.increment(id, 1)).expect("write");
-    net.leaders.insert(rid(1), second);
-    net.settle(10);
-    assert!(
-        net.leader(1).has_id_conflict(),
-        "sees its own writer id ahead of it"
+    let mut incarnations = Vec::new();
+    for round in 0..3u64 {
+        // Crash and restore the same old bytes, every time.
+        let restored = Leader::<GCounter>::restore(&snap).expect("restore");
+        net.leaders.insert(rid(1), restored);
+        net.run(10);
+        let _ = net.leader(1).snapshot();
+        net.mutate(1, |c, id| c.increment(id, 10 + round))
+            .expect("writes once its incarnation is fresh");
+        incarnations.push((net.leader(1).incarnation(), net.leader(1).writer_id()));
+        net.settle(10).expect("converges");
+    }
+    // Each restore took an incarnation above every one leader 2 had seen.
+    assert_eq!(
+        incarnations.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+        vec![1, 2, 3]
     );
-    assert!(matches!(
-        net.mutate(1, |c, id| c.increment(id, 1)),
-        Err(SyncError::ReplicaIdConflict { .. })
-    ));
+    let writers: std::collections::BTreeSet<_> = incarnations.iter().map(|(_, w)| *w).collect();
+    assert_eq!(writers.len(), 3, "three distinct writer ids");
+    assert!(!net.leader(1).has_id_conflict());
+    assert_eq!(net.leader(2).state().value(), 10 + 11 + 12, "no write lost");
+    assert_eq!(net.leader(1).state().value(), 33);
+}
+
+#[test]
+fn a_zombie_restored_below_a_known_incarnation_catches_up() {
+    // Leader 1 restarts twice (incarnation 2, seen by leader 2), then is restored from
+    // its first snapshot: it must not come back as incarnation 1 (which peers would
+    // drop as stale forever), but above 2.
+    let mut net = Net::<PnCounter>::mesh(&[1, 2]);
+    let oldest = net.leader(1).snapshot();
+    for _ in 0..2 {
+        let snap = net.leader(1).snapshot();
+        let restored = Leader::<PnCounter>::restore(&snap).expect("restore");
+        net.leaders.insert(rid(1), restored);
+        net.run(10);
+        let _ = net.leader(1).snapshot();
+        net.mutate(1, |c, id| c.increment(id, 1)).expect("write");
+        net.settle(10).expect("converges");
+    }
+    assert_eq!(net.leader(1).incarnation(), 2);
+    let zombie = Leader::<PnCounter>::restore(&oldest).expect("restore");
+    net.leaders.insert(rid(1), zombie);
+    net.run(10);
+    assert_eq!(net.leader(1).incarnation(), 3);
+    let _ = net.leader(1).snapshot();
+    net.mutate(1, |c, id| c.increment(id, 5)).expect("write");
+    net.settle(10).expect("converges");
+    assert_eq!(net.leader(2).state().value(), 7);
+    assert_eq!(
+        net.leader(1).state().value(),
+        7,
+        "the zombie got its lost writes back"
+    );
 }
 
 #[test]
