@@ -54,7 +54,6 @@ impl<C: DeltaCrdt> Leader<C> {
         let base = self.buffer.base();
         let inc = self.incarnation;
         let probing = self.probing;
-        let needs_snapshot = self.needs_snapshot;
         let quarantined = self.conflict;
         let peer = self.peers.get_mut(&to)?;
         if peer.owe_probe_reply {
@@ -69,11 +68,6 @@ impl<C: DeltaCrdt> Leader<C> {
                 peer.probe_sent = true;
                 return Some(Message::Probe { inc });
             }
-            return None;
-        }
-        // Nothing goes out under a new incarnation before `snapshot` recorded it: a copy
-        // that crashes first leaves no trace of it, so reusing it cannot collide.
-        if needs_snapshot {
             return None;
         }
         // A leader that found another writer under its id vouches for nothing more.

@@ -624,3 +624,20 @@ fn intervals_larger_than_a_message_are_cut_and_still_converge() {
         );
     }
 }
+
+#[test]
+fn a_restored_leader_that_only_reads_is_repaired_without_another_snapshot() {
+    // Persisted right after restore (as documented) and never writing afterwards, a
+    // restored leader must still get back what it lost.
+    let mut net = Net::<Set>::mesh(&[1, 2]);
+    let empty = net.leader(1).snapshot();
+    insert(&mut net, 1, "x");
+    insert(&mut net, 2, "y");
+    net.settle(5).expect("converges");
+    let mut restored = Leader::<Set>::restore(&empty).expect("restore");
+    let _ = restored.snapshot();
+    net.leaders.insert(rid(1), restored);
+    net.settle(10).expect("repaired while only receiving");
+    assert!(has(&mut net, 1, "x") && has(&mut net, 1, "y"));
+    assert_eq!(net.leader(1).can_write(), Err(SyncError::SnapshotRequired));
+}
