@@ -11,7 +11,7 @@ use super::super::{
     DecodeError, Invalid, Limit, Reader, WireFormat, Writer, TAG_CAUSAL_CONTEXT, TAG_VERSION_VECTOR,
 };
 use super::Ascending;
-use crate::{CausalContext, VersionVector};
+use crate::{CausalContext, ReplicaId, VersionVector};
 
 pub(crate) fn write_vv(w: &mut Writer, vv: &VersionVector) {
     w.len(vv.len());
@@ -23,7 +23,7 @@ pub(crate) fn write_vv(w: &mut Writer, vv: &VersionVector) {
 
 pub(crate) fn read_vv(r: &mut Reader<'_>) -> Result<VersionVector, DecodeError> {
     let n = r.len(Limit::Replicas, 2)?;
-    let mut entries = Vec::with_capacity(n);
+    let mut entries = Vec::with_capacity(super::prealloc::<(ReplicaId, u64)>(n));
     let mut order = Ascending::new("version vector replicas");
     for _ in 0..n {
         let id = r.replica()?;
@@ -53,7 +53,7 @@ pub(crate) fn write_ctx(w: &mut Writer, ctx: &CausalContext) {
 pub(crate) fn read_ctx(r: &mut Reader<'_>) -> Result<CausalContext, DecodeError> {
     let vv = read_vv(r)?;
     let n = r.len(Limit::Replicas, 3)?;
-    let mut cloud = Vec::with_capacity(n);
+    let mut cloud = Vec::with_capacity(super::prealloc::<(ReplicaId, Vec<(u64, u64)>)>(n));
     let mut order = Ascending::new("causal context cloud replicas");
     for _ in 0..n {
         let replica = r.replica()?;
@@ -62,7 +62,7 @@ pub(crate) fn read_ctx(r: &mut Reader<'_>) -> Result<CausalContext, DecodeError>
         if k == 0 {
             return Err(Invalid::NonCanonical("a cloud entry without runs").into());
         }
-        let mut runs = Vec::with_capacity(k);
+        let mut runs = Vec::with_capacity(super::prealloc::<(u64, u64)>(k));
         let mut floor = vv.get(replica);
         for _ in 0..k {
             let gap = r.varint()?;

@@ -9,7 +9,7 @@ use super::super::{
 };
 use super::causal::read_vv;
 use super::Ascending;
-use crate::{GCounter, PnCounter};
+use crate::{GCounter, PnCounter, ReplicaId};
 
 impl WireFormat for GCounter {
     const TYPE_TAG: u8 = TAG_GCOUNTER;
@@ -45,7 +45,7 @@ impl WireFormat for PnCounter {
 
     fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let n = r.len(Limit::Replicas, 3)?;
-        let mut entries = Vec::with_capacity(n);
+        let mut entries = Vec::with_capacity(super::prealloc::<(ReplicaId, (u64, u64))>(n));
         let mut order = Ascending::new("PN-counter replicas");
         for _ in 0..n {
             let replica = r.replica()?;

@@ -7,6 +7,14 @@ mod orset;
 
 use super::{DecodeError, Invalid};
 
+/// The capacity to reserve for a collection declared to hold `n` entries of `T`:
+/// never more than 64 KiB up front, whatever `n` claims. The declared count is already
+/// bounded by the input left, but not by `size_of::<T>()`; past the cap a vector grows
+/// with the entries actually decoded, so memory follows the real content.
+pub(super) fn prealloc<T>(n: usize) -> usize {
+    n.min((64 << 10) / core::mem::size_of::<T>().max(1))
+}
+
 /// Checks that `items` arrive strictly ascending, as canonical order requires.
 pub(super) struct Ascending<K> {
     prev: Option<K>,

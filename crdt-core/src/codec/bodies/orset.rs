@@ -111,7 +111,7 @@ impl<T: WireValue> WireFormat for OrSet<T> {
     fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let ctx = read_ctx(r)?;
         let n = r.len(Limit::Elements, 1)?;
-        let mut values = Vec::with_capacity(n);
+        let mut values = Vec::with_capacity(super::prealloc::<T>(n));
         let mut order = Ascending::new("set elements");
         for _ in 0..n {
             let v: T = r.postcard()?;
@@ -119,7 +119,7 @@ impl<T: WireValue> WireFormat for OrSet<T> {
             values.push(v);
         }
         let k = r.len(Limit::Replicas, 1)?;
-        let mut table = Vec::with_capacity(k);
+        let mut table = Vec::with_capacity(super::prealloc::<ReplicaId>(k));
         let mut order = Ascending::new("dot table replicas");
         for _ in 0..k {
             let id = r.replica()?;
@@ -138,7 +138,7 @@ impl<T: WireValue> WireFormat for OrSet<T> {
             used[i] = true;
             Ok(table[i])
         };
-        let mut dot_sets: Vec<Dots> = Vec::with_capacity(n);
+        let mut dot_sets: Vec<Dots> = Vec::with_capacity(super::prealloc::<Dots>(n));
         let mut prev_run: Option<(ReplicaId, u64)> = None;
         while dot_sets.len() < n {
             let h = r.varint()?;
@@ -150,7 +150,7 @@ impl<T: WireValue> WireFormat for OrSet<T> {
                     )
                     .into());
                 }
-                let mut dots: Dots = SmallVec::with_capacity(m);
+                let mut dots: Dots = SmallVec::with_capacity(super::prealloc::<Dot>(m));
                 let mut order = Ascending::new("an element's dots");
                 for _ in 0..m {
                     let replica = lookup(r)?;
@@ -191,7 +191,7 @@ impl<T: WireValue> WireFormat for OrSet<T> {
         let removed = if read_flag(r, "the removal-hints flag")? {
             let m = r.len(Limit::Elements, 1)?;
             let mut order = Ascending::new("removal hints");
-            let mut hints = Vec::with_capacity(m);
+            let mut hints = Vec::with_capacity(super::prealloc::<T>(m));
             for _ in 0..m {
                 let v: T = r.postcard()?;
                 order.next(v.clone())?;
