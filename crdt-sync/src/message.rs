@@ -6,7 +6,9 @@
 //! sender's incarnation and the kind's fields, in the core codec's canonical varints,
 //! and last a CRC-32 of everything before it: corruption is rejected, never applied.
 
-use crdt_core::codec::{DecodeError, DecodeLimits, Invalid, Reader, TypeTag, WireFormat, Writer};
+use crdt_core::codec::{
+    read_preamble, read_type_tag, DecodeError, DecodeLimits, Invalid, Reader, WireFormat, Writer,
+};
 use crdt_core::{DeltaCrdt, VersionVector};
 
 /// The magic bytes of a protocol message.
@@ -146,28 +148,9 @@ impl<C: DeltaCrdt> Message<C> {
 
     pub(crate) fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes, limits)?;
-        let magic = r.raw(2)?;
-        if magic != MESSAGE_MAGIC {
-            return Err(DecodeError::BadMagic {
-                found: [magic[0], magic[1]],
-                expected: MESSAGE_MAGIC,
-            });
-        }
-        let version = r.u8()?;
-        if version != PROTOCOL_VERSION {
-            return Err(DecodeError::UnsupportedVersion {
-                found: version,
-                supported: PROTOCOL_VERSION,
-            });
-        }
+        read_preamble(&mut r, MESSAGE_MAGIC, PROTOCOL_VERSION)?;
         let kind = r.u8()?;
-        let tag = r.u8()?;
-        if tag != C::TYPE_TAG {
-            return Err(DecodeError::WrongType {
-                expected: TypeTag(C::TYPE_TAG),
-                found: TypeTag(tag),
-            });
-        }
+        read_type_tag(&mut r, C::TYPE_TAG)?;
         let inc = r.varint_u32("an incarnation")?;
         let msg = match kind {
             KIND_DELTA => {

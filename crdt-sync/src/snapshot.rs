@@ -3,7 +3,9 @@
 use crate::message::PROTOCOL_VERSION;
 use crate::peer::Peer;
 use crate::{writer_id, Config, Leader, SyncError};
-use crdt_core::codec::{DecodeError, Invalid, Limit, Reader, TypeTag, WireFormat, Writer};
+use crdt_core::codec::{
+    read_preamble, read_type_tag, DecodeError, Invalid, Limit, Reader, WireFormat, Writer,
+};
 use crdt_core::{DeltaCrdt, ReplicaId, VersionVector};
 
 /// The magic bytes of a snapshot.
@@ -60,30 +62,8 @@ impl<C: DeltaCrdt> Leader<C> {
     pub fn restore_with_config(bytes: &[u8], config: Config) -> Result<Leader<C>, SyncError> {
         let bytes = crate::message::unseal(bytes).ok_or(SyncError::Corrupt)?;
         let mut r = Reader::new(bytes, &config.decode)?;
-        let magic = r.raw(2)?;
-        if magic != SNAPSHOT_MAGIC {
-            return Err(DecodeError::BadMagic {
-                found: [magic[0], magic[1]],
-                expected: SNAPSHOT_MAGIC,
-            }
-            .into());
-        }
-        let version = r.u8()?;
-        if version != PROTOCOL_VERSION {
-            return Err(DecodeError::UnsupportedVersion {
-                found: version,
-                supported: PROTOCOL_VERSION,
-            }
-            .into());
-        }
-        let tag = r.u8()?;
-        if tag != C::TYPE_TAG {
-            return Err(DecodeError::WrongType {
-                expected: TypeTag(C::TYPE_TAG),
-                found: TypeTag(tag),
-            }
-            .into());
-        }
+        read_preamble(&mut r, SNAPSHOT_MAGIC, PROTOCOL_VERSION)?;
+        read_type_tag(&mut r, C::TYPE_TAG)?;
         let id = r.replica()?;
         let old_inc = r.varint_u32("an incarnation")?;
         let token = VersionVector::decode_body(&mut r)?;

@@ -140,20 +140,40 @@ pub fn decode_with_limits<T: WireFormat>(
 /// [`DecodeError::Truncated`], [`DecodeError::BadMagic`],
 /// [`DecodeError::UnsupportedVersion`] or [`DecodeError::WrongType`].
 pub fn read_header(r: &mut Reader<'_>, expected: u8) -> Result<(), DecodeError> {
-    let magic = r.raw(2)?;
-    if magic != MAGIC {
+    read_preamble(r, MAGIC, FORMAT_VERSION)?;
+    read_type_tag(r, expected)
+}
+
+/// Reads and checks the first bytes of a versioned format: two magic bytes, then a
+/// version byte. Shared with other formats built on this codec (e.g. `crdt-sync`'s
+/// messages and snapshots).
+///
+/// # Errors
+/// [`DecodeError::Truncated`], [`DecodeError::BadMagic`] or
+/// [`DecodeError::UnsupportedVersion`].
+pub fn read_preamble(r: &mut Reader<'_>, magic: [u8; 2], version: u8) -> Result<(), DecodeError> {
+    let found = r.raw(2)?;
+    if found != magic {
         return Err(DecodeError::BadMagic {
-            found: [magic[0], magic[1]],
-            expected: MAGIC,
+            found: [found[0], found[1]],
+            expected: magic,
         });
     }
-    let version = r.u8()?;
-    if version != FORMAT_VERSION {
+    let found = r.u8()?;
+    if found != version {
         return Err(DecodeError::UnsupportedVersion {
-            found: version,
-            supported: FORMAT_VERSION,
+            found,
+            supported: version,
         });
     }
+    Ok(())
+}
+
+/// Reads a type-tag byte and checks it is `expected`.
+///
+/// # Errors
+/// [`DecodeError::Truncated`] or [`DecodeError::WrongType`].
+pub fn read_type_tag(r: &mut Reader<'_>, expected: u8) -> Result<(), DecodeError> {
     let tag = r.u8()?;
     if tag != expected {
         return Err(DecodeError::WrongType {
