@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 
 /// Where a buffered delta came from: `None` for a local mutation, or the peer (and
 /// its incarnation) whose message carried it.
-pub(crate) type Origin = Option<(ReplicaId, u32)>;
+pub(crate) type Origin = Option<(ReplicaId, crate::Incarnation)>;
 
 struct Entry<C> {
     seq: u64,

@@ -48,6 +48,9 @@ pub enum SyncError {
     /// seen of it, so that it can write under a fresh one.
     #[error("this leader was restored and is still asking its peers which incarnations of it they have seen: keep delivering messages and ticking; remove peers that are gone for good")]
     Restoring,
+    /// The operating system gave no random bytes for a restore's nonce.
+    #[error("the operating system gave no entropy for the restored incarnation's nonce: retry, or pass 64 random bits to Leader::restore_with_nonce")]
+    NoEntropy,
     /// Writes after [`Leader::restore`](crate::Leader::restore) wait for a snapshot.
     #[error("this leader was restored and has not persisted its new incarnation yet: call snapshot(), store the bytes durably, then write")]
     SnapshotRequired,

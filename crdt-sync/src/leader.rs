@@ -3,7 +3,7 @@
 use crate::buffer::DeltaBuffer;
 use crate::message::{FLAG_REPAIR_ME, FLAG_SEND_DIGEST};
 use crate::peer::Peer;
-use crate::{Config, Metrics, SyncError};
+use crate::{Config, Incarnation, Metrics, SyncError};
 use crdt_core::{DeltaCrdt, ReplicaId, VersionVector};
 use std::collections::BTreeMap;
 
@@ -25,8 +25,15 @@ pub struct Transmit {
 /// See the crate documentation for the protocol and what each guarantee rests on.
 pub struct Leader<C: DeltaCrdt> {
     pub(crate) id: ReplicaId,
-    pub(crate) incarnation: u32,
+    pub(crate) incarnation: Incarnation,
     pub(crate) writer: ReplicaId,
+    /// The caller's entropy from the restore that made this copy; every incarnation
+    /// it takes draws its nonce from it. `None` for a leader never restored.
+    pub(crate) nonce_seed: Option<u64>,
+    /// Nonces drawn from `nonce_seed` so far.
+    pub(crate) nonces_drawn: u64,
+    /// How often a newer incarnation of this leader displaced it (see `displaced`).
+    pub(crate) displacements: u32,
     pub(crate) config: Config,
     pub(crate) state: C,
     pub(crate) token: VersionVector,
@@ -57,8 +64,11 @@ impl<C: DeltaCrdt> Leader<C> {
     pub fn with_config(id: ReplicaId, initial: C, config: Config) -> Self {
         let mut leader = Self {
             id,
-            incarnation: 0,
+            incarnation: Incarnation::FIRST,
             writer: id,
+            nonce_seed: None,
+            nonces_drawn: 0,
+            displacements: 0,
             config,
             state: C::default(),
             token: VersionVector::new(),
@@ -205,8 +215,9 @@ impl<C: DeltaCrdt> Leader<C> {
         self.writer
     }
 
-    /// How many times this leader was restored from a snapshot.
-    pub fn incarnation(&self) -> u32 {
+    /// This leader's current incarnation: [`Incarnation::FIRST`] until it is restored
+    /// from a snapshot; while it probes after a restore, the snapshot's.
+    pub fn incarnation(&self) -> Incarnation {
         self.incarnation
     }
 
@@ -279,10 +290,26 @@ impl<C: DeltaCrdt> Leader<C> {
         self.buffer.collect_garbage(upto);
     }
 
-    /// Ends a restored leader's probe once every peer answered: it takes an
-    /// incarnation above every one any peer has seen of it (however old the snapshot,
-    /// and however often it was restored), so it never writes under an id a copy of it
-    /// already used, and peers never mistake it for a stale copy.
+    /// Starts a probe (after a restore, or after being displaced): the leader acts as
+    /// if it had lost its buffer and its view of every peer, takes nothing in and
+    /// writes nothing until every peer said which incarnations of it they have seen.
+    pub(crate) fn begin_probe(&mut self) {
+        // Whatever was buffered is void for peers that will see a new incarnation: pretend
+        // delta 1 held it and is gone, so every peer is repaired from its summary.
+        self.buffer = crate::buffer::DeltaBuffer::starting_after(1);
+        for peer in self.peers.values_mut() {
+            *peer = crate::peer::Peer::new();
+        }
+        self.cursor = None;
+        self.needs_snapshot = true;
+        self.probing = true;
+        self.finish_probe_if_answered();
+    }
+
+    /// Ends a probe once every peer answered: the leader takes an incarnation above
+    /// every one any peer has seen of it (however old the snapshot, and however often
+    /// it was restored), so peers never mistake it for a stale copy, with a fresh
+    /// nonce, so it never writes under an id a copy of it already used.
     pub(crate) fn finish_probe_if_answered(&mut self) {
         if !self.probing || self.peers.values().any(|p| p.probe_reply.is_none()) {
             return;
@@ -291,9 +318,14 @@ impl<C: DeltaCrdt> Leader<C> {
             .peers
             .values()
             .filter_map(|p| p.probe_reply.flatten())
-            .max()
-            .unwrap_or(0);
-        let next = self.incarnation.max(seen).saturating_add(1);
+            .max();
+        let nonce = self.draw_nonce();
+        let Some(next) = self.incarnation.next_after(seen, nonce) else {
+            // 2^32 - 1 restores: no fresh incarnation is left, so never write again.
+            self.conflict = true;
+            self.probing = false;
+            return;
+        };
         #[cfg(feature = "sabotage")]
         let next =
             match crdt_core::sabotage::active(crdt_core::sabotage::Bug::RestoreKeepsIncarnation) {
@@ -312,6 +344,40 @@ impl<C: DeltaCrdt> Leader<C> {
         self.after_restore();
     }
 
+    /// The next nonce from the restore's entropy (SplitMix64 over a counter: distinct
+    /// seeds give independent-looking sequences).
+    fn draw_nonce(&mut self) -> u32 {
+        let seed = self.nonce_seed.unwrap_or(0);
+        self.nonces_drawn = self.nonces_drawn.wrapping_add(1);
+        let z = crate::writer_id::splitmix64(
+            seed.wrapping_add(self.nonces_drawn.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+        );
+        (z ^ (z >> 32)) as u32
+    }
+
+    /// A peer reported a newer incarnation of this leader than its own (`newer`).
+    ///
+    /// Either a copy of this leader that crashed left messages in flight under an
+    /// incarnation that was unknown when this copy probed (it restored an older
+    /// snapshot, or peers forgot), or a second live copy runs. A restored copy takes
+    /// an incarnation above it (probing again), so peers stop dropping its messages as
+    /// stale; its writes so far stay valid (they were made under its own writer id).
+    /// A leader never restored cannot be outlived by a legitimate copy, and a copy
+    /// displaced more than [`DISPLACEMENTS_MAX`] times keeps meeting a live twin: both
+    /// report [`SyncError::ReplicaIdConflict`] and refuse writes.
+    pub(crate) fn displaced(&mut self, newer: Incarnation) {
+        if newer <= self.incarnation || self.probing || self.conflict {
+            self.metrics.stale_messages += 1;
+            return;
+        }
+        self.displacements = self.displacements.saturating_add(1);
+        if self.nonce_seed.is_none() || self.displacements > DISPLACEMENTS_MAX {
+            self.conflict = true;
+            return;
+        }
+        self.begin_probe();
+    }
+
     /// Puts a restored leader in the state of having lost its buffer: every peer is
     /// asked for a repair and for its summary (so it can be repaired in turn).
     pub(crate) fn after_restore(&mut self) {
@@ -321,6 +387,11 @@ impl<C: DeltaCrdt> Leader<C> {
         }
     }
 }
+
+/// How often a restored leader re-probes because a newer incarnation of it showed up
+/// before it reports [`SyncError::ReplicaIdConflict`]: in-flight messages of crashed
+/// copies displace it at most once per such copy, a live twin without end.
+pub const DISPLACEMENTS_MAX: u32 = 3;
 
 impl<C: DeltaCrdt> core::fmt::Debug for Leader<C> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {

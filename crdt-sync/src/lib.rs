@@ -62,8 +62,8 @@
 //! ## Messages
 //!
 //! All messages share a versioned header (magic `D1 5C`, [`PROTOCOL_VERSION`], kind,
-//! the replicated type's tag), carry the sender's **incarnation** (how often it was
-//! restored from a snapshot), and end with a CRC-32 of the rest, so a corrupted
+//! the replicated type's tag), carry the sender's [`Incarnation`] (which life of it:
+//! restarts and a nonce), and end with a CRC-32 of the rest, so a corrupted
 //! message is rejected ([`SyncError::Corrupt`]) instead of being read as another valid
 //! one. Bodies use `crdt-core`'s canonical codec.
 //!
@@ -73,6 +73,8 @@
 //! | `Ack` | the highest interval end merged, for the sender's incarnation | after merging (or re-receiving) an interval or a repair |
 //! | `Digest` | the sender's summary (causal context / version vector / counter), causal token, buffer head, and flags *repair me* / *send your digest* | after a restart, on detecting a gap, when a repair needs the peer's summary, and every `Config::digest_interval_ticks` ticks (the anti-entropy safety net: a peer that acknowledged everything but whose summary does not cover ours is repaired) |
 //! | `Repair` | exactly what the receiver's summary lacks ([`DeltaCrdt::delta_since`](crdt_core::DeltaCrdt::delta_since)), **removals included**; the full state instead if that is smaller; the receiver incarnation it was computed for (a restarted receiver ignores repairs meant for its previous life) | a peer asked (*repair me*), or it needs deltas this leader no longer buffers (late join, long partition, buffer overflow, restart) |
+//! | `Probe` | the incarnation the sender's snapshot recorded | by a restored (or displaced) leader to every peer, once per tick until answered: "which is the newest incarnation of mine you have seen?" |
+//! | `ProbeReply` | the newest incarnation of the receiver the sender has seen, if any | in answer to a `Probe`; and unasked, as a **displacement notice**, to a peer whose messages are stale because a newer incarnation of it was seen |
 //!
 //! ## Guarantees, and what each rests on
 //!
@@ -105,9 +107,16 @@
 //!   it never made (another live leader shares its id, or a copy of it outlived the
 //!   snapshot it was restored from) returns [`SyncError::ReplicaIdConflict`] and refuses
 //!   further writes rather than issue a dot twice (Riak's "KV679"). A leader restored from
-//!   a snapshot becomes a new **incarnation** writing under a fresh id ([`writer_id`]), so
-//!   however stale the snapshot it never reissues a dot; it refuses writes until
-//!   [`Leader::snapshot`] has recorded the new incarnation.
+//!   a snapshot becomes a new [`Incarnation`] writing under a fresh id ([`writer_id`]):
+//!   it first probes its peers and takes a restart counter above every incarnation of it
+//!   they have seen, with a random **nonce** from the restore ([`Leader::restore`] asks
+//!   the OS, [`Leader::restore_with_nonce`] takes the caller's), so incarnations are
+//!   unique by construction — even when a crashed copy's messages are still in flight
+//!   and an older snapshot is restored, the two copies write under different ids. A
+//!   restored copy whose peers later see a newer incarnation of it (those late messages)
+//!   is told so and takes a newer one again; a leader never restored, or one displaced
+//!   more than [`DISPLACEMENTS_MAX`] times (a live twin), reports the conflict. Writes
+//!   wait until [`Leader::snapshot`] has recorded the new incarnation.
 //! - **Untrusted bytes**: every malformed, truncated, oversized or hostile payload
 //!   returns an error, never panics, and leaves the leader unchanged. Limits are explicit
 //!   ([`Config`]): message bytes, buffer bytes, peers, and decoded content.
@@ -123,6 +132,7 @@
 mod buffer;
 mod config;
 mod error;
+mod incarnation;
 mod leader;
 mod message;
 mod metrics;
@@ -134,7 +144,8 @@ mod writer_id;
 
 pub use config::Config;
 pub use error::SyncError;
-pub use leader::{Leader, Transmit};
+pub use incarnation::Incarnation;
+pub use leader::{Leader, Transmit, DISPLACEMENTS_MAX};
 pub use message::{MESSAGE_MAGIC, PROTOCOL_VERSION};
 pub use metrics::Metrics;
 pub use snapshot::SNAPSHOT_MAGIC;

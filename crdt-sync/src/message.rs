@@ -6,6 +6,7 @@
 //! sender's incarnation and the kind's fields, in the core codec's canonical varints,
 //! and last a CRC-32 of everything before it: corruption is rejected, never applied.
 
+use crate::Incarnation;
 use crdt_core::codec::{
     read_preamble, read_type_tag, DecodeError, DecodeLimits, Invalid, Reader, WireFormat, Writer,
 };
@@ -34,17 +35,21 @@ pub(crate) enum Message<C: DeltaCrdt> {
     /// The join of the sender's buffered deltas `start..=end` (minus those that came
     /// from the receiver), and the sender's causal token after `end`.
     Delta {
-        inc: u32,
+        inc: Incarnation,
         start: u64,
         end: u64,
         token: VersionVector,
         payload: C,
     },
     /// "I have merged your deltas up to `seq` of your incarnation `for_inc`."
-    Ack { inc: u32, for_inc: u32, seq: u64 },
+    Ack {
+        inc: Incarnation,
+        for_inc: Incarnation,
+        seq: u64,
+    },
     /// The sender's summary and causal token, its buffer head, and requests.
     Digest {
-        inc: u32,
+        inc: Incarnation,
         seq: u64,
         flags: u8,
         token: VersionVector,
@@ -54,21 +59,26 @@ pub(crate) enum Message<C: DeltaCrdt> {
     /// buffer head `seq`, computed from a summary of the receiver's incarnation `for_inc`
     /// (a restarted receiver ignores repairs meant for its previous life).
     Repair {
-        inc: u32,
-        for_inc: u32,
+        inc: Incarnation,
+        for_inc: Incarnation,
         seq: u64,
         token: VersionVector,
         payload: C,
     },
     /// A restored leader asks: "which is the newest incarnation of mine you have seen?"
-    Probe { inc: u32 },
-    /// The answer to a probe: the newest incarnation of the prober seen, if any.
-    ProbeReply { inc: u32, known: Option<u32> },
+    Probe { inc: Incarnation },
+    /// The answer to a probe: the newest incarnation of the prober seen, if any. Also
+    /// sent unasked to a peer whose messages are stale (a newer incarnation of it
+    /// exists): a *displacement notice*.
+    ProbeReply {
+        inc: Incarnation,
+        known: Option<Incarnation>,
+    },
 }
 
 impl<C: DeltaCrdt> Message<C> {
     /// The sender's incarnation (for a probe: the one its snapshot recorded).
-    pub(crate) fn incarnation(&self) -> u32 {
+    pub(crate) fn incarnation(&self) -> Incarnation {
         match self {
             Message::Delta { inc, .. }
             | Message::Ack { inc, .. }
@@ -92,7 +102,7 @@ impl<C: DeltaCrdt> Message<C> {
             Message::ProbeReply { .. } => KIND_PROBE_REPLY,
         });
         w.u8(C::TYPE_TAG);
-        w.varint(u64::from(self.incarnation()));
+        w.varint(self.incarnation().to_u64());
         // Element types used with a leader serialize infallibly (see WireValue); a
         // failure would leave a truncated body that every receiver rejects.
         let _ = match self {
@@ -109,7 +119,7 @@ impl<C: DeltaCrdt> Message<C> {
                 payload.encode_body(&mut w)
             }
             Message::Ack { for_inc, seq, .. } => {
-                w.varint(u64::from(*for_inc));
+                w.varint(for_inc.to_u64());
                 w.varint(*seq);
                 Ok(())
             }
@@ -132,14 +142,20 @@ impl<C: DeltaCrdt> Message<C> {
                 payload,
                 ..
             } => {
-                w.varint(u64::from(*for_inc));
+                w.varint(for_inc.to_u64());
                 w.varint(*seq);
                 let _ = token.encode_body(&mut w);
                 payload.encode_body(&mut w)
             }
             Message::Probe { .. } => Ok(()),
             Message::ProbeReply { known, .. } => {
-                w.varint(known.map_or(0, |k| u64::from(k) + 1));
+                match known {
+                    None => w.u8(0),
+                    Some(k) => {
+                        w.u8(1);
+                        w.varint(k.to_u64());
+                    }
+                }
                 Ok(())
             }
         };
@@ -151,7 +167,7 @@ impl<C: DeltaCrdt> Message<C> {
         read_preamble(&mut r, MESSAGE_MAGIC, PROTOCOL_VERSION)?;
         let kind = r.u8()?;
         read_type_tag(&mut r, C::TYPE_TAG)?;
-        let inc = r.varint_u32("an incarnation")?;
+        let inc = Incarnation::from_u64(r.varint()?);
         let msg = match kind {
             KIND_DELTA => {
                 let start = r.counter()?;
@@ -174,7 +190,7 @@ impl<C: DeltaCrdt> Message<C> {
             }
             KIND_ACK => Message::Ack {
                 inc,
-                for_inc: r.varint_u32("an incarnation")?,
+                for_inc: Incarnation::from_u64(r.varint()?),
                 seq: r.varint()?,
             },
             KIND_DIGEST => {
@@ -194,7 +210,7 @@ impl<C: DeltaCrdt> Message<C> {
                 }
             }
             KIND_REPAIR => {
-                let for_inc = r.varint_u32("an incarnation")?;
+                let for_inc = Incarnation::from_u64(r.varint()?);
                 let seq = r.varint()?;
                 let token = VersionVector::decode_body(&mut r)?;
                 let payload = C::decode_body(&mut r)?;
@@ -208,11 +224,10 @@ impl<C: DeltaCrdt> Message<C> {
             }
             KIND_PROBE => Message::Probe { inc },
             KIND_PROBE_REPLY => {
-                let known = match r.varint()? {
+                let known = match r.u8()? {
                     0 => None,
-                    k => Some(
-                        u32::try_from(k - 1).map_err(|_| Invalid::Overflow("an incarnation"))?,
-                    ),
+                    1 => Some(Incarnation::from_u64(r.varint()?)),
+                    _ => return Err(Invalid::NonCanonical("a probe reply's presence flag").into()),
                 };
                 Message::ProbeReply { inc, known }
             }

@@ -1,5 +1,6 @@
 //! What a leader knows about one peer.
 
+use crate::Incarnation;
 use crdt_core::VersionVector;
 
 /// A leader's view of one peer. All sequence numbers are the *sender's*: `acked` and
@@ -7,7 +8,7 @@ use crdt_core::VersionVector;
 #[derive(Debug, Clone)]
 pub(crate) struct Peer<S> {
     /// The peer's incarnation, once heard from.
-    pub(crate) inc: Option<u32>,
+    pub(crate) inc: Option<Incarnation>,
     /// Our deltas `1..=acked` are merged at the peer.
     pub(crate) acked: u64,
     /// Our deltas up to `sent` went out since the last tick (not yet to be resent).
@@ -43,10 +44,11 @@ pub(crate) struct Peer<S> {
     /// The token sent with the last complete interval, and that interval's end: once
     /// the peer acknowledges it, the peer is known to have that token.
     pub(crate) token_in_flight: Option<(u64, VersionVector)>,
-    /// The peer probed our incarnation and awaits the answer.
+    /// The peer probed our incarnation and awaits the answer, or sent a stale message
+    /// (a newer incarnation of it exists) and gets the answer as a displacement notice.
     pub(crate) owe_probe_reply: bool,
     /// While we probe after a restore: the peer's answer, once received.
-    pub(crate) probe_reply: Option<Option<u32>>,
+    pub(crate) probe_reply: Option<Option<Incarnation>>,
     /// While we probe: a probe went to this peer this round.
     pub(crate) probe_sent: bool,
 }
@@ -80,7 +82,7 @@ impl<S> Peer<S> {
     }
 
     /// Forgets everything tied to the peer's previous incarnation.
-    pub(crate) fn reset(&mut self, inc: u32) {
+    pub(crate) fn reset(&mut self, inc: Incarnation) {
         // Its token too: a peer restored from a stale snapshot lost entries it had.
         *self = Self::new();
         self.inc = Some(inc);

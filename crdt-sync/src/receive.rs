@@ -1,7 +1,7 @@
 //! Handling incoming messages.
 
 use crate::message::{Message, FLAG_REPAIR_ME, FLAG_SEND_DIGEST};
-use crate::{Leader, SyncError};
+use crate::{Incarnation, Leader, SyncError};
 use crdt_core::{DeltaCrdt, ReplicaId, VersionVector};
 
 impl<C: DeltaCrdt> Leader<C> {
@@ -60,6 +60,9 @@ impl<C: DeltaCrdt> Leader<C> {
                         peer.probe_reply = Some(*known);
                     }
                     self.finish_probe_if_answered();
+                } else if let Some(newer) = known {
+                    // A displacement notice (or a late answer to an earlier probe).
+                    self.displaced(*newer);
                 } else {
                     self.metrics.stale_messages += 1;
                 }
@@ -73,7 +76,13 @@ impl<C: DeltaCrdt> Leader<C> {
             _ => {}
         }
         if known.is_some_and(|k| inc < k) {
+            // From an older incarnation of the peer: a crashed copy's late messages, or
+            // a copy that does not know it was displaced. Tell it which incarnation we
+            // know, so a live one takes a newer incarnation (see `Leader::displaced`).
             self.metrics.stale_messages += 1;
+            if let Some(peer) = self.peers.get_mut(&from) {
+                peer.owe_probe_reply = true;
+            }
             return Ok(());
         }
         // Validate everything before changing anything.
@@ -148,7 +157,7 @@ impl<C: DeltaCrdt> Leader<C> {
     /// First contact with a peer, or a new incarnation of it (it restarted from a
     /// snapshot): everything tied to its old incarnation is void, and until it repairs
     /// us we cannot apply its intervals (they build on state we may lack).
-    fn peer_restarted(&mut self, from: ReplicaId, inc: u32, was_known: bool) {
+    fn peer_restarted(&mut self, from: ReplicaId, inc: Incarnation, was_known: bool) {
         let Some(peer) = self.peers.get_mut(&from) else {
             return;
         };
@@ -157,7 +166,7 @@ impl<C: DeltaCrdt> Leader<C> {
         } else {
             peer.inc = Some(inc);
         }
-        if was_known || inc > 0 {
+        if was_known || inc != Incarnation::FIRST {
             peer.need_repair = true;
             peer.request_digest(FLAG_REPAIR_ME);
         }
@@ -166,7 +175,7 @@ impl<C: DeltaCrdt> Leader<C> {
     fn on_delta(
         &mut self,
         from: ReplicaId,
-        inc: u32,
+        inc: Incarnation,
         start: u64,
         end: u64,
         token: &VersionVector,
@@ -179,7 +188,7 @@ impl<C: DeltaCrdt> Leader<C> {
         // starting at 1 builds on nothing; anything else needs a known prefix.
         let received = match peer.received {
             Some(r) => r,
-            None if inc == 0 && start == 1 && !peer.need_repair => 0,
+            None if inc == Incarnation::FIRST && start == 1 && !peer.need_repair => 0,
             #[cfg(feature = "sabotage")]
             None if crdt_core::sabotage::active(crdt_core::sabotage::Bug::NoGapCheck) => 0,
             None => {
@@ -214,7 +223,7 @@ impl<C: DeltaCrdt> Leader<C> {
     fn on_repair(
         &mut self,
         from: ReplicaId,
-        inc: u32,
+        inc: Incarnation,
         seq: u64,
         token: &VersionVector,
         payload: &C,
@@ -231,7 +240,7 @@ impl<C: DeltaCrdt> Leader<C> {
 
     /// Joins a payload that is causally ready, buffers what was new for the other
     /// peers, and adopts the sender's token (which the payload now backs).
-    fn apply(&mut self, from: ReplicaId, inc: u32, token: &VersionVector, payload: &C) {
+    fn apply(&mut self, from: ReplicaId, inc: Incarnation, token: &VersionVector, payload: &C) {
         let novel = self.state.merge_delta(payload);
         let token_grew = !self.token.covers(token);
         self.token.merge(token);
@@ -248,7 +257,7 @@ impl<C: DeltaCrdt> Leader<C> {
         }
     }
 
-    fn on_ack(&mut self, from: ReplicaId, for_inc: u32, seq: u64) {
+    fn on_ack(&mut self, from: ReplicaId, for_inc: Incarnation, seq: u64) {
         if for_inc != self.incarnation {
             self.metrics.stale_messages += 1;
             return;

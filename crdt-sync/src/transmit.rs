@@ -105,7 +105,7 @@ impl<C: DeltaCrdt> Leader<C> {
                 peer.sent = head;
                 return Some(Message::Repair {
                     inc,
-                    for_inc: peer.inc.unwrap_or(0),
+                    for_inc: peer.inc.unwrap_or_default(),
                     seq: head,
                     token: self.token.clone(),
                     payload,

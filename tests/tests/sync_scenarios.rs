@@ -1,7 +1,7 @@
 //! Hand-scheduled protocol scenarios, each named after the failure it prevents.
 
 use crdt_core::{DeltaCrdt, GCounter, OrSet, PnCounter};
-use crdt_sync::{Leader, SyncError};
+use crdt_sync::{Config, Incarnation, Leader, SyncError};
 use tests::net::{rid, Net};
 
 type Set = OrSet<String>;
@@ -284,7 +284,7 @@ fn restart_from_a_stale_snapshot_never_reuses_dots() {
             .unwrap_err(),
         SyncError::SnapshotRequired
     );
-    assert_eq!(net.leader(1).incarnation(), 1);
+    assert_eq!(net.leader(1).incarnation().counter(), 1);
     assert_ne!(net.leader(1).writer_id(), rid(1), "writes under a fresh id");
     let _durable = net.leader(1).snapshot();
     insert(&mut net, 1, "after");
@@ -324,7 +324,10 @@ fn restoring_the_same_old_snapshot_twice_never_reuses_an_incarnation() {
     }
     // Each restore took an incarnation above every one leader 2 had seen.
     assert_eq!(
-        incarnations.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+        incarnations
+            .iter()
+            .map(|(i, _)| i.counter())
+            .collect::<Vec<_>>(),
         vec![1, 2, 3]
     );
     let writers: std::collections::BTreeSet<_> = incarnations.iter().map(|(_, w)| *w).collect();
@@ -350,11 +353,11 @@ fn a_zombie_restored_below_a_known_incarnation_catches_up() {
         net.mutate(1, |c, id| c.increment(id, 1)).expect("write");
         net.settle(10).expect("converges");
     }
-    assert_eq!(net.leader(1).incarnation(), 2);
+    assert_eq!(net.leader(1).incarnation().counter(), 2);
     let zombie = Leader::<PnCounter>::restore(&oldest).expect("restore");
     net.leaders.insert(rid(1), zombie);
     net.run(10);
-    assert_eq!(net.leader(1).incarnation(), 3);
+    assert_eq!(net.leader(1).incarnation().counter(), 3);
     let _ = net.leader(1).snapshot();
     net.mutate(1, |c, id| c.increment(id, 5)).expect("write");
     net.settle(10).expect("converges");
@@ -364,6 +367,173 @@ fn a_zombie_restored_below_a_known_incarnation_catches_up() {
         7,
         "the zombie got its lost writes back"
     );
+}
+
+/// Restores `snap` as leader 1 of `net` with `nonce`, lets the probe finish and
+/// persists the new incarnation, as an operator would.
+fn restore_as_1(net: &mut Net<Set>, snap: &[u8], nonce: u64) -> Vec<u8> {
+    let restored =
+        Leader::<Set>::restore_with_nonce(snap, Config::default(), nonce).expect("restore");
+    net.leaders.insert(rid(1), restored);
+    net.run(10);
+    net.leader(1).snapshot()
+}
+
+#[test]
+fn a_restore_racing_a_crashed_copys_in_flight_messages_never_reuses_a_dot() {
+    // Copy A of leader 1 is restored, persists its incarnation, writes, and crashes with
+    // its messages still in flight. The operator restores an *older* snapshot as copy
+    // B: no peer has seen A's incarnation, so B picks the same counter — but another
+    // nonce, hence another writer id. When A's messages arrive, peers tell B, which
+    // takes a newer incarnation if A's outranked it. Both nonce orders are covered.
+    let mut orders = std::collections::BTreeSet::new();
+    for k in 0..8u64 {
+        let mut net = Net::<Set>::mesh(&[1, 2, 3]);
+        insert(&mut net, 1, "before");
+        net.settle(5).expect("converges");
+        let older = net.leader(1).snapshot();
+        let a = Leader::<Set>::restore_with_nonce(&older, Config::default(), 2 * k + 1)
+            .expect("restore");
+        net.leaders.insert(rid(1), a);
+        // Deliver until A's probe is answered; everything A sends under its new
+        // incarnation stays in flight.
+        let mut late = Vec::new();
+        for _ in 0..10 {
+            net.flush();
+            if net.leader(1).can_write() != Err(SyncError::Restoring) {
+                late = net.take_inflight();
+                break;
+            }
+            for p in net.take_inflight() {
+                net.deliver_packet(&p);
+            }
+        }
+        let _a_durable = net.leader(1).snapshot();
+        let (a_inc, a_writer) = (net.leader(1).incarnation(), net.leader(1).writer_id());
+        insert(&mut net, 1, "a-write");
+        net.flush();
+        late.extend(net.take_inflight());
+        assert!(!late.is_empty());
+        // A crashes; B is restored from the older snapshot.
+        let _ = restore_as_1(&mut net, &older, 2 * k + 2);
+        let b_inc = net.leader(1).incarnation();
+        assert_eq!(b_inc.counter(), a_inc.counter(), "no peer could tell");
+        assert_ne!(b_inc, a_inc, "the nonce tells them apart");
+        assert_ne!(net.leader(1).writer_id(), a_writer);
+        orders.insert(a_inc > b_inc);
+        insert(&mut net, 1, "b-write");
+        net.run(10);
+        for p in &late {
+            net.deliver_packet(p);
+        }
+        net.settle(30).expect("converges after the late messages");
+        if net.leader(1).can_write() == Err(SyncError::SnapshotRequired) {
+            // B was displaced by A's newer incarnation and took one above it.
+            assert!(net.leader(1).incarnation() > a_inc);
+            let _ = net.leader(1).snapshot();
+        }
+        insert(&mut net, 1, "b-after");
+        net.settle(30).expect("converges");
+        for at in [1, 2, 3] {
+            assert!(!net.leader(at).has_id_conflict(), "no false conflict");
+            let st = net.leader(at).state().clone();
+            for x in ["before", "b-write", "b-after"] {
+                assert!(st.contains(&s(x)), "leader {at} lacks {x}");
+            }
+            for x in ["b-write", "b-after"] {
+                let dots = st.dots(&s(x)).expect("present");
+                assert!(
+                    dots.iter().all(|d| d.replica() != a_writer),
+                    "{x}: {dots:?}"
+                );
+            }
+        }
+        assert!(net.errors.is_empty(), "{:?}", net.errors);
+    }
+    assert_eq!(orders.len(), 2, "both nonce orders were exercised");
+}
+
+/// Runs a hub (leader 2) that cannot tell the `copies` of leader 1 apart: it receives
+/// from all of them and each receives everything it sends to "1". Every copy that may
+/// write does, every round. Returns the writes accepted per copy.
+fn run_copies_through_hub(
+    hub: &mut Leader<Set>,
+    copies: &mut [Leader<Set>],
+    rounds: usize,
+) -> Vec<usize> {
+    let (one, two) = (rid(1), rid(2));
+    let mut writes = vec![0; copies.len()];
+    for round in 0..rounds {
+        for (i, c) in copies.iter_mut().enumerate() {
+            if c.can_write() == Err(SyncError::SnapshotRequired) {
+                let _ = c.snapshot();
+            }
+            if c.mutate(|st, id| st.insert(id, format!("copy{i}-{round}")))
+                .is_ok()
+            {
+                writes[i] += 1;
+            }
+            while let Some(t) = c.poll_transmit() {
+                let _ = hub.receive(one, &t.payload);
+            }
+        }
+        while let Some(t) = hub.poll_transmit() {
+            for c in copies.iter_mut() {
+                let _ = c.receive(two, &t.payload);
+            }
+        }
+        for c in copies.iter_mut() {
+            c.tick();
+        }
+        hub.tick();
+    }
+    writes
+}
+
+#[test]
+fn a_live_copy_of_a_leader_is_detected_even_under_a_fresh_incarnation() {
+    // The original keeps running while a copy restored from its snapshot joins: the
+    // copy probes and takes a newer incarnation (its own writer id, so no dot is
+    // shared), the hub then drops the original's messages as stale and tells it; a
+    // leader never restored cannot be outlived legitimately, so it reports a conflict.
+    let mut hub = Leader::new(rid(2), Set::new());
+    hub.add_peer(rid(1)).unwrap();
+    let mut orig = Leader::new(rid(1), Set::new());
+    orig.add_peer(rid(2)).unwrap();
+    orig.mutate(|st, id| st.insert(id, s("o"))).unwrap();
+    let snap = orig.snapshot();
+    let copy = Leader::<Set>::restore_with_nonce(&snap, Config::default(), 7).unwrap();
+    let mut copies = [orig, copy];
+    run_copies_through_hub(&mut hub, &mut copies, 12);
+    assert!(copies[0].has_id_conflict(), "the original noticed the copy");
+    assert!(copies[0].mutate(|st, id| st.insert(id, s("x"))).is_err());
+    assert_eq!(copies[0].writer_id(), rid(1));
+    assert_ne!(copies[1].writer_id(), rid(1));
+
+    // Two restored copies of one snapshot displace each other, each time under a
+    // fresh incarnation; after DISPLACEMENTS_MAX rounds of that one of them reports
+    // the conflict, and no writer id was ever shared.
+    let mut hub = Leader::new(rid(2), Set::new());
+    hub.add_peer(rid(1)).unwrap();
+    let a = Leader::<Set>::restore_with_nonce(&snap, Config::default(), 11).unwrap();
+    let b = Leader::<Set>::restore_with_nonce(&snap, Config::default(), 12).unwrap();
+    let mut copies = [a, b];
+    let mut writers = std::collections::BTreeSet::new();
+    for _ in 0..40 {
+        run_copies_through_hub(&mut hub, &mut copies, 1);
+        for c in &copies {
+            writers.insert((c.incarnation(), c.writer_id()));
+        }
+    }
+    assert!(
+        copies.iter().any(Leader::has_id_conflict),
+        "leapfrogging twins are reported"
+    );
+    let ids: std::collections::BTreeSet<_> = writers.iter().map(|(_, w)| *w).collect();
+    assert_eq!(ids.len(), writers.len(), "one writer id per incarnation");
+    // Every write the hub holds is under a writer id of one incarnation only.
+    assert!(!hub.state().is_empty());
+    assert!(Incarnation::FIRST < copies[0].incarnation().max(copies[1].incarnation()));
 }
 
 #[test]
