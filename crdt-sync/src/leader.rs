@@ -82,7 +82,11 @@ impl<C: DeltaCrdt> Leader<C> {
             cursor: None,
         };
         let novel = leader.state.merge_delta(&initial);
-        leader.buffer_delta(None, novel);
+        if !novel.is_bottom() {
+            // The initial state counts as the first write, so every update a token
+            // describes is attributable to a counted write (pruning relies on it).
+            leader.record_local(novel);
+        }
         leader
     }
 
@@ -138,11 +142,17 @@ impl<C: DeltaCrdt> Leader<C> {
         self.can_write()?;
         let delta = f(&mut self.state, self.writer);
         if !delta.is_bottom() {
-            let n = self.token.get(self.writer).saturating_add(1);
-            self.token.advance(self.writer, n);
-            self.buffer_delta(None, delta.clone());
+            self.record_local(delta.clone());
         }
         Ok(delta)
+    }
+
+    /// Counts a local write in the token and buffers it for every peer.
+    fn record_local(&mut self, delta: C) {
+        let n = self.token.get(self.writer).saturating_add(1);
+        self.token.advance(self.writer, n);
+        let covered_by = [(self.writer, n)].into_iter().collect();
+        self.buffer_entry(None, Some(covered_by), delta);
     }
 
     /// Whether [`Leader::mutate`] would run now.
@@ -177,14 +187,16 @@ impl<C: DeltaCrdt> Leader<C> {
         for peer in self.peers.values_mut() {
             peer.probe_sent = false;
             let waiting = peer.acked < head || peer.repair_in_flight.is_some() || peer.need_repair;
-            // New deltas not sent yet go out with the next poll; only what was sent and
-            // not acknowledged counts toward the backoff.
-            let unsent_only = peer.sent < head
+            // New deltas not examined yet go out with the next poll; only what was sent
+            // (or held back) and not acknowledged counts toward the backoff.
+            let unsent_only = peer.examined < head
                 && peer.backoff == 1
                 && peer.repair_in_flight.is_none()
                 && !peer.need_repair;
             if waiting && !unsent_only && peer.retransmit_due() {
                 peer.sent = peer.acked;
+                peer.examined = peer.acked;
+                peer.flush = true;
                 peer.summary_requested = false;
                 if peer.need_repair {
                     peer.request_digest(FLAG_REPAIR_ME);
@@ -259,18 +271,17 @@ impl<C: DeltaCrdt> Leader<C> {
         m
     }
 
-    /// Stores the novel part of a delta (local, or from `origin`) for the peers.
-    pub(crate) fn buffer_delta(&mut self, origin: crate::buffer::Origin, novel: C) {
-        if !novel.is_bottom() {
-            self.buffer_entry(origin, novel);
-        }
-    }
-
-    /// Stores a delta for the peers, even an empty one (which still carries the token).
-    pub(crate) fn buffer_entry(&mut self, origin: crate::buffer::Origin, novel: C) {
+    /// Stores a delta for the peers, even an empty one (which still carries the
+    /// token). `covered_by`: writes that include all of it (see `DeltaBuffer`).
+    pub(crate) fn buffer_entry(
+        &mut self,
+        origin: crate::buffer::Origin,
+        covered_by: Option<VersionVector>,
+        novel: C,
+    ) {
         if !self
             .buffer
-            .push(origin, novel, self.config.buffer_bytes_max)
+            .push(origin, covered_by, novel, self.config.buffer_bytes_max)
         {
             self.metrics.buffer_overflows += 1;
         }

@@ -55,6 +55,13 @@
 //!   acknowledged, **skipping deltas that came from that peer** (**back-propagation
 //!   avoidance**). Without these two rules classic delta sync sends about as many bytes
 //!   as full-state sync on a mesh.
+//! - Beyond the paper, it also skips deltas the peer's **causal token** shows it
+//!   already has (each buffered delta records the token entries that cover it; a peer
+//!   that relayed the same update over another path said so in its own message), and
+//!   intervals are **pipelined**: a new interval starts after the ones still in
+//!   flight instead of resending them, until a `tick` presumes them lost. An interval
+//!   that arrives before its predecessor is dropped, not applied, and the receiver
+//!   acknowledges what it has (the sender then resends from there).
 //! - Deltas every peer acknowledged are garbage-collected; the buffer is bounded by
 //!   `Config::buffer_bytes_max`, beyond which it is dropped and lagging peers are
 //!   repaired instead.
@@ -69,8 +76,8 @@
 //!
 //! | message | carries | sent when |
 //! |---|---|---|
-//! | `Delta` | interval `start..=end` of the sender's buffer (joined, minus the receiver's own deltas), the sender's causal token | a peer has not seen the newest buffered deltas: right after a write or a merge that brought something new, and again every `tick` until acknowledged |
-//! | `Ack` | the highest interval end merged, for the sender's incarnation | after merging (or re-receiving) an interval or a repair |
+//! | `Delta` | interval `start..=end` of the sender's buffer (joined, minus the receiver's own deltas and those its token covers), the entries of the sender's causal token the receiver may lack, and (kind 7) an acknowledgement like `Ack`'s, so that a busy link needs no separate `Ack`s | a peer has not seen the newest buffered deltas: right after a write or a merge that brought something new, and again every `tick` until acknowledged |
+//! | `Ack` | the highest interval end merged, for the sender's incarnation | after merging (or re-receiving) an interval or a repair, when no `Delta` goes that way to carry it |
 //! | `Digest` | the sender's summary (causal context / version vector / counter), causal token, buffer head, and flags *repair me* / *send your digest* | after a restart, on detecting a gap, when a repair needs the peer's summary, and every `Config::digest_interval_ticks` ticks (the anti-entropy safety net: a peer that acknowledged everything but whose summary does not cover ours is repaired) |
 //! | `Repair` | exactly what the receiver's summary lacks ([`DeltaCrdt::delta_since`](crdt_core::DeltaCrdt::delta_since)), **removals included**; the full state instead if that is smaller; the receiver incarnation it was computed for (a restarted receiver ignores repairs meant for its previous life) | a peer asked (*repair me*), or it needs deltas this leader no longer buffers (late join, long partition, buffer overflow, restart) |
 //! | `Probe` | the incarnation the sender's snapshot recorded | by a restored (or displaced) leader to every peer, once per tick until answered: "which is the newest incarnation of mine you have seen?" |

@@ -23,6 +23,8 @@ const KIND_DIGEST: u8 = 3;
 const KIND_REPAIR: u8 = 4;
 const KIND_PROBE: u8 = 5;
 const KIND_PROBE_REPLY: u8 = 6;
+/// A `Delta` that also acknowledges the receiver's deltas (saves an `Ack` message).
+const KIND_DELTA_ACK: u8 = 7;
 
 /// Digest flag: "I lack your state (restart, gap, new peer): send me a repair".
 pub(crate) const FLAG_REPAIR_ME: u8 = 1;
@@ -33,11 +35,14 @@ pub(crate) const FLAG_SEND_DIGEST: u8 = 2;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Message<C: DeltaCrdt> {
     /// The join of the sender's buffered deltas `start..=end` (minus those that came
-    /// from the receiver), and the sender's causal token after `end`.
+    /// from the receiver or that its token shows it has), the entries of the sender's
+    /// causal token after `end` that the receiver may lack, and optionally an
+    /// acknowledgement `(for_inc, seq)` as in `Ack`.
     Delta {
         inc: Incarnation,
         start: u64,
         end: u64,
+        ack: Option<(Incarnation, u64)>,
         token: VersionVector,
         payload: C,
     },
@@ -94,7 +99,8 @@ impl<C: DeltaCrdt> Message<C> {
         w.raw(&MESSAGE_MAGIC);
         w.u8(PROTOCOL_VERSION);
         w.u8(match self {
-            Message::Delta { .. } => KIND_DELTA,
+            Message::Delta { ack: None, .. } => KIND_DELTA,
+            Message::Delta { ack: Some(_), .. } => KIND_DELTA_ACK,
             Message::Ack { .. } => KIND_ACK,
             Message::Digest { .. } => KIND_DIGEST,
             Message::Repair { .. } => KIND_REPAIR,
@@ -109,12 +115,17 @@ impl<C: DeltaCrdt> Message<C> {
             Message::Delta {
                 start,
                 end,
+                ack,
                 token,
                 payload,
                 ..
             } => {
                 w.varint(*start);
                 w.varint(*end);
+                if let Some((for_inc, seq)) = ack {
+                    w.varint(for_inc.to_u64());
+                    w.varint(*seq);
+                }
                 let _ = token.encode_body(&mut w);
                 payload.encode_body(&mut w)
             }
@@ -169,7 +180,7 @@ impl<C: DeltaCrdt> Message<C> {
         read_type_tag(&mut r, C::TYPE_TAG)?;
         let inc = Incarnation::from_u64(r.varint()?);
         let msg = match kind {
-            KIND_DELTA => {
+            KIND_DELTA | KIND_DELTA_ACK => {
                 let start = r.counter()?;
                 let end = r.varint()?;
                 if end < start {
@@ -178,12 +189,17 @@ impl<C: DeltaCrdt> Message<C> {
                     )
                     .into());
                 }
+                let ack = match kind {
+                    KIND_DELTA_ACK => Some((Incarnation::from_u64(r.varint()?), r.varint()?)),
+                    _ => None,
+                };
                 let token = VersionVector::decode_body(&mut r)?;
                 let payload = C::decode_body(&mut r)?;
                 Message::Delta {
                     inc,
                     start,
                     end,
+                    ack,
                     token,
                     payload,
                 }

@@ -11,8 +11,16 @@ pub(crate) struct Peer<S> {
     pub(crate) inc: Option<Incarnation>,
     /// Our deltas `1..=acked` are merged at the peer.
     pub(crate) acked: u64,
-    /// Our deltas up to `sent` went out since the last tick (not yet to be resent).
+    /// Our deltas up to `sent` went out (in intervals not yet presumed lost): the next
+    /// interval starts after it, so deltas in flight are not sent again until a
+    /// retransmission (`tick`) resets it to `acked`.
     pub(crate) sent: u64,
+    /// Our deltas up to `examined` were sent or found to be nothing the peer lacks (its
+    /// own, or covered by its token): they wait for the next interval or retransmission.
+    pub(crate) examined: u64,
+    /// The next interval goes out even if it carries nothing the peer lacks, so the
+    /// peer acknowledges (and the buffer is collected) past deltas it never needed.
+    pub(crate) flush: bool,
     /// The peer's deltas `1..=received` are merged here; `None` until we may accept
     /// its intervals (a restarted or late-joining peer repairs us first).
     pub(crate) received: Option<u64>,
@@ -62,6 +70,8 @@ impl<S> Peer<S> {
             inc: None,
             acked: 0,
             sent: 0,
+            examined: 0,
+            flush: false,
             received: None,
             summary: None,
             token: VersionVector::new(),

@@ -92,14 +92,14 @@ impl<C: DeltaCrdt> Leader<C> {
             }
             Message::Digest { token, .. } => self.check_own_id(token, None)?,
             Message::Probe { .. } | Message::ProbeReply { .. } => {}
-            Message::Ack { for_inc, seq, .. } => {
-                if *for_inc == self.incarnation && *seq > self.buffer.head() {
-                    return Err(SyncError::Protocol {
-                        peer: from,
-                        reason: "acknowledges deltas this leader never sent",
-                    });
-                }
-            }
+            Message::Ack { for_inc, seq, .. } => self.check_ack(from, *for_inc, *seq)?,
+        }
+        if let Message::Delta {
+            ack: Some((for_inc, seq)),
+            ..
+        } = &msg
+        {
+            self.check_ack(from, *for_inc, *seq)?;
         }
         if known != Some(inc) {
             self.peer_restarted(from, inc, known.is_some());
@@ -109,9 +109,15 @@ impl<C: DeltaCrdt> Leader<C> {
                 inc,
                 start,
                 end,
+                ack,
                 token,
                 payload,
-            } => self.on_delta(from, inc, start, end, &token, &payload),
+            } => {
+                if let Some((for_inc, seq)) = ack {
+                    self.on_ack(from, for_inc, seq);
+                }
+                self.on_delta(from, inc, start, end, &token, &payload);
+            }
             Message::Ack { for_inc, seq, .. } => self.on_ack(from, for_inc, seq),
             Message::Digest {
                 flags,
@@ -133,6 +139,17 @@ impl<C: DeltaCrdt> Leader<C> {
                     self.metrics.stale_messages += 1;
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Refuses an acknowledgement of deltas this leader never sent.
+    fn check_ack(&self, from: ReplicaId, for_inc: Incarnation, seq: u64) -> Result<(), SyncError> {
+        if for_inc == self.incarnation && seq > self.buffer.head() {
+            return Err(SyncError::Protocol {
+                peer: from,
+                reason: "acknowledges deltas this leader never sent",
+            });
         }
         Ok(())
     }
@@ -185,12 +202,19 @@ impl<C: DeltaCrdt> Leader<C> {
             return;
         };
         // A peer's first incarnation numbers its deltas from its birth, so an interval
-        // starting at 1 builds on nothing; anything else needs a known prefix.
+        // starting at 1 builds on nothing; a later one was overtaken by its
+        // predecessors (or the sender will repair us: it knows what we acknowledged).
         let received = match peer.received {
             Some(r) => r,
-            None if inc == Incarnation::FIRST && start == 1 && !peer.need_repair => 0,
             #[cfg(feature = "sabotage")]
             None if crdt_core::sabotage::active(crdt_core::sabotage::Bug::NoGapCheck) => 0,
+            None if inc == Incarnation::FIRST && !peer.need_repair => {
+                if start > 1 {
+                    self.metrics.gaps += 1;
+                    return;
+                }
+                0
+            }
             None => {
                 peer.need_repair = true;
                 peer.request_digest(FLAG_REPAIR_ME);
@@ -204,9 +228,10 @@ impl<C: DeltaCrdt> Leader<C> {
             false => start,
         };
         if start > received.saturating_add(1) {
-            // Applying this would leave a hole that acts like a delete: repair instead.
-            peer.need_repair = true;
-            peer.request_digest(FLAG_REPAIR_ME);
+            // An interval sent after one that was lost or is still on its way: applying
+            // it would leave a hole that acts like a delete. Drop it and acknowledge
+            // what we have; the sender's retransmission starts from there.
+            peer.owe_ack = true;
             self.metrics.gaps += 1;
             return;
         }
@@ -248,12 +273,17 @@ impl<C: DeltaCrdt> Leader<C> {
             // The sender has at least what its token names.
             peer.token.merge(token);
         }
-        if novel.is_bottom() && token_grew {
-            // The payload was redundant here but its token was not: an empty delta
-            // carries the new token entries on to the other peers.
-            self.buffer_entry(Some((from, inc)), novel);
-        } else {
-            self.buffer_delta(Some((from, inc)), novel);
+        // Everything novel here is described by the token that came with it: the
+        // sender sends the entries of its token that exceed what it knows we have, and
+        // whatever we lacked lies beyond that (writes are counted per writer, and
+        // holding a token entry means holding everything up to it). A peer whose token
+        // covers these entries already has the delta, so it is not sent there. A cut
+        // interval carries no token: unknown.
+        let covered_by = (!token.is_empty()).then(|| token.clone());
+        if !novel.is_bottom() || token_grew {
+            // A redundant payload whose token was new still buffers an empty delta:
+            // it carries the new token entries on to the other peers.
+            self.buffer_entry(Some((from, inc)), covered_by, novel);
         }
     }
 
@@ -268,8 +298,9 @@ impl<C: DeltaCrdt> Leader<C> {
         if seq > peer.acked {
             peer.progressed();
             if peer.cut {
+                // Continue after the cut interval at once.
                 peer.cut = false;
-                peer.sent = seq;
+                peer.examined = peer.sent;
             }
         }
         peer.acked = peer.acked.max(seq);
@@ -281,6 +312,7 @@ impl<C: DeltaCrdt> Leader<C> {
             }
         }
         peer.sent = peer.sent.max(peer.acked);
+        peer.examined = peer.examined.max(peer.sent);
         if peer.repair_in_flight.is_some_and(|r| seq >= r) {
             peer.repair_in_flight = None;
         }

@@ -1,7 +1,7 @@
 //! Producing outgoing messages.
 
 use crate::message::{Message, FLAG_SEND_DIGEST};
-use crate::{Leader, Transmit};
+use crate::{Incarnation, Leader, Transmit};
 use crdt_core::codec::Writer;
 use crdt_core::{DeltaCrdt, ReplicaId, VersionVector};
 
@@ -75,12 +75,13 @@ impl<C: DeltaCrdt> Leader<C> {
             return None;
         }
         // A peer that still needs deltas we no longer hold is repaired instead.
-        if head > peer.sent
+        if head > peer.examined
             && peer.repair_in_flight.is_none()
             && peer.acked.saturating_add(1) < base
         {
             peer.owe_repair = true;
             peer.sent = head;
+            peer.examined = head;
         }
         // Without its summary we cannot compute what it lacks: ask once per round.
         if peer.owe_repair && peer.summary.is_none() && !peer.summary_requested {
@@ -103,6 +104,7 @@ impl<C: DeltaCrdt> Leader<C> {
                 peer.owe_repair = false;
                 peer.repair_in_flight = Some(head);
                 peer.sent = head;
+                peer.examined = head;
                 return Some(Message::Repair {
                     inc,
                     for_inc: peer.inc.unwrap_or_default(),
@@ -113,37 +115,65 @@ impl<C: DeltaCrdt> Leader<C> {
             }
         }
         let peer = self.peers.get_mut(&to)?;
-        // A responsive peer gets new deltas at once; one that stopped acknowledging
-        // gets them with the next retransmission (no flood into a partition).
+        // A responsive peer gets new deltas at once, after those still in flight
+        // (pipelined); one that stopped acknowledging gets them with the next
+        // retransmission (no flood into a partition).
         let may_send = peer.backoff == 1 || peer.sent == peer.acked;
-        if head > peer.sent && peer.repair_in_flight.is_none() && may_send {
-            let start = peer.acked + 1;
+        if head > peer.examined && peer.repair_in_flight.is_none() && may_send {
+            let start = peer.sent + 1;
             let exclude = peer.inc.map(|i| (to, i));
             // Leave room for the header and token around the joined deltas.
             let budget = self
                 .config
                 .message_bytes_max
                 .saturating_sub(64 + 20 * self.token.len());
-            let (payload, end) = self.buffer.join_from(start, exclude, budget);
+            let (payload, end) = self.buffer.join_from(start, exclude, &peer.token, budget);
             // A cut interval: the rest follows its acknowledgement (or the next tick).
-            peer.cut = end < head;
-            peer.sent = head;
+            let cut = end < head;
             // The token describes our state at `head`; an interval cut short does not
             // back all of it, so it then claims nothing.
-            let token = if peer.cut {
+            let token = if cut {
                 VersionVector::new()
             } else {
-                peer.token_in_flight = Some((end, self.token.clone()));
                 token_news(&self.token, &peer.token)
             };
+            let ack = match (peer.owe_ack, peer.received, peer.inc) {
+                (true, Some(seq), Some(for_inc)) => Some((for_inc, seq)),
+                _ => None,
+            };
+            if payload.is_bottom() && token.is_empty() && !cut && !peer.flush {
+                // Only the peer's own deltas, or ones its token shows it has: their
+                // numbers ride along with the next interval, acknowledgement or
+                // retransmission (then the peer acknowledges them and they are
+                // collected).
+                peer.examined = head;
+                return self.ack_for(to, inc);
+            }
+            if ack.is_some() {
+                peer.owe_ack = false;
+            }
+            peer.flush = false;
+            peer.cut = cut;
+            peer.sent = end;
+            peer.examined = if cut { head } else { end };
+            if !cut {
+                peer.token_in_flight = Some((end, self.token.clone()));
+            }
             return Some(Message::Delta {
                 inc,
                 start,
                 end,
+                ack,
                 token,
                 payload,
             });
         }
+        self.ack_for(to, inc)
+    }
+
+    /// The acknowledgement due to `to`, if any.
+    fn ack_for(&mut self, to: ReplicaId, inc: Incarnation) -> Option<Message<C>> {
+        let peer = self.peers.get_mut(&to)?;
         if peer.owe_ack {
             if let (Some(seq), Some(for_inc)) = (peer.received, peer.inc) {
                 peer.owe_ack = false;
