@@ -188,8 +188,10 @@ impl<C: DeltaCrdt> Leader<C> {
             peer.probe_sent = false;
             let waiting = peer.acked < head || peer.repair_in_flight.is_some() || peer.need_repair;
             // New deltas not examined yet go out with the next poll; only what was sent
-            // (or held back) and not acknowledged counts toward the backoff.
+            // (or held back) and not acknowledged counts toward the backoff — and an
+            // interval in flight is resent even while new writes keep coming.
             let unsent_only = peer.examined < head
+                && peer.sent == peer.acked
                 && peer.backoff == 1
                 && peer.repair_in_flight.is_none()
                 && !peer.need_repair;

@@ -255,6 +255,32 @@ fn pipelined_intervals_never_resend_what_is_in_flight_and_wait_for_a_late_predec
 }
 
 #[test]
+fn a_lost_interval_is_resent_while_writes_keep_coming() {
+    // Pipelining sends new intervals after those in flight; a lost one must still be
+    // resent when every tick finds new writes waiting (no starvation).
+    let mut net = Net::<Set>::mesh(&[1, 2]);
+    insert(&mut net, 1, "lost-once");
+    net.flush();
+    let _lost = net.take_inflight();
+    for i in 0..12 {
+        insert(&mut net, 1, &format!("w{i}"));
+        net.leader(1).tick();
+        net.leader(2).tick();
+        net.run(10);
+        if has(&mut net, 2, "lost-once") {
+            break;
+        }
+        // The next write arrives before the next tick.
+        insert(&mut net, 1, &format!("v{i}"));
+    }
+    assert!(
+        has(&mut net, 2, "lost-once"),
+        "resent while writes kept coming"
+    );
+    net.settle(10).expect("converges");
+}
+
+#[test]
 fn a_busy_link_carries_acknowledgements_inside_deltas() {
     let mut net = Net::<Set>::mesh(&[1, 2]);
     for i in 0..20 {
