@@ -202,19 +202,14 @@ impl<C: DeltaCrdt> Leader<C> {
             return;
         };
         // A peer's first incarnation numbers its deltas from its birth, so an interval
-        // starting at 1 builds on nothing; a later one was overtaken by its
-        // predecessors (or the sender will repair us: it knows what we acknowledged).
+        // starting at 1 builds on nothing; anything else needs a known prefix. Without
+        // one (a late join, a peer record made afresh, another copy of the peer that
+        // acknowledged in its place) only a repair can connect us: ask for it.
         let received = match peer.received {
             Some(r) => r,
             #[cfg(feature = "sabotage")]
             None if crdt_core::sabotage::active(crdt_core::sabotage::Bug::NoGapCheck) => 0,
-            None if inc == Incarnation::FIRST && !peer.need_repair => {
-                if start > 1 {
-                    self.metrics.gaps += 1;
-                    return;
-                }
-                0
-            }
+            None if inc == Incarnation::FIRST && start == 1 && !peer.need_repair => 0,
             None => {
                 peer.need_repair = true;
                 peer.request_digest(FLAG_REPAIR_ME);

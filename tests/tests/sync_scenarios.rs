@@ -224,6 +224,8 @@ fn a_relayed_update_is_not_sent_back_to_a_peer_whose_token_has_it() {
 #[test]
 fn pipelined_intervals_never_resend_what_is_in_flight_and_wait_for_a_late_predecessor() {
     let mut net = Net::<Set>::mesh(&[1, 2]);
+    insert(&mut net, 1, "settled");
+    net.settle(5).expect("converges");
     insert(&mut net, 1, "first-write");
     net.flush();
     let first = net.take_inflight();
@@ -278,6 +280,28 @@ fn a_lost_interval_is_resent_while_writes_keep_coming() {
         "resent while writes kept coming"
     );
     net.settle(10).expect("converges");
+}
+
+#[test]
+fn a_peer_record_made_afresh_asks_for_a_repair_instead_of_waiting() {
+    // Simulator seed 11 (with a twin): the sender believes the peer acknowledged up to
+    // k (another copy under that id did), so it sends intervals from k+1; the receiver
+    // has no prefix for them. Dropping them forever stalled it: it must ask for a repair.
+    let mut net = Net::<Set>::mesh(&[1, 2]);
+    insert(&mut net, 1, "x");
+    net.settle(5).expect("converges");
+    net.leader(2).remove_peer(rid(1));
+    net.leader(2).add_peer(rid(1)).unwrap();
+    insert(&mut net, 1, "y");
+    net.settle(10).expect("converges");
+    assert!(has(&mut net, 2, "y"));
+    net.round();
+    net.round();
+    assert_eq!(
+        net.leader(1).metrics().deltas_buffered,
+        0,
+        "acknowledged again"
+    );
 }
 
 #[test]
