@@ -34,6 +34,11 @@ pub struct Leader<C: DeltaCrdt> {
     pub(crate) nonces_drawn: u64,
     /// How often a newer incarnation of this leader displaced it (see `displaced`).
     pub(crate) displacements: u32,
+    /// The id of the current probe (answers to other probes are not fresh).
+    pub(crate) probe_id: u32,
+    /// While probing: the newest incarnation of us that notices and answers to
+    /// earlier probes named (a lower bound for the one to take).
+    pub(crate) probe_floor: Option<Incarnation>,
     pub(crate) config: Config,
     pub(crate) state: C,
     pub(crate) token: VersionVector,
@@ -69,6 +74,8 @@ impl<C: DeltaCrdt> Leader<C> {
             nonce_seed: None,
             nonces_drawn: 0,
             displacements: 0,
+            probe_id: 0,
+            probe_floor: None,
             config,
             state: C::default(),
             token: VersionVector::new(),
@@ -186,6 +193,7 @@ impl<C: DeltaCrdt> Leader<C> {
         let head = self.buffer.head();
         for peer in self.peers.values_mut() {
             peer.probe_sent = false;
+            peer.gap_ticked = peer.gap_seen;
             let waiting = peer.acked < head || peer.repair_in_flight.is_some() || peer.need_repair;
             // New deltas not examined yet go out with the next poll; only what was sent
             // (or held back) and not acknowledged counts toward the backoff — and an
@@ -316,6 +324,8 @@ impl<C: DeltaCrdt> Leader<C> {
         self.cursor = None;
         self.needs_snapshot = true;
         self.probing = true;
+        self.probe_id = self.draw_nonce().max(1);
+        self.probe_floor = None;
         self.finish_probe_if_answered();
     }
 
@@ -331,6 +341,7 @@ impl<C: DeltaCrdt> Leader<C> {
             .peers
             .values()
             .filter_map(|p| p.probe_reply.flatten())
+            .chain(self.probe_floor)
             .max();
         let nonce = self.draw_nonce();
         let Some(next) = self.incarnation.next_after(seen, nonce) else {

@@ -71,12 +71,15 @@ pub(crate) enum Message<C: DeltaCrdt> {
         payload: C,
     },
     /// A restored leader asks: "which is the newest incarnation of mine you have seen?"
-    Probe { inc: Incarnation },
+    /// `probe` identifies this probe (never 0); answers echo it, so an answer to an
+    /// earlier copy's probe is not taken for a fresh one.
+    Probe { inc: Incarnation, probe: u32 },
     /// The answer to a probe: the newest incarnation of the prober seen, if any. Also
     /// sent unasked to a peer whose messages are stale (a newer incarnation of it
     /// exists): a *displacement notice*.
     ProbeReply {
         inc: Incarnation,
+        probe: u32,
         known: Option<Incarnation>,
     },
 }
@@ -89,7 +92,7 @@ impl<C: DeltaCrdt> Message<C> {
             | Message::Ack { inc, .. }
             | Message::Digest { inc, .. }
             | Message::Repair { inc, .. }
-            | Message::Probe { inc }
+            | Message::Probe { inc, .. }
             | Message::ProbeReply { inc, .. } => *inc,
         }
     }
@@ -158,8 +161,12 @@ impl<C: DeltaCrdt> Message<C> {
                 let _ = token.encode_body(&mut w);
                 payload.encode_body(&mut w)
             }
-            Message::Probe { .. } => Ok(()),
-            Message::ProbeReply { known, .. } => {
+            Message::Probe { probe, .. } => {
+                w.varint(u64::from(*probe));
+                Ok(())
+            }
+            Message::ProbeReply { probe, known, .. } => {
+                w.varint(u64::from(*probe));
                 match known {
                     None => w.u8(0),
                     Some(k) => {
@@ -238,14 +245,21 @@ impl<C: DeltaCrdt> Message<C> {
                     payload,
                 }
             }
-            KIND_PROBE => Message::Probe { inc },
+            KIND_PROBE => {
+                let probe = r.varint_u32("a probe id")?;
+                if probe == 0 {
+                    return Err(Invalid::Inconsistent("a probe without an id").into());
+                }
+                Message::Probe { inc, probe }
+            }
             KIND_PROBE_REPLY => {
+                let probe = r.varint_u32("a probe id")?;
                 let known = match r.u8()? {
                     0 => None,
                     1 => Some(Incarnation::from_u64(r.varint()?)),
                     _ => return Err(Invalid::NonCanonical("a probe reply's presence flag").into()),
                 };
-                Message::ProbeReply { inc, known }
+                Message::ProbeReply { inc, probe, known }
             }
             _ => return Err(Invalid::Inconsistent("unknown message kind").into()),
         };

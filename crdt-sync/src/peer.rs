@@ -52,11 +52,18 @@ pub(crate) struct Peer<S> {
     /// The token sent with the last complete interval, and that interval's end: once
     /// the peer acknowledges it, the peer is known to have that token.
     pub(crate) token_in_flight: Option<(u64, VersionVector)>,
-    /// The peer probed our incarnation and awaits the answer, or sent a stale message
-    /// (a newer incarnation of it exists) and gets the answer as a displacement notice.
-    pub(crate) owe_probe_reply: bool,
+    /// The peer probed our incarnation and awaits the answer (`Some(probe id)`), or sent
+    /// a stale message (a newer incarnation of it exists) and gets the answer as a
+    /// displacement notice (`Some(0)`).
+    pub(crate) owe_probe_reply: Option<u32>,
     /// While we probe after a restore: the peer's answer, once received.
     pub(crate) probe_reply: Option<Option<Incarnation>>,
+    /// An interval from this peer could not be applied (a gap) since the last tick.
+    pub(crate) gap_seen: bool,
+    /// A gap was seen before the last tick and nothing was applied since: the next gap
+    /// asks for a repair (the gap is not closing by itself, e.g. another copy of us
+    /// acknowledged in our place).
+    pub(crate) gap_ticked: bool,
     /// While we probe: a probe went to this peer this round.
     pub(crate) probe_sent: bool,
 }
@@ -85,8 +92,10 @@ impl<S> Peer<S> {
             idle: 0,
             cut: false,
             token_in_flight: None,
-            owe_probe_reply: false,
+            owe_probe_reply: None,
             probe_reply: None,
+            gap_seen: false,
+            gap_ticked: false,
             probe_sent: false,
         }
     }

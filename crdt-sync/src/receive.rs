@@ -48,18 +48,25 @@ impl<C: DeltaCrdt> Leader<C> {
         let inc = msg.incarnation();
         let known = peer.inc;
         match &msg {
-            Message::Probe { .. } => {
+            Message::Probe { probe, .. } => {
                 if let Some(peer) = self.peers.get_mut(&from) {
-                    peer.owe_probe_reply = true;
+                    peer.owe_probe_reply = Some(*probe);
                 }
                 return Ok(());
             }
-            Message::ProbeReply { known, .. } => {
+            Message::ProbeReply { probe, known, .. } => {
                 if self.probing {
-                    if let Some(peer) = self.peers.get_mut(&from) {
-                        peer.probe_reply = Some(*known);
+                    if *probe == self.probe_id {
+                        if let Some(peer) = self.peers.get_mut(&from) {
+                            peer.probe_reply = Some(*known);
+                        }
+                        self.finish_probe_if_answered();
+                    } else {
+                        // A notice, or the answer to an earlier copy's probe: what the
+                        // peer had seen then still bounds the incarnation to take.
+                        self.probe_floor = self.probe_floor.max(*known);
+                        self.metrics.stale_messages += 1;
                     }
-                    self.finish_probe_if_answered();
                 } else if let Some(newer) = known {
                     // A displacement notice (or a late answer to an earlier probe).
                     self.displaced(*newer);
@@ -81,7 +88,7 @@ impl<C: DeltaCrdt> Leader<C> {
             // know, so a live one takes a newer incarnation (see `Leader::displaced`).
             self.metrics.stale_messages += 1;
             if let Some(peer) = self.peers.get_mut(&from) {
-                peer.owe_probe_reply = true;
+                peer.owe_probe_reply.get_or_insert(0);
             }
             return Ok(());
         }
@@ -225,8 +232,15 @@ impl<C: DeltaCrdt> Leader<C> {
         if start > received.saturating_add(1) {
             // An interval sent after one that was lost or is still on its way: applying
             // it would leave a hole that acts like a delete. Drop it and acknowledge
-            // what we have; the sender's retransmission starts from there.
+            // what we have; the sender's retransmission starts from there. A gap that
+            // outlasts a tick without anything applied asks for a repair instead (the
+            // sender believes we have more: another copy acknowledged in our place).
             peer.owe_ack = true;
+            if peer.gap_ticked {
+                peer.need_repair = true;
+                peer.request_digest(FLAG_REPAIR_ME);
+            }
+            peer.gap_seen = true;
             self.metrics.gaps += 1;
             return;
         }
@@ -237,6 +251,8 @@ impl<C: DeltaCrdt> Leader<C> {
             return;
         }
         peer.received = Some(end);
+        peer.gap_seen = false;
+        peer.gap_ticked = false;
         self.apply(from, inc, token, payload);
     }
 

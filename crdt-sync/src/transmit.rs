@@ -56,17 +56,20 @@ impl<C: DeltaCrdt> Leader<C> {
         let probing = self.probing;
         let quarantined = self.conflict;
         let peer = self.peers.get_mut(&to)?;
-        if peer.owe_probe_reply {
-            peer.owe_probe_reply = false;
+        if let Some(probe) = peer.owe_probe_reply.take() {
             return Some(Message::ProbeReply {
                 inc,
+                probe,
                 known: peer.inc,
             });
         }
         if probing {
             if peer.probe_reply.is_none() && !peer.probe_sent {
                 peer.probe_sent = true;
-                return Some(Message::Probe { inc });
+                return Some(Message::Probe {
+                    inc,
+                    probe: self.probe_id,
+                });
             }
             return None;
         }

@@ -619,6 +619,48 @@ fn a_restore_racing_a_crashed_copys_in_flight_messages_never_reuses_a_dot() {
     assert_eq!(orders.len(), 2, "both nonce orders were exercised");
 }
 
+#[test]
+fn an_answer_to_an_earlier_copys_probe_is_not_taken_for_a_fresh_one() {
+    // Simulator seeds 623, 1316, 1831: copy A of leader 1 probes, leader 2's answer
+    // (nothing newer seen) is delayed; A finishes its probe through a later answer,
+    // announces its incarnation and crashes. Copy B, restored from the same snapshot,
+    // must not take A's delayed answer for its own: it would pick A's counter again
+    // and be displaced at once.
+    let mut net = Net::<Set>::mesh(&[1, 2]);
+    insert(&mut net, 1, "x");
+    net.settle(5).expect("converges");
+    let snap = net.leader(1).snapshot();
+    let a = Leader::<Set>::restore_with_nonce(&snap, Config::default(), 101).unwrap();
+    net.leaders.insert(rid(1), a);
+    net.flush();
+    for p in net.take_inflight() {
+        net.deliver_packet(&p);
+    }
+    net.flush();
+    let delayed_answer = net.take_inflight();
+    assert_eq!(delayed_answer.len(), 1);
+    // A probes again next round and gets through.
+    net.leader(1).tick();
+    net.run(10);
+    let a_inc = net.leader(1).incarnation();
+    assert_eq!(a_inc.counter(), 1);
+    // A crashes; B restores the same snapshot; A's delayed answer reaches B first.
+    let b = Leader::<Set>::restore_with_nonce(&snap, Config::default(), 202).unwrap();
+    net.leaders.insert(rid(1), b);
+    for p in &delayed_answer {
+        net.deliver_packet(p);
+    }
+    assert_eq!(net.leader(1).can_write(), Err(SyncError::Restoring));
+    net.run(10);
+    let b_inc = net.leader(1).incarnation();
+    assert!(b_inc > a_inc, "{b_inc} after {a_inc}");
+    assert_eq!(b_inc.counter(), 2);
+    let _ = net.leader(1).snapshot();
+    insert(&mut net, 1, "b");
+    net.settle(5).expect("converges");
+    assert!(has(&mut net, 2, "b"));
+}
+
 /// Runs a hub (leader 2) that cannot tell the `copies` of leader 1 apart: it receives
 /// from all of them and each receives everything it sends to "1". Every copy that may
 /// write does, every round. Returns the writes accepted per copy.
