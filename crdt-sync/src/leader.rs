@@ -194,6 +194,16 @@ impl<C: DeltaCrdt> Leader<C> {
         for peer in self.peers.values_mut() {
             peer.probe_sent = false;
             peer.gap_ticked = peer.gap_seen;
+            if !peer.greeted {
+                // A peer we have received nothing from by our first tick may hold state we
+                // lack and believe we have it (we reuse the id of a leader that lost its
+                // state, or another copy at our address takes our messages): ask it for
+                // a repair once. Dots under our own id in it reveal the reuse.
+                peer.greeted = true;
+                if peer.received.is_none() && !self.probing {
+                    peer.request_digest(FLAG_REPAIR_ME);
+                }
+            }
             let waiting = peer.acked < head || peer.repair_in_flight.is_some() || peer.need_repair;
             // New deltas not examined yet go out with the next poll; only what was sent
             // (or held back) and not acknowledged counts toward the backoff — and an

@@ -64,6 +64,8 @@ pub(crate) struct Peer<S> {
     /// asks for a repair (the gap is not closing by itself, e.g. another copy of us
     /// acknowledged in our place).
     pub(crate) gap_ticked: bool,
+    /// The first tick with this peer is past (see `Leader::tick`).
+    pub(crate) greeted: bool,
     /// While we probe: a probe went to this peer this round.
     pub(crate) probe_sent: bool,
 }
@@ -95,6 +97,7 @@ impl<S> Peer<S> {
             owe_probe_reply: None,
             probe_reply: None,
             gap_seen: false,
+            greeted: false,
             gap_ticked: false,
             probe_sent: false,
         }

@@ -101,13 +101,7 @@ impl<C: DeltaCrdt> Leader<C> {
             Message::Probe { .. } | Message::ProbeReply { .. } => {}
             Message::Ack { for_inc, seq, .. } => self.check_ack(from, *for_inc, *seq)?,
         }
-        if let Message::Delta {
-            ack: Some((for_inc, seq)),
-            ..
-        } = &msg
-        {
-            self.check_ack(from, *for_inc, *seq)?;
-        }
+
         if known != Some(inc) {
             self.peer_restarted(from, inc, known.is_some());
         }
@@ -121,7 +115,14 @@ impl<C: DeltaCrdt> Leader<C> {
                 payload,
             } => {
                 if let Some((for_inc, seq)) = ack {
-                    self.on_ack(from, for_inc, seq);
+                    // An acknowledgement beyond what we sent does not spoil the interval
+                    // it rides on (another copy of us, sharing our id, may have been
+                    // acknowledged): it is ignored, the interval applied.
+                    if self.check_ack(from, for_inc, seq).is_ok() {
+                        self.on_ack(from, for_inc, seq);
+                    } else {
+                        self.metrics.stale_messages += 1;
+                    }
                 }
                 self.on_delta(from, inc, start, end, &token, &payload);
             }

@@ -661,6 +661,30 @@ fn an_answer_to_an_earlier_copys_probe_is_not_taken_for_a_fresh_one() {
     assert!(has(&mut net, 2, "b"));
 }
 
+#[test]
+fn a_leader_restarted_empty_under_a_used_id_is_repaired_and_detects_the_reuse() {
+    // Simulator seed 289: a process started empty under an id its peers know heard
+    // nothing but acknowledgements and stayed empty forever. At its first tick a leader
+    // asks every peer it has received nothing from for a repair; the repair carries
+    // dots under its own id that it never made: the reuse is reported (KV679).
+    let mut net = Net::<Set>::mesh(&[1, 2]);
+    insert(&mut net, 1, "before-the-disk-died");
+    net.settle(5).expect("converges");
+    let mut reborn = Leader::new(rid(1), Set::new());
+    reborn.add_peer(rid(2)).unwrap();
+    net.leaders.insert(rid(1), reborn);
+    net.round();
+    net.round();
+    assert!(
+        net.leader(1).has_id_conflict(),
+        "reuse detected within two ticks"
+    );
+    assert!(net
+        .leader(1)
+        .mutate(|st, id| st.insert(id, s("would-reuse-a-dot")))
+        .is_err());
+}
+
 /// Runs a hub (leader 2) that cannot tell the `copies` of leader 1 apart: it receives
 /// from all of them and each receives everything it sends to "1". Every copy that may
 /// write does, every round. Returns the writes accepted per copy.
