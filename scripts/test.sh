@@ -16,3 +16,7 @@ cargo test --workspace --doc
 echo "== examples (the main job and the core demo)"
 cargo run -q -p crdt-sync --example multi_leader
 cargo run -q -p crdt-core --example three_replicas
+
+echo "== crdt-wasm in Node (wasm32 build, wasm-bindgen, node --test; docs/WASM.md)"
+# Installs the wasm32 target and the matching wasm-bindgen-cli on first use.
+bash scripts/wasm.sh all

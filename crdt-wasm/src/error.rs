@@ -1,0 +1,309 @@
+//! Why a call from JavaScript was refused.
+//!
+//! Every fallible method returns [`Error`]; the wasm-bindgen layer turns it into a
+//! thrown JS `Error` carrying [`Error`]'s `Display` text (via `JsError`'s
+//! `From<E: Error>`). Each message names the argument, what was wrong with it and what
+//! to do instead. A refused call leaves the object unchanged.
+
+use core::fmt;
+use crdt_core::codec::DecodeError;
+use crdt_core::CoreError;
+
+/// Which argument of a call an [`Error`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arg {
+    /// A replica id (constructor and `decode`).
+    ReplicaId,
+    /// The `n` of `increment(n)` / `decrement(n)`.
+    Amount,
+    /// The `nowMs` of `LwwRegister.set(value, nowMs)`.
+    Timestamp,
+    /// An element of an `OrSet` (string) or `OrSetU64` (integer).
+    Element,
+    /// The value written to an `LwwRegister`.
+    Value,
+    /// The bytes given to `merge` / `decode`.
+    Bytes,
+}
+
+impl Arg {
+    /// The argument's name as the JS API documents it.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Arg::ReplicaId => "replica id",
+            Arg::Amount => "amount n",
+            Arg::Timestamp => "timestamp nowMs",
+            Arg::Element => "element",
+            Arg::Value => "value",
+            Arg::Bytes => "bytes",
+        }
+    }
+
+    /// What to pass instead.
+    const fn advice(self) -> &'static str {
+        match self {
+            Arg::ReplicaId => "use an integer in 0..=Number.MAX_SAFE_INTEGER that no other live replica uses, e.g. Math.floor(Math.random() * Number.MAX_SAFE_INTEGER), and keep it with the replica's state",
+            Arg::Amount => "pass a whole number of steps in 0..=Number.MAX_SAFE_INTEGER (omit it for 1); split larger amounts over several calls",
+            Arg::Timestamp => "pass the wall clock in milliseconds as an integer, e.g. Date.now()",
+            Arg::Element => "pass an integer in 0..=Number.MAX_SAFE_INTEGER, or a BigInt in 0n..=2n**64n-1n",
+            Arg::Value => "pass a string",
+            Arg::Bytes => "pass the Uint8Array returned by a mutator or by encode()",
+        }
+    }
+}
+
+/// What is wrong with a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// `NaN`.
+    NaN,
+    /// `Infinity` or `-Infinity`.
+    Infinite,
+    /// Below 0.
+    Negative,
+    /// Not a whole number.
+    Fractional,
+    /// Above `Number.MAX_SAFE_INTEGER` (2^53 - 1), where JS numbers stop being exact.
+    AboveMaxSafe,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Problem::NaN => "it is NaN",
+            Problem::Infinite => "it is infinite",
+            Problem::Negative => "it is negative",
+            Problem::Fractional => "it is not a whole number",
+            Problem::AboveMaxSafe => {
+                "it is above Number.MAX_SAFE_INTEGER (2^53 - 1), where numbers are no longer exact"
+            }
+        })
+    }
+}
+
+/// Why a call was refused. The object it was made on is unchanged.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    /// An argument has the wrong JavaScript type.
+    WrongType {
+        /// The argument.
+        arg: Arg,
+        /// The type the API takes.
+        expected: &'static str,
+        /// The JS type found (`typeof`, or `null`).
+        found: String,
+    },
+    /// A number argument is not an integer in the accepted range.
+    BadNumber {
+        /// The argument.
+        arg: Arg,
+        /// The number given.
+        value: f64,
+        /// What is wrong with it.
+        problem: Problem,
+    },
+    /// A BigInt argument is outside `0..=2^64-1`.
+    BigIntOutOfRange {
+        /// The argument.
+        arg: Arg,
+    },
+    /// A string contains a lone UTF-16 surrogate, which has no UTF-8 form: storing it
+    /// would silently replace it with U+FFFD and merge distinct strings.
+    IllFormedString {
+        /// The argument.
+        arg: Arg,
+    },
+    /// A string or byte array is larger than this binding accepts.
+    TooLarge {
+        /// The argument.
+        arg: Arg,
+        /// Its size (UTF-16 code units or UTF-8 bytes for strings, bytes otherwise).
+        size: usize,
+        /// The most accepted, in the same unit.
+        max: usize,
+    },
+    /// The bytes given to `merge` / `decode` were rejected by `crdt-core`'s decoder.
+    Decode {
+        /// The JS class that was decoding.
+        class: &'static str,
+        /// The decoder's reason (its message says what to do).
+        source: DecodeError,
+    },
+    /// `crdt-core` refused the mutation (a counter at `u64::MAX`, an exhausted replica
+    /// id or clock).
+    Refused(CoreError),
+    /// A value held by the state cannot be returned as a JS number without losing
+    /// precision (only states merged from non-JS replicas can hold such values).
+    Unrepresentable {
+        /// What was read.
+        what: &'static str,
+        /// The exact value, in decimal.
+        value: String,
+        /// The method that returns it exactly.
+        instead: &'static str,
+    },
+    /// The state could not be encoded (an element's serializer failed; never happens for
+    /// strings and integers).
+    Encode(String),
+}
+
+fn fmt_number(f: &mut fmt::Formatter<'_>, x: f64) -> fmt::Result {
+    if x.is_finite() && x.abs() >= 1e21 {
+        write!(f, "{x:e}")
+    } else {
+        write!(f, "{x}")
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::WrongType {
+                arg,
+                expected,
+                found,
+            } => write!(
+                f,
+                "{} must be {expected}, not {found}: {}",
+                arg.name(),
+                arg.advice()
+            ),
+            Error::BadNumber {
+                arg,
+                value,
+                problem,
+            } => {
+                write!(f, "invalid {}: ", arg.name())?;
+                fmt_number(f, *value)?;
+                write!(f, " is not accepted because {problem}: {}", arg.advice())
+            }
+            Error::BigIntOutOfRange { arg } => write!(
+                f,
+                "invalid {}: the BigInt is outside 0n..=2n**64n-1n: {}",
+                arg.name(),
+                arg.advice()
+            ),
+            Error::IllFormedString { arg } => write!(
+                f,
+                "invalid {}: the string contains a lone UTF-16 surrogate, which cannot be stored without changing it: fix the string (String.prototype.toWellFormed() replaces lone surrogates with U+FFFD)",
+                arg.name()
+            ),
+            Error::TooLarge { arg, size, max } => write!(
+                f,
+                "{} too large ({size} > {max}): split the data into smaller pieces",
+                arg.name()
+            ),
+            Error::Decode { class, source } => {
+                write!(f, "{class}: cannot use these bytes: {source}")
+            }
+            Error::Refused(e) => write!(f, "refused: {e}"),
+            Error::Unrepresentable {
+                what,
+                value,
+                instead,
+            } => write!(
+                f,
+                "{what} {value} is outside -(2^53 - 1)..=Number.MAX_SAFE_INTEGER (2^53 - 1) and cannot be returned as a number without losing precision: read it with {instead}()"
+            ),
+            Error::Encode(e) => write!(
+                f,
+                "cannot encode the state: {e}: this is a bug in crdt-wasm, please report it"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<CoreError> for Error {
+    fn from(e: CoreError) -> Self {
+        Error::Refused(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_argument_and_the_remedy() {
+        let e = Error::BadNumber {
+            arg: Arg::ReplicaId,
+            value: -1.0,
+            problem: Problem::Negative,
+        };
+        let m = e.to_string();
+        assert!(m.starts_with("invalid replica id: -1 is not accepted because it is negative"));
+        assert!(m.contains("Math.random"));
+
+        let e = Error::BadNumber {
+            arg: Arg::Amount,
+            value: 1e300,
+            problem: Problem::AboveMaxSafe,
+        };
+        assert!(e.to_string().contains("1e300"), "{e}");
+
+        let e = Error::WrongType {
+            arg: Arg::Bytes,
+            expected: "a Uint8Array",
+            found: "string".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "bytes must be a Uint8Array, not string: pass the Uint8Array returned by a mutator or by encode()"
+        );
+    }
+
+    #[test]
+    fn every_message_says_what_to_do() {
+        let all = [
+            Error::WrongType {
+                arg: Arg::Timestamp,
+                expected: "a number",
+                found: "object".into(),
+            },
+            Error::BadNumber {
+                arg: Arg::Element,
+                value: f64::NAN,
+                problem: Problem::NaN,
+            },
+            Error::BigIntOutOfRange { arg: Arg::Element },
+            Error::IllFormedString { arg: Arg::Value },
+            Error::TooLarge {
+                arg: Arg::Bytes,
+                size: 2,
+                max: 1,
+            },
+            Error::Decode {
+                class: "GCounter",
+                source: DecodeError::BadVarint,
+            },
+            Error::Refused(CoreError::ClockExhausted),
+            Error::Unrepresentable {
+                what: "the element",
+                value: "18446744073709551615".into(),
+                instead: "valuesBigInt",
+            },
+            Error::Encode("boom".into()),
+        ];
+        for e in all {
+            let m = e.to_string();
+            // "<what is wrong>: <what to do>"
+            let (_, remedy) = m.rsplit_once(": ").expect("a remedy after a colon");
+            assert!(remedy.len() > 10, "{m}");
+        }
+    }
+
+    #[test]
+    fn decode_errors_keep_the_decoders_advice() {
+        let e = Error::Decode {
+            class: "OrSet",
+            source: DecodeError::Truncated,
+        };
+        let m = e.to_string();
+        assert!(m.starts_with("OrSet: cannot use these bytes: input is truncated"));
+        assert!(m.contains("resend the whole encoding"));
+    }
+}
