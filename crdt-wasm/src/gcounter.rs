@@ -1,9 +1,9 @@
 //! `GCounter`: a grow-only counter.
 
 use crate::error::Error;
+use crate::js;
 use crate::number::exact_u;
 use crate::replica::Replica;
-use crate::{js, replica_id};
 use crdt_core::ReplicaId;
 use wasm_bindgen::prelude::{wasm_bindgen, JsError, JsValue};
 
@@ -17,9 +17,11 @@ pub struct GCounter {
     inner: Replica<crdt_core::GCounter>,
 }
 
+crate::replica::replica_methods!(GCounter);
+
 /// The Rust API behind the JS methods (host-testable).
 impl GCounter {
-    /// A counter at 0 for the replica `id` (checked by [`replica_id::replica_id`]).
+    /// A counter at 0 for the replica `id` (checked by [`replica_id`](crate::replica_id::replica_id)).
     #[must_use]
     pub fn create(id: ReplicaId) -> Self {
         Self {
@@ -37,32 +39,6 @@ impl GCounter {
     pub fn increment(&mut self, n: u64) -> Result<Vec<u8>, Error> {
         let delta = self.inner.state.try_increment(self.inner.id, n)?;
         crate::codec::encode(&delta)
-    }
-
-    /// Joins an encoded delta or state.
-    ///
-    /// # Errors
-    /// [`Error::Decode`]; unchanged then.
-    pub fn merge(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        self.inner.merge(CLASS, bytes)
-    }
-
-    /// The canonical encoding of the state.
-    ///
-    /// # Errors
-    /// Never in practice (see [`Error::Encode`]).
-    pub fn encode(&self) -> Result<Vec<u8>, Error> {
-        self.inner.encode()
-    }
-
-    /// A replica `id` holding the decoded state.
-    ///
-    /// # Errors
-    /// [`Error::Decode`].
-    pub fn decode(bytes: &[u8], id: ReplicaId) -> Result<Self, Error> {
-        Ok(Self {
-            inner: Replica::decode(CLASS, bytes, id)?,
-        })
     }
 
     /// The value as a JS number.
@@ -109,36 +85,6 @@ impl GCounter {
         Ok(self.increment(n)?)
     }
 
-    /// `merge(bytes)`: joins a delta or a full state (`Uint8Array` from `increment` or
-    /// `encode` of any replica). Throws on anything else, changing nothing.
-    #[wasm_bindgen(js_name = merge)]
-    pub fn js_merge(
-        &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: &JsValue,
-    ) -> Result<(), JsError> {
-        let bytes = js::bytes(bytes)?;
-        Ok(self.merge(&bytes)?)
-    }
-
-    /// `encode()`: the state in the canonical codec (`Uint8Array`); converged replicas
-    /// encode to identical bytes.
-    #[wasm_bindgen(js_name = encode)]
-    pub fn js_encode(&self) -> Result<Vec<u8>, JsError> {
-        Ok(self.encode()?)
-    }
-
-    /// `GCounter.decode(bytes, replicaId)`: a replica restored from `encode()` output,
-    /// continuing under `replicaId` (reuse an id only with that replica's latest state).
-    #[wasm_bindgen(js_name = decode)]
-    pub fn js_decode(
-        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: &JsValue,
-        #[wasm_bindgen(js_name = replicaId, unchecked_param_type = "number")] replica_id: &JsValue,
-    ) -> Result<GCounter, JsError> {
-        let id = js::replica_id(replica_id)?;
-        let bytes = js::bytes(bytes)?;
-        Ok(Self::decode(&bytes, id)?)
-    }
-
     /// `value()`: the sum as a number; throws above `Number.MAX_SAFE_INTEGER` (use
     /// `valueBigInt()`).
     #[wasm_bindgen(js_name = value)]
@@ -150,12 +96,6 @@ impl GCounter {
     #[wasm_bindgen(js_name = valueBigInt)]
     pub fn value_big_int(&self) -> u128 {
         self.inner.state.value_u128()
-    }
-
-    /// `replicaId`: this replica's id (a number).
-    #[wasm_bindgen(getter = replicaId)]
-    pub fn js_replica_id(&self) -> f64 {
-        replica_id::to_number(self.inner.id)
     }
 }
 

@@ -1,9 +1,9 @@
 //! `OrSetU64`: an add-wins set of unsigned 64-bit integers.
 
 use crate::error::Error;
+use crate::js;
 use crate::number::exact_u;
 use crate::replica::Replica;
-use crate::{js, replica_id};
 use crdt_core::ReplicaId;
 use wasm_bindgen::prelude::{wasm_bindgen, JsError, JsValue};
 
@@ -20,9 +20,11 @@ pub struct OrSetU64 {
     inner: Replica<crdt_core::OrSet<u64>>,
 }
 
+crate::replica::replica_methods!(OrSetU64);
+
 /// The Rust API behind the JS methods (host-testable).
 impl OrSetU64 {
-    /// An empty set for the replica `id` (checked by [`replica_id::replica_id`]).
+    /// An empty set for the replica `id` (checked by [`replica_id`](crate::replica_id::replica_id)).
     #[must_use]
     pub fn create(id: ReplicaId) -> Self {
         Self {
@@ -104,32 +106,6 @@ impl OrSetU64 {
         self.inner.state.is_empty()
     }
 
-    /// Joins an encoded delta or state.
-    ///
-    /// # Errors
-    /// [`Error::Decode`]; unchanged then.
-    pub fn merge(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        self.inner.merge(CLASS, bytes)
-    }
-
-    /// The canonical encoding of the state.
-    ///
-    /// # Errors
-    /// Never in practice (see [`Error::Encode`]).
-    pub fn encode(&self) -> Result<Vec<u8>, Error> {
-        self.inner.encode()
-    }
-
-    /// A replica `id` holding the decoded state.
-    ///
-    /// # Errors
-    /// [`Error::Decode`].
-    pub fn decode(bytes: &[u8], id: ReplicaId) -> Result<Self, Error> {
-        Ok(Self {
-            inner: Replica::decode(CLASS, bytes, id)?,
-        })
-    }
-
     /// The wrapped `crdt-core` state.
     #[must_use]
     pub fn state(&self) -> &crdt_core::OrSet<u64> {
@@ -203,40 +179,6 @@ impl OrSetU64 {
     #[wasm_bindgen(getter = size)]
     pub fn js_size(&self) -> usize {
         self.len()
-    }
-
-    /// `merge(bytes)`: joins a delta or a full state (`Uint8Array`). Throws on anything
-    /// else, changing nothing.
-    #[wasm_bindgen(js_name = merge)]
-    pub fn js_merge(
-        &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: &JsValue,
-    ) -> Result<(), JsError> {
-        let bytes = js::bytes(bytes)?;
-        Ok(self.merge(&bytes)?)
-    }
-
-    /// `encode()`: the state in the canonical codec (`Uint8Array`).
-    #[wasm_bindgen(js_name = encode)]
-    pub fn js_encode(&self) -> Result<Vec<u8>, JsError> {
-        Ok(self.encode()?)
-    }
-
-    /// `OrSetU64.decode(bytes, replicaId)`: a replica restored from `encode()` output.
-    #[wasm_bindgen(js_name = decode)]
-    pub fn js_decode(
-        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: &JsValue,
-        #[wasm_bindgen(js_name = replicaId, unchecked_param_type = "number")] replica_id: &JsValue,
-    ) -> Result<OrSetU64, JsError> {
-        let id = js::replica_id(replica_id)?;
-        let bytes = js::bytes(bytes)?;
-        Ok(Self::decode(&bytes, id)?)
-    }
-
-    /// `replicaId`: this replica's id (a number).
-    #[wasm_bindgen(getter = replicaId)]
-    pub fn js_replica_id(&self) -> f64 {
-        replica_id::to_number(self.inner.id)
     }
 }
 

@@ -1,9 +1,9 @@
 //! `PnCounter`: a counter that goes up and down.
 
 use crate::error::Error;
+use crate::js;
 use crate::number::exact_i;
 use crate::replica::Replica;
-use crate::{js, replica_id};
 use crdt_core::ReplicaId;
 use wasm_bindgen::prelude::{wasm_bindgen, JsError, JsValue};
 
@@ -17,9 +17,11 @@ pub struct PnCounter {
     inner: Replica<crdt_core::PnCounter>,
 }
 
+crate::replica::replica_methods!(PnCounter);
+
 /// The Rust API behind the JS methods (host-testable).
 impl PnCounter {
-    /// A counter at 0 for the replica `id` (checked by [`replica_id::replica_id`]).
+    /// A counter at 0 for the replica `id` (checked by [`replica_id`](crate::replica_id::replica_id)).
     #[must_use]
     pub fn create(id: ReplicaId) -> Self {
         Self {
@@ -46,32 +48,6 @@ impl PnCounter {
     pub fn decrement(&mut self, n: u64) -> Result<Vec<u8>, Error> {
         let delta = self.inner.state.try_decrement(self.inner.id, n)?;
         crate::codec::encode(&delta)
-    }
-
-    /// Joins an encoded delta or state.
-    ///
-    /// # Errors
-    /// [`Error::Decode`]; unchanged then.
-    pub fn merge(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        self.inner.merge(CLASS, bytes)
-    }
-
-    /// The canonical encoding of the state.
-    ///
-    /// # Errors
-    /// Never in practice (see [`Error::Encode`]).
-    pub fn encode(&self) -> Result<Vec<u8>, Error> {
-        self.inner.encode()
-    }
-
-    /// A replica `id` holding the decoded state.
-    ///
-    /// # Errors
-    /// [`Error::Decode`].
-    pub fn decode(bytes: &[u8], id: ReplicaId) -> Result<Self, Error> {
-        Ok(Self {
-            inner: Replica::decode(CLASS, bytes, id)?,
-        })
     }
 
     /// The value as a JS number.
@@ -130,34 +106,6 @@ impl PnCounter {
         Ok(self.decrement(n)?)
     }
 
-    /// `merge(bytes)`: joins a delta or a full state (`Uint8Array`). Throws on anything
-    /// else, changing nothing.
-    #[wasm_bindgen(js_name = merge)]
-    pub fn js_merge(
-        &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: &JsValue,
-    ) -> Result<(), JsError> {
-        let bytes = js::bytes(bytes)?;
-        Ok(self.merge(&bytes)?)
-    }
-
-    /// `encode()`: the state in the canonical codec (`Uint8Array`).
-    #[wasm_bindgen(js_name = encode)]
-    pub fn js_encode(&self) -> Result<Vec<u8>, JsError> {
-        Ok(self.encode()?)
-    }
-
-    /// `PnCounter.decode(bytes, replicaId)`: a replica restored from `encode()` output.
-    #[wasm_bindgen(js_name = decode)]
-    pub fn js_decode(
-        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: &JsValue,
-        #[wasm_bindgen(js_name = replicaId, unchecked_param_type = "number")] replica_id: &JsValue,
-    ) -> Result<PnCounter, JsError> {
-        let id = js::replica_id(replica_id)?;
-        let bytes = js::bytes(bytes)?;
-        Ok(Self::decode(&bytes, id)?)
-    }
-
     /// `value()`: the value as a number; throws beyond `±Number.MAX_SAFE_INTEGER` (use
     /// `valueBigInt()`).
     #[wasm_bindgen(js_name = value)]
@@ -169,12 +117,6 @@ impl PnCounter {
     #[wasm_bindgen(js_name = valueBigInt)]
     pub fn value_big_int(&self) -> i128 {
         self.inner.state.value_i128()
-    }
-
-    /// `replicaId`: this replica's id (a number).
-    #[wasm_bindgen(getter = replicaId)]
-    pub fn js_replica_id(&self) -> f64 {
-        replica_id::to_number(self.inner.id)
     }
 }
 
