@@ -1,7 +1,8 @@
 //! Which life of a leader: a restart counter made unique by a nonce.
 
 /// One life of a leader: [`Incarnation::FIRST`] for a leader made by
-/// [`Leader::new`](crate::Leader::new), then a new one each time it is restored from a
+/// [`Leader::new`](crate::Leader::new) (counter 0 with the caller's nonce for
+/// [`Leader::with_nonce`](crate::Leader::with_nonce)), then a new one each time it is restored from a
 /// snapshot (or displaced by a newer copy of itself, see
 /// [`Leader::restore_with_nonce`](crate::Leader::restore_with_nonce)).
 ///
@@ -35,7 +36,8 @@ impl Incarnation {
         (self.0 >> 32) as u32
     }
 
-    /// The nonce drawn by the restore that created it (0 for [`Incarnation::FIRST`]).
+    /// The nonce drawn by the restore (or given to `Leader::with_nonce`) that created
+    /// it (0 for [`Incarnation::FIRST`]).
     #[must_use]
     pub const fn nonce(self) -> u32 {
         self.0 as u32

@@ -67,10 +67,35 @@ impl<C: DeltaCrdt> Leader<C> {
     /// A new leader with explicit limits.
     #[must_use]
     pub fn with_config(id: ReplicaId, initial: C, config: Config) -> Self {
+        Self::with_nonce(id, initial, config, 0)
+    }
+
+    /// A new leader whose first incarnation carries `nonce` (draw it from a
+    /// cryptographic generator, or a seeded one in a simulation; 0 gives
+    /// [`Leader::with_config`]).
+    ///
+    /// Use it where two processes may be started under one id **behind one address**
+    /// (a failover that starts a standby while the primary still runs). Two leaders
+    /// made by [`Leader::new`] under one id are the same incarnation, [`Incarnation::FIRST`],
+    /// writing under the id itself: a peer that hears both cannot tell their intervals
+    /// apart and may apply one's interval on top of the other's prefix, which breaks
+    /// causal delivery before any dot reveals the shared id. Leaders made with distinct
+    /// nonces are distinct incarnations writing under distinct
+    /// [writer ids](crate::writer_id): a peer keeps the newer one's stream, drops the
+    /// other's messages as stale and tells it so, and that leader (never restored)
+    /// reports [`SyncError::ReplicaIdConflict`].
+    ///
+    /// The cost: a derived writer id takes up to 8 bytes in every version vector and
+    /// dot instead of the 1–2 bytes of a small id. Two processes under one id behind
+    /// *different* addresses need no nonce: peers tell them apart by address and the
+    /// shared id is detected from dots (see the crate docs).
+    #[must_use]
+    pub fn with_nonce(id: ReplicaId, initial: C, config: Config, nonce: u32) -> Self {
+        let incarnation = Incarnation::new(0, nonce);
         let mut leader = Self {
             id,
-            incarnation: Incarnation::FIRST,
-            writer: id,
+            incarnation,
+            writer: crate::writer_id(id, incarnation),
             nonce_seed: None,
             nonces_drawn: 0,
             displacements: 0,
@@ -90,8 +115,8 @@ impl<C: DeltaCrdt> Leader<C> {
         };
         let novel = leader.state.merge_delta(&initial);
         if !novel.is_bottom() {
-            // The initial state counts as the first write, so every update a token
-            // describes is attributable to a counted write (pruning relies on it).
+            // The initial state counts as the first write: every update a token
+            // describes is a counted write.
             leader.record_local(novel);
         }
         leader
@@ -158,8 +183,7 @@ impl<C: DeltaCrdt> Leader<C> {
     fn record_local(&mut self, delta: C) {
         let n = self.token.get(self.writer).saturating_add(1);
         self.token.advance(self.writer, n);
-        let covered_by = [(self.writer, n)].into_iter().collect();
-        self.buffer_entry(None, Some(covered_by), delta);
+        self.buffer_entry(None, delta);
     }
 
     /// Whether [`Leader::mutate`] would run now.
@@ -194,6 +218,10 @@ impl<C: DeltaCrdt> Leader<C> {
         for peer in self.peers.values_mut() {
             peer.probe_sent = false;
             peer.gap_ticked = peer.gap_seen;
+            if peer.notices_left > 0 {
+                peer.notices_left -= 1;
+                peer.owe_probe_reply.get_or_insert(0);
+            }
             if !peer.greeted {
                 // A peer we have received nothing from by our first tick may hold state we
                 // lack and believe we have it (we reuse the id of a leader that lost its
@@ -247,8 +275,9 @@ impl<C: DeltaCrdt> Leader<C> {
         self.writer
     }
 
-    /// This leader's current incarnation: [`Incarnation::FIRST`] until it is restored
-    /// from a snapshot; while it probes after a restore, the snapshot's.
+    /// This leader's current incarnation: [`Incarnation::FIRST`] (or the one
+    /// [`Leader::with_nonce`] made) until it is restored from a snapshot; while it
+    /// probes after a restore, the snapshot's.
     pub fn incarnation(&self) -> Incarnation {
         self.incarnation
     }
@@ -292,16 +321,11 @@ impl<C: DeltaCrdt> Leader<C> {
     }
 
     /// Stores a delta for the peers, even an empty one (which still carries the
-    /// token). `covered_by`: writes that include all of it (see `DeltaBuffer`).
-    pub(crate) fn buffer_entry(
-        &mut self,
-        origin: crate::buffer::Origin,
-        covered_by: Option<VersionVector>,
-        novel: C,
-    ) {
+    /// token).
+    pub(crate) fn buffer_entry(&mut self, origin: crate::buffer::Origin, novel: C) {
         if !self
             .buffer
-            .push(origin, covered_by, novel, self.config.buffer_bytes_max)
+            .push(origin, novel, self.config.buffer_bytes_max)
         {
             self.metrics.buffer_overflows += 1;
         }

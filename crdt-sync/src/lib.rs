@@ -55,10 +55,7 @@
 //!   acknowledged, **skipping deltas that came from that peer** (**back-propagation
 //!   avoidance**). Without these two rules classic delta sync sends about as many bytes
 //!   as full-state sync on a mesh.
-//! - Beyond the paper, it also skips deltas the peer's **causal token** shows it
-//!   already has (each buffered delta records the token entries that cover it; a peer
-//!   that relayed the same update over another path said so in its own message), and
-//!   intervals are **pipelined**: a new interval starts after the ones still in
+//! - Intervals are **pipelined**: a new interval starts after the ones still in
 //!   flight instead of resending them, until a `tick` presumes them lost. An interval
 //!   that arrives before its predecessor is dropped, not applied, and the receiver
 //!   acknowledges what it has (the sender then resends from there).
@@ -76,7 +73,7 @@
 //!
 //! | message | carries | sent when |
 //! |---|---|---|
-//! | `Delta` | interval `start..=end` of the sender's buffer (joined, minus the receiver's own deltas and those its token covers), the entries of the sender's causal token the receiver may lack, and (kind 7) an acknowledgement like `Ack`'s, so that a busy link needs no separate `Ack`s | a peer has not seen the newest buffered deltas: right after a write or a merge that brought something new, and again every `tick` until acknowledged |
+//! | `Delta` | interval `start..=end` of the sender's buffer (joined, minus the receiver's own deltas), the entries of the sender's causal token the receiver may lack, and (kind 7) an acknowledgement like `Ack`'s, so that a busy link needs no separate `Ack`s | a peer has not seen the newest buffered deltas: right after a write or a merge that brought something new, and again every `tick` until acknowledged |
 //! | `Ack` | the highest interval end merged, for the sender's incarnation | after merging (or re-receiving) an interval or a repair, when no `Delta` goes that way to carry it |
 //! | `Digest` | the sender's summary (causal context / version vector / counter), causal token, buffer head, and flags *repair me* / *send your digest* | after a restart, on detecting a gap, when a repair needs the peer's summary, and every `Config::digest_interval_ticks` ticks (the anti-entropy safety net: a peer that acknowledged everything but whose summary does not cover ours is repaired) |
 //! | `Repair` | exactly what the receiver's summary lacks ([`DeltaCrdt::delta_since`](crdt_core::DeltaCrdt::delta_since)), **removals included**; the full state instead if that is smaller; the receiver incarnation it was computed for (a restarted receiver ignores repairs meant for its previous life) | a peer asked (*repair me*), or it needs deltas this leader no longer buffers (late join, long partition, buffer overflow, restart) |
@@ -123,7 +120,17 @@
 //!   restored copy whose peers later see a newer incarnation of it (those late messages)
 //!   is told so and takes a newer one again; a leader never restored, or one displaced
 //!   more than [`DISPLACEMENTS_MAX`] times (a live twin), reports the conflict. Writes
-//!   wait until [`Leader::snapshot`] has recorded the new incarnation.
+//!   wait until [`Leader::snapshot`] has recorded the new incarnation. A peer keeps
+//!   telling an older copy it was displaced for a few ticks after it saw the newer one,
+//!   so a copy that falls silent learns it too.
+//!
+//!   **Limit**: two processes started empty by [`Leader::new`] under one id are the
+//!   same incarnation writing under the same id. Behind different addresses the shared
+//!   id is detected from dots once one copy's writes reach the other; behind **one
+//!   address** (each message for the id reaching one of them) a peer cannot tell their
+//!   intervals apart and causal delivery can break before anything reveals the twin.
+//!   Where that can happen, start leaders with [`Leader::with_nonce`]: distinct nonces
+//!   make distinct incarnations, and the older one is displaced and reports the conflict.
 //! - **Untrusted bytes**: every malformed, truncated, oversized or hostile payload
 //!   returns an error, never panics, and leaves the leader unchanged. Limits are explicit
 //!   ([`Config`]): message bytes, buffer bytes, peers, and decoded content.

@@ -56,6 +56,10 @@ pub(crate) struct Peer<S> {
     /// a stale message (a newer incarnation of it exists) and gets the answer as a
     /// displacement notice (`Some(0)`).
     pub(crate) owe_probe_reply: Option<u32>,
+    /// Displacement notices still to send, one per tick, after the peer took a new
+    /// incarnation: an older copy of it that fell silent (a second process behind the
+    /// same address) learns that it was displaced even if it sends nothing stale.
+    pub(crate) notices_left: u8,
     /// While we probe after a restore: the peer's answer, once received.
     pub(crate) probe_reply: Option<Option<Incarnation>>,
     /// An interval from this peer could not be applied (a gap) since the last tick.
@@ -72,6 +76,9 @@ pub(crate) struct Peer<S> {
 
 /// The longest wait between retransmissions, in ticks.
 pub(crate) const BACKOFF_MAX_TICKS: u32 = 8;
+
+/// Displacement notices sent after a peer's incarnation changed (see `notices_left`).
+pub(crate) const NOTICES_AFTER_RESTART: u8 = 4;
 
 impl<S> Peer<S> {
     pub(crate) fn new() -> Self {
@@ -95,6 +102,7 @@ impl<S> Peer<S> {
             cut: false,
             token_in_flight: None,
             owe_probe_reply: None,
+            notices_left: 0,
             probe_reply: None,
             gap_seen: false,
             greeted: false,

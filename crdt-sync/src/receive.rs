@@ -188,6 +188,7 @@ impl<C: DeltaCrdt> Leader<C> {
         };
         if was_known {
             peer.reset(inc);
+            peer.notices_left = crate::peer::NOTICES_AFTER_RESTART;
         } else {
             peer.inc = Some(inc);
         }
@@ -285,17 +286,10 @@ impl<C: DeltaCrdt> Leader<C> {
             // The sender has at least what its token names.
             peer.token.merge(token);
         }
-        // Everything novel here is described by the token that came with it: the
-        // sender sends the entries of its token that exceed what it knows we have, and
-        // whatever we lacked lies beyond that (writes are counted per writer, and
-        // holding a token entry means holding everything up to it). A peer whose token
-        // covers these entries already has the delta, so it is not sent there. A cut
-        // interval carries no token: unknown.
-        let covered_by = (!token.is_empty()).then(|| token.clone());
         if !novel.is_bottom() || token_grew {
             // A redundant payload whose token was new still buffers an empty delta:
             // it carries the new token entries on to the other peers.
-            self.buffer_entry(Some((from, inc)), covered_by, novel);
+            self.buffer_entry(Some((from, inc)), novel);
         }
     }
 

@@ -130,7 +130,7 @@ impl<C: DeltaCrdt> Leader<C> {
                 .config
                 .message_bytes_max
                 .saturating_sub(64 + 20 * self.token.len());
-            let (payload, end) = self.buffer.join_from(start, exclude, &peer.token, budget);
+            let (payload, end) = self.buffer.join_from(start, exclude, budget);
             // A cut interval: the rest follows its acknowledgement (or the next tick).
             let cut = end < head;
             // The token describes our state at `head`; an interval cut short does not

@@ -176,52 +176,6 @@ fn carries(p: &tests::net::Packet, needle: &str) -> bool {
 }
 
 #[test]
-fn a_relayed_update_is_not_sent_back_to_a_peer_whose_token_has_it() {
-    // Triangle: 1 writes; 3 relays it to 2 before 1's own message reaches 2. Back-
-    // propagation avoidance alone would have 2 send it on to 1 (it came from 3); 1's
-    // message told 2 that 1 has it, so 2 does not.
-    let mut net = Net::<Set>::mesh(&[1, 2, 3]);
-    insert(&mut net, 1, "relay-me-once");
-    net.flush();
-    let from_1 = net.take_inflight();
-    let (to_2, to_3): (Vec<_>, Vec<_>) = from_1.into_iter().partition(|p| p.msg.to == rid(2));
-    for p in &to_3 {
-        net.deliver_packet(p);
-    }
-    net.flush();
-    let relayed: Vec<_> = net.take_inflight();
-    for p in relayed.iter().filter(|p| p.msg.to == rid(2)) {
-        net.deliver_packet(p);
-    }
-    for p in &to_2 {
-        net.deliver_packet(p);
-    }
-    net.flush();
-    let from_2: Vec<_> = net
-        .take_inflight()
-        .into_iter()
-        .filter(|p| p.from == rid(2))
-        .collect();
-    assert!(
-        !from_2.iter().any(|p| carries(p, "relay-me-once")),
-        "2 sent the update back to where it was written"
-    );
-    for p in relayed.iter().chain(&from_2) {
-        net.deliver_packet(p);
-    }
-    net.settle(5).expect("converges");
-    net.round();
-    for id in [1, 2, 3] {
-        assert!(has(&mut net, id, "relay-me-once"));
-        assert_eq!(
-            net.leader(id).metrics().deltas_buffered,
-            0,
-            "collected at {id}"
-        );
-    }
-}
-
-#[test]
 fn pipelined_intervals_never_resend_what_is_in_flight_and_wait_for_a_late_predecessor() {
     let mut net = Net::<Set>::mesh(&[1, 2]);
     insert(&mut net, 1, "settled");
@@ -1042,4 +996,141 @@ fn a_restored_leader_that_only_reads_is_repaired_without_another_snapshot() {
     net.settle(10).expect("repaired while only receiving");
     assert!(has(&mut net, 1, "x") && has(&mut net, 1, "y"));
     assert_eq!(net.leader(1).can_write(), Err(SyncError::SnapshotRequired));
+}
+
+/// The minimal schedule of seed 451: leader 3 writes `k` elements, which reach the
+/// original "1" only; the empty twin "1" writes `k` elements too, which the hub 2
+/// (linked to "1", and reaching both copies) takes in as deltas `1..=k` of "1"; the
+/// hub's acknowledgement of `k` reaches the original, which then sends its delta
+/// `k + 1` — a write of 3 — with a token counting all `k + 1` writes of 3. Made by
+/// `Leader::new`, the copies are one incarnation: the hub applied that delta (it
+/// connects to `k`) and its token covered writes of 3 it never got. Made by
+/// `Leader::with_nonce`, they are two: the hub drops the older copy's interval as stale
+/// and that copy reports the shared id.
+#[test]
+fn two_leaders_with_nonces_behind_one_address_keep_causal_delivery() {
+    // Either copy may be the newer incarnation.
+    twin_schedule_with_nonces(1, 2);
+    twin_schedule_with_nonces(2, 1);
+}
+
+fn twin_schedule_with_nonces(orig_nonce: u32, twin_nonce: u32) {
+    let (one, two, three) = (rid(1), rid(2), rid(3));
+    let config = Config::DEFAULT;
+    let mut c = Leader::new(three, OrSet::<u64>::new());
+    let mut orig = Leader::with_nonce(one, OrSet::<u64>::new(), config.clone(), orig_nonce);
+    let mut twin = Leader::with_nonce(one, OrSet::<u64>::new(), config, twin_nonce);
+    let mut hub = Leader::new(two, OrSet::<u64>::new());
+    c.add_peer(one).expect("add peer");
+    orig.add_peer(three).expect("add peer");
+    orig.add_peer(two).expect("add peer");
+    twin.add_peer(two).expect("add peer");
+    hub.add_peer(one).expect("add peer");
+    let k = 3;
+    for i in 0..k {
+        c.mutate(|s, id| s.insert(id, 300 + i)).expect("write");
+        while let Some(t) = c.poll_transmit() {
+            orig.receive(three, &t.payload).expect("receive");
+        }
+    }
+    // The original's messages to the hub are lost; it acknowledges leader 3.
+    while let Some(t) = orig.poll_transmit() {
+        if t.to == three {
+            c.receive(one, &t.payload).expect("receive");
+        }
+    }
+    for i in 0..k {
+        twin.mutate(|s, id| s.insert(id, 100 + i)).expect("write");
+    }
+    while let Some(t) = twin.poll_transmit() {
+        hub.receive(one, &t.payload).expect("receive");
+    }
+    // The hub's acknowledgement of "1"'s deltas 1..=k reaches the original.
+    while let Some(t) = hub.poll_transmit() {
+        let _ = orig.receive(two, &t.payload);
+    }
+    c.mutate(|s, id| s.insert(id, 300 + k)).expect("write");
+    while let Some(t) = c.poll_transmit() {
+        orig.receive(three, &t.payload).expect("receive");
+    }
+    while let Some(t) = orig.poll_transmit() {
+        if t.to == two {
+            let _ = hub.receive(one, &t.payload);
+        }
+    }
+    let token = hub.causal_token().get(three);
+    let held = (0..=k).filter(|i| hub.state().contains(&(300 + i))).count() as u64;
+    assert!(
+        token <= held || orig.has_id_conflict() || twin.has_id_conflict() || hub.has_id_conflict(),
+        "the hub's token counts {token} writes of leader 3, its state holds {held} of them"
+    );
+}
+
+/// Two copies of leader 1 restored from one snapshot behind one address (the hub 2
+/// delivers each message for "1" to one of them, alternately), periodic digests off.
+/// Copy A restores first, writes, and falls silent once the hub acknowledged it; copy B
+/// restores later (above A's incarnation), writes, and the hub repairs it. Nothing
+/// stale ever comes from A, so the hub never sends it a displacement notice: A never
+/// learns it was displaced, never gets B's write, and nobody reports the shared id.
+#[test]
+fn a_silent_copy_behind_one_address_is_told_it_was_displaced() {
+    let (one, two) = (rid(1), rid(2));
+    let config = Config {
+        digest_interval_ticks: 0,
+        ..Config::DEFAULT
+    };
+    let mut hub = Leader::with_config(two, GCounter::new(), config.clone());
+    hub.add_peer(one).expect("add peer");
+    let mut orig = Leader::with_config(one, GCounter::new(), config.clone());
+    orig.add_peer(two).expect("add peer");
+    let snap = orig.snapshot();
+    drop(orig);
+    let mut copies = [
+        Leader::<GCounter>::restore_with_nonce(&snap, config.clone(), 11).expect("restore"),
+        Leader::<GCounter>::restore_with_nonce(&snap, config, 12).expect("restore"),
+    ];
+    let mut turn = 0usize;
+    let mut started = [true, false];
+    let mut written = [false, false];
+    for round in 0..60 {
+        if round == 10 {
+            started[1] = true; // B comes up once A settled
+        }
+        for (i, c) in copies.iter_mut().enumerate() {
+            if !started[i] {
+                continue;
+            }
+            if c.can_write() == Err(SyncError::SnapshotRequired) {
+                let _ = c.snapshot();
+            }
+            if !written[i] && round >= [5, 20][i] && c.can_write().is_ok() {
+                c.mutate(|g, id| g.increment(id, 10 * (i as u64 + 1)))
+                    .expect("write");
+                written[i] = true;
+            }
+            while let Some(t) = c.poll_transmit() {
+                let _ = hub.receive(one, &t.payload);
+            }
+        }
+        while let Some(t) = hub.poll_transmit() {
+            // One address, two processes: each message reaches one of them.
+            let to = if started[1] { turn % 2 } else { 0 };
+            turn += 1;
+            let _ = copies[to].receive(two, &t.payload);
+        }
+        for (i, c) in copies.iter_mut().enumerate() {
+            if started[i] {
+                c.tick();
+            }
+        }
+        hub.tick();
+    }
+    assert_eq!(written, [true, true], "both copies wrote");
+    let detected = copies.iter().any(Leader::has_id_conflict);
+    let values: Vec<u64> = copies.iter().map(|c| c.state().value()).collect();
+    assert!(
+        detected || values.iter().all(|v| *v == hub.state().value()),
+        "no copy reported the shared id and the copies hold {values:?}, the hub {}",
+        hub.state().value()
+    );
 }
