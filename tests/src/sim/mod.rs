@@ -1,0 +1,238 @@
+//! A deterministic fault simulator for `crdt-sync` leaders of every `crdt-core` type.
+//!
+//! One process, one seeded generator ([`rng::Rng`], ChaCha8 from a `u64` seed), virtual
+//! time, no wall clock and no hash-map iteration: a seed replays exactly. Each seed
+//! draws a swarm ([`params::Params`]: type, 3–7 leaders on a random connected
+//! [`topology`], fault rates with many faults fully off), runs a **safety phase** of
+//! random writes under faults ([`faults`]) with every exposed state checked as it
+//! changes, then a **liveness phase** in which everything heals and the cluster must
+//! quiesce within [`checker::LIVENESS_ROUNDS`] rounds, and finally checks the converged
+//! state against a sequential [`oracle`] of every acknowledged write. The checks are
+//! listed in [`checker`].
+//!
+//! ```sh
+//! cargo run --release -p tests --bin sim -- --seeds 2000      # the CI budget
+//! cargo run --release -p tests --bin sim -- --seed 1234       # replay one seed, verbose
+//! ```
+//!
+//! `docs/TESTING.md` describes the fault model, the checkers, how to extend them and
+//! the self-test that plants known bugs (`--features sabotage`).
+
+pub mod checker;
+pub mod clock;
+pub mod faults;
+pub mod oracle;
+pub mod params;
+pub mod rng;
+pub mod topology;
+pub mod workload;
+pub mod world;
+
+use checker::Violation;
+use crdt_core::{GCounter, LwwRegister, OrSet, PnCounter};
+use faults::Fault;
+use params::{Kind, Params};
+use rng::Rng;
+use workload::Model;
+use world::{Stats, World};
+
+/// How to run a seed (defaults: as drawn).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Force the replicated type.
+    pub kind: Option<Kind>,
+    /// Cap the safety phase at this many events (to shrink a failing seed: the first
+    /// events of a seed do not depend on the cap).
+    pub events_cap: Option<u64>,
+    /// Fault classes switched off.
+    pub without: Vec<Fault>,
+    /// Keep the last this many events for the report (0: none).
+    pub trace: usize,
+    /// Always attach the shared-id twin to a neighbour of its original (two processes
+    /// behind one address); by default each seed draws where it goes.
+    pub twin_same_address: bool,
+    /// Skip the `restart` check (a restored leader must write under a fresh id), to
+    /// show that the data checks alone catch a restart that reuses dots.
+    pub lenient_restart: bool,
+}
+
+/// What one seed did.
+#[derive(Debug, Clone)]
+pub struct SeedReport {
+    /// The seed.
+    pub seed: u64,
+    /// The replicated type.
+    pub kind: Kind,
+    /// The swarm, in one line.
+    pub params: String,
+    /// Counters.
+    pub stats: Stats,
+    /// The first failed check, if any.
+    pub violation: Option<Violation>,
+    /// Explanations (shared ids and their detection).
+    pub notes: Vec<String>,
+    /// The last events before the end (if traced).
+    pub trace: Vec<String>,
+}
+
+impl SeedReport {
+    /// Whether every check passed.
+    #[must_use]
+    pub fn passed(&self) -> bool {
+        self.violation.is_none()
+    }
+
+    /// The command that replays this seed.
+    #[must_use]
+    pub fn replay_command(&self) -> String {
+        format!(
+            "cargo run --release -p tests --bin sim -- --seed {}",
+            self.seed
+        )
+    }
+}
+
+/// The parameters seed `seed` runs with under `opts`.
+#[must_use]
+pub fn params_for(seed: u64, opts: &Options) -> (Params, Rng) {
+    let mut rng = Rng::new(seed);
+    let mut p = Params::draw(seed, &mut rng, opts.kind);
+    if let Some(cap) = opts.events_cap {
+        p.safety_events = p.safety_events.min(cap);
+    }
+    for f in &opts.without {
+        match f {
+            Fault::Loss => p.links.loss = 0,
+            Fault::Dup => p.links.dup = 0,
+            Fault::Reorder => p.links.reorder = 0,
+            Fault::Corrupt => p.links.corrupt = 0,
+            Fault::Partition => p.nodes.partition = 0,
+            Fault::Crash => p.nodes.crash = 0,
+            Fault::Amnesia => p.nodes.amnesia = 0,
+            Fault::Flap => p.nodes.flap = 0,
+            Fault::Twin => p.nodes.twin = false,
+            Fault::ClockStep => p.nodes.clock_step = 0,
+        }
+    }
+    (p, rng)
+}
+
+/// Runs one seed; a panic anywhere is reported as the `panic` check failing.
+#[must_use]
+pub fn run_seed(seed: u64, opts: &Options) -> SeedReport {
+    let (params, rng) = params_for(seed, opts);
+    let kind = params.kind;
+    let desc = params.describe();
+    let o = opts.clone();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || match kind {
+        Kind::GCounter => simulate::<GCounter>(params, rng, &o),
+        Kind::PnCounter => simulate::<PnCounter>(params, rng, &o),
+        Kind::OrSet => simulate::<OrSet<u64>>(params, rng, &o),
+        Kind::Lww => simulate::<LwwRegister<String>>(params, rng, &o),
+    }));
+    match outcome {
+        Ok((stats, violation, notes, trace)) => SeedReport {
+            seed,
+            kind,
+            params: desc,
+            stats,
+            violation,
+            notes,
+            trace,
+        },
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()))
+                .unwrap_or_else(|| "(non-string panic)".to_string());
+            SeedReport {
+                seed,
+                kind,
+                params: desc,
+                stats: Stats::default(),
+                violation: Some(Violation {
+                    check: "panic",
+                    event: 0,
+                    time: 0,
+                    detail: msg,
+                }),
+                notes: Vec::new(),
+                trace: Vec::new(),
+            }
+        }
+    }
+}
+
+type Outcome = (Stats, Option<Violation>, Vec<String>, Vec<String>);
+
+fn simulate<C: Model>(params: Params, rng: Rng, opts: &Options) -> Outcome {
+    let mut world = World::<C>::new(params, rng, opts);
+    world.run();
+    let trace = world.trace();
+    (world.stats, world.violation, world.notes, trace)
+}
+
+/// Shrinks a failing seed: the smallest safety-phase length that still fails (by
+/// bisection; the first events of a seed do not depend on the cap), then every fault
+/// class that can be switched off with the seed still failing. Returns the options
+/// and the report of the smallest failing run, or `None` if the seed passes.
+#[must_use]
+pub fn shrink(seed: u64, base: &Options) -> Option<(Options, SeedReport)> {
+    let mut best = run_seed(seed, base);
+    if best.passed() {
+        return None;
+    }
+    let mut opts = base.clone();
+    // Any failure counts as "still failing": a shorter schedule may fail another check
+    // first, which is as useful.
+    let (mut lo, mut hi) = (0u64, best.stats.safety_events.max(1));
+    while lo + 1 < hi {
+        let mid = lo + (hi - lo) / 2;
+        let trial = Options {
+            events_cap: Some(mid),
+            ..opts.clone()
+        };
+        let r = run_seed(seed, &trial);
+        if r.passed() {
+            lo = mid;
+        } else {
+            hi = mid;
+            best = r;
+        }
+    }
+    opts.events_cap = Some(hi);
+    for f in Fault::ALL {
+        if opts.without.contains(&f) {
+            continue;
+        }
+        let mut trial = opts.clone();
+        trial.without.push(f);
+        let r = run_seed(seed, &trial);
+        if !r.passed() {
+            opts = trial;
+            best = r;
+        }
+    }
+    Some((opts, best))
+}
+
+/// The command line of `opts` for seed `seed`.
+#[must_use]
+pub fn command_line(seed: u64, opts: &Options) -> String {
+    let mut s = format!("cargo run --release -p tests --bin sim -- --seed {seed}");
+    if let Some(k) = opts.kind {
+        s += &format!(" --type {}", k.name());
+    }
+    if let Some(c) = opts.events_cap {
+        s += &format!(" --events-cap {c}");
+    }
+    if opts.twin_same_address {
+        s += " --twin-same-address";
+    }
+    if !opts.without.is_empty() {
+        let names: Vec<&str> = opts.without.iter().map(|f| f.name()).collect();
+        s += &format!(" --without {}", names.join(","));
+    }
+    s
+}

@@ -1,0 +1,1755 @@
+//! The simulated world: processes running leaders, a network with delivery times, an
+//! event loop over virtual time, and the two phases of a run.
+//!
+//! **Safety phase**: for `Params::safety_events` events, leaders write, tick, snapshot
+//! and exchange messages while faults strike (see [`super::faults`]); every state a
+//! leader exposes is checked as it changes. The operator follows each leader's
+//! `can_write()` (`World::observe`): a restored leader probes (`Restoring`), then
+//! waits for a snapshot of its new incarnation (`SnapshotRequired`), which the
+//! operator persists after a short delay (a crash may strike in between). **Liveness phase**: every fault heals
+//! (partitions end, crashed leaders restart, loss/duplication/corruption stop), writes
+//! stop, and the cluster must quiesce within [`LIVENESS_ROUNDS`] rounds; then the
+//! final state is checked against the oracle.
+
+use super::checker::{conflict_verdict, Running, Violation, LIVENESS_ROUNDS};
+use super::clock::Clock;
+use super::faults::{corrupt, partition};
+use super::oracle::{Ambiguity, Oracle, WriteMeta};
+use super::params::Params;
+use super::rng::Rng;
+use super::workload::{Model, OpGen};
+use super::Options;
+use crdt_core::codec::encode;
+use crdt_core::ReplicaId;
+use crdt_sync::{Incarnation, Leader, SyncError};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
+
+/// Counters of what happened in a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Events processed (deliveries, ticks, writes, snapshots, restarts, chaos steps),
+    /// both phases.
+    pub events: u64,
+    /// Events of the safety phase.
+    pub safety_events: u64,
+    /// Messages sent.
+    pub messages: u64,
+    /// Messages delivered to a running leader.
+    pub delivered: u64,
+    /// Lost by the loss fault.
+    pub lost: u64,
+    /// Extra copies made by the duplication fault.
+    pub duplicated: u64,
+    /// Delivered late by the reorder fault.
+    pub reordered: u64,
+    /// Lost to a partition.
+    pub partitioned: u64,
+    /// Addressed to a crashed leader, or to nobody reachable.
+    pub undeliverable: u64,
+    /// Malformed corruptions delivered (and rejected).
+    pub corrupt_rejected: u64,
+    /// Well-formed corruptions dropped by the link checksum.
+    pub corrupt_filtered: u64,
+    /// Acknowledged writes (non-empty delta).
+    pub writes: u64,
+    /// Writes that changed nothing (empty delta).
+    pub noop_writes: u64,
+    /// Writes refused because of a detected id conflict.
+    pub refused_writes: u64,
+    /// Partitions started.
+    pub partitions: u64,
+    /// Crashes (restart from the last snapshot).
+    pub crashes: u64,
+    /// Amnesia crashes (restart from an older snapshot).
+    pub amnesias: u64,
+    /// Restored leaders (or displaced ones) that finished their probe and took a
+    /// fresh incarnation.
+    pub probes: u64,
+    /// Displacements: a restored leader told that a newer incarnation of it exists,
+    /// which then probed again.
+    pub displacements: u64,
+    /// Writes refused while a restored leader probed (`Restoring`) or had not
+    /// persisted its new incarnation yet (`SnapshotRequired`).
+    pub waiting_writes: u64,
+    /// Shared-id processes started.
+    pub twins: u64,
+    /// Clock steps.
+    pub clock_steps: u64,
+    /// `ReplicaIdConflict` errors returned.
+    pub conflicts: u64,
+    /// Conflicted leaders retired by the operator.
+    pub retired: u64,
+    /// Other receive errors (unknown peer, protocol violations by a shared id).
+    pub receive_errors: u64,
+    /// Acknowledged writes, and how many of their facts ended at risk.
+    pub oracle_writes: usize,
+    /// See `oracle_writes`.
+    pub at_risk: usize,
+    /// Liveness rounds until quiescent.
+    pub liveness_rounds: u64,
+    /// Sum over the final leaders of `Metrics::gaps`.
+    pub gaps: u64,
+    /// Sum over the final leaders of `Metrics::repairs_sent`.
+    pub repairs: u64,
+    /// Sum over the final leaders of `Metrics::buffer_overflows`.
+    pub overflows: u64,
+}
+
+#[derive(Debug)]
+enum Ev {
+    Deliver {
+        to: usize,
+        from: usize,
+        payload: Vec<u8>,
+        corrupted: bool,
+    },
+    Tick(usize, u32),
+    Write(usize, u32),
+    Snapshot(usize, u32),
+    Restart(usize, u32),
+    /// A restarted leader crashes again (a crash loop).
+    Flap(usize, u32),
+    /// The operator persists the snapshot a restored leader asks for.
+    Persist(usize, u32),
+    Chaos,
+    Heal,
+}
+
+#[derive(Debug)]
+struct Scheduled {
+    time: u64,
+    seq: u64,
+    ev: Ev,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time, self.seq) == (other.time, other.seq)
+    }
+}
+impl Eq for Scheduled {}
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Scheduled {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        (self.time, self.seq).cmp(&(other.time, other.seq))
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Snap {
+    bytes: Vec<u8>,
+    inc: Incarnation,
+}
+
+/// What a leader's `can_write()` says, as the operator sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Writes are accepted.
+    Writable,
+    /// Restored (or displaced): asking its peers which incarnations of it they saw.
+    Probing,
+    /// Probe over: waiting for the operator to persist a snapshot of the new
+    /// incarnation.
+    Unpersisted,
+    /// It reported a replica id conflict and refuses writes for good.
+    Conflicted,
+}
+
+fn phase_of<C: Model>(l: &Leader<C>) -> Result<Phase, SyncError> {
+    match l.can_write() {
+        Ok(()) => Ok(Phase::Writable),
+        Err(SyncError::Restoring) => Ok(Phase::Probing),
+        Err(SyncError::SnapshotRequired) => Ok(Phase::Unpersisted),
+        Err(SyncError::ReplicaIdConflict { .. }) => Ok(Phase::Conflicted),
+        Err(e) => Err(e),
+    }
+}
+
+struct Proc<C: Model> {
+    id: ReplicaId,
+    lineage: usize,
+    instance: u32,
+    /// `None` once retired (or never again).
+    leader: Option<Leader<C>>,
+    up: bool,
+    epoch: u32,
+    neighbours: Vec<usize>,
+    clock: Clock,
+    /// Per writer, how many of its writes this leader's token was verified to back.
+    verified: BTreeMap<ReplicaId, usize>,
+    twin: bool,
+    /// The phase last observed (see `World::observe`).
+    phase: Phase,
+    /// The incarnation last observed (while probing: the one it had before).
+    inc: Incarnation,
+    /// A `Persist` event is scheduled.
+    persist_due: bool,
+    /// The leader object came from `restore_with_nonce` (not `Leader::new`).
+    restored: bool,
+    /// Displacements of this leader object.
+    displacements: u32,
+    /// The sim's mirror of what this leader knows of each peer's incarnation (the
+    /// newest incarnation of a non-probe message it accepted since it last forgot its
+    /// peers), and how often it forgot them (restore, displacement).
+    known: BTreeMap<ReplicaId, Incarnation>,
+    forgot: u32,
+    /// At the start of its current probe: per running neighbour, that neighbour's
+    /// `forgot` count and what it knew of this leader's incarnation then.
+    floor: Vec<(usize, u32, Incarnation)>,
+}
+
+impl<C: Model> Proc<C> {
+    fn new(id: ReplicaId, lineage: usize, instance: u32, leader: Leader<C>, clock: Clock) -> Self {
+        let phase = phase_of(&leader).unwrap_or(Phase::Writable);
+        let inc = leader.incarnation();
+        Proc {
+            id,
+            lineage,
+            instance,
+            leader: Some(leader),
+            up: true,
+            epoch: 0,
+            neighbours: Vec::new(),
+            clock,
+            verified: BTreeMap::new(),
+            twin: false,
+            phase,
+            inc,
+            persist_due: false,
+            restored: false,
+            displacements: 0,
+            known: BTreeMap::new(),
+            forgot: 0,
+            floor: Vec::new(),
+        }
+    }
+
+    fn running(&self) -> Option<&Leader<C>> {
+        self.leader.as_ref().filter(|_| self.up)
+    }
+}
+
+/// Snapshots kept per leader (the oldest is always kept, for amnesia).
+const SNAPSHOTS_KEPT: usize = 6;
+/// Deep checks: one leader every this many events.
+const DEEP_EVERY: u64 = 64;
+/// Messages one liveness round may deliver before it counts as a storm.
+const ROUND_MESSAGES_MAX: usize = 200_000;
+
+/// One run of one seed.
+pub struct World<C: Model> {
+    p: Params,
+    rng: Rng,
+    wrng: Rng,
+    frng: Rng,
+    gen: OpGen,
+    now: u64,
+    seq: u64,
+    queue: BinaryHeap<Reverse<Scheduled>>,
+    pending: Vec<(usize, usize, Vec<u8>)>,
+    procs: Vec<Proc<C>>,
+    lineages: Vec<Vec<Snap>>,
+    /// Ids a second process (the twin) was started under.
+    twinned: BTreeSet<ReplicaId>,
+    /// Ids on which some process reported a conflict.
+    detected_ids: BTreeSet<ReplicaId>,
+    /// Ids that two processes answer to behind one address (a leader adjacent to both).
+    confused: BTreeSet<ReplicaId>,
+    /// Lineages that ran under a shared id or writer id (see `exempt`).
+    tainted: BTreeSet<usize>,
+    /// Whether a twin may be attached to a neighbour of its original.
+    twin_same_address: bool,
+    /// Skip the restart check (to show the data checks catch a reused writer id).
+    lenient_restart: bool,
+    cut: BTreeSet<(usize, usize)>,
+    partitioned: bool,
+    oracle: C::Oracle,
+    amb: Ambiguity,
+    /// Writer id -> the processes (leader objects) that wrote, or could write, under it.
+    writers: BTreeMap<ReplicaId, BTreeSet<u32>>,
+    /// Writer id -> the processes that made an acknowledged write under it.
+    wrote: BTreeMap<ReplicaId, BTreeSet<u32>>,
+    /// Writer ids on which a conflict was detected.
+    detected: BTreeSet<ReplicaId>,
+    next_instance: u32,
+    next_fresh_id: u64,
+    chaos_steps: u64,
+    twin_at: u64,
+    twin_started: bool,
+    liveness: bool,
+    /// What happened, for the report.
+    pub stats: Stats,
+    /// The first failed check.
+    pub violation: Option<Violation>,
+    /// Explanations (shared ids, undetectable conflicts).
+    pub notes: Vec<String>,
+    trace: Option<(usize, VecDeque<String>)>,
+}
+
+impl<C: Model> World<C> {
+    /// A world for `p`, drawing everything else from `rng`.
+    pub fn new(p: Params, mut rng: Rng, opts: &Options) -> Self {
+        let trace = opts.trace;
+        let wrng = rng.fork();
+        let mut frng = rng.fork();
+        let n = p.topology.leaders;
+        let twin_at = frng.range(2, 30);
+        let mut w = World {
+            rng,
+            wrng,
+            frng,
+            gen: OpGen::default(),
+            now: 0,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            pending: Vec::new(),
+            procs: Vec::new(),
+            lineages: Vec::new(),
+            twinned: BTreeSet::new(),
+            detected_ids: BTreeSet::new(),
+            confused: BTreeSet::new(),
+            tainted: BTreeSet::new(),
+            twin_same_address: opts.twin_same_address,
+            lenient_restart: opts.lenient_restart,
+            cut: BTreeSet::new(),
+            partitioned: false,
+            oracle: C::Oracle::default(),
+            amb: Ambiguity::default(),
+            writers: BTreeMap::new(),
+            wrote: BTreeMap::new(),
+            detected: BTreeSet::new(),
+            next_instance: 0,
+            next_fresh_id: 1_000,
+            chaos_steps: 0,
+            twin_at,
+            twin_started: false,
+            liveness: false,
+            stats: Stats::default(),
+            violation: None,
+            notes: Vec::new(),
+            trace: (trace > 0).then(|| (trace, VecDeque::new())),
+            p,
+        };
+        for i in 0..n {
+            let id = ReplicaId::new(i as u64 + 1);
+            let mut leader = w.new_leader(id);
+            let neighbours = w.p.topology.neighbours(i);
+            for &m in &neighbours {
+                leader
+                    .add_peer(ReplicaId::new(m as u64 + 1))
+                    .expect("peers within limits");
+            }
+            let clock = Clock::draw(&mut w.frng, &w.p.clocks);
+            let instance = w.new_instance(Some(leader.writer_id()));
+            let mut pr = Proc::new(id, i, instance, leader, clock);
+            pr.neighbours = neighbours;
+            w.procs.push(pr);
+            w.lineages.push(Vec::new());
+            w.take_snapshot(i);
+            w.start_timers(i);
+        }
+        w.schedule(w.p.nodes.chaos_ms, Ev::Chaos);
+        w
+    }
+
+    /// Runs both phases (stops at the first violation).
+    pub fn run(&mut self) {
+        while self.stats.events < self.p.safety_events && self.violation.is_none() {
+            let Some(Reverse(s)) = self.queue.pop() else {
+                break;
+            };
+            self.now = self.now.max(s.time);
+            self.stats.events += 1;
+            self.handle(s.ev);
+            if self.stats.events % DEEP_EVERY == 0 {
+                let p = (self.stats.events / DEEP_EVERY) as usize % self.procs.len();
+                self.check_deep(p);
+            }
+        }
+        self.stats.safety_events = self.stats.events;
+        if self.violation.is_none() {
+            self.liveness();
+        }
+        let (w, r) = self.oracle.totals();
+        self.stats.oracle_writes = w;
+        self.stats.at_risk = r;
+        for p in &self.procs {
+            if let Some(l) = p.running() {
+                let m = l.metrics();
+                self.stats.gaps += m.gaps;
+                self.stats.repairs += m.repairs_sent;
+                self.stats.overflows += m.buffer_overflows;
+            }
+        }
+    }
+
+    /// The last events (if tracing).
+    #[must_use]
+    pub fn trace(&self) -> Vec<String> {
+        self.trace
+            .as_ref()
+            .map(|(_, t)| t.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn log(&mut self, f: impl FnOnce() -> String) {
+        if let Some((cap, t)) = &mut self.trace {
+            if t.len() == *cap {
+                t.pop_front();
+            }
+            t.push_back(format!("#{} t={} {}", self.stats.events, self.now, f()));
+        }
+    }
+
+    fn fail(&mut self, check: &'static str, detail: String) {
+        if self.violation.is_none() {
+            self.log(|| format!("VIOLATION [{check}] {detail}"));
+            self.violation = Some(Violation {
+                check,
+                event: self.stats.events,
+                time: self.now,
+                detail,
+            });
+        }
+    }
+
+    fn schedule(&mut self, at: u64, ev: Ev) {
+        self.seq += 1;
+        self.queue.push(Reverse(Scheduled {
+            time: at,
+            seq: self.seq,
+            ev,
+        }));
+    }
+
+    /// A number for a new leader object, holding `writer` (a restored one gets its
+    /// writer id only when its probe is over).
+    /// Whether leaders start with a nonce of their own (`Leader::with_nonce`):
+    /// drawn per seed, always with `--twin-same-address`.
+    fn first_nonce(&self) -> bool {
+        self.p.nodes.first_nonce || self.twin_same_address
+    }
+
+    /// A new, empty leader under `id` (see [`World::first_nonce`]).
+    fn new_leader(&mut self, id: ReplicaId) -> Leader<C> {
+        if self.first_nonce() {
+            let nonce = (self.frng.u64() as u32).max(1);
+            Leader::with_nonce(id, C::default(), self.p.config.clone(), nonce)
+        } else {
+            Leader::with_config(id, C::default(), self.p.config.clone())
+        }
+    }
+
+    fn new_instance(&mut self, writer: Option<ReplicaId>) -> u32 {
+        let i = self.next_instance;
+        self.next_instance += 1;
+        if let Some(w) = writer {
+            self.writers.entry(w).or_default().insert(i);
+        }
+        i
+    }
+
+    fn start_timers(&mut self, p: usize) {
+        let e = self.procs[p].epoch;
+        let t = self.now;
+        let tick = self.rng.range(1, self.p.tick_ms);
+        let write = self.rng.range(1, 2 * self.p.workload.write_gap_ms);
+        let snap = self.rng.range(1, self.p.nodes.snapshot_ms);
+        self.schedule(t + tick, Ev::Tick(p, e));
+        self.schedule(t + write, Ev::Write(p, e));
+        self.schedule(t + snap, Ev::Snapshot(p, e));
+    }
+
+    fn timer_valid(&self, p: usize, e: u32) -> bool {
+        let pr = &self.procs[p];
+        pr.epoch == e && pr.up && pr.leader.is_some()
+    }
+
+    fn handle(&mut self, ev: Ev) {
+        match ev {
+            Ev::Deliver {
+                to,
+                from,
+                payload,
+                corrupted,
+            } => self.deliver(to, from, &payload, corrupted),
+            Ev::Tick(p, e) if self.timer_valid(p, e) => {
+                if let Some(l) = self.procs[p].leader.as_mut() {
+                    l.tick();
+                }
+                self.drain(p);
+                let next = self.now
+                    + self
+                        .rng
+                        .range(self.p.tick_ms / 2 + 1, self.p.tick_ms * 3 / 2);
+                self.schedule(next, Ev::Tick(p, e));
+            }
+            Ev::Write(p, e) if self.timer_valid(p, e) => {
+                self.write(p);
+                let next = self.now + self.rng.range(1, 2 * self.p.workload.write_gap_ms);
+                self.schedule(next, Ev::Write(p, e));
+            }
+            Ev::Snapshot(p, e) if self.timer_valid(p, e) => {
+                self.take_snapshot(p);
+                self.observe(p);
+                let next = self.now
+                    + self.rng.range(
+                        self.p.nodes.snapshot_ms / 2 + 1,
+                        self.p.nodes.snapshot_ms * 3 / 2,
+                    );
+                self.schedule(next, Ev::Snapshot(p, e));
+            }
+            Ev::Restart(p, e) => {
+                if self.procs[p].epoch == e && !self.procs[p].up && self.procs[p].leader.is_some() {
+                    self.restart(p, true);
+                }
+            }
+            Ev::Flap(p, e) => {
+                if self.timer_valid(p, e) && !self.procs[p].twin && !self.liveness {
+                    let amnesia = self.lineages[self.procs[p].lineage].len() >= 2
+                        && self.frng.chance(self.p.nodes.amnesia.saturating_mul(10));
+                    self.log(|| format!("FLAP {p}"));
+                    self.crash(p, amnesia);
+                }
+            }
+            Ev::Persist(p, e) => {
+                if self.procs[p].epoch == e {
+                    self.procs[p].persist_due = false;
+                    if self.timer_valid(p, e) && self.procs[p].phase == Phase::Unpersisted {
+                        self.take_snapshot(p);
+                        self.log(|| format!("persist {p}"));
+                        self.observe(p);
+                    }
+                }
+            }
+            Ev::Chaos => {
+                self.chaos();
+                let next = self.now + self.p.nodes.chaos_ms;
+                self.schedule(next, Ev::Chaos);
+            }
+            Ev::Heal => {
+                self.cut.clear();
+                self.partitioned = false;
+                self.log(|| "partition heals".to_string());
+            }
+            Ev::Tick(..) | Ev::Write(..) | Ev::Snapshot(..) => {}
+        }
+    }
+
+    // ----------------------------------------------------------------------------
+    // Network
+
+    /// Hands everything `p` wants to send to the network.
+    fn drain(&mut self, p: usize) {
+        let max = self.p.config.message_bytes_max;
+        while let Some(t) = self.procs[p]
+            .leader
+            .as_mut()
+            .and_then(Leader::poll_transmit)
+        {
+            self.stats.messages += 1;
+            if t.payload.len() > max {
+                self.fail(
+                    "bound",
+                    format!(
+                        "process {p} sent {} bytes > message_bytes_max {max}",
+                        t.payload.len()
+                    ),
+                );
+                return;
+            }
+            // The address: a neighbour with that id (two if an id is shared: one of them).
+            let cands: Vec<usize> = self.procs[p]
+                .neighbours
+                .iter()
+                .copied()
+                .filter(|&q| self.procs[q].id == t.to && self.procs[q].leader.is_some())
+                .collect();
+            if cands.is_empty() {
+                self.stats.undeliverable += 1;
+                continue;
+            }
+            let to = if cands.len() == 1 {
+                cands[0]
+            } else {
+                *self.rng.pick(&cands)
+            };
+            if self.liveness {
+                self.pending.push((to, p, t.payload));
+                continue;
+            }
+            self.send(p, to, t.payload);
+        }
+    }
+
+    fn send(&mut self, from: usize, to: usize, payload: Vec<u8>) {
+        let l = self.p.links.clone();
+        if self.rng.chance(l.loss) {
+            self.stats.lost += 1;
+            self.log(|| format!("lost {from}->{to} {}", kind_of(&payload)));
+            return;
+        }
+        let copies = if self.rng.chance(l.dup) {
+            self.stats.duplicated += 1;
+            2
+        } else {
+            1
+        };
+        let mut payload = Some(payload);
+        for c in 0..copies {
+            let mut bytes = if c + 1 == copies {
+                payload.take().unwrap_or_default()
+            } else {
+                payload.clone().unwrap_or_default()
+            };
+            let corrupted = self.rng.chance(l.corrupt);
+            if corrupted {
+                corrupt(&mut self.rng, &mut bytes);
+            }
+            let mut delay = self.rng.range(l.latency_ms.0, l.latency_ms.1);
+            if self.rng.chance(l.reorder) {
+                self.stats.reordered += 1;
+                delay += self.rng.range(1, l.reorder_ms);
+            }
+            let at = self.now + delay;
+            self.log(|| {
+                format!(
+                    "send {from}->{to} {} ({} B) arrives at {at}{}",
+                    kind_of(&bytes),
+                    bytes.len(),
+                    if corrupted { " CORRUPTED" } else { "" }
+                )
+            });
+            self.schedule(
+                at,
+                Ev::Deliver {
+                    to,
+                    from,
+                    payload: bytes,
+                    corrupted,
+                },
+            );
+        }
+    }
+
+    fn deliver(&mut self, to: usize, from: usize, payload: &[u8], corrupted: bool) {
+        if self.cut.contains(&(from, to)) {
+            self.stats.partitioned += 1;
+            return;
+        }
+        if self.procs[to].running().is_none() {
+            self.stats.undeliverable += 1;
+            return;
+        }
+        let from_id = self.procs[from].id;
+        if corrupted {
+            self.deliver_corrupted(to, from_id, payload);
+            return;
+        }
+        self.stats.delivered += 1;
+        let (res, probing) = match self.procs[to].leader.as_mut() {
+            Some(l) => {
+                let probing = l.can_write() == Err(SyncError::Restoring);
+                (l.receive(from_id, payload), probing)
+            }
+            None => return,
+        };
+        self.log(|| {
+            format!(
+                "deliver {from}->{to} {} ({} B): {res:?}",
+                kind_of(payload),
+                payload.len()
+            )
+        });
+        match res {
+            Ok(()) if !probing => {
+                // Mirror the receiver's view of the sender's incarnation: the newest of
+                // the non-probe messages it accepted (a probing leader takes none in).
+                if let Some((kind, inc)) = header(payload) {
+                    if records_incarnation(kind) {
+                        let k = self.procs[to].known.entry(from_id).or_default();
+                        *k = (*k).max(inc);
+                    }
+                }
+            }
+            Ok(()) => {}
+            Err(e) => self.receive_error(to, from, e),
+        }
+        self.observe(to);
+        self.check_exposed(to);
+        self.drain(to);
+    }
+
+    fn deliver_corrupted(&mut self, to: usize, from_id: ReplicaId, payload: &[u8]) {
+        let to_id = self.procs[to].id;
+        let malformed = {
+            let mut probe = Leader::with_config(to_id, C::default(), self.p.config.clone());
+            if probe.add_peer(from_id).is_err() {
+                return;
+            }
+            // Errors about what a message *means* come from well-formed ones; any other
+            // error (decoding, size, checksum) marks the bytes as malformed.
+            let r = probe.receive(from_id, payload);
+            self.log(|| format!("probe {} B: {r:?}", payload.len()));
+            !matches!(
+                r,
+                Ok(())
+                    | Err(SyncError::ReplicaIdConflict { .. }
+                        | SyncError::Protocol { .. }
+                        | SyncError::UnknownPeer(_))
+            )
+        };
+        if !malformed {
+            self.stats.corrupt_filtered += 1;
+            return;
+        }
+        self.stats.corrupt_rejected += 1;
+        let Some(l) = self.procs[to].leader.as_mut() else {
+            return;
+        };
+        let before = (encode(l.state()), l.causal_token());
+        let res = l.receive(from_id, payload);
+        let after = (encode(l.state()), l.causal_token());
+        self.log(|| format!("corrupt delivery to {to} ({} B): {res:?}", payload.len()));
+        if res.is_ok() {
+            self.fail(
+                "input",
+                format!(
+                    "process {to} accepted a malformed payload ({} bytes)",
+                    payload.len()
+                ),
+            );
+        } else if before != after {
+            self.fail("input", format!("process {to} rejected a malformed payload ({res:?}) but changed its state or token"));
+        }
+    }
+
+    fn receive_error(&mut self, to: usize, from: usize, e: SyncError) {
+        let writer = self.procs[to].leader.as_ref().map(Leader::writer_id);
+        match e {
+            SyncError::ReplicaIdConflict { replica } => {
+                self.stats.conflicts += 1;
+                let flagged = self.procs[to]
+                    .leader
+                    .as_ref()
+                    .is_some_and(Leader::has_id_conflict);
+                if !flagged {
+                    self.fail("conflict", format!("process {to} returned ReplicaIdConflict but has_id_conflict() is false"));
+                }
+                if Some(replica) != writer {
+                    self.fail("conflict", format!("process {to} reported a conflict on {replica}, not its writer id {writer:?}"));
+                }
+                if !self.amb.contains(replica) {
+                    let me = self.procs[to].instance;
+                    let others: Vec<u32> = self
+                        .writers
+                        .get(&replica)
+                        .map(|s| s.iter().copied().filter(|&i| i != me).collect())
+                        .unwrap_or_default();
+                    let detail = if others.is_empty() {
+                        format!("spurious ReplicaIdConflict at process {to} (from {from}): no other process ever wrote under {replica}")
+                    } else {
+                        format!("process {to} (from {from}) found writer id {replica} reused: leader objects {others:?} held it too, which the fault model never does (a restore gave an id already used)")
+                    };
+                    self.fail("conflict", detail);
+                }
+                // `observe` notes the detection.
+            }
+            SyncError::UnknownPeer(_) => self.stats.receive_errors += 1,
+            SyncError::Protocol { .. }
+                if writer.is_some_and(|w| self.amb.contains(w))
+                    || self.confused.contains(&self.procs[to].id)
+                    || self.confused.contains(&self.procs[from].id) =>
+            {
+                self.stats.receive_errors += 1;
+            }
+            other => self.fail(
+                "input",
+                format!("process {to} rejected a message from {from}: {other}"),
+            ),
+        }
+    }
+
+    // ----------------------------------------------------------------------------
+    // Writes and checks
+
+    fn write(&mut self, p: usize) {
+        let now_ms = self.procs[p].clock.read(self.now);
+        let instance = self.procs[p].instance;
+        let Some(leader) = self.procs[p].leader.as_mut() else {
+            return;
+        };
+        let op = C::draw(
+            &mut self.gen,
+            &mut self.wrng,
+            &self.p.workload,
+            leader.state(),
+        );
+        let conflicted = leader.has_id_conflict();
+        let writer = leader.writer_id();
+        let inc = leader.incarnation();
+        let mut pre = None;
+        let res = leader.mutate(|s, w| {
+            let (d, before) = C::apply(&op, s, w, now_ms);
+            pre = Some(before);
+            d
+        });
+        self.log(|| {
+            format!(
+                "write at {p} ({writer}): {op:?} -> {}",
+                if res.is_ok() { "ok" } else { "refused" }
+            )
+        });
+        match res {
+            Ok(delta) => {
+                if conflicted {
+                    self.fail(
+                        "write",
+                        format!("process {p} has a detected id conflict but accepted {op:?}"),
+                    );
+                    return;
+                }
+                let lineage = self.procs[p].lineage;
+                if !self.lineages[lineage].iter().any(|s| s.inc == inc) {
+                    self.fail(
+                        "write",
+                        format!("process {p} accepted {op:?} under incarnation {inc} before a snapshot recorded that incarnation (a crash now would restore an older one)"),
+                    );
+                    return;
+                }
+                if delta.is_bottom() {
+                    self.stats.noop_writes += 1;
+                } else {
+                    self.stats.writes += 1;
+                    let meta = WriteMeta {
+                        writer,
+                        instance,
+                        now_ms,
+                    };
+                    let Some(pre) = pre else { return };
+                    let Some(after) = self.procs[p].leader.as_ref().map(Leader::state) else {
+                        return;
+                    };
+                    if let Err(e) = self
+                        .oracle
+                        .record(&meta, &op, &pre, &delta, after, &self.amb)
+                    {
+                        self.fail("write", e);
+                        return;
+                    }
+                    self.wrote.entry(writer).or_default().insert(instance);
+                    self.check_exposed(p);
+                }
+            }
+            Err(SyncError::ReplicaIdConflict { .. }) if conflicted => {
+                self.stats.refused_writes += 1;
+            }
+            Err(SyncError::Restoring) if self.procs[p].phase == Phase::Probing => {
+                self.stats.waiting_writes += 1;
+            }
+            Err(SyncError::SnapshotRequired) if self.procs[p].phase == Phase::Unpersisted => {
+                self.stats.waiting_writes += 1;
+            }
+            Err(e) => {
+                self.fail("write", format!("process {p} refused {op:?}: {e}"));
+                return;
+            }
+        }
+        self.drain(p);
+    }
+
+    /// The per-step checks of a leader's exposed state and token, and the bounds.
+    fn check_exposed(&mut self, p: usize) {
+        let exempt = self.exempt(p);
+        let Proc {
+            leader, verified, ..
+        } = &mut self.procs[p];
+        let Some(leader) = leader.as_ref() else {
+            return;
+        };
+        let state = leader.state();
+        let mut err = None;
+        if !exempt {
+            err = self
+                .oracle
+                .check_state(state, &self.amb)
+                .err()
+                .map(|e| ("state", format!("process {p}: {e}")));
+        }
+        if err.is_none() && !exempt {
+            for (w, n) in leader.causal_token().iter() {
+                if self.amb.contains(w) {
+                    continue;
+                }
+                let have = self.oracle.writes_of(w);
+                if n > have as u64 {
+                    err = Some((
+                        "session",
+                        format!("process {p}'s causal token counts {n} writes of {w}, which made {have}"),
+                    ));
+                    break;
+                }
+                let v = verified.entry(w).or_insert(0);
+                while (*v as u64) < n {
+                    if let Err(e) = self.oracle.holds(w, *v, state, &self.amb) {
+                        err = Some((
+                            "session",
+                            format!("process {p}'s causal token covers {n} writes of {w}, but its state {e}"),
+                        ));
+                        break;
+                    }
+                    *v += 1;
+                }
+                if err.is_some() {
+                    break;
+                }
+            }
+        }
+        if err.is_none() {
+            let m = leader.metrics();
+            if m.buffered_bytes > self.p.config.buffer_bytes_max as u64 {
+                err = Some((
+                    "bound",
+                    format!(
+                        "process {p} buffers {} bytes > buffer_bytes_max {}",
+                        m.buffered_bytes, self.p.config.buffer_bytes_max
+                    ),
+                ));
+            }
+        }
+        if let Some((check, detail)) = err {
+            self.fail(check, detail);
+        }
+    }
+
+    /// Whether the per-step checks skip process `p`: a leader that runs, or ran, under a
+    /// shared id or writer id (its lineage is *tainted*). Its peers' messages may have
+    /// been meant for the other copy — repairs computed from the other copy's summary
+    /// (same incarnation, so `for_inc` cannot tell), intervals numbered for it — so what
+    /// it exposes then, and what it restores from snapshots it took then, proves
+    /// nothing. Every other leader is checked at every step; every leader must still
+    /// converge to the oracle's unambiguous data.
+    fn exempt(&mut self, p: usize) -> bool {
+        let pr = &self.procs[p];
+        let now = self.confused.contains(&pr.id)
+            || pr
+                .leader
+                .as_ref()
+                .is_some_and(|l| self.amb.contains(l.writer_id()));
+        if now {
+            self.tainted.insert(pr.lineage);
+        }
+        now || self.tainted.contains(&pr.lineage)
+    }
+
+    fn check_deep(&mut self, p: usize) {
+        if self.procs[p].running().is_none() || self.exempt(p) {
+            return;
+        }
+        let Some(l) = self.procs[p].running() else {
+            return;
+        };
+        if let Err(e) = self.oracle.check_deep(l.state(), &self.amb) {
+            self.fail("state", format!("process {p}: {e}"));
+        }
+    }
+
+    // ----------------------------------------------------------------------------
+    // Node faults
+
+    fn take_snapshot(&mut self, p: usize) {
+        let Some(l) = self.procs[p].leader.as_mut() else {
+            return;
+        };
+        let bytes = l.snapshot();
+        let inc = l.incarnation();
+        let snaps = &mut self.lineages[self.procs[p].lineage];
+        snaps.push(Snap { bytes, inc });
+        if snaps.len() > SNAPSHOTS_KEPT {
+            snaps.remove(1);
+        }
+    }
+
+    /// Every state that survives a destruction.
+    fn mark_at_risk(&mut self) {
+        let survivors: Vec<&C> = self
+            .procs
+            .iter()
+            .filter_map(|p| p.leader.as_ref().map(Leader::state))
+            .collect();
+        self.oracle.mark_at_risk(&survivors);
+    }
+
+    fn crash(&mut self, p: usize, amnesia: bool) {
+        let lineage = self.procs[p].lineage;
+        let snaps = &self.lineages[lineage];
+        let idx = if amnesia {
+            self.frng.index(snaps.len() - 1)
+        } else {
+            snaps.len() - 1
+        };
+        let snap = snaps[idx].clone();
+        self.procs[p].leader = None;
+        // Never `Leader::restore`: its nonce comes from the OS. The seed's generator
+        // gives every restore its own nonce, so a run replays exactly.
+        let nonce = self.frng.u64();
+        let restored =
+            match Leader::<C>::restore_with_nonce(&snap.bytes, self.p.config.clone(), nonce) {
+                Ok(l) => l,
+                Err(e) => {
+                    self.fail(
+                        "restart",
+                        format!("process {p}: its snapshot does not restore: {e}"),
+                    );
+                    return;
+                }
+            };
+        if restored.incarnation() != snap.inc {
+            self.fail(
+                "restart",
+                format!(
+                    "process {p} restored a snapshot of incarnation {} as incarnation {} before probing",
+                    snap.inc,
+                    restored.incarnation()
+                ),
+            );
+            return;
+        }
+        let instance = self.new_instance(None);
+        let phase = phase_of(&restored).unwrap_or(Phase::Writable);
+        if phase != Phase::Probing && restored.peers().next().is_some() {
+            self.fail(
+                "restart",
+                format!("process {p} restored with peers is not probing ({phase:?})"),
+            );
+            return;
+        }
+        let pr = &mut self.procs[p];
+        pr.leader = Some(restored);
+        pr.instance = instance;
+        pr.up = false;
+        pr.epoch += 1;
+        pr.verified.clear();
+        pr.phase = Phase::Probing;
+        pr.inc = snap.inc;
+        pr.persist_due = false;
+        pr.restored = true;
+        pr.displacements = 0;
+        pr.known.clear();
+        pr.forgot += 1;
+        pr.floor.clear();
+        let epoch = pr.epoch;
+        if amnesia {
+            self.stats.amnesias += 1;
+        } else {
+            self.stats.crashes += 1;
+        }
+        self.log(|| {
+            format!(
+                "{} {p}: restored snapshot #{idx} (incarnation {})",
+                if amnesia { "AMNESIA" } else { "crash" },
+                snap.inc
+            )
+        });
+        self.mark_at_risk();
+        let down = self.frng.range(1, self.p.nodes.down_ms);
+        self.schedule(self.now + down, Ev::Restart(p, epoch));
+    }
+
+    fn restart(&mut self, p: usize, timers: bool) {
+        self.procs[p].up = true;
+        // The process applies its configured links at start-up: a snapshot older than
+        // a link (the twin's) does not lose it.
+        let ids: Vec<ReplicaId> = self.procs[p]
+            .neighbours
+            .iter()
+            .map(|&q| self.procs[q].id)
+            .collect();
+        if let Some(l) = self.procs[p].leader.as_mut() {
+            for id in ids {
+                if id != l.id() {
+                    let _ = l.add_peer(id);
+                }
+            }
+        }
+        self.procs[p].floor = self.probe_floor(p);
+        self.log(|| format!("restart {p}"));
+        if timers {
+            self.start_timers(p);
+            if self.frng.chance(self.p.nodes.flap) {
+                let at = self.now + self.frng.range(1, self.p.nodes.flap_ms);
+                self.schedule(at, Ev::Flap(p, self.procs[p].epoch));
+            }
+        }
+        self.observe(p);
+        self.check_exposed(p);
+        self.drain(p);
+    }
+
+    /// What the running neighbours of `p` know now of the incarnation of `p`'s id
+    /// (not those behind a shared address: either copy there may answer the probe).
+    fn probe_floor(&self, p: usize) -> Vec<(usize, u32, Incarnation)> {
+        let id = self.procs[p].id;
+        self.procs[p]
+            .neighbours
+            .iter()
+            .filter(|&&q| {
+                self.procs[q].running().is_some() && !self.confused.contains(&self.procs[q].id)
+            })
+            .filter_map(|&q| {
+                let pq = &self.procs[q];
+                pq.known.get(&id).map(|k| (q, pq.forgot, *k))
+            })
+            .collect()
+    }
+
+    /// Follows a leader's phase after anything that may change it (a delivery, a
+    /// snapshot, a removed peer, a restart), as its operator would, and checks every
+    /// transition:
+    ///
+    /// - a probe that ends gives an incarnation above the one before, above every
+    ///   incarnation of its id that a neighbour (that did not forget since) knew when
+    ///   the probe began, and a writer id no other leader object ever held;
+    /// - a leader that starts probing again was displaced (a newer incarnation of it
+    ///   was seen): it forgets its peers;
+    /// - `SnapshotRequired`: the operator persists a snapshot (after a short delay in
+    ///   the safety phase, during which the process may crash; at once in liveness);
+    /// - a conflict is reported only where an id is really shared.
+    fn observe(&mut self, p: usize) {
+        let Some(l) = self.procs[p].leader.as_ref() else {
+            return;
+        };
+        let now = match phase_of(l) {
+            Ok(x) => x,
+            Err(e) => {
+                self.fail("restart", format!("process {p}: can_write() says {e}"));
+                return;
+            }
+        };
+        let (inc, writer) = (l.incarnation(), l.writer_id());
+        let before = self.procs[p].phase;
+        if before == now && inc == self.procs[p].inc {
+            return;
+        }
+        if before == Phase::Probing && now != Phase::Probing {
+            self.probe_ended(p, now, inc, writer);
+        } else if now == Phase::Probing {
+            // Displaced: a newer incarnation of it exists; it probes again.
+            self.stats.displacements += 1;
+            let floor = self.probe_floor(p);
+            let pr = &mut self.procs[p];
+            pr.displacements += 1;
+            pr.known.clear();
+            pr.forgot += 1;
+            pr.floor = floor;
+            let d = self.procs[p].displacements;
+            self.log(|| format!("DISPLACED {p} at incarnation {inc} ({d} times)"));
+        } else if inc != self.procs[p].inc {
+            self.fail(
+                "restart",
+                format!(
+                    "process {p} went from incarnation {} to {inc} without a probe ({before:?} -> {now:?})",
+                    self.procs[p].inc
+                ),
+            );
+        }
+        if now == Phase::Conflicted && before != Phase::Conflicted {
+            self.conflict_reported(p, writer);
+        }
+        let pr = &mut self.procs[p];
+        pr.phase = now;
+        if now != Phase::Probing {
+            pr.inc = inc;
+        }
+        if now == Phase::Unpersisted {
+            if self.liveness {
+                self.take_snapshot(p);
+                self.observe(p);
+            } else if !self.procs[p].persist_due {
+                self.procs[p].persist_due = true;
+                let e = self.procs[p].epoch;
+                let at = self.now + self.rng.range(0, self.p.tick_ms);
+                self.schedule(at, Ev::Persist(p, e));
+            }
+        }
+    }
+
+    /// Checks the incarnation and writer id a finished probe gave `p`.
+    fn probe_ended(&mut self, p: usize, now: Phase, inc: Incarnation, writer: ReplicaId) {
+        self.stats.probes += 1;
+        let pr = &self.procs[p];
+        let old = pr.inc;
+        let instance = pr.instance;
+        self.log(|| format!("PROBED {p}: incarnation {old} -> {inc}, writer {writer}"));
+        if now == Phase::Conflicted {
+            // The restart counter is exhausted (2^32 - 1 restores): never writes again.
+            return;
+        }
+        let floor = self.procs[p]
+            .floor
+            .iter()
+            .filter(|(q, forgot, _)| {
+                self.procs[*q].running().is_some() && self.procs[*q].forgot == *forgot
+            })
+            .max_by_key(|(_, _, k)| *k)
+            .copied();
+        let others: Vec<u32> = self
+            .writers
+            .get(&writer)
+            .map(|s| s.iter().copied().filter(|&i| i != instance).collect())
+            .unwrap_or_default();
+        self.writers.entry(writer).or_default().insert(instance);
+        if self.lenient_restart {
+            return;
+        }
+        if inc <= old {
+            self.fail(
+                "restart",
+                format!("process {p} finished its probe at incarnation {inc}, not above its previous {old}"),
+            );
+        } else if let Some((q, _, k)) = floor.filter(|(_, _, k)| inc <= *k) {
+            self.fail(
+                "restart",
+                format!("process {p} finished its probe at incarnation {inc}, but its neighbour {q} had seen incarnation {k} of it when the probe began"),
+            );
+        } else if !others.is_empty() {
+            self.fail(
+                "restart",
+                format!("process {p} finished its probe at incarnation {inc} under writer id {writer}, which leader objects {others:?} already held: dots can be issued twice"),
+            );
+        }
+    }
+
+    /// `p` reports a replica id conflict (from an error, or a displacement notice).
+    fn conflict_reported(&mut self, p: usize, writer: ReplicaId) {
+        let id = self.procs[p].id;
+        self.detected_ids.insert(id);
+        let new = self.detected.insert(writer);
+        if !self.amb.contains(writer) && !self.twinned.contains(&id) {
+            let d = self.procs[p].displacements;
+            let restored = self.procs[p].restored;
+            self.fail(
+                "conflict",
+                format!("process {p} ({id}, writer {writer}, restored: {restored}, displaced {d} times) reports an id conflict, yet no other process was started under {id} and nobody shares its writer id"),
+            );
+        }
+        if new {
+            self.notes.push(format!(
+                "conflict on {id} (writer {writer}) reported by process {p} at event {}{}",
+                self.stats.events,
+                if self.amb.contains(writer) {
+                    " (shared writer)"
+                } else {
+                    " (shared id, own writer)"
+                }
+            ));
+        }
+    }
+
+    fn chaos(&mut self) {
+        self.chaos_steps += 1;
+        let nf = self.p.nodes.clone();
+        let originals: Vec<usize> = (0..self.procs.len())
+            .filter(|&i| !self.procs[i].twin && self.procs[i].leader.is_some())
+            .collect();
+        if !self.partitioned && self.frng.chance(nf.partition) {
+            let asym = self.frng.chance(nf.asymmetric);
+            let cut = partition(&mut self.frng, self.procs.len(), asym);
+            self.cut = cut.into_iter().collect();
+            self.partitioned = true;
+            self.stats.partitions += 1;
+            let until = self.now + self.frng.range(50, nf.partition_ms);
+            self.log(|| {
+                format!(
+                    "partition ({}) until {until}",
+                    if asym { "asymmetric" } else { "symmetric" }
+                )
+            });
+            self.schedule(until, Ev::Heal);
+        }
+        if self.frng.chance(nf.crash) {
+            let up: Vec<usize> = originals
+                .iter()
+                .copied()
+                .filter(|&i| self.procs[i].up)
+                .collect();
+            if !up.is_empty() {
+                let p = *self.frng.pick(&up);
+                self.crash(p, false);
+            }
+        }
+        if self.frng.chance(nf.amnesia) {
+            let up: Vec<usize> = originals
+                .iter()
+                .copied()
+                .filter(|&i| self.procs[i].up && self.lineages[self.procs[i].lineage].len() >= 2)
+                .collect();
+            if !up.is_empty() {
+                let p = *self.frng.pick(&up);
+                self.crash(p, true);
+            }
+        }
+        if self.frng.chance(self.p.nodes.clock_step) {
+            let p = self.frng.index(self.procs.len());
+            self.procs[p].clock.step(&mut self.frng);
+            self.stats.clock_steps += 1;
+        }
+        if nf.twin && !self.twin_started && self.chaos_steps >= self.twin_at {
+            self.start_twin();
+        }
+    }
+
+    /// Starts a second process with the id of an existing leader, attached to a leader
+    /// that is not that one's neighbour (if any).
+    fn start_twin(&mut self) {
+        let originals: Vec<usize> = (0..self.procs.len())
+            .filter(|&i| !self.procs[i].twin && self.procs[i].up)
+            .collect();
+        if originals.is_empty() {
+            return;
+        }
+        let x = *self.frng.pick(&originals);
+        let far: Vec<usize> = originals
+            .iter()
+            .copied()
+            .filter(|&q| q != x && !self.procs[x].neighbours.contains(&q))
+            .collect();
+        let near: Vec<usize> = self.procs[x].neighbours.clone();
+        let from_snapshot = self.p.nodes.twin_from_snapshot;
+        let same_address =
+            self.twin_same_address || (from_snapshot && self.p.nodes.twin_near) || far.is_empty();
+        if same_address && !from_snapshot && !self.first_nonce() {
+            // Two leaders made by `Leader::new` under one id behind one address are the
+            // documented limit (crdt-sync docs, `Leader::with_nonce`): not run.
+            self.twin_started = true;
+            self.notes.push(format!(
+                "shared id skipped: an empty twin of process {x} could only go behind its address, and leaders have no first nonce"
+            ));
+            return;
+        }
+        let q = if same_address {
+            *self.frng.pick(&near)
+        } else {
+            *self.frng.pick(&far)
+        };
+        let id = self.procs[x].id;
+        let q_id = self.procs[q].id;
+        let mut leader = if from_snapshot {
+            let lineage = self.procs[x].lineage;
+            let Some(snap) = self.lineages[lineage].last().cloned() else {
+                return;
+            };
+            let nonce = self.frng.u64();
+            match Leader::<C>::restore_with_nonce(&snap.bytes, self.p.config.clone(), nonce) {
+                Ok(l) => l,
+                Err(e) => {
+                    self.fail("restart", format!("twin: snapshot does not restore: {e}"));
+                    return;
+                }
+            }
+        } else {
+            self.new_leader(id)
+        };
+        // Its one link first, then drop the original's: a restored twin probes `q`.
+        if leader.add_peer(q_id).is_err() {
+            return;
+        }
+        let peers: Vec<ReplicaId> = leader.peers().filter(|&r| r != q_id).collect();
+        for peer in peers {
+            leader.remove_peer(peer);
+        }
+        let writer = leader.writer_id();
+        let instance = if from_snapshot {
+            // Its writer id is known once its probe is over (see `observe`).
+            self.new_instance(None)
+        } else {
+            // `Leader::new` writes under the id itself (`with_nonce` under a derived
+            // one): shared if it was ever held.
+            if self.writers.get(&writer).is_some_and(|s| !s.is_empty()) {
+                self.amb.insert(writer);
+            }
+            self.new_instance(Some(writer))
+        };
+        let clock = Clock::draw(&mut self.frng, &self.p.clocks);
+        let t = self.procs.len();
+        let mut pr = Proc::new(id, self.lineages.len(), instance, leader, clock);
+        pr.neighbours = vec![q];
+        pr.twin = true;
+        pr.restored = from_snapshot;
+        self.procs.push(pr);
+        self.lineages.push(Vec::new());
+        self.procs[q].neighbours.push(t);
+        if let Some(l) = self.procs[q].leader.as_mut() {
+            let _ = l.add_peer(id);
+        }
+        if same_address {
+            self.confused.insert(id);
+        }
+        self.twinned.insert(id);
+        self.procs[t].floor = self.probe_floor(t);
+        self.twin_started = true;
+        self.stats.twins += 1;
+        self.notes.push(format!(
+            "shared id: process {t} runs as {id} ({}) attached to process {q}; the original is process {x}{}",
+            if from_snapshot { "restored from the original's snapshot, under a writer id of its own".to_string() } else { format!("started empty, writer {writer}") },
+            if same_address { ", a neighbour of it (one address, two processes)" } else { "" }
+        ));
+        self.log(|| format!("TWIN {t} of {x} ({id}) attached to {q}"));
+        self.take_snapshot(t);
+        self.start_timers(t);
+        self.observe(t);
+        self.drain(t);
+    }
+
+    // ----------------------------------------------------------------------------
+    // Liveness
+
+    fn liveness(&mut self) {
+        self.liveness = true;
+        self.log(|| "LIVENESS: heal everything, stop writes".to_string());
+        self.cut.clear();
+        self.partitioned = false;
+        let queue = core::mem::take(&mut self.queue);
+        let mut in_flight: Vec<Scheduled> = queue.into_iter().map(|Reverse(s)| s).collect();
+        in_flight.sort();
+        for s in in_flight {
+            if let Ev::Deliver {
+                to,
+                from,
+                payload,
+                corrupted: false,
+            } = s.ev
+            {
+                self.pending.push((to, from, payload));
+            }
+        }
+        for p in 0..self.procs.len() {
+            if self.procs[p].leader.is_some() && !self.procs[p].up {
+                self.restart(p, false);
+            }
+            // A `Persist` still scheduled was dropped with the queue: persist now.
+            self.procs[p].persist_due = false;
+            if self.procs[p].phase == Phase::Unpersisted && self.procs[p].running().is_some() {
+                self.take_snapshot(p);
+                self.observe(p);
+            }
+        }
+        let mut since = 0;
+        let mut round = 0;
+        loop {
+            if self.violation.is_some() {
+                return;
+            }
+            round += 1;
+            since += 1;
+            if since > LIVENESS_ROUNDS {
+                let why = self.why_not_quiescent();
+                self.fail(
+                    "liveness",
+                    format!("not quiescent {LIVENESS_ROUNDS} rounds after the heal: {why}"),
+                );
+                return;
+            }
+            self.now += self.p.tick_ms;
+            let mut order: Vec<usize> = (0..self.procs.len())
+                .filter(|&p| self.procs[p].running().is_some())
+                .collect();
+            self.rng.shuffle(&mut order);
+            for p in order {
+                self.stats.events += 1;
+                if let Some(l) = self.procs[p].leader.as_mut() {
+                    l.tick();
+                }
+                self.drain(p);
+            }
+            let mut delivered = 0;
+            while !self.pending.is_empty() && self.violation.is_none() {
+                let mut batch = core::mem::take(&mut self.pending);
+                self.rng.shuffle(&mut batch);
+                for (to, from, payload) in batch {
+                    self.stats.events += 1;
+                    delivered += 1;
+                    self.deliver(to, from, &payload, false);
+                }
+                if delivered > ROUND_MESSAGES_MAX {
+                    self.fail("liveness", format!("round {round} delivered over {ROUND_MESSAGES_MAX} messages: a message storm"));
+                    return;
+                }
+            }
+            if self.retire_conflicted() {
+                // The replacement has not even ticked yet: start counting again.
+                since = 0;
+                continue;
+            }
+            if self.violation.is_none() && self.why_not_quiescent().is_empty() {
+                self.stats.liveness_rounds = round;
+                break;
+            }
+        }
+        self.final_checks();
+    }
+
+    /// The operator stops every leader that reports an id conflict and starts a
+    /// replacement under a fresh id with an empty state (it is repaired from peers),
+    /// as `SyncError::ReplicaIdConflict` instructs.
+    fn retire_conflicted(&mut self) -> bool {
+        let conflicted: Vec<usize> = (0..self.procs.len())
+            .filter(|&p| self.procs[p].running().is_some_and(Leader::has_id_conflict))
+            .collect();
+        for &p in &conflicted {
+            let old_id = self.procs[p].id;
+            let fresh = ReplicaId::new(self.next_fresh_id);
+            self.next_fresh_id += 1;
+            self.procs[p].leader = None;
+            self.procs[p].up = false;
+            let neighbours = core::mem::take(&mut self.procs[p].neighbours);
+            let mut leader = self.new_leader(fresh);
+            let q = self.procs.len();
+            for &n in &neighbours {
+                let _ = leader.add_peer(self.procs[n].id);
+                self.procs[n].neighbours.retain(|&m| m != p);
+                let still = self.procs[n]
+                    .neighbours
+                    .iter()
+                    .any(|&m| self.procs[m].id == old_id && self.procs[m].leader.is_some());
+                self.procs[n].neighbours.push(q);
+                if let Some(l) = self.procs[n].leader.as_mut() {
+                    // Drop the link; if the other process behind that address stays,
+                    // reconnect afresh: what the neighbour recorded of "old_id" mixes
+                    // both processes (acknowledgements, summaries).
+                    l.remove_peer(old_id);
+                    if still {
+                        let _ = l.add_peer(old_id);
+                    }
+                    let _ = l.add_peer(fresh);
+                }
+                self.procs[n].known.remove(&old_id);
+                self.procs[n].forgot += 1;
+            }
+            let instance = self.new_instance(Some(leader.writer_id()));
+            let clock = self.procs[p].clock.clone();
+            let mut pr = Proc::new(fresh, self.lineages.len(), instance, leader, clock);
+            pr.neighbours = neighbours.clone();
+            self.procs.push(pr);
+            self.lineages.push(Vec::new());
+            self.take_snapshot(q);
+            // A removed peer may have been the last one a probing neighbour waited for.
+            for n in neighbours {
+                self.observe(n);
+            }
+            self.stats.retired += 1;
+            self.notes.push(format!(
+                "operator retired conflicted process {p} ({old_id}) and started process {q} as {fresh}"
+            ));
+            self.log(|| format!("RETIRE {p} ({old_id}) -> {q} ({fresh})"));
+            self.mark_at_risk();
+        }
+        !conflicted.is_empty()
+    }
+
+    /// Empty if quiescent, else why not.
+    fn why_not_quiescent(&self) -> String {
+        if !self.pending.is_empty() {
+            return format!("{} messages in flight", self.pending.len());
+        }
+        let running: Vec<(usize, &Leader<C>)> = self
+            .procs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.running().map(|l| (i, l)))
+            .collect();
+        for &(i, _) in &running {
+            let phase = self.procs[i].phase;
+            if matches!(phase, Phase::Probing | Phase::Unpersisted) {
+                return format!("process {i} is restoring ({phase:?})");
+            }
+        }
+        if let Some(why) = self.divergence(&running) {
+            return why;
+        }
+        for (i, l) in &running {
+            let m = l.metrics();
+            if m.deltas_buffered > 0 {
+                return format!(
+                    "process {i} still buffers {} deltas ({} bytes); its peers' lag {:?}",
+                    m.deltas_buffered, m.buffered_bytes, m.peer_lag
+                );
+            }
+        }
+        String::new()
+    }
+
+    /// How the running leaders' states differ (their unambiguous parts if an id was
+    /// shared), if they do.
+    fn divergence(&self, running: &[(usize, &Leader<C>)]) -> Option<String> {
+        if self.amb.is_empty() {
+            let first = running.first().map(|(_, l)| encode(l.state()));
+            for (i, l) in running {
+                if Some(encode(l.state())) != first {
+                    return Some(format!(
+                        "diverged: process {i} holds {:?}, process {} holds {:?}",
+                        l.state(),
+                        running[0].0,
+                        running[0].1.state()
+                    ));
+                }
+            }
+        } else {
+            let projected: Vec<Option<String>> = running
+                .iter()
+                .map(|(_, l)| self.oracle.projection(l.state(), &self.amb))
+                .collect();
+            for (k, pr) in projected.iter().enumerate() {
+                if pr.is_some() && *pr != projected[0] {
+                    return Some(format!(
+                        "unambiguous data diverged: process {} has {:?}, process {} has {:?}",
+                        running[k].0, pr, running[0].0, projected[0]
+                    ));
+                }
+            }
+        }
+        None
+    }
+
+    fn final_checks(&mut self) {
+        let mut errs: Vec<(&'static str, String)> = Vec::new();
+        for (i, p) in self.procs.iter().enumerate() {
+            let Some(l) = p.running() else { continue };
+            if let Err(e) = self.oracle.check_final(l.state(), &self.amb) {
+                errs.push(("final", format!("process {i}: {e}")));
+                break;
+            }
+            let m = l.metrics();
+            if m.unsendable > 0 {
+                errs.push(("bound", format!("process {i} could not send {} messages (message_bytes_max too small for the state)", m.unsendable)));
+            }
+        }
+        for p in 0..self.procs.len() {
+            self.check_exposed(p);
+        }
+        // Shared ids: detected, or provably undetectable.
+        let running: Vec<Running<'_, C>> = self
+            .procs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.running().map(|leader| Running { proc: i, leader }))
+            .collect();
+        let mut notes = Vec::new();
+        for w in self.amb.iter() {
+            let wrote = self.wrote.get(&w).map_or(0, BTreeSet::len);
+            if self.detected.contains(&w) {
+                continue;
+            }
+            if wrote < 2 {
+                notes.push(format!(
+                    "shared writer {w}: not detected, none needed: only {wrote} of its copies wrote, so no dot was issued twice"
+                ));
+                continue;
+            }
+            match conflict_verdict(w, &running) {
+                Ok(why) => notes.push(format!("shared writer {w}: not detected: {why}")),
+                Err(e) => errs.push(("conflict", e)),
+            }
+        }
+        // Shared ids whose copies write under writer ids of their own (a twin restored
+        // from a snapshot): detected where some leader hears both copies (one address),
+        // else invisible and harmless.
+        for &id in &self.twinned {
+            if self.detected_ids.contains(&id) {
+                continue;
+            }
+            let copies: Vec<usize> = running
+                .iter()
+                .filter(|r| r.leader.id() == id)
+                .map(|r| r.proc)
+                .collect();
+            if !self.confused.contains(&id) {
+                notes.push(format!(
+                    "shared id {id}: not detected: no leader is a peer of both copies, so none can tell them apart; harmless, as no writer id is shared unless noted above"
+                ));
+            } else if copies.len() >= 2 {
+                let displaced: Vec<u32> = copies
+                    .iter()
+                    .map(|&c| self.procs[c].displacements)
+                    .collect();
+                notes.push(format!(
+                    "shared id {id}: not detected: processes {copies:?} run under it behind one address, displaced {displaced:?} times, each under a writer id of its own unless noted above; the cluster went quiet before a displacement notice told one of them (harmless: no dot is shared)"
+                ));
+            } else {
+                notes.push(format!(
+                    "shared id {id}: not detected: only process(es) {copies:?} still run under it"
+                ));
+            }
+        }
+        drop(running);
+        self.notes.extend(notes);
+        for (check, e) in errs {
+            self.fail(check, e);
+        }
+    }
+}
+
+/// Message kinds on the wire (`crdt-sync`'s header byte 3): 1 to 4 and 7 are
+/// `Delta`, `Ack`, `Digest`, `Repair` and `Delta` with an acknowledgement; 5 and 6
+/// are `Probe` and `ProbeReply`, which a leader takes in without recording the
+/// sender's incarnation.
+const KINDS: [&str; 7] = [
+    "Delta",
+    "Ack",
+    "Digest",
+    "Repair",
+    "Probe",
+    "ProbeReply",
+    "DeltaAck",
+];
+
+/// Whether a message of this kind, accepted, records its sender's incarnation.
+fn records_incarnation(kind: u8) -> bool {
+    matches!(kind, 1..=4 | 7)
+}
+
+/// Reads the canonical varints of `payload` from byte `at` on (at most `n`).
+fn varints(payload: &[u8], mut at: usize, n: usize) -> Vec<u64> {
+    let mut nums = Vec::new();
+    while nums.len() < n && at < payload.len() {
+        let (mut v, mut shift) = (0u64, 0);
+        while at < payload.len() {
+            let b = payload[at];
+            at += 1;
+            v |= u64::from(b & 0x7f) << shift.min(63);
+            shift += 7;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        nums.push(v);
+    }
+    nums
+}
+
+/// A well-formed message's kind and sender incarnation: the 5-byte header (magic,
+/// version, kind, type tag), then the incarnation as a varint.
+fn header(payload: &[u8]) -> Option<(u8, Incarnation)> {
+    let kind = *payload.get(3)?;
+    let inc = *varints(payload, 5, 1).first()?;
+    Some((kind, Incarnation::from_u64(inc)))
+}
+
+/// The kind of a protocol message, the sender's incarnation and the next header
+/// varints (for traces).
+fn kind_of(payload: &[u8]) -> String {
+    let kind = payload
+        .get(3)
+        .and_then(|k| KINDS.get(usize::from(*k).wrapping_sub(1)))
+        .unwrap_or(&"?");
+    let nums = varints(payload, 5, 3);
+    match nums.split_first() {
+        Some((inc, rest)) => format!("{kind}@{}{rest:?}", Incarnation::from_u64(*inc)),
+        None => format!("{kind}[]"),
+    }
+}

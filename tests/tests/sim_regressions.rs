@@ -1,0 +1,499 @@
+//! Every simulator seed that ever failed, as a named test (each with what it found), and
+//! hand-written minimal schedules of the protocol bugs the simulator found.
+//!
+//! A seed is a whole schedule: `cargo run --release -p tests --bin sim -- --seed N`
+//! replays it verbosely (add `--trace 100000` for every event). A seed keeps its
+//! schedule only as long as the simulator draws the same numbers in the same order
+//! (`tests/src/sim/params.rs`, and every draw of `sim/world.rs`): most seeds below
+//! found their bug under an earlier simulator, and now replay a different, still
+//! valid, schedule. They stay as tests (cheap, and each once failed); a new failure
+//! gets its own test, named after what it found.
+
+use crdt_core::GCounter;
+use crdt_sync::{Config, Leader, SyncError};
+use tests::net::{rid, Net};
+use tests::sim::{command_line, run_seed, Options};
+
+fn passes(seed: u64, opts: &Options) {
+    let r = run_seed(seed, opts);
+    assert!(
+        r.passed(),
+        "{}\nswarm: {}\nreplay: {}",
+        r.violation.map(|v| v.to_string()).unwrap_or_default(),
+        r.params,
+        command_line(seed, opts)
+    );
+}
+
+fn seed(seed: u64) {
+    passes(seed, &Options::default());
+}
+
+fn same_address(seed: u64) {
+    passes(
+        seed,
+        &Options {
+            twin_same_address: true,
+            ..Options::default()
+        },
+    );
+}
+
+// ---------------------------------------------------------------------------------
+// Protocol bugs found on 07041c4 (before ffc714c), fixed since. On that commit 52 of
+// the first 2000 seeds failed; one of each kind is kept.
+
+/// A restarted leader applied a Repair computed for its previous incarnation and
+/// adopted the sender's whole causal token: `covers` claimed an OR-Set add it lacked.
+#[test]
+fn seed_30_orset_repair_for_a_previous_incarnation() {
+    seed(30);
+}
+
+/// Same bug on a PN-Counter: the token covered decrements the entry did not reach.
+#[test]
+fn seed_45_pncounter_token_ahead_of_state() {
+    seed(45);
+}
+
+/// Same bug on a G-Counter: the token covered writes the entry did not reach.
+#[test]
+fn seed_163_gcounter_token_ahead_of_state() {
+    seed(163);
+}
+
+/// Same bug on an LWW register: the context had not seen writes the token covered.
+#[test]
+fn seed_1075_lww_token_ahead_of_state() {
+    seed(1075);
+}
+
+/// A reply present without its post (causal consistency) after a stale repair.
+#[test]
+fn seed_402_orset_reply_without_post() {
+    seed(402);
+}
+
+/// A PN-Counter entry mixing two prefixes of its writer's writes.
+#[test]
+fn seed_279_pncounter_entry_from_two_prefixes() {
+    seed(279);
+}
+
+// ---------------------------------------------------------------------------------
+// Checker and simulator bugs (false alarms) found while building the simulator: these
+// seeds must pass.
+
+/// A shared writer's counter entry is any total one of its copies reached (the first
+/// copy's totals were not counted).
+#[test]
+fn seed_29_shared_writer_totals_of_every_copy() {
+    seed(29);
+}
+
+/// The operator's replacement of a retired leader was linked before it existed (panic).
+#[test]
+fn seed_28_retirement_links_the_replacement_after_creating_it() {
+    seed(28);
+}
+
+/// Once: amnesia rewound a lineage's incarnations (a later plain crash reused one).
+/// Since 4f15461 no restore reuses an incarnation; later (3b75830) the seed found that
+/// a probe's floor must skip neighbours behind a shared address (either copy there
+/// may answer the probe).
+#[test]
+fn seed_146_amnesia_rewind_then_probe_floor_behind_a_shared_address() {
+    seed(146);
+}
+
+/// Same as 146 (several rewinds), on an OR-Set.
+#[test]
+fn seed_275_repeated_amnesia() {
+    seed(275);
+}
+
+/// A remove that observed a shared writer's dot is not checked against that dot.
+#[test]
+fn seed_1861_remove_of_a_shared_dot() {
+    seed(1861);
+}
+
+/// A replacement leader must be repaired before the cluster counts as quiescent, and a
+/// leader restored from a snapshot older than a link re-applies its configured links.
+#[test]
+fn seed_294_replacement_and_links_after_restore() {
+    seed(294);
+}
+
+/// Two flips of the same bit cancel out: corruption flips distinct bits.
+#[test]
+fn seed_21_corruption_flips_distinct_bits() {
+    seed(21);
+}
+
+/// A leader restored from a snapshot taken under a shared writer id stays exempt from
+/// the per-step checks (its state was built from messages meant for the other copy).
+#[test]
+fn seed_1672_tainted_lineage() {
+    seed(1672);
+}
+
+/// A restored leader waiting for its snapshot when the liveness phase began: the
+/// scheduled `Persist` went with the event queue, and it never became writable again
+/// (the operator persists every pending snapshot at the heal).
+#[test]
+fn seed_476_persist_pending_at_the_heal() {
+    seed(476);
+}
+
+/// A restored twin behind its original's address: the probe floor counted the other
+/// copy's answer (the neighbour that forgot "1" when the operator reconnected it must
+/// not count).
+#[test]
+fn seed_876_same_address_floor_after_a_reconnect() {
+    same_address(876);
+}
+
+/// Two restored copies behind one address displace each other: the cluster is not
+/// quiescent while one of them probes, and leapfrogging copies that the cluster falls
+/// silent on before `DISPLACEMENTS_MAX` are noted, not failed (no dot is shared).
+#[test]
+fn seed_484_same_address_leapfrog() {
+    same_address(484);
+}
+
+// ---------------------------------------------------------------------------------
+// Protocol bugs found on 4f15461 ("zombie" amnesia, reused incarnations) and fixed by
+// a1d439b, 44b67de (restored leaders probe their peers first) and 4f15461 (a nonce
+// makes every incarnation unique).
+
+/// Amnesia restored incarnation 8 where the peer knew 9: endless repairs both ways,
+/// each ignored by the other (stale / for another incarnation).
+#[test]
+fn seed_1606_amnesia_zombie_repair_ping_pong() {
+    seed(1606);
+}
+
+/// Amnesia restored an old incarnation: its peers dropped everything it sent.
+#[test]
+fn seed_1935_amnesia_zombie() {
+    seed(1935);
+}
+
+/// Amnesia zombie on a G-Counter, restored from its first snapshot: never repaired
+/// (the repairs named the newer incarnation, its requests were stale), diverged.
+#[test]
+fn seed_2316_amnesia_zombie_diverges() {
+    seed(2316);
+}
+
+/// Amnesia zombie on an OR-Set restored empty: it stayed empty.
+#[test]
+fn seed_9346_amnesia_zombie_stays_empty() {
+    seed(9346);
+}
+
+/// Two processes behind one address (`--twin-same-address`): the twin restored from
+/// the original's snapshot was one incarnation ahead, so the neighbour dropped the
+/// original's messages from then on. Now the original is told (a displacement notice)
+/// and, never restored, reports the conflict.
+#[test]
+fn seed_55_same_address_twin_zombie() {
+    same_address(55);
+}
+
+/// Same, where the zombie's only link was that neighbour: its acknowledged writes never
+/// reached anyone and the states diverged.
+#[test]
+fn seed_157_same_address_twin_zombie_diverges() {
+    same_address(157);
+}
+
+/// A leader restored from an older snapshot whose next incarnation had already run
+/// reused it: repairs meant for the other copy polluted an honest leader's token (an
+/// OR-Set add it lacked), also after the reused id was detected.
+#[test]
+fn seed_10967_token_from_a_conflicted_leader() {
+    seed(10967);
+}
+
+/// The same on a G-Counter.
+#[test]
+fn seed_6860_gcounter_token_polluted_by_a_reused_incarnation() {
+    seed(6860);
+}
+
+/// The same on a PN-Counter: an honest entry mixed two prefixes of a writer's writes.
+#[test]
+fn seed_3503_pncounter_hole_spread_by_a_reused_incarnation() {
+    seed(3503);
+}
+
+/// The minimal schedule of the zombie, now handled: leader 1 restarts twice (its
+/// peer saw incarnation 2), then is restored from its first snapshot. It probes, takes
+/// an incarnation above 2 under a writer id of its own, gets its lost writes back, and
+/// its new write reaches the peer.
+#[test]
+fn amnesia_zombie_minimal_schedule() {
+    let mut net = Net::<GCounter>::mesh(&[1, 2]);
+    net.mutate(1, |c, id| c.increment(id, 1)).expect("write");
+    net.settle(5).expect("converges");
+    let oldest = net.leader(1).snapshot();
+    let mut writers = vec![net.leader(1).writer_id()];
+    for nonce in [11, 12] {
+        let snap = net.leader(1).snapshot();
+        let restarted = Leader::<GCounter>::restore_with_nonce(&snap, Config::default(), nonce)
+            .expect("restore");
+        net.leaders.insert(rid(1), restarted);
+        net.settle(10).expect("converges after a restart");
+        let _ = net.leader(1).snapshot();
+        net.mutate(1, |c, id| c.increment(id, 1)).expect("write");
+        writers.push(net.leader(1).writer_id());
+        net.settle(10).expect("converges");
+    }
+    assert_eq!(net.leader(1).incarnation().counter(), 2);
+    let zombie =
+        Leader::<GCounter>::restore_with_nonce(&oldest, Config::default(), 13).expect("restore");
+    assert_eq!(zombie.can_write(), Err(SyncError::Restoring));
+    net.leaders.insert(rid(1), zombie);
+    net.run(10);
+    assert_eq!(net.leader(1).can_write(), Err(SyncError::SnapshotRequired));
+    assert_eq!(
+        net.leader(1).incarnation().counter(),
+        3,
+        "above the 2 its peer saw"
+    );
+    assert!(
+        !writers.contains(&net.leader(1).writer_id()),
+        "a writer id of its own"
+    );
+    let _ = net.leader(1).snapshot();
+    net.mutate(1, |c, id| c.increment(id, 5)).expect("write");
+    net.settle(40).expect("converges");
+    assert_eq!(net.leader(2).state().value(), 8);
+    assert_eq!(
+        net.leader(1).state().value(),
+        8,
+        "its lost writes came back"
+    );
+    assert!(net.errors.is_empty(), "{:?}", net.errors);
+}
+
+// ---------------------------------------------------------------------------------
+// Protocol bugs found on 3b75830 by this simulator (adapted to probes and nonces),
+// fixed by 3917cb6 and c11dbff.
+
+/// A restored copy took the delayed answer to a crashed copy's probe for its own,
+/// picked that copy's restart counter again and was displaced (c11dbff: probe ids).
+#[test]
+fn seed_623_stale_probe_reply() {
+    seed(623);
+}
+
+/// The same, with the stale answer from an earlier round of a crash loop.
+#[test]
+fn seed_1831_stale_probe_reply_in_a_crash_loop() {
+    seed(1831);
+}
+
+/// The same on a star without a twin.
+#[test]
+fn seed_543_stale_probe_reply_without_a_twin() {
+    seed(543);
+}
+
+/// A twin acknowledged for the original: the sender sent intervals from k+1 to a peer
+/// record that had received nothing, which dropped them without asking for a repair
+/// (3917cb6).
+#[test]
+fn seed_11_interval_to_a_record_without_a_prefix() {
+    seed(11);
+}
+
+/// Two processes behind one address: the sender believed intervals acknowledged that
+/// the lagging copy never got; pipelined gaps were only dropped (c11dbff: a gap seen
+/// again after a tick asks for a repair).
+#[test]
+fn seed_1634_gap_outlasting_a_tick() {
+    seed(1634);
+}
+
+/// A neighbour that removes a peer and adds it again (the operator reconnecting it
+/// after retiring the other process behind its address) must take its intervals in
+/// again (3917cb6).
+#[test]
+fn a_peer_removed_and_added_again_is_repaired() {
+    let mut net = Net::<GCounter>::mesh(&[1, 2]);
+    for _ in 0..3 {
+        net.mutate(1, |c, id| c.increment(id, 1)).expect("write");
+        net.run(10);
+    }
+    net.settle(5).expect("converges");
+    net.leader(2).remove_peer(rid(1));
+    net.leader(2).add_peer(rid(1)).expect("add peer");
+    net.mutate(1, |c, id| c.increment(id, 5)).expect("write");
+    let settled = net.settle(40);
+    let (a, b) = (net.leader(1).state().value(), net.leader(2).state().value());
+    assert!(settled.is_some(), "leader 1 holds {a}, leader 2 holds {b}");
+}
+
+// ---------------------------------------------------------------------------------
+// Found on c11dbff, fixed by 741439f (a leader asks every peer it has heard nothing
+// from for a repair at its first tick; a bad piggybacked acknowledgement spoils
+// nothing).
+
+/// Two leaders made by `Leader::new` under one id behind one address, digests off: the
+/// twin received only acknowledgements meant for the original, rejected the intervals
+/// they rode on, stayed empty, and nobody reported the shared id.
+#[test]
+fn seed_289_same_address_new_twin_never_detected() {
+    same_address(289);
+}
+
+/// The minimal schedule of seed 289: the hub's acknowledgements of the first copy's
+/// deltas reach the second copy beyond its buffer head, and the second copy's deltas
+/// are taken for duplicates.
+#[test]
+fn two_new_leaders_behind_one_address_are_told_apart() {
+    let (one, two) = (rid(1), rid(2));
+    let config = Config {
+        digest_interval_ticks: 0,
+        ..Config::DEFAULT
+    };
+    let mut hub = Leader::with_config(two, GCounter::new(), config.clone());
+    hub.add_peer(one).expect("add peer");
+    let mut copies = [
+        Leader::with_config(one, GCounter::new(), config.clone()),
+        Leader::with_config(one, GCounter::new(), config),
+    ];
+    for c in &mut copies {
+        c.add_peer(two).expect("add peer");
+    }
+    for _ in 0..5 {
+        copies[0].mutate(|c, id| c.increment(id, 1)).expect("write");
+    }
+    for _ in 0..2 {
+        copies[1]
+            .mutate(|c, id| c.increment(id, 100))
+            .expect("write");
+    }
+    for _ in 0..30 {
+        for c in &mut copies {
+            while let Some(t) = c.poll_transmit() {
+                let _ = hub.receive(one, &t.payload);
+            }
+        }
+        // Everything the hub sends to "1" reaches both copies.
+        while let Some(t) = hub.poll_transmit() {
+            for c in &mut copies {
+                let _ = c.receive(two, &t.payload);
+            }
+        }
+        for c in &mut copies {
+            c.tick();
+        }
+        hub.tick();
+    }
+    assert!(
+        copies.iter().any(Leader::has_id_conflict),
+        "neither copy reported the shared id; the hub holds {} (the second copy's 200 never got in)",
+        hub.state().value()
+    );
+}
+
+/// An empty twin (far from its original) on an OR-Set star: an honest leader's token
+/// covered a remove it lacked.
+#[test]
+fn seed_9431_empty_twin_token_ahead_of_state() {
+    seed(9431);
+}
+
+/// An empty twin (far from its original) on an OR-Set line: the states diverged for good.
+#[test]
+fn seed_6137_empty_twin_divergence() {
+    seed(6137);
+}
+
+// ---------------------------------------------------------------------------------
+// Found on 741439f: two leaders made by `Leader::new` under one id behind one address
+// (`--twin-same-address` with an empty twin). Same id, same incarnation: their
+// neighbour cannot tell their messages apart. Now the documented limit of
+// `Leader::new`; `Leader::with_nonce` makes two such copies distinct incarnations, and
+// `--twin-same-address` (and half the default seeds) start every leader with a nonce.
+
+/// The twin's interval numbers advance what the neighbour recorded of "3", so the
+/// original's next interval seems to connect although its first deltas never arrived:
+/// an honest leader's token then covered OR-Set writes it lacked (causal delivery broken
+/// before any copy can notice). Two `Leader::new` under one id behind one address are
+/// now the documented limit; `--twin-same-address` starts every leader with
+/// `Leader::with_nonce`, which makes the copies distinct incarnations.
+#[test]
+fn seed_451_same_address_new_twin_with_nonces() {
+    same_address(451);
+}
+
+// Its minimal schedule: `two_leaders_with_nonces_behind_one_address_keep_causal_delivery`
+// in sync_scenarios.rs.
+
+// ---------------------------------------------------------------------------------
+// Found on 741439f, fixed by removing the token pruning of 3b75830 (skipping buffered
+// deltas a peer's token was believed to cover). A received delta was marked as covered
+// by the token news that came with it, but what was novel here may hold writes no news
+// entry names (the sender's state held writes its token did not count); and with a
+// writer id shared by two live leaders (an empty twin, not yet detected) a peer's entry
+// for that id may count the other copy's writes. Either way a peer was skipped for a
+// delta it lacked, then adopted token news that claimed it: an honest leader's
+// `covers` lied.
+
+/// A relay marked writer 7's remove (novel to it, uncounted by the news) as covered by
+/// `{5: 11}` — the twin's write under the shared id — and skipped it for a peer whose
+/// entry for 5 came from the original; the peer then adopted 7's news.
+#[test]
+fn seed_16146_token_pruning_skips_an_uncounted_remove() {
+    seed(16146);
+}
+
+/// The original under the shared id 4 skipped its own write for a peer whose entry for
+/// 4 counted the twin's 13 writes; that peer's token then covered a remove of writer 3
+/// its state lacked.
+#[test]
+fn seed_16063_token_pruning_with_a_shared_writer() {
+    seed(16063);
+}
+
+// ---------------------------------------------------------------------------------
+// Found on 741439f: two restored copies of one leader behind one address (mostly with
+// periodic digests off). The copies displaced each other only while one sent something
+// stale; a copy that fell silent was never told, kept missing the other's writes (the
+// hub held them as "from 1" and did not send them back to "1"), and nobody reported the
+// shared id: the states never converged. Fixed: a peer whose incarnation changed gets a
+// displacement notice at each of the next few ticks.
+
+/// A restored twin behind its original's address on an OR-Set star, digests off: the
+/// hub held the twin's write and the original, the star's centre, never got it.
+#[test]
+fn seed_3901_silent_copy_behind_one_address_diverges() {
+    seed(3901);
+}
+
+/// The same on an LWW register, in a crash loop.
+#[test]
+fn seed_7574_silent_copy_behind_one_address_diverges() {
+    seed(7574);
+}
+
+/// The same on a G-Counter with digests on (every 16 ticks): the copies leapfrogged
+/// while the original crash-looped, and the twin fell silent.
+#[test]
+fn seed_14677_silent_copy_behind_one_address_with_digests() {
+    seed(14677);
+}
+
+/// The same on a PN-Counter star, digests off, in a crash loop.
+#[test]
+fn seed_20353_silent_copy_behind_one_address_in_a_crash_loop() {
+    seed(20353);
+}
+
+// Their minimal schedule: `a_silent_copy_behind_one_address_is_told_it_was_displaced`
+// in sync_scenarios.rs.
