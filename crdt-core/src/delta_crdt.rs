@@ -1,6 +1,7 @@
 //! What a synchronization protocol needs from a replicated type.
 
 use crate::codec::{WireFormat, WireValue};
+use crate::dot_store::DotStore;
 use crate::{
     CausalContext, Crdt, Dot, GCounter, LwwRegister, OrSet, PnCounter, ReplicaId, VersionVector,
 };
@@ -161,22 +162,22 @@ impl<T: WireValue + Debug> DeltaCrdt for OrSet<T> {
     /// has seen: the remote then drops exactly the dots it holds that we removed, and
     /// keeps those we hold. O(n log n) in the size of this state (repair is rare).
     fn delta_since(&self, remote: &CausalContext) -> Self {
-        let mut entries = std::collections::BTreeMap::new();
+        let mut entries = Vec::new();
         let mut seen_live: Vec<Dot> = Vec::new();
-        for (value, dots) in self.entries() {
-            let fresh: crate::orset::Dots = dots
+        for (value, dots) in self.entries().iter() {
+            let fresh: crate::dots::Dots = dots
                 .iter()
                 .copied()
                 .filter(|d| !remote.contains(d))
                 .collect();
             seen_live.extend(dots.iter().filter(|d| remote.contains(d)));
             if !fresh.is_empty() {
-                entries.insert(value.clone(), fresh);
+                entries.push((value.clone(), fresh));
             }
         }
         seen_live.sort_unstable();
         let ctx = self.context().without_sorted(&seen_live);
-        OrSet::from_parts(entries, ctx, None)
+        OrSet::from_parts(DotStore::from_sorted(entries), ctx, None)
     }
 
     /// O(delta) when `delta` carries removal hints, else one scan of this state.
@@ -194,17 +195,17 @@ impl<T: WireValue + Debug> DeltaCrdt for OrSet<T> {
 /// The part of `delta` that `state` lacks: its unseen adds, its unseen context, and
 /// the dots `state` holds that `delta` removes.
 fn novelty<T: Ord + Clone>(state: &OrSet<T>, delta: &OrSet<T>) -> OrSet<T> {
-    let mut entries = std::collections::BTreeMap::new();
+    let mut entries = Vec::new();
     let mut new_dots: u128 = 0;
-    for (value, dots) in delta.entries() {
-        let fresh: crate::orset::Dots = dots
+    for (value, dots) in delta.entries().iter() {
+        let fresh: crate::dots::Dots = dots
             .iter()
             .copied()
             .filter(|d| !state.context().contains(d))
             .collect();
         if !fresh.is_empty() {
             new_dots += fresh.len() as u128;
-            entries.insert(value.clone(), fresh);
+            entries.push((value.clone(), fresh));
         }
     }
     let mut ctx = delta.context().difference(state.context());
@@ -229,17 +230,22 @@ fn novelty<T: Ord + Clone>(state: &OrSet<T>, delta: &OrSet<T>) -> OrSet<T> {
             }
         }
         None => {
-            for (value, ours) in state.entries() {
+            for (value, ours) in state.entries().iter() {
                 drop_live(value, ours);
             }
         }
     }
-    let hints = match delta.removal_hints() {
-        Some(h) => Some(h.clone()),
-        None if !unseen_removals => Some(removed),
-        None => None,
+    // The novel part's removals are the dots of `ctx` outside `entries`. Without
+    // unseen removals they are exactly the dots dropped here, of the elements in
+    // `removed`; handing on the delta's whole hint set instead would make hint sets
+    // snowball as novel parts are forwarded and joined. Unseen removals name elements
+    // this state never held: only the delta's hints (if any) know them.
+    let hints = if unseen_removals {
+        delta.removal_hints().cloned()
+    } else {
+        Some(removed)
     };
-    OrSet::from_parts(entries, ctx, hints)
+    OrSet::from_parts(DotStore::from_sorted(entries), ctx, hints)
 }
 
 impl<T: WireValue + Debug> DeltaCrdt for LwwRegister<T> {
@@ -283,5 +289,58 @@ impl<T: WireValue + Debug> DeltaCrdt for LwwRegister<T> {
 
     fn progress_of(&self, replica: ReplicaId) -> u64 {
         self.context().get(replica)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A receiver that already saw one of a batch's two removes forwards a novel part
+    /// whose hints name only the other element (they used to copy the batch's).
+    #[test]
+    fn novel_part_hints_name_only_its_own_removals() {
+        let a = ReplicaId::new(1);
+        let mut origin = OrSet::new();
+        let mut receiver = OrSet::new();
+        receiver.merge(&origin.insert(a, 1_u64));
+        receiver.merge(&origin.insert(a, 2_u64));
+        let d1 = origin.remove(&1);
+        let d2 = origin.remove(&2);
+        let mut batch = OrSet::empty_delta();
+        batch.merge(&d1);
+        batch.merge(&d2);
+        assert_eq!(batch.removal_hints(), Some(&BTreeSet::from([1, 2])));
+
+        let _ = receiver.merge_delta(&d2);
+        let novel = receiver.merge_delta(&batch);
+        assert_eq!(novel.removal_hints(), Some(&BTreeSet::from([1])));
+        assert_eq!(receiver, origin);
+
+        // Nothing new: no hints to forward.
+        let again = receiver.merge_delta(&batch);
+        assert!(again.is_bottom());
+        assert_eq!(again.removal_hints(), Some(&BTreeSet::new()));
+    }
+
+    /// A remove of a dot the receiver never saw keeps the delta's hints: they are the
+    /// only record of which element it belonged to.
+    #[test]
+    fn novel_part_keeps_hints_for_unseen_removals() {
+        let (a, b) = (ReplicaId::new(1), ReplicaId::new(2));
+        let mut origin = OrSet::new();
+        let added = origin.insert(a, 7_u64);
+        let removed = origin.remove(&7);
+        let mut batch = OrSet::empty_delta();
+        batch.merge(&added);
+        batch.merge(&removed);
+        let mut receiver = OrSet::new();
+        let _ = receiver.insert(b, 8_u64);
+        let novel = receiver.merge_delta(&batch);
+        assert_eq!(novel.removal_hints(), Some(&BTreeSet::from([7])));
+        let mut third = OrSet::new();
+        third.merge(&added);
+        third.merge(&novel);
+        assert!(!third.contains(&7));
     }
 }

@@ -37,6 +37,8 @@ pub mod codec;
 mod crdt;
 mod delta_crdt;
 mod dot;
+mod dot_store;
+mod dots;
 mod error;
 mod gcounter;
 mod lww_register;

@@ -8,12 +8,15 @@
 /// and a run of consecutive dots (the common case) costs one entry.
 #[derive(Clone, PartialEq, Eq, Hash, Default, Debug)]
 pub(crate) struct Ranges {
-    runs: Vec<(u64, u64)>,
+    /// Inline up to one run (the common case: a delta's or a gap's single run).
+    runs: smallvec::SmallVec<[(u64, u64); 1]>,
 }
 
 impl Ranges {
     pub(crate) const fn new() -> Self {
-        Self { runs: Vec::new() }
+        Self {
+            runs: smallvec::SmallVec::new_const(),
+        }
     }
 
     /// Wraps runs the caller has checked to satisfy the invariant.
@@ -22,7 +25,9 @@ impl Ranges {
         debug_assert!(runs
             .windows(2)
             .all(|w| w[0].1.checked_add(1).is_some_and(|n| n < w[1].0)));
-        Self { runs }
+        Self {
+            runs: smallvec::SmallVec::from_vec(runs),
+        }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -63,7 +68,8 @@ impl Ranges {
             return;
         }
         let merged = (first.min(self.runs[lo].0), last.max(self.runs[hi - 1].1));
-        self.runs.splice(lo..hi, core::iter::once(merged));
+        self.runs[lo] = merged;
+        self.runs.drain(lo + 1..hi);
     }
 
     /// Union with `other`, one ordered walk.
@@ -91,7 +97,7 @@ impl Ranges {
                 _ => all.push(next),
             }
         }
-        self.runs = all;
+        self.runs = smallvec::SmallVec::from_vec(all);
     }
 
     /// Removes every counter `<= floor` and, if the set then starts at `floor + 1`,

@@ -1,7 +1,10 @@
 //! A map stored as a vector sorted by key: the shared backbone of version vectors,
 //! counters and context clouds.
 
-/// A map kept as a `Vec` sorted strictly ascending by key.
+/// Entries stored inline up to one (deltas and single-writer vectors never allocate).
+type Entries<K, V> = smallvec::SmallVec<[(K, V); 1]>;
+
+/// A map kept as a vector sorted strictly ascending by key.
 ///
 /// Iteration order is the key order, so anything built on it encodes and compares
 /// deterministically. Lookups are binary searches; a join walks both maps once
@@ -9,13 +12,13 @@
 /// looked up (O(m log n)), so merging a small delta never costs the whole map.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub(crate) struct VecMap<K, V> {
-    entries: Vec<(K, V)>,
+    entries: Entries<K, V>,
 }
 
 impl<K, V> Default for VecMap<K, V> {
     fn default() -> Self {
         Self {
-            entries: Vec::new(),
+            entries: Entries::new_const(),
         }
     }
 }
@@ -23,14 +26,16 @@ impl<K, V> Default for VecMap<K, V> {
 impl<K: Ord + Copy, V> VecMap<K, V> {
     pub(crate) const fn new() -> Self {
         Self {
-            entries: Vec::new(),
+            entries: Entries::new_const(),
         }
     }
 
     /// Wraps entries the caller has checked to be sorted strictly ascending by key.
     pub(crate) fn from_sorted(entries: Vec<(K, V)>) -> Self {
         debug_assert!(entries.windows(2).all(|w| w[0].0 < w[1].0));
-        Self { entries }
+        Self {
+            entries: Entries::from_vec(entries),
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -117,6 +122,6 @@ impl<K: Ord + Copy, V> VecMap<K, V> {
             out.push((k, v));
         }
         out.extend(theirs.map(|(tk, tw)| (*tk, adopt(tw))));
-        self.entries = out;
+        self.entries = Entries::from_vec(out);
     }
 }

@@ -14,10 +14,10 @@
 use super::super::{DecodeError, Invalid, Limit, Reader, WireFormat, WireValue, Writer, TAG_ORSET};
 use super::causal::{read_ctx, write_ctx};
 use super::{read_flag, Ascending};
-use crate::orset::Dots;
+use crate::dot_store::DotStore;
+use crate::dots::Dots;
 use crate::{Dot, OrSet, ReplicaId};
-use smallvec::SmallVec;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// A run of single-dot elements being written.
 struct Run {
@@ -150,7 +150,7 @@ impl<T: WireValue> WireFormat for OrSet<T> {
                     )
                     .into());
                 }
-                let mut dots: Dots = SmallVec::with_capacity(super::prealloc::<Dot>(m));
+                let mut dots: Vec<Dot> = Vec::with_capacity(super::prealloc::<Dot>(m));
                 let mut order = Ascending::new("an element's dots");
                 for _ in 0..m {
                     let replica = lookup(r)?;
@@ -158,7 +158,7 @@ impl<T: WireValue> WireFormat for OrSet<T> {
                     order.next(dot)?;
                     dots.push(dot);
                 }
-                dot_sets.push(dots);
+                dot_sets.push(Dots::from_vec(dots));
                 prev_run = None;
             } else {
                 let left = (n - dot_sets.len()) as u64;
@@ -180,7 +180,7 @@ impl<T: WireValue> WireFormat for OrSet<T> {
                 }
                 for c in start..=end {
                     let dot = Dot::try_new(replica, c).ok_or(Invalid::ZeroCounter)?;
-                    dot_sets.push(SmallVec::from_buf([dot]));
+                    dot_sets.push(Dots::one(dot));
                 }
                 prev_run = Some((replica, end));
             }
@@ -201,7 +201,8 @@ impl<T: WireValue> WireFormat for OrSet<T> {
         } else {
             None
         };
-        let entries: BTreeMap<T, Dots> = values.into_iter().zip(dot_sets).collect();
+        // `values` is strictly ascending (checked above).
+        let entries = DotStore::from_sorted(values.into_iter().zip(dot_sets));
         let set = OrSet::from_parts(entries, ctx, removed);
         set.check_invariants()?;
         Ok(set)
