@@ -1,0 +1,182 @@
+//! The real thing: one `crdt_sync::Leader` per node, messages handed over in-process.
+
+use super::topology::Topology;
+use super::workload::{Op, Replicated};
+use super::Protocol;
+use crdt_core::ReplicaId;
+use crdt_sync::Leader;
+
+/// How messages travel within a round.
+pub trait Delivery {
+    /// The row label.
+    const NAME: &'static str;
+    /// Whether every message produced while delivering is delivered in the same round
+    /// (the round is longer than a round trip), or only those that were ready when the
+    /// round began (a round trip takes a round).
+    const UNTIL_QUIET: bool;
+}
+
+/// Every `poll_transmit` is delivered, and what it provokes (acknowledgements,
+/// forwarded deltas) too, until no leader has anything to send; then every leader
+/// ticks. This is a deployment whose tick period exceeds the network's round trip, as
+/// in the crate's `multi_leader` example.
+#[derive(Debug)]
+pub struct UntilQuiet;
+
+impl Delivery for UntilQuiet {
+    const NAME: &'static str = "crdt-sync `Leader` (BP + RR)";
+    const UNTIL_QUIET: bool = true;
+}
+
+/// One exchange per round: what every leader has to send when the round begins is
+/// delivered; replies wait for the next round; then every leader ticks. A round trip
+/// takes a whole tick (a sensitivity check, not the headline figure).
+#[derive(Debug)]
+pub struct OneHop;
+
+impl Delivery for OneHop {
+    const NAME: &'static str = "crdt-sync `Leader`, one hop per round (round trip = 1 tick)";
+    const UNTIL_QUIET: bool = false;
+}
+
+/// A network of `crdt_sync::Leader`s.
+pub struct Leaders<C: Replicated, D> {
+    leaders: Vec<Leader<C>>,
+    probe: bool,
+    peaks: Vec<u64>,
+    /// Bytes and messages by message kind (the 4th header byte).
+    kinds: [(u64, u64); 16],
+    _delivery: core::marker::PhantomData<D>,
+}
+
+impl<C: Replicated, D> core::fmt::Debug for Leaders<C, D> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Leaders")
+            .field("leaders", &self.leaders.len())
+            .finish()
+    }
+}
+
+fn id(node: usize) -> ReplicaId {
+    ReplicaId::new(node as u64 + 1)
+}
+
+impl<C: Replicated, D> Leaders<C, D> {
+    fn note_peaks(&mut self) {
+        if self.probe {
+            for (peak, leader) in self.peaks.iter_mut().zip(&self.leaders) {
+                *peak = (*peak).max(leader.metrics().buffered_bytes);
+            }
+        }
+    }
+
+    /// Leader `node`'s metrics.
+    pub fn metrics(&self, node: usize) -> crdt_sync::Metrics {
+        self.leaders[node].metrics()
+    }
+}
+
+impl<C: Replicated, D: Delivery> Protocol<C> for Leaders<C, D> {
+    const NAME: &'static str = D::NAME;
+
+    fn new(topology: &Topology, probe: bool) -> Self {
+        let leaders = topology
+            .neighbours
+            .iter()
+            .enumerate()
+            .map(|(node, neighbours)| {
+                let mut leader = Leader::new(id(node), C::default());
+                for &peer in neighbours {
+                    leader.add_peer(id(peer)).expect("a valid peer");
+                }
+                leader
+            })
+            .collect();
+        Self {
+            leaders,
+            probe,
+            peaks: vec![0; topology.len()],
+            kinds: [(0, 0); 16],
+            _delivery: core::marker::PhantomData,
+        }
+    }
+
+    fn update(&mut self, node: usize, op: &Op) {
+        let _delta = self.leaders[node]
+            .mutate(|state, writer| state.apply(op, writer))
+            .expect("a fresh leader can write");
+    }
+
+    fn sync_round(&mut self) -> u64 {
+        self.note_peaks();
+        let mut bytes = 0;
+        loop {
+            let mut outbox = Vec::new();
+            for (from, leader) in self.leaders.iter_mut().enumerate() {
+                while let Some(t) = leader.poll_transmit() {
+                    outbox.push((from, t));
+                }
+            }
+            if outbox.is_empty() {
+                break;
+            }
+            for (from, t) in outbox {
+                bytes += t.payload.len() as u64;
+                // Header: magic (2 bytes), protocol version, kind.
+                let kind = usize::from(t.payload.get(3).copied().unwrap_or(0)).min(15);
+                self.kinds[kind].0 += t.payload.len() as u64;
+                self.kinds[kind].1 += 1;
+                let to = (t.to.get() - 1) as usize;
+                self.leaders[to]
+                    .receive(id(from), &t.payload)
+                    .expect("no error between honest leaders");
+            }
+            self.note_peaks();
+            if !D::UNTIL_QUIET {
+                break;
+            }
+        }
+        for leader in &mut self.leaders {
+            leader.tick();
+        }
+        bytes
+    }
+
+    fn state(&self, node: usize) -> &C {
+        self.leaders[node].state()
+    }
+
+    fn buffer_peaks(&self) -> Vec<u64> {
+        self.peaks.clone()
+    }
+
+    /// By `crdt-sync` message kind (`Delta` 1, `Ack` 2, `Digest` 3, `Repair` 4,
+    /// `Probe` 5, `ProbeReply` 6, `Delta` with a piggybacked ack 7; other kind bytes
+    /// are shown by number).
+    fn breakdown(&self) -> Vec<(&'static str, u64, u64)> {
+        const NAMES: [&str; 16] = [
+            "kind 0",
+            "Delta",
+            "Ack",
+            "Digest",
+            "Repair",
+            "Probe",
+            "ProbeReply",
+            "Delta+Ack",
+            "kind 8",
+            "kind 9",
+            "kind 10",
+            "kind 11",
+            "kind 12",
+            "kind 13",
+            "kind 14",
+            "kind 15+",
+        ];
+        NAMES
+            .iter()
+            .zip(self.kinds)
+            .filter(|(_, (_, n))| *n > 0)
+            .map(|(name, (b, n))| (*name, b, n))
+            .collect()
+    }
+}
