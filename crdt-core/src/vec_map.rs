@@ -109,19 +109,75 @@ impl<K: Ord + Copy, V> VecMap<K, V> {
             }
             return;
         }
-        // Large other: one ordered walk of both.
-        let mut out = Vec::with_capacity(self.entries.len() + other.len());
-        let mut theirs = other.entries.iter().peekable();
-        for (k, mut v) in self.entries.drain(..) {
-            while let Some((tk, tw)) = theirs.next_if(|(tk, _)| *tk < k) {
-                out.push((*tk, adopt(tw)));
+        // Large other: one ordered walk of both, joining in place where the keys meet
+        // (replicas that merge often share their keys: then nothing is allocated or
+        // moved); keys only `other` has are collected and woven in afterwards. Each
+        // entry of `other` is joined or adopted exactly once.
+        let mut missing: Vec<(K, V)> = Vec::new();
+        let mine = self.entries.as_mut_slice();
+        let mut i = 0;
+        for (k, w) in &other.entries {
+            while i < mine.len() && mine[i].0 < *k {
+                i += 1;
             }
-            if let Some((_, tw)) = theirs.next_if(|(tk, _)| *tk == k) {
-                join(&mut v, tw);
+            match mine.get_mut(i) {
+                Some((mk, v)) if *mk == *k => {
+                    join(v, w);
+                    i += 1;
+                }
+                _ => missing.push((*k, adopt(w))),
+            }
+        }
+        if missing.is_empty() {
+            return;
+        }
+        let mut out = Vec::with_capacity(self.entries.len() + missing.len());
+        let mut extra = missing.into_iter().peekable();
+        for (k, v) in self.entries.drain(..) {
+            while let Some(e) = extra.next_if(|(ek, _)| *ek < k) {
+                out.push(e);
             }
             out.push((k, v));
         }
-        out.extend(theirs.map(|(tk, tw)| (*tk, adopt(tw))));
+        out.extend(extra);
         self.entries = Entries::from_vec(out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::VecMap;
+    use std::collections::BTreeMap;
+
+    /// Large merges (the ordered walk) against a `BTreeMap` model, with a summing join
+    /// so that an entry joined twice, or adopted and joined, would show.
+    #[test]
+    fn merge_with_joins_each_entry_of_the_other_exactly_once() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move |m: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % m
+        };
+        for round in 0..300 {
+            let span = 2 + round % 200;
+            let build = |next: &mut dyn FnMut(u64) -> u64| {
+                let n = next(span);
+                let model: BTreeMap<u64, u64> = (0..n).map(|_| (next(span), 1 + next(9))).collect();
+                model
+            };
+            let (a, b) = (build(&mut next), build(&mut next));
+            let mut mine = VecMap::from_sorted(a.iter().map(|(k, v)| (*k, *v)).collect());
+            let theirs = VecMap::from_sorted(b.iter().map(|(k, v)| (*k, *v)).collect());
+            mine.merge_with(&theirs, |x, y| *x += *y, |y| *y);
+            let mut expected = a.clone();
+            for (k, v) in &b {
+                *expected.entry(*k).or_insert(0) += v;
+            }
+            let got: Vec<(u64, u64)> = mine.iter().map(|(k, v)| (*k, *v)).collect();
+            let want: Vec<(u64, u64)> = expected.into_iter().collect();
+            assert_eq!(got, want, "round {round}: {a:?} + {b:?}");
+        }
     }
 }
