@@ -26,6 +26,10 @@ for a in "$@"; do
 done
 
 start=$(date +%s)
+# The tree as measured, before this run writes its own outputs.
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=""
+if [ -n "$(git status --porcelain 2>/dev/null)" ]; then dirty=" plus uncommitted changes"; fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -56,9 +60,6 @@ fi
 
 secs=$(( $(date +%s) - start ))
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=""
-if [ -n "$(git status --porcelain 2>/dev/null)" ]; then dirty=" plus uncommitted changes"; fi
 
 {
   echo "# Benchmarks"
