@@ -77,26 +77,37 @@ pub fn remove_rep<'a, E: Element, S: SetContender<E>>(
     }
 }
 
+/// `k` joins of `right` into copies of `left` by `merge`, `chunk` copies at a time: the
+/// pairs are copied, and the results (and whatever `merge` hands back) dropped,
+/// outside the timed section.
+fn merge_copies<T: Clone, O>(
+    k: u64,
+    chunk: u64,
+    left: &T,
+    right: &T,
+    mut merge: impl FnMut(&mut T, T) -> O,
+) -> Duration {
+    chunked(k, chunk, |n| {
+        let pairs: Vec<(T, T)> = (0..n).map(|_| (left.clone(), right.clone())).collect();
+        let mut outs = Vec::with_capacity(pairs.len());
+        let t = Stopwatch::start();
+        for (mut l, r) in pairs {
+            let rest = merge(&mut l, r);
+            outs.push((l, rest));
+        }
+        let d = t.elapsed();
+        drop(outs);
+        d
+    })
+}
+
 /// Joins of the full state `right` into copies of `left` (each pair copied untimed).
 pub fn merge_state_rep<'a, E: Element, S: SetContender<E>>(
     left: &'a S,
     right: &'a S,
 ) -> impl FnMut(u64) -> Duration + 'a {
     let chunk = if left.len() >= 100_000 { 1 } else { 16 };
-    move |k| {
-        chunked(k, chunk, |c| {
-            let pairs: Vec<(S, S)> = (0..c).map(|_| (left.clone(), right.clone())).collect();
-            let mut outs = Vec::with_capacity(pairs.len());
-            let t = Stopwatch::start();
-            for (mut l, r) in pairs {
-                let rest = l.merge_state(r);
-                outs.push((l, rest));
-            }
-            let d = t.elapsed();
-            drop(outs);
-            d
-        })
-    }
+    move |k| merge_copies(k, chunk, left, right, S::merge_state)
 }
 
 /// Merges of 10-element deltas written by another replica into `state` (removed
@@ -182,20 +193,7 @@ pub fn merge_counter_rep<'a, C: CounterContender>(
     left: &'a C,
     right: &'a C,
 ) -> impl FnMut(u64) -> Duration + 'a {
-    move |k| {
-        chunked(k, 256, |n| {
-            let pairs: Vec<(C, C)> = (0..n).map(|_| (left.clone(), right.clone())).collect();
-            let mut outs = Vec::with_capacity(pairs.len());
-            let t = Stopwatch::start();
-            for (mut l, r) in pairs {
-                let rest = l.merge_state(r);
-                outs.push((l, rest));
-            }
-            let d = t.elapsed();
-            drop(outs);
-            d
-        })
-    }
+    move |k| merge_copies(k, 256, left, right, C::merge_state)
 }
 
 /// Reads of the counter's value.
@@ -228,20 +226,7 @@ pub fn merge_register_rep<'a, R: RegisterContender>(
     left: &'a R,
     right: &'a R,
 ) -> impl FnMut(u64) -> Duration + 'a {
-    move |k| {
-        chunked(k, 256, |n| {
-            let pairs: Vec<(R, R)> = (0..n).map(|_| (left.clone(), right.clone())).collect();
-            let mut outs = Vec::with_capacity(pairs.len());
-            let t = Stopwatch::start();
-            for (mut l, r) in pairs {
-                let rest = l.merge_state(r);
-                outs.push((l, rest));
-            }
-            let d = t.elapsed();
-            drop(outs);
-            d
-        })
-    }
+    move |k| merge_copies(k, 256, left, right, R::merge_state)
 }
 
 /// [`insert_rep`], timed by [`per_op`].
