@@ -3,7 +3,8 @@
 use crate::codec::{WireFormat, WireValue};
 use crate::dot_store::DotStore;
 use crate::{
-    CausalContext, Crdt, Dot, GCounter, LwwRegister, OrSet, PnCounter, ReplicaId, VersionVector,
+    CausalContext, CoreError, Crdt, Dot, GCounter, GCounterOp, LwwOp, LwwRegister, OrSet, OrSetOp,
+    PnCounter, PnCounterOp, ReplicaId, VersionVector,
 };
 use core::fmt::Debug;
 use std::collections::BTreeSet;
@@ -29,6 +30,30 @@ pub trait DeltaCrdt: Crdt + WireFormat + Clone + Default + PartialEq + Debug {
     /// it lacks: a causal context or version vector, or for counters the state itself
     /// (one number per replica).
     type Summary: WireFormat + Clone + PartialEq + Debug;
+
+    /// One local operation (see [`crate::op`](crate::GCounterOp)): the only way a
+    /// protocol engine changes its state locally, so every change has its delta.
+    type Op: Clone + Debug;
+
+    /// Applies `op` as a write of `writer` and returns its delta (bottom if the
+    /// operation changed nothing, e.g. removing an absent element).
+    ///
+    /// # Errors
+    /// The [`CoreError`] of the refusing (`try_`) mutator: a counter that would
+    /// overflow, an exhausted replica id or clock. The state is unchanged then.
+    fn apply(&mut self, writer: ReplicaId, op: Self::Op) -> Result<Self, CoreError>;
+
+    /// A 64-bit hash of the canonical encoding of this value: equal values hash
+    /// equally on every replica and every build that speaks the same wire format
+    /// (xxHash3-64 of the encoded body). Protocols put it in digests to find replicas
+    /// whose summaries agree but whose contents differ. O(size); a type may override
+    /// it with an incrementally maintained hash of the same stability.
+    fn state_hash(&self) -> u64 {
+        let mut w = crate::codec::Writer::new();
+        // A body that cannot be encoded hashes what was written (the same everywhere).
+        let _ = self.encode_body(&mut w);
+        xxhash_rust::xxh3::xxh3_64(w.as_bytes())
+    }
 
     /// The bottom value, suitable to accumulate deltas into.
     fn empty_delta() -> Self;
@@ -61,6 +86,13 @@ pub trait DeltaCrdt: Crdt + WireFormat + Clone + Default + PartialEq + Debug {
 
 impl DeltaCrdt for GCounter {
     type Summary = GCounter;
+    type Op = GCounterOp;
+
+    fn apply(&mut self, writer: ReplicaId, op: GCounterOp) -> Result<Self, CoreError> {
+        match op {
+            GCounterOp::Increment(n) => self.try_increment(writer, n),
+        }
+    }
 
     fn empty_delta() -> Self {
         GCounter::new()
@@ -95,6 +127,14 @@ impl DeltaCrdt for GCounter {
 
 impl DeltaCrdt for PnCounter {
     type Summary = PnCounter;
+    type Op = PnCounterOp;
+
+    fn apply(&mut self, writer: ReplicaId, op: PnCounterOp) -> Result<Self, CoreError> {
+        match op {
+            PnCounterOp::Increment(n) => self.try_increment(writer, n),
+            PnCounterOp::Decrement(n) => self.try_decrement(writer, n),
+        }
+    }
 
     fn empty_delta() -> Self {
         PnCounter::new()
@@ -141,6 +181,15 @@ impl DeltaCrdt for PnCounter {
 
 impl<T: WireValue + Debug> DeltaCrdt for OrSet<T> {
     type Summary = CausalContext;
+    type Op = OrSetOp<T>;
+
+    fn apply(&mut self, writer: ReplicaId, op: OrSetOp<T>) -> Result<Self, CoreError> {
+        match op {
+            OrSetOp::Insert(value) => self.try_insert(writer, value),
+            OrSetOp::Remove(value) => Ok(self.remove(&value)),
+            OrSetOp::Clear => Ok(self.clear()),
+        }
+    }
 
     fn empty_delta() -> Self {
         OrSet::empty_delta()
@@ -250,6 +299,13 @@ fn novelty<T: Ord + Clone>(state: &OrSet<T>, delta: &OrSet<T>) -> OrSet<T> {
 
 impl<T: WireValue + Debug> DeltaCrdt for LwwRegister<T> {
     type Summary = VersionVector;
+    type Op = LwwOp<T>;
+
+    fn apply(&mut self, writer: ReplicaId, op: LwwOp<T>) -> Result<Self, CoreError> {
+        match op {
+            LwwOp::Set { value, now_ms } => self.try_set(writer, value, now_ms),
+        }
+    }
 
     fn empty_delta() -> Self {
         LwwRegister::new()

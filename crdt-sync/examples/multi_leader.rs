@@ -5,7 +5,7 @@
 //! Run with `cargo run -p crdt-sync --example multi_leader`.
 
 use crdt_core::codec::encode;
-use crdt_core::{OrSet, ReplicaId};
+use crdt_core::{OrSet, OrSetOp, ReplicaId};
 use crdt_sync::{Leader, Transmit};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -42,12 +42,12 @@ fn main() -> Result<(), crdt_sync::SyncError> {
             // Every leader writes every round; every fifth round it also removes.
             for (i, leader) in leaders.values_mut().enumerate() {
                 let item = format!("L{}-item{round}", i + 1);
-                let delta = leader.mutate(|s, id| s.insert(id, item))?;
+                let delta = leader.apply(OrSetOp::Insert(item))?;
                 op_based_bytes += encode(&delta).len() as u64 * (LEADERS - 1);
                 if round % 5 == 4 {
                     let victim = leader.state().iter().nth(round as usize % 7).cloned();
                     if let Some(victim) = victim {
-                        let delta = leader.mutate(|s, _| s.remove(&victim))?;
+                        let delta = leader.apply(OrSetOp::Remove(victim))?;
                         op_based_bytes += encode(&delta).len() as u64 * (LEADERS - 1);
                     }
                 }

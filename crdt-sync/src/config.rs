@@ -1,5 +1,6 @@
 //! Explicit limits and timing of a leader.
 
+use crate::{PROTOCOL_VERSION, PROTOCOL_VERSION_MIN};
 use crdt_core::codec::DecodeLimits;
 
 /// A leader's limits. Every quantity that grows from input is bounded here; each bound
@@ -27,6 +28,13 @@ pub struct Config {
     pub digest_interval_ticks: u32,
     /// Bounds on decoded content (elements, replicas).
     pub decode: DecodeLimits,
+    /// The highest protocol version to speak (at most [`PROTOCOL_VERSION`], at least
+    /// [`PROTOCOL_VERSION_MIN`]; other values are clamped): pin it to the old version
+    /// during a rolling upgrade until every leader runs the new build.
+    pub protocol_version_max: u8,
+    /// The largest message sent in fragments (one above `message_bytes_max` is split
+    /// into fragments under it) or reassembled from them.
+    pub transfer_bytes_max: usize,
 }
 
 impl Config {
@@ -37,7 +45,15 @@ impl Config {
         peers_max: 1024,
         digest_interval_ticks: 8,
         decode: DecodeLimits::DEFAULT,
+        protocol_version_max: PROTOCOL_VERSION,
+        transfer_bytes_max: 1 << 30,
     };
+
+    /// The protocol version this leader speaks at most.
+    pub(crate) fn protocol_version(&self) -> u8 {
+        self.protocol_version_max
+            .clamp(PROTOCOL_VERSION_MIN, PROTOCOL_VERSION)
+    }
 
     pub(crate) fn decode_limits(&self) -> DecodeLimits {
         self.decode.with_max_bytes(self.message_bytes_max)

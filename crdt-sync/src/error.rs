@@ -1,7 +1,7 @@
 //! Errors of the protocol engine.
 
 use crdt_core::codec::DecodeError;
-use crdt_core::ReplicaId;
+use crdt_core::{CoreError, ReplicaId};
 
 /// Why a leader refused an input or an operation. When one is returned from
 /// [`Leader::receive`](crate::Leader::receive) the leader is unchanged (apart from
@@ -21,9 +21,49 @@ pub enum SyncError {
         /// The limit.
         max: usize,
     },
-    /// The message's or snapshot's checksum does not match: corrupted in transit or storage.
-    #[error("checksum mismatch: the message or snapshot was corrupted in transit or storage; it was dropped (a message is retransmitted)")]
+    /// The message's or checkpoint's checksum does not match: corrupted in transit or storage.
+    #[error("checksum mismatch: the message or checkpoint was corrupted in transit or storage; it was dropped (a message is retransmitted)")]
     Corrupt,
+    /// The message is addressed to another leader: the transport delivered it to the
+    /// wrong one (a reused address, a stale route). Dropped, and counted in
+    /// [`Metrics::misdelivered`](crate::Metrics::misdelivered).
+    #[error("message addressed to leader {to} was delivered to leader {at}: fix the transport's routing (address reused or stale); the message was dropped")]
+    Misdelivered {
+        /// The leader it was addressed to.
+        to: ReplicaId,
+        /// This leader.
+        at: ReplicaId,
+    },
+    /// The message is encoded in a protocol version this leader does not read. Its
+    /// sender's highest version is remembered: the next messages to it are readable,
+    /// so the exchange recovers at the next retransmission.
+    #[error("peer {peer} sent protocol version {version}, this leader reads up to {max}: it will answer in a version both speak; upgrade this leader to use the newer one")]
+    UnsupportedVersion {
+        /// The sender.
+        peer: ReplicaId,
+        /// The message's version.
+        version: u8,
+        /// The highest version this leader reads.
+        max: u8,
+    },
+    /// The peer speaks no protocol version this leader accepts.
+    #[error("peer {peer} speaks protocol versions up to {version}, below this build's minimum {min}: upgrade that leader")]
+    PeerTooOld {
+        /// The peer.
+        peer: ReplicaId,
+        /// Its highest version.
+        version: u8,
+        /// The lowest version this build speaks.
+        min: u8,
+    },
+    /// A message in fragments is larger than `Config::transfer_bytes_max`.
+    #[error("a transfer of {bytes} bytes exceeds transfer_bytes_max ({max}): raise the limit on every leader if states this large are legitimate")]
+    TransferTooLarge {
+        /// Its size.
+        bytes: u64,
+        /// The limit.
+        max: u64,
+    },
     /// A message from a leader that is not a peer.
     #[error("message from {0}, which is not a peer of this leader: call add_peer first, or drop traffic from unknown leaders")]
     UnknownPeer(ReplicaId),
@@ -37,7 +77,7 @@ pub enum SyncError {
     #[error("a leader cannot be its own peer")]
     SelfPeer,
     /// Another live leader issues updates under this leader's id (or this leader was
-    /// restored from a snapshot that another copy of it outlived). Local writes are
+    /// restored from a checkpoint that another copy of it outlived). Local writes are
     /// refused from now on, so no update is ever issued twice under one id.
     #[error("replica id conflict: another leader issued updates under id {replica} that this leader never made (a second live leader shares the id, or a stale copy of this leader is running): stop this leader and restart it under a fresh ReplicaId")]
     ReplicaIdConflict {
@@ -51,9 +91,18 @@ pub enum SyncError {
     /// The operating system gave no random bytes for a restore's nonce.
     #[error("the operating system gave no entropy for the restored incarnation's nonce: retry, or pass 64 random bits to Leader::restore_with_nonce")]
     NoEntropy,
-    /// Writes after [`Leader::restore`](crate::Leader::restore) wait for a snapshot.
-    #[error("this leader was restored and has not persisted its new incarnation yet: call snapshot(), store the bytes durably, then write")]
-    SnapshotRequired,
+    /// Writes after [`Leader::restore`](crate::Leader::restore) wait for a persisted
+    /// checkpoint of the new incarnation.
+    #[error("this restored leader has not persisted its new incarnation: store Leader::checkpoint() durably, pass it to Leader::persisted, then write")]
+    CheckpointRequired,
+    /// [`Leader::persisted`](crate::Leader::persisted) was given another leader's
+    /// checkpoint.
+    #[error("this checkpoint belongs to another leader id: pass each leader its own checkpoints")]
+    ForeignCheckpoint,
+    /// The replicated type refused a local operation (a counter would overflow, a
+    /// replica id or clock is exhausted); nothing was written.
+    #[error("write refused: {0}")]
+    Refused(#[from] CoreError),
     /// A message contradicts what this leader sent (e.g. an acknowledgement of an
     /// update never sent): the peer is corrupt or hostile.
     #[error("protocol violation by {peer}: {reason}")]

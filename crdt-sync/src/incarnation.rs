@@ -3,7 +3,7 @@
 /// One life of a leader: [`Incarnation::FIRST`] for a leader made by
 /// [`Leader::new`](crate::Leader::new) (counter 0 with the caller's nonce for
 /// [`Leader::with_nonce`](crate::Leader::with_nonce)), then a new one each time it is restored from a
-/// snapshot (or displaced by a newer copy of itself, see
+/// checkpoint (or displaced by a newer copy of itself, see
 /// [`Leader::restore_with_nonce`](crate::Leader::restore_with_nonce)).
 ///
 /// An incarnation is a restart **counter** and a random **nonce** from the restore
@@ -11,7 +11,7 @@
 /// a restored leader newer than every incarnation of it its peers have seen (it probes
 /// them first); the nonce makes two restores unique **by construction** even when no
 /// peer could tell them apart — a copy that crashed with its messages still in flight,
-/// then an older snapshot restored under the same id, pick the same counter but
+/// then an older checkpoint restored under the same id, pick the same counter but
 /// (except with probability 2⁻³²) different nonces, hence different
 /// [writer ids](crate::writer_id), so they never issue the same dot.
 ///

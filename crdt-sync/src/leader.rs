@@ -46,14 +46,34 @@ pub struct Leader<C: DeltaCrdt> {
     pub(crate) peers: BTreeMap<ReplicaId, Peer<C::Summary>>,
     /// Set once another leader was found writing under our writer id: writes refused.
     pub(crate) conflict: bool,
-    /// Set by `restore` until `snapshot` persists the new incarnation.
-    pub(crate) needs_snapshot: bool,
+    /// Set by `restore` until `checkpoint` persists the new incarnation.
+    pub(crate) needs_checkpoint: bool,
     /// Set by `restore` until every peer said which incarnations of us it has seen.
     pub(crate) probing: bool,
     pub(crate) ticks: u64,
     pub(crate) metrics: Metrics,
     /// The peer `poll_transmit` served last (round robin).
     pub(crate) cursor: Option<ReplicaId>,
+    /// Counts changes of `state` (keys the hash cache).
+    pub(crate) state_version: u64,
+    /// `(state_version, state_hash)` of the last hash computed.
+    pub(crate) hash_cache: Option<(u64, u64)>,
+}
+
+/// The state's hash, recomputed only after the state changed.
+pub(crate) fn cached_hash<C: DeltaCrdt>(
+    state: &C,
+    cache: &mut Option<(u64, u64)>,
+    version: u64,
+) -> u64 {
+    match cache {
+        Some((v, h)) if *v == version => *h,
+        _ => {
+            let h = state.state_hash();
+            *cache = Some((version, h));
+            h
+        }
+    }
 }
 
 impl<C: DeltaCrdt> Leader<C> {
@@ -107,11 +127,13 @@ impl<C: DeltaCrdt> Leader<C> {
             buffer: DeltaBuffer::new(),
             peers: BTreeMap::new(),
             conflict: false,
-            needs_snapshot: false,
+            needs_checkpoint: false,
             probing: false,
             ticks: 0,
             metrics: Metrics::default(),
             cursor: None,
+            state_version: 0,
+            hash_cache: None,
         };
         let novel = leader.state.merge_delta(&initial);
         if !novel.is_bottom() {
@@ -157,22 +179,22 @@ impl<C: DeltaCrdt> Leader<C> {
         self.peers.keys().copied()
     }
 
-    /// Applies a local write: `f` calls a core mutator on the state with the id to write
-    /// under and returns its delta, which is buffered and ready for every peer at once.
+    /// Applies a local write: `op` under this leader's [`Leader::writer_id`]. Its
+    /// delta is buffered and ready for every peer at once, and returned.
     ///
-    /// `f` must issue updates only under the id it is given (this leader's
-    /// [`Leader::writer_id`]).
+    /// Operations are values ([`DeltaCrdt::Op`]: e.g. `OrSetOp::Insert`), not closures
+    /// over the state: the leader alone mutates its state, so every change it makes is
+    /// in the delta it sends, and no write can go out under another id.
     ///
     /// # Errors
     /// [`SyncError::ReplicaIdConflict`] once another leader was found writing under this
-    /// leader's id; [`SyncError::SnapshotRequired`] after a restore until
-    /// [`Leader::snapshot`] was called. `f` is not called then.
-    pub fn mutate<F>(&mut self, f: F) -> Result<C, SyncError>
-    where
-        F: FnOnce(&mut C, ReplicaId) -> C,
-    {
+    /// leader's id; [`SyncError::Restoring`] or [`SyncError::CheckpointRequired`] after a
+    /// restore until [`Leader::checkpoint`] was persisted; [`SyncError::Refused`] when
+    /// the type refuses the operation (a counter that would overflow). The state is
+    /// unchanged then.
+    pub fn apply(&mut self, op: C::Op) -> Result<C, SyncError> {
         self.can_write()?;
-        let delta = f(&mut self.state, self.writer);
+        let delta = self.state.apply(self.writer, op)?;
         if !delta.is_bottom() {
             self.record_local(delta.clone());
         }
@@ -181,16 +203,17 @@ impl<C: DeltaCrdt> Leader<C> {
 
     /// Counts a local write in the token and buffers it for every peer.
     fn record_local(&mut self, delta: C) {
+        self.state_version += 1;
         let n = self.token.get(self.writer).saturating_add(1);
         self.token.advance(self.writer, n);
         self.buffer_entry(None, delta);
     }
 
-    /// Whether [`Leader::mutate`] would run now.
+    /// Whether [`Leader::apply`] would accept a write now.
     ///
     /// # Errors
     /// The error `mutate` would return: [`SyncError::ReplicaIdConflict`],
-    /// [`SyncError::Restoring`] or [`SyncError::SnapshotRequired`].
+    /// [`SyncError::Restoring`] or [`SyncError::CheckpointRequired`].
     pub fn can_write(&self) -> Result<(), SyncError> {
         if self.conflict {
             return Err(SyncError::ReplicaIdConflict {
@@ -200,8 +223,8 @@ impl<C: DeltaCrdt> Leader<C> {
         if self.probing {
             return Err(SyncError::Restoring);
         }
-        if self.needs_snapshot {
-            return Err(SyncError::SnapshotRequired);
+        if self.needs_checkpoint {
+            return Err(SyncError::CheckpointRequired);
         }
         Ok(())
     }
@@ -215,12 +238,14 @@ impl<C: DeltaCrdt> Leader<C> {
         let digest_now = self.config.digest_interval_ticks > 0
             && self.ticks % u64::from(self.config.digest_interval_ticks) == 0;
         let head = self.buffer.head();
+        self.tick_transfers();
         for peer in self.peers.values_mut() {
             peer.probe_sent = false;
+            peer.repair_asked = false;
             peer.gap_ticked = peer.gap_seen;
             if peer.notices_left > 0 {
                 peer.notices_left -= 1;
-                peer.owe_probe_reply.get_or_insert(0);
+                peer.owe_probe_reply.get_or_insert((0, peer.previous_inc));
             }
             if !peer.greeted {
                 // A peer we have received nothing from by our first tick may hold state we
@@ -241,7 +266,19 @@ impl<C: DeltaCrdt> Leader<C> {
                 && peer.backoff == 1
                 && peer.repair_in_flight.is_none()
                 && !peer.need_repair;
-            if waiting && !unsent_only && peer.retransmit_due() {
+            // Only deltas the peer never needed (its own) are left unacknowledged and
+            // nothing is in flight: an empty interval lets it acknowledge them (and the
+            // buffer be collected), whether or not anything progressed this tick.
+            let only_skipped = peer.sent == peer.acked
+                && peer.examined == head
+                && peer.acked < head
+                && peer.repair_in_flight.is_none()
+                && !peer.need_repair;
+            if only_skipped {
+                peer.examined = peer.acked;
+                peer.flush = true;
+            }
+            if waiting && !unsent_only && !only_skipped && peer.retransmit_due() {
                 peer.sent = peer.acked;
                 peer.examined = peer.acked;
                 peer.flush = true;
@@ -270,14 +307,14 @@ impl<C: DeltaCrdt> Leader<C> {
     }
 
     /// The id this leader writes under in its current incarnation (see
-    /// [`writer_id`](crate::writer_id)); the id passed to [`Leader::mutate`]'s closure.
+    /// [`writer_id`](crate::writer_id)): the writer of every [`Leader::apply`].
     pub fn writer_id(&self) -> ReplicaId {
         self.writer
     }
 
     /// This leader's current incarnation: [`Incarnation::FIRST`] (or the one
-    /// [`Leader::with_nonce`] made) until it is restored from a snapshot; while it
-    /// probes after a restore, the snapshot's.
+    /// [`Leader::with_nonce`] made) until it is restored from a checkpoint; while it
+    /// probes after a restore, the checkpoint's.
     pub fn incarnation(&self) -> Incarnation {
         self.incarnation
     }
@@ -349,14 +386,20 @@ impl<C: DeltaCrdt> Leader<C> {
     /// if it had lost its buffer and its view of every peer, takes nothing in and
     /// writes nothing until every peer said which incarnations of it they have seen.
     pub(crate) fn begin_probe(&mut self) {
+        self.state_version += 1;
         // Whatever was buffered is void for peers that will see a new incarnation: pretend
         // delta 1 held it and is gone, so every peer is repaired from its summary.
         self.buffer = crate::buffer::DeltaBuffer::starting_after(1);
         for peer in self.peers.values_mut() {
+            // What we know of the peer (its incarnation, the version it speaks)
+            // stays; everything about our exchange with it is void.
+            let (inc, version_max) = (peer.inc, peer.version_max);
             *peer = crate::peer::Peer::new();
+            peer.inc = inc;
+            peer.version_max = version_max;
         }
         self.cursor = None;
-        self.needs_snapshot = true;
+        self.needs_checkpoint = true;
         self.probing = true;
         self.probe_id = self.draw_nonce().max(1);
         self.probe_floor = None;
@@ -364,7 +407,7 @@ impl<C: DeltaCrdt> Leader<C> {
     }
 
     /// Ends a probe once every peer answered: the leader takes an incarnation above
-    /// every one any peer has seen of it (however old the snapshot, and however often
+    /// every one any peer has seen of it (however old the checkpoint, and however often
     /// it was restored), so peers never mistake it for a stale copy, with a fresh
     /// nonce, so it never writes under an id a copy of it already used.
     pub(crate) fn finish_probe_if_answered(&mut self) {
@@ -393,9 +436,9 @@ impl<C: DeltaCrdt> Leader<C> {
         self.incarnation = next;
         self.writer = crate::writer_id(self.id, next);
         self.probing = false;
-        // The new incarnation must be durable before it writes (a snapshot taken while
+        // The new incarnation must be durable before it writes (a checkpoint taken while
         // probing recorded the old one).
-        self.needs_snapshot = true;
+        self.needs_checkpoint = true;
         for peer in self.peers.values_mut() {
             peer.probe_reply = None;
         }
@@ -417,7 +460,7 @@ impl<C: DeltaCrdt> Leader<C> {
     ///
     /// Either a copy of this leader that crashed left messages in flight under an
     /// incarnation that was unknown when this copy probed (it restored an older
-    /// snapshot, or peers forgot), or a second live copy runs. A restored copy takes
+    /// checkpoint, or peers forgot), or a second live copy runs. A restored copy takes
     /// an incarnation above it (probing again), so peers stop dropping its messages as
     /// stale; its writes so far stay valid (they were made under its own writer id).
     /// A leader never restored cannot be outlived by a legitimate copy, and a copy

@@ -10,7 +10,7 @@
 //! so any run can be replayed exactly.
 //!
 //! ```
-//! use crdt_core::{OrSet, ReplicaId};
+//! use crdt_core::{OrSet, OrSetOp, ReplicaId};
 //! use crdt_sync::Leader;
 //!
 //! let (a, b) = (ReplicaId::new(1), ReplicaId::new(2));
@@ -19,8 +19,8 @@
 //! left.add_peer(b)?;
 //! right.add_peer(a)?;
 //!
-//! left.mutate(|set, id| set.insert(id, "milk".to_string()))?;
-//! right.mutate(|set, id| set.insert(id, "eggs".to_string()))?;
+//! left.apply(OrSetOp::Insert("milk".to_string()))?;
+//! right.apply(OrSetOp::Insert("eggs".to_string()))?;
 //! // The transport: here, direct hand-over until both sides are quiet.
 //! loop {
 //!     let mut quiet = true;
@@ -77,7 +77,7 @@
 //! | `Ack` | the highest interval end merged, for the sender's incarnation | after merging (or re-receiving) an interval or a repair, when no `Delta` goes that way to carry it |
 //! | `Digest` | the sender's summary (causal context / version vector / counter), causal token, buffer head, and flags *repair me* / *send your digest* | after a restart, on detecting a gap, when a repair needs the peer's summary, and every `Config::digest_interval_ticks` ticks (the anti-entropy safety net: a peer that acknowledged everything but whose summary does not cover ours is repaired) |
 //! | `Repair` | exactly what the receiver's summary lacks ([`DeltaCrdt::delta_since`](crdt_core::DeltaCrdt::delta_since)), **removals included**; the full state instead if that is smaller; the receiver incarnation it was computed for (a restarted receiver ignores repairs meant for its previous life) | a peer asked (*repair me*), or it needs deltas this leader no longer buffers (late join, long partition, buffer overflow, restart) |
-//! | `Probe` | the incarnation the sender's snapshot recorded | by a restored (or displaced) leader to every peer, once per tick until answered: "which is the newest incarnation of mine you have seen?" |
+//! | `Probe` | the incarnation the sender's checkpoint recorded | by a restored (or displaced) leader to every peer, once per tick until answered: "which is the newest incarnation of mine you have seen?" |
 //! | `ProbeReply` | the newest incarnation of the receiver the sender has seen, if any | in answer to a `Probe`; and unasked, as a **displacement notice**, to a peer whose messages are stale because a newer incarnation of it was seen |
 //!
 //! ## Guarantees, and what each rests on
@@ -109,18 +109,18 @@
 //!   eventually covers every write it holds.
 //! - **Replica-id safety**: a leader that receives updates under its own writer id that
 //!   it never made (another live leader shares its id, or a copy of it outlived the
-//!   snapshot it was restored from) returns [`SyncError::ReplicaIdConflict`] and refuses
+//!   checkpoint it was restored from) returns [`SyncError::ReplicaIdConflict`] and refuses
 //!   further writes rather than issue a dot twice (Riak's "KV679"). A leader restored from
-//!   a snapshot becomes a new [`Incarnation`] writing under a fresh id ([`writer_id`]):
+//!   a checkpoint becomes a new [`Incarnation`] writing under a fresh id ([`writer_id`]):
 //!   it first probes its peers and takes a restart counter above every incarnation of it
 //!   they have seen, with a random **nonce** from the restore ([`Leader::restore`] asks
 //!   the OS, [`Leader::restore_with_nonce`] takes the caller's), so incarnations are
 //!   unique by construction — even when a crashed copy's messages are still in flight
-//!   and an older snapshot is restored, the two copies write under different ids. A
+//!   and an older checkpoint is restored, the two copies write under different ids. A
 //!   restored copy whose peers later see a newer incarnation of it (those late messages)
 //!   is told so and takes a newer one again; a leader never restored, or one displaced
 //!   more than [`DISPLACEMENTS_MAX`] times (a live twin), reports the conflict. Writes
-//!   wait until [`Leader::snapshot`] has recorded the new incarnation. A peer keeps
+//!   wait until [`Leader::checkpoint`] has recorded the new incarnation. A peer keeps
 //!   telling an older copy it was displaced for a few ticks after it saw the newer one,
 //!   so a copy that falls silent learns it too.
 //!
@@ -144,6 +144,7 @@
 #![forbid(unsafe_code)]
 
 mod buffer;
+mod checkpoint;
 mod config;
 mod error;
 mod incarnation;
@@ -152,17 +153,17 @@ mod message;
 mod metrics;
 mod peer;
 mod receive;
-mod snapshot;
+mod transfer;
 mod transmit;
 mod writer_id;
 
+pub use checkpoint::{Checkpoint, CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_MIN, CHECKPOINT_MAGIC};
 pub use config::Config;
 pub use error::SyncError;
 pub use incarnation::Incarnation;
 pub use leader::{Leader, Transmit, DISPLACEMENTS_MAX};
-pub use message::{MESSAGE_MAGIC, PROTOCOL_VERSION};
+pub use message::{MESSAGE_MAGIC, PROTOCOL_VERSION, PROTOCOL_VERSION_MIN};
 pub use metrics::Metrics;
-pub use snapshot::SNAPSHOT_MAGIC;
 pub use writer_id::writer_id;
 
 /// The README's examples, compiled and run as doctests.

@@ -28,13 +28,30 @@ pub struct Metrics {
     /// Messages ignored as outdated (an earlier incarnation of their sender, or
     /// intervals received already).
     pub stale_messages: u64,
+    /// Messages addressed to another leader (rejected with
+    /// [`SyncError::Misdelivered`](crate::SyncError::Misdelivered)).
+    pub misdelivered: u64,
+    /// Echoes of this leader's own messages (a transport delivered them back to their
+    /// sender): ignored.
+    pub echoes: u64,
+    /// Digests showing a peer with the same summary but a different state (content
+    /// lost or damaged without a trace in its causal context); each triggered an
+    /// exchange of full states that makes both equal.
+    pub divergences: u64,
     /// Intervals that did not connect to what was received before (a gap): they were
     /// not applied, and a repair was requested.
     pub gaps: u64,
     /// Times the delta buffer exceeded `buffer_bytes_max` and was dropped.
     pub buffer_overflows: u64,
-    /// Deltas or repairs that could not be sent because they exceed `message_bytes_max`.
+    /// Messages that could not be sent because they exceed `transfer_bytes_max` (larger
+    /// than `message_bytes_max` alone, they go in fragments).
     pub unsendable: u64,
+    /// Messages above `message_bytes_max` sent in fragments.
+    pub transfers_sent: u64,
+    /// Fragments sent (retransmissions included).
+    pub fragments_sent: u64,
+    /// Messages received whole from fragments.
+    pub transfers_received: u64,
     /// Deltas now in the buffer.
     pub deltas_buffered: u64,
     /// Encoded bytes of the deltas now in the buffer.

@@ -55,7 +55,14 @@ pub(crate) struct Peer<S> {
     /// The peer probed our incarnation and awaits the answer (`Some(probe id)`), or sent
     /// a stale message (a newer incarnation of it exists) and gets the answer as a
     /// displacement notice (`Some(0)`).
-    pub(crate) owe_probe_reply: Option<u32>,
+    /// With the incarnation of the peer to address it to: the prober's, or the stale
+    /// copy's.
+    pub(crate) owe_probe_reply: Option<(u32, Option<Incarnation>)>,
+    /// The incarnation the probe reply being encoded is addressed to.
+    pub(crate) reply_to: Option<Incarnation>,
+    /// The peer's incarnation before it restarted (the copy displacement notices are
+    /// for).
+    pub(crate) previous_inc: Option<Incarnation>,
     /// Displacement notices still to send, one per tick, after the peer took a new
     /// incarnation: an older copy of it that fell silent (a second process behind the
     /// same address) learns that it was displaced even if it sends nothing stale.
@@ -72,6 +79,25 @@ pub(crate) struct Peer<S> {
     pub(crate) greeted: bool,
     /// While we probe: a probe went to this peer this round.
     pub(crate) probe_sent: bool,
+    /// The highest protocol version the peer announced (ours until it did).
+    pub(crate) version_max: u8,
+    /// A message to the peer on its way in fragments.
+    pub(crate) outgoing: Option<crate::transfer::Outgoing>,
+    /// The number of the last transfer started to the peer.
+    pub(crate) next_transfer: u64,
+    /// A message from the peer coming in fragments.
+    pub(crate) incoming: Option<crate::transfer::Incoming>,
+    /// A fragment acknowledgement is due: `(transfer, fragments held)`.
+    pub(crate) owe_fragment_ack: Option<(u64, u32)>,
+    /// Our whole state is due (the peer's content differs at an equal summary).
+    pub(crate) owe_full_state: bool,
+    /// Our buffer head and summary when the peer's last digest arrived: once it has
+    /// acknowledged that head, its summary must cover that summary.
+    pub(crate) lag_mark: Option<(u64, S)>,
+    /// A repair was requested from the peer this tick (at most one per tick).
+    pub(crate) repair_asked: bool,
+    /// The peer acknowledged something new since the last tick.
+    pub(crate) progressed_since_tick: bool,
 }
 
 /// The longest wait between retransmissions, in ticks.
@@ -102,24 +128,44 @@ impl<S> Peer<S> {
             cut: false,
             token_in_flight: None,
             owe_probe_reply: None,
+            reply_to: None,
+            previous_inc: None,
             notices_left: 0,
             probe_reply: None,
             gap_seen: false,
             greeted: false,
             gap_ticked: false,
             probe_sent: false,
+            version_max: crate::PROTOCOL_VERSION,
+            outgoing: None,
+            next_transfer: 0,
+            incoming: None,
+            owe_fragment_ack: None,
+            owe_full_state: false,
+            lag_mark: None,
+            repair_asked: false,
+            progressed_since_tick: false,
         }
     }
 
     /// Forgets everything tied to the peer's previous incarnation.
     pub(crate) fn reset(&mut self, inc: Incarnation) {
-        // Its token too: a peer restored from a stale snapshot lost entries it had.
+        // Its token too: a peer restored from a stale checkpoint lost entries it had.
+        let (version_max, next_transfer) = (self.version_max, self.next_transfer);
         *self = Self::new();
         self.inc = Some(inc);
+        self.version_max = version_max;
+        self.next_transfer = next_transfer;
     }
 
-    /// Counts a tick; returns whether unacknowledged messages are due again.
+    /// Counts a tick; returns whether unacknowledged messages are due again: never
+    /// after a tick in which the peer acknowledged something new (what is in flight
+    /// is then presumably on its way), else after 1, 2, 4, up to 8 idle ticks.
     pub(crate) fn retransmit_due(&mut self) -> bool {
+        if core::mem::take(&mut self.progressed_since_tick) {
+            self.idle = 0;
+            return false;
+        }
         self.idle += 1;
         if self.idle < self.backoff {
             return false;
@@ -133,6 +179,17 @@ impl<S> Peer<S> {
     pub(crate) fn progressed(&mut self) {
         self.backoff = 1;
         self.idle = 0;
+        self.progressed_since_tick = true;
+    }
+
+    /// We cannot apply the peer's intervals and need a repair from it: ask, at most
+    /// once per tick (a burst of out-of-order intervals makes one request, not many).
+    pub(crate) fn ask_repair(&mut self) {
+        self.need_repair = true;
+        if !self.repair_asked {
+            self.repair_asked = true;
+            self.request_digest(crate::message::FLAG_REPAIR_ME);
+        }
     }
 
     pub(crate) fn request_digest(&mut self, flags: u8) {

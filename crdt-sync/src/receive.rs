@@ -1,6 +1,7 @@
 //! Handling incoming messages.
 
-use crate::message::{Message, FLAG_REPAIR_ME, FLAG_SEND_DIGEST};
+use crate::message::{Address, Message, FLAG_FULL_STATE, FLAG_REPAIR_ME, FLAG_SEND_DIGEST};
+use crate::PROTOCOL_VERSION_MIN;
 use crate::{Incarnation, Leader, SyncError};
 use crdt_core::{DeltaCrdt, ReplicaId, VersionVector};
 
@@ -34,27 +35,83 @@ impl<C: DeltaCrdt> Leader<C> {
                 max: self.config.message_bytes_max,
             });
         }
-        if from == self.id {
-            self.conflict = true;
-            return Err(SyncError::ReplicaIdConflict {
-                replica: self.writer,
+        let body = crate::message::unseal(payload).ok_or(SyncError::Corrupt)?;
+        self.check_version(from, body)?;
+        let (_, addr, msg) = Message::<C>::decode(body, &self.config.decode_limits())?;
+        self.receive_decoded(from, addr, msg)
+    }
+
+    /// Reads the envelope: remembers the highest version a peer speaks (even from a
+    /// message this build cannot read, so the next messages to it are readable) and
+    /// refuses versions outside what both sides speak.
+    fn check_version(&mut self, from: ReplicaId, body: &[u8]) -> Result<(), SyncError> {
+        let Some(env) = crate::message::peek_envelope(body) else {
+            return Ok(()); // not a message: the decoder says why
+        };
+        if env.max < PROTOCOL_VERSION_MIN {
+            return Err(SyncError::PeerTooOld {
+                peer: from,
+                version: env.max,
+                min: PROTOCOL_VERSION_MIN,
             });
         }
-        let Some(peer) = self.peers.get(&from) else {
+        if from != self.id {
+            if let Some(peer) = self.peers.get_mut(&from) {
+                peer.version_max = env.max;
+            }
+        }
+        let ours = self.config.protocol_version();
+        if env.version < PROTOCOL_VERSION_MIN || env.version > ours {
+            return Err(SyncError::UnsupportedVersion {
+                peer: from,
+                version: env.version,
+                max: ours,
+            });
+        }
+        Ok(())
+    }
+
+    /// Handles a decoded message (also the message a completed transfer carried).
+    pub(crate) fn receive_decoded(
+        &mut self,
+        from: ReplicaId,
+        addr: Address,
+        msg: Message<C>,
+    ) -> Result<(), SyncError> {
+        if from == self.id && addr.from == from {
+            return self.on_own_message(&msg);
+        }
+        if !self.peers.contains_key(&from) {
             return Err(SyncError::UnknownPeer(from));
-        };
-        let body = crate::message::unseal(payload).ok_or(SyncError::Corrupt)?;
-        let msg = Message::<C>::decode(body, &self.config.decode_limits())?;
+        }
+        if addr.from != from {
+            return Err(SyncError::Protocol {
+                peer: from,
+                reason: "the message names another sender than the transport reported",
+            });
+        }
+        if addr.to != self.id {
+            self.metrics.misdelivered += 1;
+            return Err(SyncError::Misdelivered {
+                to: addr.to,
+                at: self.id,
+            });
+        }
         let inc = msg.incarnation();
-        let known = peer.inc;
+        let known = self.peers.get(&from).and_then(|p| p.inc);
         match &msg {
             Message::Probe { probe, .. } => {
                 if let Some(peer) = self.peers.get_mut(&from) {
-                    peer.owe_probe_reply = Some(*probe);
+                    peer.owe_probe_reply = Some((*probe, Some(inc)));
                 }
                 return Ok(());
             }
             Message::ProbeReply { probe, known, .. } => {
+                if addr.to_inc != Some(self.incarnation) {
+                    // Only an answer or notice about this very life of ours counts.
+                    self.metrics.stale_messages += 1;
+                    return Ok(());
+                }
                 if self.probing {
                     if *probe == self.probe_id {
                         if let Some(peer) = self.peers.get_mut(&from) {
@@ -88,7 +145,21 @@ impl<C: DeltaCrdt> Leader<C> {
             // know, so a live one takes a newer incarnation (see `Leader::displaced`).
             self.metrics.stale_messages += 1;
             if let Some(peer) = self.peers.get_mut(&from) {
-                peer.owe_probe_reply.get_or_insert(0);
+                peer.owe_probe_reply.get_or_insert((0, Some(inc)));
+            }
+            return Ok(());
+        }
+        // Probes address whatever incarnation of us the prober knew, and their answers
+        // are matched by probe id (above); everything else must be meant for this life.
+        if let Some(meant) = addr.to_inc.filter(|m| *m != self.incarnation) {
+            // Computed for another life of this leader: an earlier one (in flight across
+            // our restart), or a newer copy of us that the peer has heard of. We still
+            // learn the sender's incarnation, so our answers reach its current life.
+            self.metrics.stale_messages += 1;
+            if meant > self.incarnation {
+                self.displaced(meant);
+            } else if known != Some(inc) {
+                self.peer_restarted(from, inc, known.is_some());
             }
             return Ok(());
         }
@@ -98,7 +169,10 @@ impl<C: DeltaCrdt> Leader<C> {
                 self.check_own_id(token, Some(payload))?;
             }
             Message::Digest { token, .. } => self.check_own_id(token, None)?,
-            Message::Probe { .. } | Message::ProbeReply { .. } => {}
+            Message::Probe { .. }
+            | Message::ProbeReply { .. }
+            | Message::Fragment { .. }
+            | Message::FragmentAck { .. } => {}
             Message::Ack { for_inc, seq, .. } => self.check_ack(from, *for_inc, *seq)?,
         }
 
@@ -131,9 +205,21 @@ impl<C: DeltaCrdt> Leader<C> {
                 flags,
                 token,
                 summary,
+                hash,
                 ..
-            } => self.on_digest(from, flags, &token, summary),
+            } => self.on_digest(from, flags, &token, summary, hash),
             Message::Probe { .. } | Message::ProbeReply { .. } => {}
+            Message::Fragment {
+                transfer,
+                index,
+                count,
+                total,
+                bytes,
+                ..
+            } => return self.on_fragment(from, transfer, index, count, total, &bytes),
+            Message::FragmentAck {
+                transfer, received, ..
+            } => self.on_fragment_ack(from, transfer, received),
             Message::Repair {
                 inc,
                 for_inc,
@@ -147,6 +233,34 @@ impl<C: DeltaCrdt> Leader<C> {
                     self.metrics.stale_messages += 1;
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// A message under this leader's own id: an echo of what it sent (a transport that
+    /// delivers messages to their sender too) is ignored and counted; a message of
+    /// another incarnation of this id, or one holding updates under our writer id that
+    /// we never made, is evidence of another process under our id.
+    fn on_own_message(&mut self, msg: &Message<C>) -> Result<(), SyncError> {
+        let inc = msg.incarnation();
+        if inc == self.incarnation {
+            match msg {
+                Message::Delta { token, payload, .. } | Message::Repair { token, payload, .. } => {
+                    self.check_own_id(token, Some(payload))?;
+                }
+                Message::Digest { token, .. } => self.check_own_id(token, None)?,
+                _ => {}
+            }
+            self.metrics.echoes += 1;
+            return Ok(());
+        }
+        if inc > self.incarnation {
+            // A newer life of this leader runs somewhere.
+            self.displaced(inc);
+        } else {
+            // An older copy's message (crashed in flight, or a copy that does not know
+            // it was displaced: its peers tell it).
+            self.metrics.stale_messages += 1;
         }
         Ok(())
     }
@@ -180,21 +294,22 @@ impl<C: DeltaCrdt> Leader<C> {
     }
 
     /// First contact with a peer, or a new incarnation of it (it restarted from a
-    /// snapshot): everything tied to its old incarnation is void, and until it repairs
+    /// checkpoint): everything tied to its old incarnation is void, and until it repairs
     /// us we cannot apply its intervals (they build on state we may lack).
     fn peer_restarted(&mut self, from: ReplicaId, inc: Incarnation, was_known: bool) {
         let Some(peer) = self.peers.get_mut(&from) else {
             return;
         };
         if was_known {
+            let previous = peer.inc;
             peer.reset(inc);
+            peer.previous_inc = previous;
             peer.notices_left = crate::peer::NOTICES_AFTER_RESTART;
         } else {
             peer.inc = Some(inc);
         }
         if was_known || inc != Incarnation::FIRST {
-            peer.need_repair = true;
-            peer.request_digest(FLAG_REPAIR_ME);
+            peer.ask_repair();
         }
     }
 
@@ -220,8 +335,7 @@ impl<C: DeltaCrdt> Leader<C> {
             None if crdt_core::sabotage::active(crdt_core::sabotage::Bug::NoGapCheck) => 0,
             None if inc == Incarnation::FIRST && start == 1 && !peer.need_repair => 0,
             None => {
-                peer.need_repair = true;
-                peer.request_digest(FLAG_REPAIR_ME);
+                peer.ask_repair();
                 self.metrics.gaps += 1;
                 return;
             }
@@ -239,8 +353,7 @@ impl<C: DeltaCrdt> Leader<C> {
             // sender believes we have more: another copy acknowledged in our place).
             peer.owe_ack = true;
             if peer.gap_ticked {
-                peer.need_repair = true;
-                peer.request_digest(FLAG_REPAIR_ME);
+                peer.ask_repair();
             }
             peer.gap_seen = true;
             self.metrics.gaps += 1;
@@ -255,7 +368,7 @@ impl<C: DeltaCrdt> Leader<C> {
         peer.received = Some(end);
         peer.gap_seen = false;
         peer.gap_ticked = false;
-        self.apply(from, inc, token, payload);
+        self.apply_remote(from, inc, token, payload);
     }
 
     fn on_repair(
@@ -273,13 +386,22 @@ impl<C: DeltaCrdt> Leader<C> {
         peer.need_repair = false;
         peer.progressed();
         peer.owe_ack = true;
-        self.apply(from, inc, token, payload);
+        self.apply_remote(from, inc, token, payload);
     }
 
     /// Joins a payload that is causally ready, buffers what was new for the other
     /// peers, and adopts the sender's token (which the payload now backs).
-    fn apply(&mut self, from: ReplicaId, inc: Incarnation, token: &VersionVector, payload: &C) {
+    fn apply_remote(
+        &mut self,
+        from: ReplicaId,
+        inc: Incarnation,
+        token: &VersionVector,
+        payload: &C,
+    ) {
         let novel = self.state.merge_delta(payload);
+        if !novel.is_bottom() {
+            self.state_version += 1;
+        }
         let token_grew = !self.token.covers(token);
         self.token.merge(token);
         if let Some(peer) = self.peers.get_mut(&from) {
@@ -331,15 +453,37 @@ impl<C: DeltaCrdt> Leader<C> {
         flags: u8,
         token: &VersionVector,
         summary: C::Summary,
+        hash: Option<u64>,
     ) {
         let base = self.buffer.base();
         let head = self.buffer.head();
+        let ours = self.state.summary();
+        // Same summary, different content: a replica lost or damaged part of its state
+        // without a trace in its causal context (a corrupted store, a buggy peer's
+        // delta). Both sides send their full state; the join makes them equal.
+        let diverged = hash.is_some_and(|h| {
+            summary == ours
+                && h != crate::leader::cached_hash(
+                    &self.state,
+                    &mut self.hash_cache,
+                    self.state_version,
+                )
+        });
+        if diverged {
+            self.metrics.divergences += 1;
+        }
         let Some(peer) = self.peers.get_mut(&from) else {
             return;
         };
-        peer.summary = Some(summary);
         peer.token.merge(token);
-        if flags & FLAG_REPAIR_ME != 0 {
+        if diverged {
+            peer.owe_full_state = true;
+            peer.request_digest(FLAG_FULL_STATE);
+        }
+        if flags & FLAG_FULL_STATE != 0 {
+            peer.owe_full_state = true;
+        }
+        if flags & FLAG_REPAIR_ME != 0 && peer.repair_in_flight.is_none() {
             peer.owe_repair = true;
         }
         if flags & FLAG_SEND_DIGEST != 0 {
@@ -348,16 +492,23 @@ impl<C: DeltaCrdt> Leader<C> {
         if peer.acked.saturating_add(1) < base {
             peer.owe_repair = true;
         }
-        // A peer that acknowledged everything yet has not seen all we have (its state
-        // was lost or damaged without a restart) is repaired: digests are the safety
-        // net of anti-entropy.
+        // The safety net of anti-entropy: a peer that has not seen all we had when it
+        // last told us its summary, although it has acknowledged everything we had
+        // then (or everything at all), lacks something no interval will bring (its state
+        // was lost or damaged without a restart): it is repaired. This does not wait
+        // for the peer to acknowledge our newest deltas, so a busy writer's peers heal.
         let settled = peer.acked == head && peer.repair_in_flight.is_none() && !peer.owe_repair;
-        if settled {
-            if let Some(theirs) = &peer.summary {
-                if !C::summary_covers(theirs, &self.state.summary()) {
-                    peer.owe_repair = true;
-                }
-            }
+        let lacks = if settled {
+            !C::summary_covers(&summary, &ours)
+        } else {
+            peer.lag_mark.as_ref().is_some_and(|(mark, then)| {
+                peer.acked >= *mark && !C::summary_covers(&summary, then)
+            })
+        };
+        if lacks && peer.repair_in_flight.is_none() {
+            peer.owe_repair = true;
         }
+        peer.lag_mark = Some((head, ours));
+        peer.summary = Some(summary);
     }
 }

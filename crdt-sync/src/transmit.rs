@@ -1,13 +1,13 @@
 //! Producing outgoing messages.
 
-use crate::message::{Message, FLAG_SEND_DIGEST};
+use crate::message::{Address, Message, FLAG_SEND_DIGEST};
 use crate::{Incarnation, Leader, Transmit};
 use crdt_core::codec::Writer;
 use crdt_core::{DeltaCrdt, ReplicaId, VersionVector};
 
 impl<C: DeltaCrdt> Leader<C> {
     /// The next message to send, if any. Call until it returns `None` after every
-    /// [`Leader::mutate`], [`Leader::receive`] and [`Leader::tick`]. Peers are served
+    /// [`Leader::apply`], [`Leader::receive`] and [`Leader::tick`]. Peers are served
     /// round-robin; all deltas queued for one peer go out joined in one message.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         let ids: Vec<ReplicaId> = self.peers.keys().copied().collect();
@@ -17,10 +17,24 @@ impl<C: DeltaCrdt> Leader<C> {
         };
         for k in 0..ids.len() {
             let to = ids[(start + k) % ids.len()];
+            if let Some(t) = self.next_fragment_or_ack(to) {
+                self.cursor = Some(to);
+                return Some(t);
+            }
             while let Some(msg) = self.next_message(to) {
-                let payload = msg.encode();
+                let payload = self.encode_for(to, &msg);
                 if payload.len() > self.config.message_bytes_max {
-                    self.metrics.unsendable += 1;
+                    // Too large for one message: it goes in fragments (and nothing
+                    // else that needs it first goes until it arrived).
+                    if !self.start_transfer(to, payload) {
+                        self.metrics.unsendable += 1;
+                    } else {
+                        self.count_sent(&msg, 0);
+                    }
+                    if let Some(t) = self.next_fragment(to) {
+                        self.cursor = Some(to);
+                        return Some(t);
+                    }
                     continue;
                 }
                 self.count_sent(&msg, payload.len());
@@ -29,6 +43,43 @@ impl<C: DeltaCrdt> Leader<C> {
             }
         }
         None
+    }
+
+    /// A due fragment, or a due fragment acknowledgement, to `to`.
+    fn next_fragment_or_ack(&mut self, to: ReplicaId) -> Option<Transmit> {
+        if let Some(t) = self.next_fragment(to) {
+            self.metrics.messages_sent += 1;
+            self.metrics.bytes_sent += t.payload.len() as u64;
+            return Some(t);
+        }
+        let inc = self.incarnation;
+        let (transfer, received) = self.peers.get_mut(&to)?.owe_fragment_ack.take()?;
+        let msg = Message::<C>::FragmentAck {
+            inc,
+            transfer,
+            received,
+        };
+        let payload = self.encode_for(to, &msg);
+        self.count_sent(&msg, payload.len());
+        Some(Transmit { to, payload })
+    }
+
+    /// `msg` encoded for `to`: addressed to it and in the highest version both speak.
+    pub(crate) fn encode_for(&self, to: ReplicaId, msg: &Message<C>) -> Vec<u8> {
+        let ours = self.config.protocol_version();
+        let (to_inc, version) = match self.peers.get(&to) {
+            Some(p) if matches!(msg, Message::ProbeReply { .. }) => {
+                (p.reply_to, ours.min(p.version_max))
+            }
+            Some(p) => (p.inc, ours.min(p.version_max)),
+            None => (None, ours),
+        };
+        let addr = Address {
+            from: self.id,
+            to,
+            to_inc,
+        };
+        msg.encode(&addr, version, ours)
     }
 
     fn count_sent(&mut self, msg: &Message<C>, bytes: usize) {
@@ -43,7 +94,9 @@ impl<C: DeltaCrdt> Leader<C> {
             Message::Ack { .. }
             | Message::Digest { .. }
             | Message::Probe { .. }
-            | Message::ProbeReply { .. } => {}
+            | Message::ProbeReply { .. }
+            | Message::Fragment { .. }
+            | Message::FragmentAck { .. } => {}
         }
     }
 
@@ -56,7 +109,8 @@ impl<C: DeltaCrdt> Leader<C> {
         let probing = self.probing;
         let quarantined = self.conflict;
         let peer = self.peers.get_mut(&to)?;
-        if let Some(probe) = peer.owe_probe_reply.take() {
+        if let Some((probe, to_inc)) = peer.owe_probe_reply.take() {
+            peer.reply_to = to_inc;
             return Some(Message::ProbeReply {
                 inc,
                 probe,
@@ -92,19 +146,38 @@ impl<C: DeltaCrdt> Leader<C> {
             peer.request_digest(FLAG_SEND_DIGEST);
         }
         if let Some(flags) = peer.owe_digest.take() {
+            let hash = (self.config.protocol_version().min(peer.version_max) >= 3).then(|| {
+                crate::leader::cached_hash(&self.state, &mut self.hash_cache, self.state_version)
+            });
             return Some(Message::Digest {
                 inc,
                 seq: head,
                 flags,
                 token: self.token.clone(),
                 summary: self.state.summary(),
+                hash,
             });
         }
-        if peer.owe_repair {
-            if let Some(summary) = peer.summary.clone() {
-                let payload = self.repair_for(&summary);
+        // While a message goes out in fragments, what must follow it waits.
+        if peer.outgoing.is_some() {
+            return self.ack_for(to, inc);
+        }
+        // At most one repair in flight per peer: requests that arrive meanwhile are
+        // answered by it (or by its retransmission, if it is lost).
+        let full = peer.owe_full_state;
+        if (peer.owe_repair || full) && peer.repair_in_flight.is_none() {
+            let summary = peer.summary.clone();
+            if full || summary.is_some() {
+                let payload = match summary {
+                    Some(summary) if !full => self.repair_for(&summary),
+                    _ => {
+                        self.metrics.full_state_sends += 1;
+                        self.state.clone()
+                    }
+                };
                 let peer = self.peers.get_mut(&to)?;
                 peer.owe_repair = false;
+                peer.owe_full_state = false;
                 peer.repair_in_flight = Some(head);
                 peer.sent = head;
                 peer.examined = head;

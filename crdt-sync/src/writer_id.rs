@@ -6,7 +6,7 @@ use crdt_core::ReplicaId;
 /// The id under which a leader issues dots in incarnation `inc`: its own id in
 /// [`Incarnation::FIRST`], and a pseudo-random 53-bit id derived from `(id, inc)` —
 /// counter *and* nonce — in every later one. Writing under a fresh id after a restart
-/// means a leader restored from any snapshot, however stale, never issues a dot another
+/// means a leader restored from any checkpoint, however stale, never issues a dot another
 /// replica may already hold. The cost is one more entry in version vectors per restart.
 ///
 /// Two different incarnations derive the same id only by a 53-bit hash collision

@@ -89,12 +89,8 @@ impl<C: DeltaCrdt> Net<C> {
     ///
     /// # Errors
     /// The leader's refusal.
-    pub fn mutate(
-        &mut self,
-        id: u64,
-        f: impl FnOnce(&mut C, ReplicaId) -> C,
-    ) -> Result<C, SyncError> {
-        self.leader(id).mutate(f)
+    pub fn apply(&mut self, id: u64, op: C::Op) -> Result<C, SyncError> {
+        self.leader(id).apply(op)
     }
 
     /// Moves everything the leaders want to send into flight (cut links lose it).

@@ -10,7 +10,8 @@
 
 use crdt_core::codec::WireFormat;
 use crdt_core::{
-    DeltaCrdt, Dot, GCounter, LwwRegister, OrSet, PnCounter, ReplicaId, Timestamp, VersionVector,
+    DeltaCrdt, Dot, GCounter, LwwOp, LwwRegister, OrSet, OrSetOp, PnCounter, PnCounterOp,
+    ReplicaId, Timestamp, VersionVector,
 };
 use crdt_sync::Leader;
 use std::collections::{BTreeMap, BTreeSet};
@@ -322,7 +323,7 @@ impl Model for GCounter {
         let n = 1 + u64::from(b % 5);
         let before = leader.state().get(leader.writer_id());
         let d = leader
-            .mutate(|c, id| c.increment(id, n))
+            .apply(crate::inc(n))
             .map_err(|e| format!("write refused: {e}"))?;
         let w = leader.writer_id();
         if d.get(w) != before + n || d.replica_count() != 1 {
@@ -381,12 +382,10 @@ impl Model for PnCounter {
         let up = a % 2 == 0;
         let (p0, n0) = leader.state().totals(leader.writer_id());
         let d = leader
-            .mutate(|c, id| {
-                if up {
-                    c.increment(id, n)
-                } else {
-                    c.decrement(id, n)
-                }
+            .apply(if up {
+                PnCounterOp::Increment(n)
+            } else {
+                PnCounterOp::Decrement(n)
             })
             .map_err(|e| format!("write refused: {e}"))?;
         let w = leader.writer_id();
@@ -516,10 +515,10 @@ impl Model for OrSet<u64> {
                 .collect(),
         };
         let d = leader
-            .mutate(|s, id| match &op {
-                SetOp::Insert(x) => s.insert(id, *x),
-                SetOp::Remove(x) => s.remove(x),
-                SetOp::Clear => s.clear(),
+            .apply(match &op {
+                SetOp::Insert(x) => OrSetOp::Insert(*x),
+                SetOp::Remove(x) => OrSetOp::Remove(*x),
+                SetOp::Clear => OrSetOp::Clear,
             })
             .map_err(|e| format!("write refused: {e}"))?;
         let added = match &op {
@@ -673,7 +672,10 @@ impl Model for LwwRegister<String> {
         let value = format!("{}:{}", leader.id().get(), b % 1000);
         let prior = leader.state().timestamp();
         let d = leader
-            .mutate(|r, id| r.set(id, value.clone(), env.now_ms))
+            .apply(LwwOp::Set {
+                value: value.clone(),
+                now_ms: env.now_ms,
+            })
             .map_err(|e| format!("write refused: {e}"))?;
         if d.is_bottom() {
             return Err(format!(

@@ -618,7 +618,7 @@ fn adversarial_inputs_are_rejected_without_allocating_what_they_declare() {
 fn hostile_snapshots_are_rejected_without_allocating_what_they_declare() {
     let mut leader = Leader::new(r(1), OrSet::<u64>::new());
     leader.add_peer(r(2)).expect("peer");
-    let snap = leader.snapshot();
+    let snap = leader.checkpoint().bytes().to_vec();
     // Header (magic, version, tag), id, incarnation, token, then the peer count.
     let mut w = Writer::new();
     w.raw(&snap[..4]);

@@ -13,6 +13,7 @@ use crdt_core::GCounter;
 use crdt_sync::{Config, Leader, SyncError};
 use tests::net::{rid, Net};
 use tests::sim::{command_line, run_seed, Options};
+use tests::SaveExt;
 
 fn passes(seed: u64, opts: &Options) {
     let r = run_seed(seed, opts);
@@ -236,18 +237,18 @@ fn seed_3503_pncounter_hole_spread_by_a_reused_incarnation() {
 #[test]
 fn amnesia_zombie_minimal_schedule() {
     let mut net = Net::<GCounter>::mesh(&[1, 2]);
-    net.mutate(1, |c, id| c.increment(id, 1)).expect("write");
+    net.apply(1, tests::inc(1)).expect("write");
     net.settle(5).expect("converges");
-    let oldest = net.leader(1).snapshot();
+    let oldest = net.leader(1).save();
     let mut writers = vec![net.leader(1).writer_id()];
     for nonce in [11, 12] {
-        let snap = net.leader(1).snapshot();
+        let snap = net.leader(1).save();
         let restarted = Leader::<GCounter>::restore_with_nonce(&snap, Config::default(), nonce)
             .expect("restore");
         net.leaders.insert(rid(1), restarted);
         net.settle(10).expect("converges after a restart");
-        let _ = net.leader(1).snapshot();
-        net.mutate(1, |c, id| c.increment(id, 1)).expect("write");
+        let _ = net.leader(1).save();
+        net.apply(1, tests::inc(1)).expect("write");
         writers.push(net.leader(1).writer_id());
         net.settle(10).expect("converges");
     }
@@ -257,7 +258,10 @@ fn amnesia_zombie_minimal_schedule() {
     assert_eq!(zombie.can_write(), Err(SyncError::Restoring));
     net.leaders.insert(rid(1), zombie);
     net.run(10);
-    assert_eq!(net.leader(1).can_write(), Err(SyncError::SnapshotRequired));
+    assert_eq!(
+        net.leader(1).can_write(),
+        Err(SyncError::CheckpointRequired)
+    );
     assert_eq!(
         net.leader(1).incarnation().counter(),
         3,
@@ -267,8 +271,8 @@ fn amnesia_zombie_minimal_schedule() {
         !writers.contains(&net.leader(1).writer_id()),
         "a writer id of its own"
     );
-    let _ = net.leader(1).snapshot();
-    net.mutate(1, |c, id| c.increment(id, 5)).expect("write");
+    let _ = net.leader(1).save();
+    net.apply(1, tests::inc(5)).expect("write");
     net.settle(40).expect("converges");
     assert_eq!(net.leader(2).state().value(), 8);
     assert_eq!(
@@ -325,13 +329,13 @@ fn seed_1634_gap_outlasting_a_tick() {
 fn a_peer_removed_and_added_again_is_repaired() {
     let mut net = Net::<GCounter>::mesh(&[1, 2]);
     for _ in 0..3 {
-        net.mutate(1, |c, id| c.increment(id, 1)).expect("write");
+        net.apply(1, tests::inc(1)).expect("write");
         net.run(10);
     }
     net.settle(5).expect("converges");
     net.leader(2).remove_peer(rid(1));
     net.leader(2).add_peer(rid(1)).expect("add peer");
-    net.mutate(1, |c, id| c.increment(id, 5)).expect("write");
+    net.apply(1, tests::inc(5)).expect("write");
     let settled = net.settle(40);
     let (a, b) = (net.leader(1).state().value(), net.leader(2).state().value());
     assert!(settled.is_some(), "leader 1 holds {a}, leader 2 holds {b}");
@@ -370,12 +374,10 @@ fn two_new_leaders_behind_one_address_are_told_apart() {
         c.add_peer(two).expect("add peer");
     }
     for _ in 0..5 {
-        copies[0].mutate(|c, id| c.increment(id, 1)).expect("write");
+        copies[0].apply(tests::inc(1)).expect("write");
     }
     for _ in 0..2 {
-        copies[1]
-            .mutate(|c, id| c.increment(id, 100))
-            .expect("write");
+        copies[1].apply(tests::inc(100)).expect("write");
     }
     for _ in 0..30 {
         for c in &mut copies {

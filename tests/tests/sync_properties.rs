@@ -37,7 +37,7 @@
 //! delivery, `SYNC_PROPS_WATCH=<id>` leader `id`'s token and state after each delivery.
 
 use crdt_core::codec::{decode, encode};
-use crdt_core::{GCounter, LwwRegister, OrSet, PnCounter, ReplicaId};
+use crdt_core::{GCounter, LwwRegister, OrSet, OrSetOp, PnCounter, ReplicaId};
 use crdt_sync::{Leader, SyncError};
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
 use std::cell::RefCell;
@@ -45,6 +45,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use tests::net::{rid, Net, Packet};
 use tests::oracle::{Log, Model, Rng, WriteEnv};
+use tests::SaveExt;
 
 type Set = OrSet<u64>;
 type Reg = LwwRegister<String>;
@@ -416,7 +417,7 @@ impl<C: Model> Sim<C> {
         let mut snaps = BTreeMap::new();
         for &id in &plan.ids {
             let l = net.leader(id);
-            snaps.insert(id, l.snapshot());
+            snaps.insert(id, l.save());
             log.snapshotted(l.writer_id());
         }
         Sim {
@@ -476,7 +477,7 @@ impl<C: Model> Sim<C> {
                     // Still asking its peers which incarnation to take: no write.
                     Err(SyncError::Restoring) => return Ok(()),
                     // The operator persists the new incarnation, then writes.
-                    Err(SyncError::SnapshotRequired) => self.snapshot(id)?,
+                    Err(SyncError::CheckpointRequired) => self.snapshot(id)?,
                     _ => {}
                 }
                 let leader = self.net.leader(id);
@@ -707,7 +708,7 @@ impl<C: Model> Sim<C> {
         // While a restored leader probes, its writer id is the old, crashed one: the
         // snapshot makes none of that writer's writes durable.
         let probing = l.can_write() == Err(SyncError::Restoring);
-        let bytes = l.snapshot();
+        let bytes = l.save();
         let writer = l.writer_id();
         // The snapshot restores this very state and token.
         let copy = Leader::<C>::restore(&bytes)
@@ -740,8 +741,8 @@ impl<C: Model> Sim<C> {
         let old_peers: Vec<ReplicaId> = old.peers().collect();
         let mut l = Leader::<C>::restore(&self.snaps[&id])
             .map_err(|e| format!("leader {id}: restore failed: {e}"))?;
-        match l.mutate(|_, _| unreachable!("a write ran before the post-restore probe")) {
-            Err(SyncError::Restoring | SyncError::SnapshotRequired) => {}
+        match l.can_write() {
+            Err(SyncError::Restoring | SyncError::CheckpointRequired) => {}
             other => {
                 return Err(format!(
                     "leader {id}: restored leader did not wait for its snapshot: {other:?}"
@@ -760,7 +761,7 @@ impl<C: Model> Sim<C> {
         }
         // Persisted at once (it records the snapshot's incarnation until the probe ends);
         // nothing new is durable under a writer yet.
-        let bytes = l.snapshot();
+        let bytes = l.save();
         self.snaps.insert(id, bytes);
         self.log.crashed(old_writer);
         self.net.leaders.insert(rid(id), l);
@@ -836,7 +837,7 @@ impl<C: Model> Sim<C> {
             .net
             .leaders
             .iter()
-            .filter(|(_, l)| l.can_write() == Err(SyncError::SnapshotRequired))
+            .filter(|(_, l)| l.can_write() == Err(SyncError::CheckpointRequired))
             .map(|(id, _)| id.get())
             .collect();
         for id in due {
@@ -1301,11 +1302,11 @@ fn regression_redundant_concurrent_clear_strands_its_causal_token() {
 #[test]
 fn regression_redundant_concurrent_remove_strands_its_causal_token_by_hand() {
     let mut net = Net::<Set>::line(&[1, 2, 3, 4, 5]);
-    net.mutate(3, |s, id| s.insert(id, 7)).expect("write");
+    net.apply(3, OrSetOp::Insert(7)).expect("write");
     net.settle(5).expect("converges");
-    net.mutate(2, |s, _| s.remove(&7)).expect("write");
+    net.apply(2, OrSetOp::Remove(7)).expect("write");
     let t2 = net.leader(2).causal_token();
-    net.mutate(4, |s, _| s.remove(&7)).expect("write");
+    net.apply(4, OrSetOp::Remove(7)).expect("write");
     let t4 = net.leader(4).causal_token();
     let rounds = net.settle(20).expect("states converge");
     for _ in 0..20 {

@@ -1,8 +1,9 @@
 //! Hand-scheduled protocol scenarios, each named after the failure it prevents.
 
-use crdt_core::{DeltaCrdt, GCounter, OrSet, PnCounter};
+use crdt_core::{DeltaCrdt, GCounter, OrSet, OrSetOp, PnCounter, PnCounterOp};
 use crdt_sync::{Config, Incarnation, Leader, SyncError};
 use tests::net::{rid, Net};
+use tests::SaveExt;
 
 type Set = OrSet<String>;
 
@@ -11,11 +12,11 @@ fn s(x: &str) -> String {
 }
 
 fn insert(net: &mut Net<Set>, at: u64, x: &str) {
-    net.mutate(at, |st, id| st.insert(id, s(x))).expect("write");
+    net.apply(at, OrSetOp::Insert(s(x))).expect("write");
 }
 
 fn remove(net: &mut Net<Set>, at: u64, x: &str) {
-    net.mutate(at, |st, _| st.remove(&s(x))).expect("write");
+    net.apply(at, OrSetOp::Remove(s(x))).expect("write");
 }
 
 fn has(net: &mut Net<Set>, at: u64, x: &str) -> bool {
@@ -109,7 +110,7 @@ fn out_of_order_and_duplicated_intervals_are_never_applied_with_a_gap() {
     // A forged acknowledgement makes leader 1 believe 2 merged delta 2: its next
     // interval starts at 3, leaving a gap at leader 2.
     net.leader(1)
-        .receive(rid(2), &forged_ack::<Set>(1, 2))
+        .receive(rid(2), &forged_ack::<Set>(2, 1, 2))
         .expect("ack");
     insert(&mut net, 1, "c");
     net.flush();
@@ -130,14 +131,18 @@ fn out_of_order_and_duplicated_intervals_are_never_applied_with_a_gap() {
 }
 
 /// An acknowledgement from `from`'s view of incarnation 0 for `seq`, as bytes.
-fn forged_ack<C: DeltaCrdt>(_from: u64, seq: u64) -> Vec<u8> {
+fn forged_ack<C: DeltaCrdt>(from: u64, to: u64, seq: u64) -> Vec<u8> {
     use crdt_core::codec::Writer;
     let mut w = Writer::new();
     w.raw(&crdt_sync::MESSAGE_MAGIC);
     w.u8(crdt_sync::PROTOCOL_VERSION);
+    w.u8(crdt_sync::PROTOCOL_VERSION);
     w.u8(2); // ack
     w.u8(<C as crdt_core::codec::WireFormat>::TYPE_TAG);
+    w.replica(rid(from));
     w.varint(0); // sender incarnation
+    w.replica(rid(to));
+    w.u8(0); // the receiver's incarnation: not known
     w.varint(0); // acknowledged incarnation
     w.varint(seq);
     let mut bytes = w.into_bytes();
@@ -150,8 +155,8 @@ fn forged_ack<C: DeltaCrdt>(_from: u64, seq: u64) -> Vec<u8> {
 fn duplicated_intervals_never_double_count() {
     let mut net = Net::<PnCounter>::mesh(&[1, 2, 3]);
     for _ in 0..5 {
-        net.mutate(1, |c, id| c.increment(id, 2)).expect("write");
-        net.mutate(2, |c, id| c.decrement(id, 1)).expect("write");
+        net.apply(1, tests::inc(2)).expect("write");
+        net.apply(2, PnCounterOp::Decrement(1)).expect("write");
         net.flush();
         let packets = net.take_inflight();
         for p in packets
@@ -286,7 +291,7 @@ fn a_busy_link_carries_acknowledgements_inside_deltas() {
 fn an_empty_delta_still_advances_acknowledgements() {
     let mut net = Net::<GCounter>::mesh(&[1, 2]);
     for _ in 0..10 {
-        net.mutate(2, |c, id| c.increment(id, 1)).expect("write");
+        net.apply(2, tests::inc(1)).expect("write");
         net.run(10);
     }
     // Leader 1 buffered leader 2's deltas; sending them back would be back-propagation,
@@ -305,7 +310,7 @@ fn an_empty_delta_still_advances_acknowledgements() {
     let before = net.leader(2).metrics().messages_sent;
     let mut set_net = Net::<Set>::mesh(&[1, 2]);
     let d = set_net
-        .mutate(1, |st, _| st.remove(&s("absent")))
+        .apply(1, OrSetOp::Remove(s("absent")))
         .expect("write");
     assert!(d.is_bottom());
     assert!(set_net.leader(1).poll_transmit().is_none());
@@ -385,28 +390,25 @@ fn restart_from_a_stale_snapshot_never_reuses_dots() {
     let mut net = Net::<Set>::mesh(&[1, 2]);
     insert(&mut net, 1, "before");
     net.settle(5).expect("converges");
-    let stale = net.leader(1).snapshot();
+    let stale = net.leader(1).save();
     insert(&mut net, 1, "lost-locally");
     net.settle(5).expect("converges");
     // Crash; restart from the stale snapshot.
     let mut restored = Leader::<Set>::restore(&stale).expect("restore");
     assert_eq!(
-        restored
-            .mutate(|st, id| st.insert(id, s("too-early")))
-            .unwrap_err(),
+        restored.apply(OrSetOp::Insert(s("too-early"))).unwrap_err(),
         SyncError::Restoring,
         "first it asks its peers which incarnations of it they saw"
     );
     net.leaders.insert(rid(1), restored);
     net.run(10);
     assert_eq!(
-        net.mutate(1, |st, id| st.insert(id, s("too-early")))
-            .unwrap_err(),
-        SyncError::SnapshotRequired
+        net.apply(1, OrSetOp::Insert(s("too-early"))).unwrap_err(),
+        SyncError::CheckpointRequired
     );
     assert_eq!(net.leader(1).incarnation().counter(), 1);
     assert_ne!(net.leader(1).writer_id(), rid(1), "writes under a fresh id");
-    let _durable = net.leader(1).snapshot();
+    let _durable = net.leader(1).save();
     insert(&mut net, 1, "after");
     net.settle(10).expect("converges");
     let st = net.leader(2).state().clone();
@@ -429,15 +431,15 @@ fn restart_from_a_stale_snapshot_never_reuses_dots() {
 #[test]
 fn restoring_the_same_old_snapshot_twice_never_reuses_an_incarnation() {
     let mut net = Net::<GCounter>::mesh(&[1, 2]);
-    let snap = net.leader(1).snapshot();
+    let snap = net.leader(1).save();
     let mut incarnations = Vec::new();
     for round in 0..3u64 {
         // Crash and restore the same old bytes, every time.
         let restored = Leader::<GCounter>::restore(&snap).expect("restore");
         net.leaders.insert(rid(1), restored);
         net.run(10);
-        let _ = net.leader(1).snapshot();
-        net.mutate(1, |c, id| c.increment(id, 10 + round))
+        let _ = net.leader(1).save();
+        net.apply(1, tests::inc(10 + round))
             .expect("writes once its incarnation is fresh");
         incarnations.push((net.leader(1).incarnation(), net.leader(1).writer_id()));
         net.settle(10).expect("converges");
@@ -463,14 +465,14 @@ fn a_zombie_restored_below_a_known_incarnation_catches_up() {
     // its first snapshot: it must not come back as incarnation 1 (which peers would
     // drop as stale forever), but above 2.
     let mut net = Net::<PnCounter>::mesh(&[1, 2]);
-    let oldest = net.leader(1).snapshot();
+    let oldest = net.leader(1).save();
     for _ in 0..2 {
-        let snap = net.leader(1).snapshot();
+        let snap = net.leader(1).save();
         let restored = Leader::<PnCounter>::restore(&snap).expect("restore");
         net.leaders.insert(rid(1), restored);
         net.run(10);
-        let _ = net.leader(1).snapshot();
-        net.mutate(1, |c, id| c.increment(id, 1)).expect("write");
+        let _ = net.leader(1).save();
+        net.apply(1, tests::inc(1)).expect("write");
         net.settle(10).expect("converges");
     }
     assert_eq!(net.leader(1).incarnation().counter(), 2);
@@ -478,8 +480,8 @@ fn a_zombie_restored_below_a_known_incarnation_catches_up() {
     net.leaders.insert(rid(1), zombie);
     net.run(10);
     assert_eq!(net.leader(1).incarnation().counter(), 3);
-    let _ = net.leader(1).snapshot();
-    net.mutate(1, |c, id| c.increment(id, 5)).expect("write");
+    let _ = net.leader(1).save();
+    net.apply(1, tests::inc(5)).expect("write");
     net.settle(10).expect("converges");
     assert_eq!(net.leader(2).state().value(), 7);
     assert_eq!(
@@ -496,7 +498,7 @@ fn restore_as_1(net: &mut Net<Set>, snap: &[u8], nonce: u64) -> Vec<u8> {
         Leader::<Set>::restore_with_nonce(snap, Config::default(), nonce).expect("restore");
     net.leaders.insert(rid(1), restored);
     net.run(10);
-    net.leader(1).snapshot()
+    net.leader(1).save()
 }
 
 #[test]
@@ -511,7 +513,7 @@ fn a_restore_racing_a_crashed_copys_in_flight_messages_never_reuses_a_dot() {
         let mut net = Net::<Set>::mesh(&[1, 2, 3]);
         insert(&mut net, 1, "before");
         net.settle(5).expect("converges");
-        let older = net.leader(1).snapshot();
+        let older = net.leader(1).save();
         let a = Leader::<Set>::restore_with_nonce(&older, Config::default(), 2 * k + 1)
             .expect("restore");
         net.leaders.insert(rid(1), a);
@@ -528,7 +530,7 @@ fn a_restore_racing_a_crashed_copys_in_flight_messages_never_reuses_a_dot() {
                 net.deliver_packet(&p);
             }
         }
-        let _a_durable = net.leader(1).snapshot();
+        let _a_durable = net.leader(1).save();
         let (a_inc, a_writer) = (net.leader(1).incarnation(), net.leader(1).writer_id());
         insert(&mut net, 1, "a-write");
         net.flush();
@@ -547,10 +549,10 @@ fn a_restore_racing_a_crashed_copys_in_flight_messages_never_reuses_a_dot() {
             net.deliver_packet(p);
         }
         net.settle(30).expect("converges after the late messages");
-        if net.leader(1).can_write() == Err(SyncError::SnapshotRequired) {
+        if net.leader(1).can_write() == Err(SyncError::CheckpointRequired) {
             // B was displaced by A's newer incarnation and took one above it.
             assert!(net.leader(1).incarnation() > a_inc);
-            let _ = net.leader(1).snapshot();
+            let _ = net.leader(1).save();
         }
         insert(&mut net, 1, "b-after");
         net.settle(30).expect("converges");
@@ -583,7 +585,7 @@ fn an_answer_to_an_earlier_copys_probe_is_not_taken_for_a_fresh_one() {
     let mut net = Net::<Set>::mesh(&[1, 2]);
     insert(&mut net, 1, "x");
     net.settle(5).expect("converges");
-    let snap = net.leader(1).snapshot();
+    let snap = net.leader(1).save();
     let a = Leader::<Set>::restore_with_nonce(&snap, Config::default(), 101).unwrap();
     net.leaders.insert(rid(1), a);
     net.flush();
@@ -609,7 +611,7 @@ fn an_answer_to_an_earlier_copys_probe_is_not_taken_for_a_fresh_one() {
     let b_inc = net.leader(1).incarnation();
     assert!(b_inc > a_inc, "{b_inc} after {a_inc}");
     assert_eq!(b_inc.counter(), 2);
-    let _ = net.leader(1).snapshot();
+    let _ = net.leader(1).save();
     insert(&mut net, 1, "b");
     net.settle(5).expect("converges");
     assert!(has(&mut net, 2, "b"));
@@ -635,7 +637,7 @@ fn a_leader_restarted_empty_under_a_used_id_is_repaired_and_detects_the_reuse() 
     );
     assert!(net
         .leader(1)
-        .mutate(|st, id| st.insert(id, s("would-reuse-a-dot")))
+        .apply(OrSetOp::Insert(s("would-reuse-a-dot")))
         .is_err());
 }
 
@@ -651,12 +653,10 @@ fn run_copies_through_hub(
     let mut writes = vec![0; copies.len()];
     for round in 0..rounds {
         for (i, c) in copies.iter_mut().enumerate() {
-            if c.can_write() == Err(SyncError::SnapshotRequired) {
-                let _ = c.snapshot();
+            if c.can_write() == Err(SyncError::CheckpointRequired) {
+                let _ = c.save();
             }
-            if c.mutate(|st, id| st.insert(id, format!("copy{i}-{round}")))
-                .is_ok()
-            {
+            if c.apply(OrSetOp::Insert(format!("copy{i}-{round}"))).is_ok() {
                 writes[i] += 1;
             }
             while let Some(t) = c.poll_transmit() {
@@ -686,13 +686,13 @@ fn a_live_copy_of_a_leader_is_detected_even_under_a_fresh_incarnation() {
     hub.add_peer(rid(1)).unwrap();
     let mut orig = Leader::new(rid(1), Set::new());
     orig.add_peer(rid(2)).unwrap();
-    orig.mutate(|st, id| st.insert(id, s("o"))).unwrap();
-    let snap = orig.snapshot();
+    orig.apply(OrSetOp::Insert(s("o"))).unwrap();
+    let snap = orig.save();
     let copy = Leader::<Set>::restore_with_nonce(&snap, Config::default(), 7).unwrap();
     let mut copies = [orig, copy];
     run_copies_through_hub(&mut hub, &mut copies, 12);
     assert!(copies[0].has_id_conflict(), "the original noticed the copy");
-    assert!(copies[0].mutate(|st, id| st.insert(id, s("x"))).is_err());
+    assert!(copies[0].apply(OrSetOp::Insert(s("x"))).is_err());
     assert_eq!(copies[0].writer_id(), rid(1));
     assert_ne!(copies[1].writer_id(), rid(1));
 
@@ -732,10 +732,9 @@ fn a_second_leader_with_the_same_id_is_detected() {
     a2.add_peer(b).unwrap();
     hub.add_peer(a).unwrap();
     for i in 0..3 {
-        a1.mutate(|st, id| st.insert(id, format!("a1-{i}")))
-            .unwrap();
+        a1.apply(OrSetOp::Insert(format!("a1-{i}"))).unwrap();
     }
-    a2.mutate(|st, id| st.insert(id, s("a2"))).unwrap();
+    a2.apply(OrSetOp::Insert(s("a2"))).unwrap();
     let mut conflicts = 0;
     // The hub sees one peer "1": only its digests (full causal token) can tell.
     for _ in 0..crdt_sync::Config::DEFAULT.digest_interval_ticks + 1 {
@@ -760,13 +759,13 @@ fn a_second_leader_with_the_same_id_is_detected() {
         a2.has_id_conflict(),
         "the leader behind on its own id refuses to write"
     );
-    assert!(a2.mutate(|st, id| st.insert(id, s("again"))).is_err());
+    assert!(a2.apply(OrSetOp::Insert(s("again"))).is_err());
     // Two copies of leader 1 behind different hubs: intervals carry the evidence.
     let mut net = Net::<Set>::line(&[1, 2, 3]);
     let mut twin = Leader::new(rid(1), Set::new());
     twin.add_peer(rid(3)).unwrap();
     net.leader(3).add_peer(rid(1)).unwrap();
-    twin.mutate(|st, id| st.insert(id, s("twin"))).unwrap();
+    twin.apply(OrSetOp::Insert(s("twin"))).unwrap();
     for i in 0..3 {
         insert(&mut net, 1, &format!("orig-{i}"));
     }
@@ -788,13 +787,15 @@ fn a_second_leader_with_the_same_id_is_detected() {
         }
     }
     assert!(twin.has_id_conflict() || net.leader(1).has_id_conflict());
-    // A message claiming to come from the receiver itself is the same fault.
+    // Bytes from the receiver's own id that are no message are just malformed: no
+    // evidence of another process under the id.
     let mut lone = Leader::new(a, Set::new());
     lone.add_peer(b).unwrap();
     assert!(matches!(
         lone.receive(a, b"anything"),
-        Err(SyncError::ReplicaIdConflict { .. })
+        Err(SyncError::Decode(_) | SyncError::Corrupt)
     ));
+    assert!(!lone.has_id_conflict());
 }
 
 #[test]
@@ -868,8 +869,7 @@ fn limits_are_enforced_at_the_edge() {
     a.add_peer(rid(2)).unwrap();
     b.add_peer(rid(1)).unwrap();
     for i in 0..50 {
-        a.mutate(|st, id| st.insert(id, format!("element-{i}")))
-            .unwrap();
+        a.apply(OrSetOp::Insert(format!("element-{i}"))).unwrap();
     }
     assert!(a.metrics().buffer_overflows > 0);
     assert!(a.metrics().buffered_bytes <= 64);
@@ -908,7 +908,7 @@ fn snapshot_round_trip_and_hostile_snapshots() {
     let mut net = Net::<Set>::mesh(&[1, 2]);
     insert(&mut net, 1, "x");
     net.settle(5).expect("converges");
-    let snap = net.leader(2).snapshot();
+    let snap = net.leader(2).save();
     let restored = Leader::<Set>::restore(&snap).expect("restore");
     assert_eq!(restored.state(), net.leader(2).state());
     assert_eq!(restored.causal_token(), net.leader(2).causal_token());
@@ -986,16 +986,19 @@ fn a_restored_leader_that_only_reads_is_repaired_without_another_snapshot() {
     // Persisted right after restore (as documented) and never writing afterwards, a
     // restored leader must still get back what it lost.
     let mut net = Net::<Set>::mesh(&[1, 2]);
-    let empty = net.leader(1).snapshot();
+    let empty = net.leader(1).save();
     insert(&mut net, 1, "x");
     insert(&mut net, 2, "y");
     net.settle(5).expect("converges");
     let mut restored = Leader::<Set>::restore(&empty).expect("restore");
-    let _ = restored.snapshot();
+    let _ = restored.save();
     net.leaders.insert(rid(1), restored);
     net.settle(10).expect("repaired while only receiving");
     assert!(has(&mut net, 1, "x") && has(&mut net, 1, "y"));
-    assert_eq!(net.leader(1).can_write(), Err(SyncError::SnapshotRequired));
+    assert_eq!(
+        net.leader(1).can_write(),
+        Err(SyncError::CheckpointRequired)
+    );
 }
 
 /// The minimal schedule of seed 451: leader 3 writes `k` elements, which reach the
@@ -1028,7 +1031,7 @@ fn twin_schedule_with_nonces(orig_nonce: u32, twin_nonce: u32) {
     hub.add_peer(one).expect("add peer");
     let k = 3;
     for i in 0..k {
-        c.mutate(|s, id| s.insert(id, 300 + i)).expect("write");
+        c.apply(OrSetOp::Insert(300 + i)).expect("write");
         while let Some(t) = c.poll_transmit() {
             orig.receive(three, &t.payload).expect("receive");
         }
@@ -1040,7 +1043,7 @@ fn twin_schedule_with_nonces(orig_nonce: u32, twin_nonce: u32) {
         }
     }
     for i in 0..k {
-        twin.mutate(|s, id| s.insert(id, 100 + i)).expect("write");
+        twin.apply(OrSetOp::Insert(100 + i)).expect("write");
     }
     while let Some(t) = twin.poll_transmit() {
         hub.receive(one, &t.payload).expect("receive");
@@ -1049,7 +1052,7 @@ fn twin_schedule_with_nonces(orig_nonce: u32, twin_nonce: u32) {
     while let Some(t) = hub.poll_transmit() {
         let _ = orig.receive(two, &t.payload);
     }
-    c.mutate(|s, id| s.insert(id, 300 + k)).expect("write");
+    c.apply(OrSetOp::Insert(300 + k)).expect("write");
     while let Some(t) = c.poll_transmit() {
         orig.receive(three, &t.payload).expect("receive");
     }
@@ -1083,7 +1086,7 @@ fn a_silent_copy_behind_one_address_is_told_it_was_displaced() {
     hub.add_peer(one).expect("add peer");
     let mut orig = Leader::with_config(one, GCounter::new(), config.clone());
     orig.add_peer(two).expect("add peer");
-    let snap = orig.snapshot();
+    let snap = orig.save();
     drop(orig);
     let mut copies = [
         Leader::<GCounter>::restore_with_nonce(&snap, config.clone(), 11).expect("restore"),
@@ -1100,12 +1103,11 @@ fn a_silent_copy_behind_one_address_is_told_it_was_displaced() {
             if !started[i] {
                 continue;
             }
-            if c.can_write() == Err(SyncError::SnapshotRequired) {
-                let _ = c.snapshot();
+            if c.can_write() == Err(SyncError::CheckpointRequired) {
+                let _ = c.save();
             }
             if !written[i] && round >= [5, 20][i] && c.can_write().is_ok() {
-                c.mutate(|g, id| g.increment(id, 10 * (i as u64 + 1)))
-                    .expect("write");
+                c.apply(tests::inc(10 * (i as u64 + 1))).expect("write");
                 written[i] = true;
             }
             while let Some(t) = c.poll_transmit() {

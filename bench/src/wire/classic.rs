@@ -135,7 +135,7 @@ impl<C: Replicated> Protocol<C> for Classic<C> {
 
     fn update(&mut self, node: usize, op: &Op) {
         let n = &mut self.nodes[node];
-        let delta = n.state.apply(op, ReplicaId::new(node as u64 + 1));
+        let delta = n.state.update(op, ReplicaId::new(node as u64 + 1));
         n.push(delta);
         self.note_peak(node);
     }

@@ -103,7 +103,7 @@ impl<C: Replicated, D: Delivery> Protocol<C> for Leaders<C, D> {
 
     fn update(&mut self, node: usize, op: &Op) {
         let _delta = self.leaders[node]
-            .mutate(|state, writer| state.apply(op, writer))
+            .apply(C::op(op))
             .expect("a fresh leader can write");
     }
 

@@ -26,7 +26,7 @@ impl<C: Replicated> Protocol<C> for OpBased<C> {
     }
 
     fn update(&mut self, node: usize, op: &Op) {
-        let delta = self.states[node].apply(op, ReplicaId::new(node as u64 + 1));
+        let delta = self.states[node].update(op, ReplicaId::new(node as u64 + 1));
         self.pending.push((node, body(&delta)));
     }
 

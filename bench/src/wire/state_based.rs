@@ -24,7 +24,7 @@ impl<C: Replicated> Protocol<C> for StateBased<C> {
     }
 
     fn update(&mut self, node: usize, op: &Op) {
-        let _delta = self.states[node].apply(op, ReplicaId::new(node as u64 + 1));
+        let _delta = self.states[node].update(op, ReplicaId::new(node as u64 + 1));
     }
 
     fn sync_round(&mut self) -> u64 {

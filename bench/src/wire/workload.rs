@@ -1,7 +1,7 @@
 //! The update workloads: a deterministic script of one update per leader per round.
 
 use crate::rng::SplitMix64;
-use crdt_core::{DeltaCrdt, GCounter, OrSet, ReplicaId};
+use crdt_core::{DeltaCrdt, GCounter, GCounterOp, OrSet, OrSetOp, ReplicaId};
 use std::collections::BTreeSet;
 
 /// One local update.
@@ -18,23 +18,28 @@ pub enum Op {
 /// A replicated type the workloads can drive.
 pub trait Replicated: DeltaCrdt {
     /// Applies `op` on behalf of `replica` and returns the delta.
-    fn apply(&mut self, op: &Op, replica: ReplicaId) -> Self;
+    fn update(&mut self, op: &Op, replica: ReplicaId) -> Self {
+        DeltaCrdt::apply(self, replica, Self::op(op)).expect("a valid update")
+    }
+
+    /// The leader operation of `op`.
+    fn op(op: &Op) -> Self::Op;
 }
 
 impl Replicated for OrSet<u64> {
-    fn apply(&mut self, op: &Op, replica: ReplicaId) -> Self {
+    fn op(op: &Op) -> OrSetOp<u64> {
         match op {
-            Op::Insert(x) => self.insert(replica, *x),
-            Op::Remove(x) => self.remove(x),
+            Op::Insert(x) => OrSetOp::Insert(*x),
+            Op::Remove(x) => OrSetOp::Remove(*x),
             Op::Increment => unreachable!("not a set update"),
         }
     }
 }
 
 impl Replicated for GCounter {
-    fn apply(&mut self, op: &Op, replica: ReplicaId) -> Self {
+    fn op(op: &Op) -> GCounterOp {
         match op {
-            Op::Increment => self.increment(replica, 1),
+            Op::Increment => GCounterOp::Increment(1),
             Op::Insert(_) | Op::Remove(_) => unreachable!("not a counter update"),
         }
     }

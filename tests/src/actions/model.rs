@@ -6,8 +6,8 @@
 //! `CounterOracle`, `LwwOracle`, through the simulator's [`Model`] and [`Oracle`]
 //! traits), exactly as the simulator feeds them:
 //!
-//! - each acknowledged write (a `mutate` that returned `Ok` with a non-empty delta) is
-//!   applied by [`Model::apply`] and recorded with [`Oracle::record`], which checks its
+//! - each acknowledged write (an `apply` that returned `Ok` with a non-empty delta) is
+//!   made with [`Model::op`] and recorded with [`Oracle::record`], which checks its
 //!   local effect (a dot issued twice under one writer id fails here);
 //! - after every action, every leader's state passes [`Oracle::check_state`] and its
 //!   causal token only names writes its state holds ([`Oracle::holds`]): session
@@ -30,7 +30,8 @@
 
 use crate::net::{rid, Net};
 use crate::sim::oracle::{Ambiguity, Oracle, WriteMeta};
-use crate::sim::workload::{CounterOp, LwwOp, Model, SetOp};
+use crate::sim::workload::{CounterOp, LwwWrite, Model, SetOp};
+use crate::SaveExt;
 use arbitrary::Arbitrary;
 use crdt_core::{LwwRegister, OrSet, PnCounter, ReplicaId};
 use crdt_sync::{Config, Leader, SyncError, DISPLACEMENTS_MAX};
@@ -438,22 +439,14 @@ impl<C: Model> Cluster<C> {
     /// the oracle if acknowledged. A write refused because the leader waits for a
     /// snapshot gets one (as a real service persists before writing) and is retried
     /// once; a write refused while a restored leader probes is not acknowledged.
-    fn write(&mut self, leader: u64, op: &C::Op, now_ms: u64) {
+    fn write(&mut self, leader: u64, op: &C::Write, now_ms: u64) {
         for attempt in 0..2 {
-            let mut seen = None;
-            let res = self.net.mutate(leader, |s, w| {
-                let (delta, pre) = C::apply(op, s, w, now_ms);
-                seen = Some((w, pre));
-                delta
-            });
+            let l = self.net.leader(leader);
+            let writer = l.writer_id();
+            let pre = C::pre(op, l.state(), writer);
+            let res = self.net.apply(leader, C::op(op, now_ms));
             match res {
                 Ok(delta) => {
-                    let Some((writer, pre)) = seen else {
-                        fail(
-                            self.name,
-                            format!("leader {leader}: mutate returned Ok without a write"),
-                        )
-                    };
                     if delta.is_bottom() {
                         return;
                     }
@@ -472,7 +465,7 @@ impl<C: Model> Cluster<C> {
                     }
                     return;
                 }
-                Err(SyncError::SnapshotRequired) if attempt == 0 => self.snapshot(leader),
+                Err(SyncError::CheckpointRequired) if attempt == 0 => self.snapshot(leader),
                 Err(e @ SyncError::ReplicaIdConflict { .. }) => {
                     if !self.conflict_allowed(leader) {
                         fail(
@@ -488,7 +481,7 @@ impl<C: Model> Cluster<C> {
     }
 
     fn snapshot(&mut self, leader: u64) {
-        let bytes = self.net.leader(leader).snapshot();
+        let bytes = self.net.leader(leader).save();
         let kept = self.snapshots.entry(leader).or_default();
         kept.push(bytes);
         if kept.len() > SNAPSHOTS_KEPT {
@@ -589,7 +582,7 @@ impl<C: Model> Cluster<C> {
         for id in LEADERS {
             if matches!(
                 self.net.leader(id).can_write(),
-                Err(SyncError::SnapshotRequired)
+                Err(SyncError::CheckpointRequired)
             ) {
                 self.snapshot(id);
             }
@@ -677,7 +670,7 @@ impl<C: Model> Cluster<C> {
                 .iter()
                 .all(|&id| match self.net.leader(id).can_write() {
                     Err(SyncError::Restoring) => false,
-                    Err(SyncError::SnapshotRequired) => !persist,
+                    Err(SyncError::CheckpointRequired) => !persist,
                     _ => true,
                 });
             if settled && self.net.converged() && tokens.windows(2).all(|w| w[0] == w[1]) {
@@ -718,7 +711,7 @@ impl<C: Model> Cluster<C> {
             match self.net.leader(id).can_write() {
                 Ok(()) => {}
                 // Not persisted on request: it waits for the operator's snapshot.
-                Err(SyncError::SnapshotRequired) if !persist => {}
+                Err(SyncError::CheckpointRequired) if !persist => {}
                 Err(SyncError::ReplicaIdConflict { .. }) if self.conflict_allowed(id) => {}
                 Err(e) => fail(
                     self.name,
@@ -838,7 +831,7 @@ impl World {
                 value,
                 skew,
             } => {
-                let op = LwwOp(format!("v{}", u64::from(value) % VALUES));
+                let op = LwwWrite(format!("v{}", u64::from(value) % VALUES));
                 let at = now.saturating_add_signed(i64::from(skew));
                 self.register.write(leader(k), &op, at);
                 self.register.net.flush();

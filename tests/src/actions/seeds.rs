@@ -157,11 +157,13 @@ fn states_pair<C: sync::SyncType>(steps_a: u64, steps_b: u64) -> (Vec<u8>, Vec<u
     let (mut a, mut b) = (C::default(), C::default());
     let mut delta = C::default();
     for s in 0..steps_a {
-        delta = C::write(&mut a, rid(1), s);
+        delta = a.apply(rid(1), C::write(rid(1), s)).expect("a valid write");
     }
     b.merge(&a);
     for s in 0..steps_b {
-        let _ = C::write(&mut b, rid(2), s + 50);
+        let _ = b
+            .apply(rid(2), C::write(rid(2), s + 50))
+            .expect("a valid write");
     }
     (encode(&a), encode(&b), encode(&delta))
 }

@@ -28,9 +28,13 @@
 
 use super::decode::Checked;
 use crate::net::rid;
+use crate::SaveExt;
 use arbitrary::Arbitrary;
 use crdt_core::codec::{encode, WireFormat, Writer};
-use crdt_core::{DeltaCrdt, GCounter, LwwRegister, OrSet, PnCounter, ReplicaId};
+use crdt_core::{
+    DeltaCrdt, GCounter, GCounterOp, LwwOp, LwwRegister, OrSet, OrSetOp, PnCounter, PnCounterOp,
+    ReplicaId,
+};
 use crdt_sync::{Config, Incarnation, Leader, SyncError, MESSAGE_MAGIC, PROTOCOL_VERSION};
 use std::sync::OnceLock;
 
@@ -44,43 +48,42 @@ pub const MAX_STEPS: usize = 64;
 /// A replicated type a leader can be fuzzed with.
 pub trait SyncType: DeltaCrdt + Checked {
     /// Scripted write number `step` on behalf of `id` (deterministic).
-    fn write(state: &mut Self, id: ReplicaId, step: u64) -> Self;
+    fn write(id: ReplicaId, step: u64) -> Self::Op;
 }
 
 impl SyncType for GCounter {
-    fn write(state: &mut Self, id: ReplicaId, step: u64) -> Self {
-        state.increment(id, step + 1)
+    fn write(_: ReplicaId, step: u64) -> GCounterOp {
+        GCounterOp::Increment(step + 1)
     }
 }
 
 impl SyncType for PnCounter {
-    fn write(state: &mut Self, id: ReplicaId, step: u64) -> Self {
+    fn write(_: ReplicaId, step: u64) -> PnCounterOp {
         if step % 3 == 2 {
-            state.decrement(id, step)
+            PnCounterOp::Decrement(step)
         } else {
-            state.increment(id, step + 1)
+            PnCounterOp::Increment(step + 1)
         }
     }
 }
 
 impl SyncType for OrSet<u64> {
-    fn write(state: &mut Self, id: ReplicaId, step: u64) -> Self {
+    fn write(_: ReplicaId, step: u64) -> OrSetOp<u64> {
         match step % 7 {
-            3 => state.remove(&((step + 1) % 5)),
-            6 => state.clear(),
-            _ => state.insert(id, step % 5),
+            3 => OrSetOp::Remove((step + 1) % 5),
+            6 => OrSetOp::Clear,
+            _ => OrSetOp::Insert(step % 5),
         }
     }
 }
 
 impl SyncType for LwwRegister<String> {
-    fn write(state: &mut Self, id: ReplicaId, step: u64) -> Self {
+    fn write(id: ReplicaId, step: u64) -> LwwOp<String> {
         // Each leader's wall clock runs at its own offset: writes are concurrent.
-        state.set(
-            id,
-            format!("v{}.{step}", id.get()),
-            1_000 + 7 * step + id.get(),
-        )
+        LwwOp::Set {
+            value: format!("v{}.{step}", id.get()),
+            now_ms: 1_000 + 7 * step + id.get(),
+        }
     }
 }
 
@@ -164,31 +167,52 @@ pub const KIND_PROBE_REPLY: u8 = 6;
 /// `inc`.
 #[must_use]
 pub fn probe_body<C: WireFormat>(inc: Incarnation, probe: u32) -> Vec<u8> {
-    let mut w = Writer::new();
-    w.raw(&MESSAGE_MAGIC);
-    w.u8(PROTOCOL_VERSION);
-    w.u8(KIND_PROBE);
-    w.u8(C::TYPE_TAG);
-    w.varint(inc.to_u64());
+    let mut w = header::<C>(KIND_PROBE, rid(SENDER), inc, rid(RECEIVER), None);
     w.varint(u64::from(probe));
     w.into_bytes()
 }
 
-/// The body (unsealed) of a `ProbeReply` of a `C` leader in incarnation `inc`
-/// answering probe number `probe` (0: unasked, a displacement notice): the newest
-/// incarnation of the receiver it saw is `known`.
-#[must_use]
-pub fn probe_reply_body<C: WireFormat>(
+/// The header of a message of `kind` from `from` in incarnation `inc` to
+/// [`RECEIVER`] in incarnation `to_inc` (see crdt-sync's message layout).
+fn header<C: WireFormat>(
+    kind: u8,
+    from: ReplicaId,
     inc: Incarnation,
-    probe: u32,
-    known: Option<Incarnation>,
-) -> Vec<u8> {
+    to: ReplicaId,
+    to_inc: Option<Incarnation>,
+) -> Writer {
     let mut w = Writer::new();
     w.raw(&MESSAGE_MAGIC);
     w.u8(PROTOCOL_VERSION);
-    w.u8(KIND_PROBE_REPLY);
+    w.u8(PROTOCOL_VERSION);
+    w.u8(kind);
     w.u8(C::TYPE_TAG);
+    w.replica(from);
     w.varint(inc.to_u64());
+    w.replica(to);
+    match to_inc {
+        None => w.u8(0),
+        Some(k) => {
+            w.u8(1);
+            w.varint(k.to_u64());
+        }
+    }
+    w
+}
+
+/// The body (unsealed) of a `ProbeReply` of a `C` leader in incarnation `inc`
+/// answering probe number `probe` (0: unasked, a displacement notice): the newest
+/// incarnation of the receiver it saw is `known`; it is addressed to receiver `to` in
+/// incarnation `to_inc` (the prober's, as its probe said).
+#[must_use]
+pub fn probe_reply_body<C: WireFormat>(
+    from: ReplicaId,
+    inc: Incarnation,
+    probe: u32,
+    known: Option<Incarnation>,
+    (to, to_inc): (ReplicaId, Incarnation),
+) -> Vec<u8> {
+    let mut w = header::<C>(KIND_PROBE_REPLY, from, inc, to, Some(to_inc));
     w.varint(u64::from(probe));
     match known {
         None => w.u8(0),
@@ -205,11 +229,16 @@ pub fn probe_reply_body<C: WireFormat>(
 pub fn probe_id(sealed: &[u8]) -> Option<u32> {
     let limits = crdt_core::codec::DecodeLimits::DEFAULT;
     let mut r = crdt_core::codec::Reader::new(body(sealed), &limits).ok()?;
-    let head = r.raw(5).ok()?;
-    if head[..2] != MESSAGE_MAGIC || head[3] != KIND_PROBE {
+    let head = r.raw(6).ok()?;
+    if head[..2] != MESSAGE_MAGIC || head[4] != KIND_PROBE {
         return None;
     }
-    r.varint().ok()?;
+    r.replica().ok()?; // from
+    r.varint().ok()?; // its incarnation
+    r.replica().ok()?; // to
+    if r.u8().ok()? == 1 {
+        r.varint().ok()?; // its incarnation
+    }
     r.varint().ok().and_then(|p| u32::try_from(p).ok())
 }
 
@@ -387,7 +416,7 @@ pub fn receiver<C: SyncType>() -> Leader<C> {
     let mut b = Leader::new(rid(RECEIVER), C::default());
     b.add_peer(rid(SENDER)).expect("add peer");
     for step in 0..2 {
-        b.mutate(|c, id| C::write(c, id, 100 + step))
+        b.apply(C::write(b.writer_id(), 100 + step))
             .expect("a fresh leader accepts writes");
     }
     b
@@ -412,11 +441,11 @@ impl<C: SyncType> Exchange<C> {
             let step = self.step;
             self.step += 1;
             for attempt in 0.. {
-                match self.a.mutate(|c, id| C::write(c, id, step)) {
+                match self.a.apply(C::write(self.a.writer_id(), step)) {
                     Ok(_) => break,
                     // Persist first, as a service would; then write.
-                    Err(SyncError::SnapshotRequired) => {
-                        let _ = self.a.snapshot();
+                    Err(SyncError::CheckpointRequired) => {
+                        let _ = self.a.save();
                     }
                     // A restored leader settling in: let messages through.
                     Err(e) if attempt < 4 => {
@@ -480,17 +509,17 @@ pub fn scripted_traffic<C: SyncType>() -> Traffic {
     x.pump(false);
     x.write_a(2);
     x.pump(true);
-    x.b.mutate(|c, id| C::write(c, id, 102)).expect("write");
+    x.b.apply(C::write(x.b.writer_id(), 102)).expect("write");
     x.pump(false);
     x.tick(false);
-    let snap_a = x.a.snapshot();
+    let snap_a = x.a.save();
     x.traffic.snapshots.push(snap_a.clone());
-    x.traffic.snapshots.push(x.b.snapshot());
+    x.traffic.snapshots.push(x.b.save());
     x.write_a(2);
     x.pump(true);
     x.a =
         Leader::restore_with_nonce(&snap_a, Config::default(), 0xA).expect("own snapshot restores");
-    x.traffic.snapshots.push(x.a.snapshot());
+    x.traffic.snapshots.push(x.a.save());
     x.pump(false);
     x.write_a(2);
     x.pump(false);
@@ -498,13 +527,13 @@ pub fn scripted_traffic<C: SyncType>() -> Traffic {
         x.tick(false);
     }
     // Leader 2 restarts too: leader 1 answers its probe (a real `ProbeReply`).
-    let snap_b = x.b.snapshot();
+    let snap_b = x.b.save();
     x.b =
         Leader::restore_with_nonce(&snap_b, Config::default(), 0xB).expect("own snapshot restores");
     for _ in 0..3 {
         x.tick(false);
-        if matches!(x.b.can_write(), Err(SyncError::SnapshotRequired)) {
-            let _ = x.b.snapshot();
+        if matches!(x.b.can_write(), Err(SyncError::CheckpointRequired)) {
+            let _ = x.b.save();
         }
     }
     x.write_a(1);
@@ -600,24 +629,23 @@ pub fn deliver<C: SyncType>(leader: &mut Leader<C>, from: ReplicaId, bytes: &[u8
 /// exactly whether `mutate` runs, and that a write keeps the invariants.
 ///
 /// # Panics
-/// If `can_write` and `mutate` disagree, or the state breaks an invariant.
+/// If `can_write` and `apply` disagree, or the state breaks an invariant.
 pub fn write<C: SyncType>(leader: &mut Leader<C>, step: u64) -> bool {
     let allowed = leader.can_write();
-    let mut called = false;
-    let res = leader.mutate(|c, id| {
-        called = true;
-        C::write(c, id, step)
-    });
+    let before = encode(leader.state());
+    let res = leader.apply(C::write(leader.writer_id(), step));
     assert_eq!(
         res.as_ref().err(),
         allowed.as_ref().err(),
-        "can_write() and mutate() disagree"
+        "can_write() and apply() disagree"
     );
-    assert_eq!(
-        called,
-        res.is_ok(),
-        "mutate called its closure iff it wrote"
-    );
+    if res.is_err() {
+        assert_eq!(
+            encode(leader.state()),
+            before,
+            "a refused write changed the state"
+        );
+    }
     leader.state().assert_invariants();
     drain(leader);
     res.is_ok()
@@ -662,7 +690,7 @@ pub fn restore<C: SyncType>(bytes: &[u8]) -> Option<Leader<C>> {
         );
         assert_eq!(leader.can_write(), Err(SyncError::Restoring));
         // A snapshot taken while probing restores to the same leader.
-        let snap = leader.snapshot();
+        let snap = leader.save();
         let again = Leader::<C>::restore_with_nonce(&snap, Config::default(), nonce ^ 1)
             .expect("a leader's own snapshot restores");
         assert!(
@@ -682,7 +710,13 @@ pub fn restore<C: SyncType>(bytes: &[u8]) -> Option<Leader<C>> {
         let probe = drain(&mut leader).expect("a probing leader probes its peers");
         // Every peer answers the probe: "never saw you".
         for p in &peers {
-            let reply = seal(&probe_reply_body::<C>(Incarnation::FIRST, probe, None));
+            let reply = seal(&probe_reply_body::<C>(
+                *p,
+                Incarnation::FIRST,
+                probe,
+                None,
+                (leader.id(), leader.incarnation()),
+            ));
             assert!(
                 deliver(&mut leader, *p, &reply),
                 "a restored leader rejects a probe reply"
@@ -707,10 +741,10 @@ pub fn restore<C: SyncType>(bytes: &[u8]) -> Option<Leader<C>> {
         );
         assert_eq!(
             leader.can_write(),
-            Err(SyncError::SnapshotRequired),
+            Err(SyncError::CheckpointRequired),
             "the new incarnation must be persisted before writing"
         );
-        let snap = leader.snapshot();
+        let snap = leader.save();
         assert!(
             write(&mut leader, 1),
             "a restored, probed and persisted leader writes"
@@ -773,17 +807,17 @@ fn run_typed<C: SyncType>(kind: Kind, mode: Mode, sealed: bool, data: &[u8]) {
                     }
                     Step::Write => {
                         writes += 1;
-                        if matches!(leader.can_write(), Err(SyncError::SnapshotRequired)) {
-                            let _ = leader.snapshot();
+                        if matches!(leader.can_write(), Err(SyncError::CheckpointRequired)) {
+                            let _ = leader.save();
                         }
                         write(&mut leader, 200 + writes);
                     }
                     Step::Snapshot => {
-                        let _ = leader.snapshot();
+                        let _ = leader.save();
                     }
                     Step::Restart => {
                         restarts += 1;
-                        let snap = leader.snapshot();
+                        let snap = leader.save();
                         let nonce = nonce_of(data, restarts);
                         leader = Leader::<C>::restore_with_nonce(&snap, Config::default(), nonce)
                             .expect("a leader's own snapshot restores");
@@ -794,9 +828,13 @@ fn run_typed<C: SyncType>(kind: Kind, mode: Mode, sealed: bool, data: &[u8]) {
                         let inc = Incarnation::from_u64(*inc);
                         let msg = match reply {
                             None => probe_body::<C>(inc, *probe),
-                            Some(known) => {
-                                probe_reply_body::<C>(inc, *probe, known.map(Incarnation::from_u64))
-                            }
+                            Some(known) => probe_reply_body::<C>(
+                                rid(SENDER),
+                                inc,
+                                *probe,
+                                known.map(Incarnation::from_u64),
+                                (leader.id(), leader.incarnation()),
+                            ),
                         };
                         let valid = reply.is_some() || *probe != 0;
                         assert_eq!(
@@ -809,7 +847,13 @@ fn run_typed<C: SyncType>(kind: Kind, mode: Mode, sealed: bool, data: &[u8]) {
                         leader.tick();
                         if let Some(probe) = drain(&mut leader) {
                             let known = known.map(Incarnation::from_u64);
-                            let reply = probe_reply_body::<C>(Incarnation::FIRST, probe, known);
+                            let reply = probe_reply_body::<C>(
+                                rid(SENDER),
+                                Incarnation::FIRST,
+                                probe,
+                                known,
+                                (leader.id(), leader.incarnation()),
+                            );
                             assert!(
                                 deliver(&mut leader, rid(SENDER), &seal(&reply)),
                                 "a restored leader rejects the answer to its probe"

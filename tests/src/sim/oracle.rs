@@ -24,7 +24,7 @@
 //! (amnesia included, and a twin restored from a snapshot) never shares a writer id:
 //! the simulator checks that each writes under an id no other leader ever held.
 
-use super::workload::{post_of, CounterOp, LwwOp, Model, SetOp, POST, REPLY};
+use super::workload::{post_of, CounterOp, LwwWrite as LwwDraw, Model, SetOp, POST, REPLY};
 use crdt_core::{Dot, GCounter, LwwRegister, OrSet, PnCounter, ReplicaId, Timestamp};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -79,7 +79,7 @@ pub trait Oracle<C: Model>: Default {
     fn record(
         &mut self,
         meta: &WriteMeta,
-        op: &C::Op,
+        op: &C::Write,
         pre: &C::Pre,
         delta: &C,
         after: &C,
@@ -797,7 +797,7 @@ impl Oracle<Reg> for LwwOracle {
     fn record(
         &mut self,
         meta: &WriteMeta,
-        op: &LwwOp,
+        op: &LwwDraw,
         pre: &Option<Timestamp>,
         delta: &Reg,
         after: &Reg,

@@ -3,15 +3,18 @@
 //! [`Model`] ties a replicated type to its operations and its sequential oracle
 //! ([`super::oracle`]). A write is drawn from the writing leader's current state (an
 //! OR-Set reply is only written by a leader that holds its post; removes pick present
-//! elements) and applied inside `Leader::mutate`, which also captures what the oracle
-//! must know about the state before the write (the dots a remove observed, the
+//! elements) and applied with `Leader::apply`; the oracle learns what it must know about the
+//! state just before the write (the dots a remove observed, the
 //! timestamp an LWW write must follow).
 
 use super::oracle::{CounterOracle, LwwOracle, OrSetOracle, Oracle};
 use super::params::{Kind, Workload};
 use super::rng::Rng;
 use crdt_core::codec::WireFormat;
-use crdt_core::{DeltaCrdt, Dot, GCounter, LwwRegister, OrSet, PnCounter, ReplicaId, Timestamp};
+use crdt_core::{
+    DeltaCrdt, Dot, GCounter, GCounterOp, LwwOp, LwwRegister, OrSet, OrSetOp, PnCounter,
+    PnCounterOp, ReplicaId, Timestamp,
+};
 use std::fmt::Debug;
 
 /// OR-Set elements at or above this are posts: `POST + p`.
@@ -36,19 +39,21 @@ pub fn post_of(reply: u64) -> Option<u64> {
 pub trait Model: DeltaCrdt + WireFormat + Sized + 'static {
     /// Which kind it is.
     const KIND: Kind;
-    /// A write.
-    type Op: Clone + Debug;
+    /// A write, as the workload draws it.
+    type Write: Clone + Debug;
     /// What the oracle needs to know of the state just before a write.
     type Pre: Debug;
     /// The sequential oracle.
     type Oracle: Oracle<Self>;
 
     /// Draws a write for a leader whose state is `state`.
-    fn draw(gen: &mut OpGen, rng: &mut Rng, w: &Workload, state: &Self) -> Self::Op;
+    fn draw(gen: &mut OpGen, rng: &mut Rng, w: &Workload, state: &Self) -> Self::Write;
 
-    /// Applies `op` as `writer` whose wall clock reads `now_ms`; returns the delta and
-    /// what the state was like before.
-    fn apply(op: &Self::Op, state: &mut Self, writer: ReplicaId, now_ms: u64) -> (Self, Self::Pre);
+    /// What the oracle must know of `state` before `writer` applies `op`.
+    fn pre(op: &Self::Write, state: &Self, writer: ReplicaId) -> Self::Pre;
+
+    /// The leader operation of `op` for a writer whose wall clock reads `now_ms`.
+    fn op(op: &Self::Write, now_ms: u64) -> <Self as DeltaCrdt>::Op;
 }
 
 /// Workload state shared by all leaders of a run (fresh post and reply numbers).
@@ -80,7 +85,7 @@ fn draw_amount(rng: &mut Rng, w: &Workload) -> u64 {
 
 impl Model for GCounter {
     const KIND: Kind = Kind::GCounter;
-    type Op = CounterOp;
+    type Write = CounterOp;
     /// The writer's entry before the write (increments, decrements).
     type Pre = (u64, u64);
     type Oracle = CounterOracle;
@@ -89,18 +94,20 @@ impl Model for GCounter {
         CounterOp::Inc(draw_amount(rng, w))
     }
 
-    fn apply(op: &CounterOp, state: &mut Self, writer: ReplicaId, _: u64) -> (Self, (u64, u64)) {
-        let n = match op {
-            CounterOp::Inc(n) | CounterOp::Dec(n) => *n,
-        };
-        let pre = (state.get(writer), 0);
-        (state.increment(writer, n), pre)
+    fn pre(_: &CounterOp, state: &Self, writer: ReplicaId) -> (u64, u64) {
+        (state.get(writer), 0)
+    }
+
+    fn op(op: &CounterOp, _: u64) -> GCounterOp {
+        match op {
+            CounterOp::Inc(n) | CounterOp::Dec(n) => GCounterOp::Increment(*n),
+        }
     }
 }
 
 impl Model for PnCounter {
     const KIND: Kind = Kind::PnCounter;
-    type Op = CounterOp;
+    type Write = CounterOp;
     /// The writer's entry before the write (increments, decrements).
     type Pre = (u64, u64);
     type Oracle = CounterOracle;
@@ -114,13 +121,15 @@ impl Model for PnCounter {
         }
     }
 
-    fn apply(op: &CounterOp, state: &mut Self, writer: ReplicaId, _: u64) -> (Self, (u64, u64)) {
-        let pre = state.totals(writer);
-        let d = match op {
-            CounterOp::Inc(n) => state.increment(writer, *n),
-            CounterOp::Dec(n) => state.decrement(writer, *n),
-        };
-        (d, pre)
+    fn pre(_: &CounterOp, state: &Self, writer: ReplicaId) -> (u64, u64) {
+        state.totals(writer)
+    }
+
+    fn op(op: &CounterOp, _: u64) -> PnCounterOp {
+        match op {
+            CounterOp::Inc(n) => PnCounterOp::Increment(*n),
+            CounterOp::Dec(n) => PnCounterOp::Decrement(*n),
+        }
     }
 }
 
@@ -137,7 +146,7 @@ pub enum SetOp {
 
 impl Model for OrSet<u64> {
     const KIND: Kind = Kind::OrSet;
-    type Op = SetOp;
+    type Write = SetOp;
     /// The live dots the write removes (observed here before the write).
     type Pre = Vec<Dot>;
     type Oracle = OrSetOracle;
@@ -191,50 +200,56 @@ impl Model for OrSet<u64> {
         }
     }
 
-    fn apply(op: &SetOp, state: &mut Self, writer: ReplicaId, _: u64) -> (Self, Vec<Dot>) {
+    fn pre(op: &SetOp, state: &Self, _: ReplicaId) -> Vec<Dot> {
         match op {
-            SetOp::Insert(x) => {
-                let pre = state.dots(x).map(<[Dot]>::to_vec).unwrap_or_default();
-                (state.insert(writer, *x), pre)
+            SetOp::Insert(x) | SetOp::Remove(x) => {
+                state.dots(x).map(<[Dot]>::to_vec).unwrap_or_default()
             }
-            SetOp::Remove(x) => {
-                let pre = state.dots(x).map(<[Dot]>::to_vec).unwrap_or_default();
-                (state.remove(x), pre)
-            }
-            SetOp::Clear => {
-                let pre = state
-                    .iter()
-                    .flat_map(|x| state.dots(x).unwrap_or(&[]).iter().copied())
-                    .collect();
-                (state.clear(), pre)
-            }
+            SetOp::Clear => state
+                .iter()
+                .flat_map(|x| state.dots(x).unwrap_or(&[]).iter().copied())
+                .collect(),
+        }
+    }
+
+    fn op(op: &SetOp, _: u64) -> OrSetOp<u64> {
+        match op {
+            SetOp::Insert(x) => OrSetOp::Insert(*x),
+            SetOp::Remove(x) => OrSetOp::Remove(*x),
+            SetOp::Clear => OrSetOp::Clear,
         }
     }
 }
 
 /// An LWW write.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LwwOp(pub String);
+pub struct LwwWrite(pub String);
 
 impl Model for LwwRegister<String> {
     const KIND: Kind = Kind::Lww;
-    type Op = LwwOp;
+    type Write = LwwWrite;
     /// The timestamp of the value before the write (the write must be ordered after).
     type Pre = Option<Timestamp>;
     type Oracle = LwwOracle;
 
-    fn draw(gen: &mut OpGen, rng: &mut Rng, w: &Workload, _: &Self) -> LwwOp {
+    fn draw(gen: &mut OpGen, rng: &mut Rng, w: &Workload, _: &Self) -> LwwWrite {
         gen.values += 1;
         let v = rng.below(w.value_pool);
         if rng.chance(20_000) {
-            LwwOp(format!("{v}-{}", "x".repeat(200)))
+            LwwWrite(format!("{v}-{}", "x".repeat(200)))
         } else {
-            LwwOp(format!("v{v}"))
+            LwwWrite(format!("v{v}"))
         }
     }
 
-    fn apply(op: &LwwOp, state: &mut Self, writer: ReplicaId, now_ms: u64) -> (Self, Self::Pre) {
-        let pre = state.timestamp();
-        (state.set(writer, op.0.clone(), now_ms), pre)
+    fn pre(_: &LwwWrite, state: &Self, _: ReplicaId) -> Option<Timestamp> {
+        state.timestamp()
+    }
+
+    fn op(op: &LwwWrite, now_ms: u64) -> LwwOp<String> {
+        LwwOp::Set {
+            value: op.0.clone(),
+            now_ms,
+        }
     }
 }

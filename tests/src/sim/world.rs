@@ -19,6 +19,7 @@ use super::params::Params;
 use super::rng::Rng;
 use super::workload::{Model, OpGen};
 use super::Options;
+use crate::SaveExt;
 use crdt_core::codec::encode;
 use crdt_core::ReplicaId;
 use crdt_sync::{Incarnation, Leader, SyncError};
@@ -164,7 +165,7 @@ fn phase_of<C: Model>(l: &Leader<C>) -> Result<Phase, SyncError> {
     match l.can_write() {
         Ok(()) => Ok(Phase::Writable),
         Err(SyncError::Restoring) => Ok(Phase::Probing),
-        Err(SyncError::SnapshotRequired) => Ok(Phase::Unpersisted),
+        Err(SyncError::CheckpointRequired) => Ok(Phase::Unpersisted),
         Err(SyncError::ReplicaIdConflict { .. }) => Ok(Phase::Conflicted),
         Err(e) => Err(e),
     }
@@ -793,12 +794,11 @@ impl<C: Model> World<C> {
         let conflicted = leader.has_id_conflict();
         let writer = leader.writer_id();
         let inc = leader.incarnation();
-        let mut pre = None;
-        let res = leader.mutate(|s, w| {
-            let (d, before) = C::apply(&op, s, w, now_ms);
-            pre = Some(before);
-            d
-        });
+        let pre = leader
+            .can_write()
+            .is_ok()
+            .then(|| C::pre(&op, leader.state(), writer));
+        let res = leader.apply(C::op(&op, now_ms));
         self.log(|| {
             format!(
                 "write at {p} ({writer}): {op:?} -> {}",
@@ -852,7 +852,7 @@ impl<C: Model> World<C> {
             Err(SyncError::Restoring) if self.procs[p].phase == Phase::Probing => {
                 self.stats.waiting_writes += 1;
             }
-            Err(SyncError::SnapshotRequired) if self.procs[p].phase == Phase::Unpersisted => {
+            Err(SyncError::CheckpointRequired) if self.procs[p].phase == Phase::Unpersisted => {
                 self.stats.waiting_writes += 1;
             }
             Err(e) => {
@@ -966,7 +966,7 @@ impl<C: Model> World<C> {
         let Some(l) = self.procs[p].leader.as_mut() else {
             return;
         };
-        let bytes = l.snapshot();
+        let bytes = l.save();
         let inc = l.incarnation();
         let snaps = &mut self.lineages[self.procs[p].lineage];
         snaps.push(Snap { bytes, inc });
@@ -1698,7 +1698,7 @@ impl<C: Model> World<C> {
 /// `Delta`, `Ack`, `Digest`, `Repair` and `Delta` with an acknowledgement; 5 and 6
 /// are `Probe` and `ProbeReply`, which a leader takes in without recording the
 /// sender's incarnation.
-const KINDS: [&str; 7] = [
+const KINDS: [&str; 9] = [
     "Delta",
     "Ack",
     "Digest",
@@ -1706,11 +1706,25 @@ const KINDS: [&str; 7] = [
     "Probe",
     "ProbeReply",
     "DeltaAck",
+    "Fragment",
+    "FragmentAck",
 ];
 
 /// Whether a message of this kind, accepted, records its sender's incarnation.
 fn records_incarnation(kind: u8) -> bool {
-    matches!(kind, 1..=4 | 7)
+    matches!(kind, 1..=4 | 7..=9)
+}
+
+/// Where the sender's id starts: after the envelope (magic, version, highest
+/// version), the kind and the type tag.
+const FROM_AT: usize = 6;
+
+/// The varint after the one that starts at `at`.
+fn skip_varint(payload: &[u8], mut at: usize) -> usize {
+    while at < payload.len() && payload[at] & 0x80 != 0 {
+        at += 1;
+    }
+    at + 1
 }
 
 /// Reads the canonical varints of `payload` from byte `at` on (at most `n`).
@@ -1732,11 +1746,11 @@ fn varints(payload: &[u8], mut at: usize, n: usize) -> Vec<u64> {
     nums
 }
 
-/// A well-formed message's kind and sender incarnation: the 5-byte header (magic,
-/// version, kind, type tag), then the incarnation as a varint.
+/// A well-formed message's kind and sender incarnation: the envelope, kind and type
+/// tag, then the sender's id and incarnation as varints.
 fn header(payload: &[u8]) -> Option<(u8, Incarnation)> {
-    let kind = *payload.get(3)?;
-    let inc = *varints(payload, 5, 1).first()?;
+    let kind = *payload.get(4)?;
+    let inc = *varints(payload, skip_varint(payload, FROM_AT), 1).first()?;
     Some((kind, Incarnation::from_u64(inc)))
 }
 
@@ -1744,10 +1758,10 @@ fn header(payload: &[u8]) -> Option<(u8, Incarnation)> {
 /// varints (for traces).
 fn kind_of(payload: &[u8]) -> String {
     let kind = payload
-        .get(3)
+        .get(4)
         .and_then(|k| KINDS.get(usize::from(*k).wrapping_sub(1)))
         .unwrap_or(&"?");
-    let nums = varints(payload, 5, 3);
+    let nums = varints(payload, skip_varint(payload, FROM_AT), 3);
     match nums.split_first() {
         Some((inc, rest)) => format!("{kind}@{}{rest:?}", Incarnation::from_u64(*inc)),
         None => format!("{kind}[]"),

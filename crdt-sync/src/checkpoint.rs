@@ -1,0 +1,228 @@
+//! Durable state for a restart: checkpoints.
+
+use crate::peer::Peer;
+use crate::{writer_id, Config, Incarnation, Leader, SyncError};
+use crdt_core::codec::{read_type_tag, DecodeError, Invalid, Limit, Reader, WireFormat, Writer};
+use crdt_core::{DeltaCrdt, ReplicaId, VersionVector};
+
+/// The magic bytes of a checkpoint.
+pub const CHECKPOINT_MAGIC: [u8; 2] = [0xD1, 0x55];
+
+/// The checkpoint format this build writes. Checkpoints have a format version of
+/// their own, independent of the protocol version: a leader restores every format
+/// from [`CHECKPOINT_FORMAT_MIN`] up, so a checkpoint written before an upgrade is
+/// read after it. Versions: 1 (crdt-sync 0.1): id, incarnation, token, peer ids,
+/// state; 2: each peer also with the newest incarnation of it seen, so a restored
+/// leader addresses its first messages exactly and recognizes stale copies of its
+/// peers at once.
+pub const CHECKPOINT_FORMAT: u8 = 2;
+/// The oldest checkpoint format this build restores.
+pub const CHECKPOINT_FORMAT_MIN: u8 = 1;
+
+fn read_checkpoint_format(r: &mut Reader<'_>) -> Result<u8, DecodeError> {
+    let found = r.raw(2)?;
+    if found != CHECKPOINT_MAGIC {
+        return Err(DecodeError::BadMagic {
+            found: [found[0], found[1]],
+            expected: CHECKPOINT_MAGIC,
+        });
+    }
+    let format = r.u8()?;
+    if !(CHECKPOINT_FORMAT_MIN..=CHECKPOINT_FORMAT).contains(&format) {
+        return Err(DecodeError::UnsupportedVersion {
+            found: format,
+            supported: CHECKPOINT_FORMAT,
+        });
+    }
+    Ok(format)
+}
+
+/// A leader's durable state at one moment, made by [`Leader::checkpoint`]: its id,
+/// incarnation, causal token, peers and replicated state (not the delta buffer: after
+/// a restore, peers are repaired from summaries instead).
+///
+/// Store [`Checkpoint::bytes`] durably, then hand the checkpoint back with
+/// [`Leader::persisted`]. A restored leader writes only after a checkpoint of its new
+/// incarnation was persisted, so a crash can never bring back an incarnation that
+/// already wrote (its writer id would issue the same dots twice).
+#[must_use = "store the bytes durably, then pass the checkpoint to Leader::persisted"]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    id: ReplicaId,
+    incarnation: Incarnation,
+    bytes: Vec<u8>,
+}
+
+impl Checkpoint {
+    /// The encoded checkpoint (checksummed), for [`Leader::restore`].
+    #[must_use]
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The incarnation it records.
+    #[must_use]
+    pub fn incarnation(&self) -> Incarnation {
+        self.incarnation
+    }
+}
+
+impl<C: DeltaCrdt> Leader<C> {
+    /// Encodes the leader's durable state. Nothing changes until the checkpoint is
+    /// stored and handed back to [`Leader::persisted`].
+    ///
+    /// Restart a leader only with [`Leader::restore`] from a checkpoint. Building a new
+    /// one with `Leader::new(id, saved_state)` is wrong: the new leader would write
+    /// under the id of its previous life, with dot counters that life may already have
+    /// used and sent, so two different writes would carry the same dot and replicas
+    /// would silently keep only one of them (Riak's KV679). `restore` gives the copy a
+    /// fresh incarnation and writer id instead.
+    pub fn checkpoint(&self) -> Checkpoint {
+        let mut w = Writer::new();
+        w.raw(&CHECKPOINT_MAGIC);
+        w.u8(CHECKPOINT_FORMAT);
+        w.u8(C::TYPE_TAG);
+        w.replica(self.id);
+        w.varint(self.incarnation.to_u64());
+        let _ = self.token.encode_body(&mut w);
+        w.len(self.peers.len());
+        for (id, peer) in &self.peers {
+            w.replica(*id);
+            match peer.inc {
+                None => w.u8(0),
+                Some(inc) => {
+                    w.u8(1);
+                    w.varint(inc.to_u64());
+                }
+            }
+        }
+        let _ = self.state.encode_body(&mut w);
+        Checkpoint {
+            id: self.id,
+            incarnation: self.incarnation,
+            bytes: crate::message::seal(w.into_bytes()),
+        }
+    }
+
+    /// Records that `checkpoint` is stored durably. After a restore this is the
+    /// commit point that allows writes again, once the checkpoint records the new
+    /// incarnation (one taken while the leader still probed does not).
+    ///
+    /// # Errors
+    /// [`SyncError::ForeignCheckpoint`] for a checkpoint of another leader.
+    pub fn persisted(&mut self, checkpoint: Checkpoint) -> Result<(), SyncError> {
+        if checkpoint.id != self.id {
+            return Err(SyncError::ForeignCheckpoint);
+        }
+        if checkpoint.incarnation == self.incarnation && !self.probing {
+            self.needs_checkpoint = false;
+        }
+        Ok(())
+    }
+
+    /// Restarts a leader from a checkpoint's bytes with the default [`Config`], drawing the new
+    /// incarnation's nonce from the operating system.
+    ///
+    /// The restored leader becomes a new [`Incarnation`] writing under a fresh id
+    /// ([`writer_id`]), so it never issues a dot that a replica may hold from before the
+    /// crash. To pick it, it first **probes** every peer for the newest incarnation of
+    /// it that peer has seen, and takes the next counter above all of them, with a
+    /// random nonce: however stale the checkpoint and however often the same checkpoint is
+    /// restored, no incarnation is used twice — not even when a copy that crashed still
+    /// has messages in flight that no peer has seen yet (the two pick different nonces;
+    /// when those messages arrive, peers tell this copy, which takes a newer incarnation
+    /// again: [`DISPLACEMENTS_MAX`](crate::DISPLACEMENTS_MAX)). Until every peer has
+    /// answered it takes nothing in and writes are refused with
+    /// [`SyncError::Restoring`] (a peer gone for good must be removed with
+    /// [`Leader::remove_peer`]); then it asks every peer for a repair (getting back what
+    /// it lost) and for its summary (to repair the peer in turn), and writes wait for
+    /// [`Leader::checkpoint`] to record the new incarnation
+    /// ([`SyncError::CheckpointRequired`]).
+    ///
+    /// Not available on `wasm32-unknown-unknown`: pass entropy from JavaScript
+    /// (`crypto.getRandomValues`) to [`Leader::restore_with_nonce`].
+    ///
+    /// # Errors
+    /// [`SyncError::Corrupt`] if the checkpoint's checksum does not match,
+    /// [`SyncError::Decode`] for bytes that are not a valid checkpoint of this type,
+    /// [`SyncError::NoEntropy`] if the operating system gave no random bytes.
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    pub fn restore(bytes: &[u8]) -> Result<Leader<C>, SyncError> {
+        Self::restore_with_config(bytes, Config::default())
+    }
+
+    /// [`Leader::restore`] with explicit limits (`config.decode` bounds the checkpoint,
+    /// without `message_bytes_max`).
+    ///
+    /// # Errors
+    /// As [`Leader::restore`].
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    pub fn restore_with_config(bytes: &[u8], config: Config) -> Result<Leader<C>, SyncError> {
+        let nonce = getrandom::u64().map_err(|_| SyncError::NoEntropy)?;
+        Self::restore_with_nonce(bytes, config, nonce)
+    }
+
+    /// [`Leader::restore`] with the caller's entropy: `nonce` seeds the nonces of every
+    /// incarnation this copy takes. It must be unpredictable and never reused —
+    /// 64 random bits from a cryptographic or seeded generator. Deterministic
+    /// simulations pass their seeded RNG's output; two restores given the same
+    /// `nonce` (and checkpoint) may write under the same id.
+    ///
+    /// # Errors
+    /// [`SyncError::Corrupt`] if the checkpoint's checksum does not match,
+    /// [`SyncError::Decode`] for bytes that are not a valid checkpoint of this type.
+    pub fn restore_with_nonce(
+        bytes: &[u8],
+        config: Config,
+        nonce: u64,
+    ) -> Result<Leader<C>, SyncError> {
+        let bytes = crate::message::unseal(bytes).ok_or(SyncError::Corrupt)?;
+        let mut r = Reader::new(bytes, &config.decode)?;
+        let format = read_checkpoint_format(&mut r)?;
+        read_type_tag(&mut r, C::TYPE_TAG)?;
+        let id = r.replica()?;
+        let old_inc = Incarnation::from_u64(r.varint()?);
+        let token = VersionVector::decode_body(&mut r)?;
+        let n = r.len(Limit::Replicas, 1)?;
+        if n > config.peers_max {
+            return Err(SyncError::TooManyPeers {
+                max: config.peers_max,
+            });
+        }
+        let mut peers = std::collections::BTreeMap::new();
+        let mut prev: Option<ReplicaId> = None;
+        for _ in 0..n {
+            let p = r.replica()?;
+            if prev.is_some_and(|q| q >= p) || p == id {
+                return Err(DecodeError::Invalid(Invalid::Unsorted("checkpoint peers")).into());
+            }
+            prev = Some(p);
+            let mut peer = Peer::new();
+            if format >= 2 {
+                peer.inc = match r.u8()? {
+                    0 => None,
+                    1 => Some(Incarnation::from_u64(r.varint()?)),
+                    _ => {
+                        return Err(DecodeError::Invalid(Invalid::NonCanonical(
+                            "a checkpoint peer's incarnation flag",
+                        ))
+                        .into())
+                    }
+                };
+            }
+            peers.insert(p, peer);
+        }
+        let state = C::decode_body(&mut r)?;
+        r.finish()?;
+        let mut leader = Leader::with_config(id, C::default(), config);
+        // Provisional until the probe: the checkpoint's incarnation (not written under).
+        leader.incarnation = old_inc;
+        leader.writer = writer_id(id, old_inc);
+        leader.nonce_seed = Some(nonce);
+        leader.state = state;
+        leader.token = token;
+        leader.peers = peers;
+        leader.begin_probe();
+        Ok(leader)
+    }
+}
