@@ -8,7 +8,7 @@ use core::fmt;
 #[non_exhaustive]
 pub enum DecodeError {
     /// The input ended before the value did.
-    #[error("input is truncated (it ends before the value does): the bytes were cut off in storage or transit; fetch or resend the whole encoding")]
+    #[error("input is truncated (it ends before the value does, or declares more than it holds): fetch or resend the whole encoding")]
     Truncated,
     /// The first bytes are not this format's magic.
     #[error("not crdt-core data (magic bytes {found:02x?}, expected {expected:02x?}): pass only bytes made by crdt_core::codec::encode")]
@@ -19,7 +19,7 @@ pub enum DecodeError {
         expected: [u8; 2],
     },
     /// The format version is newer (or older) than this build reads.
-    #[error("format version {found} is not supported (this build reads version {supported}): upgrade crdt-core on this replica to read data written by newer versions")]
+    #[error("format version {found} is not supported (this build reads version {supported}): read it with a build that supports version {found}")]
     UnsupportedVersion {
         /// The version in the header.
         found: u8,
@@ -51,7 +51,7 @@ pub enum DecodeError {
     #[error("element value does not decode ({0}): the data is corrupt or of another element type; drop it")]
     BadValue(ValueError),
     /// Bytes remain after the value.
-    #[error("{0} unexpected bytes after the value: the data is corrupt or two encodings were concatenated")]
+    #[error("{0} unexpected bytes after the value: drop the input, or split concatenated encodings before decoding")]
     TrailingBytes(usize),
     /// The bytes are well-formed but describe a state that breaks an invariant merge
     /// relies on.
