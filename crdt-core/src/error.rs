@@ -7,18 +7,18 @@ use crate::ReplicaId;
 #[non_exhaustive]
 pub enum CoreError {
     /// A counter cannot grow further without overflowing `u64`.
-    #[error("counter of replica {replica} would exceed u64::MAX; the value is saturated: model larger totals with several counters or reset by creating a new counter")]
+    #[error("counter of replica {replica} would exceed u64::MAX, so the change was refused and the counter is unchanged: spread larger totals over several counters")]
     CounterOverflow {
         /// The replica whose entry would overflow.
         replica: ReplicaId,
     },
     /// The replica has issued every dot counter up to `u64::MAX`.
-    #[error("replica id {replica} has no dot counters left (its counter reached u64::MAX, which only forged or corrupted input can cause): continue under a fresh replica id")]
+    #[error("replica id {replica} has used every dot counter up to u64::MAX (only forged or corrupt input gets there): write under a fresh replica id")]
     DotsExhausted {
         /// The exhausted replica id.
         replica: ReplicaId,
     },
     /// The register's hybrid logical clock is at its maximum and cannot order a new write after it.
-    #[error("the register's timestamp is at its maximum (a peer wrote with a clock at the end of time): the new write cannot be ordered after it; reject that peer's writes or replace the register")]
+    #[error("the register's timestamp is at its maximum, so no later write can be ordered: replace the register and stop accepting writes from the peer whose clock ran ahead")]
     ClockExhausted,
 }

@@ -73,6 +73,7 @@ impl GCounter {
     }
 
     /// Each replica's entry, ascending by replica.
+    #[must_use]
     pub fn iter(
         &self,
     ) -> impl DoubleEndedIterator<Item = (ReplicaId, u64)> + ExactSizeIterator + '_ {

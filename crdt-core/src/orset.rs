@@ -38,7 +38,26 @@ pub(crate) use crate::dots::Dots;
 /// carry no hints (a state made by [`OrSet::new`] never accumulates them, so they are
 /// not tombstones), and merging a value without hints falls back to one scan of the
 /// receiver. Hints travel in the encoding but are not part of the value: `==` ignores
-/// them. To batch deltas with their hints, start from [`OrSet::empty_delta`].
+/// them.
+///
+/// **To batch deltas, join them with [`OrSet::join_deltas`]** (or `collect()` them, or
+/// merge them into [`OrSet::empty_delta`]): the batch keeps the union of their hints.
+/// Merging them into [`OrSet::new`] gives the same set *without* hints, because `new()`
+/// is a replica's state, and a replica that only receives is written exactly that way:
+/// it must stay hint-free so that replicas in equal states encode to identical bytes and
+/// keep nothing of removed elements.
+///
+/// ```
+/// # use crdt_core::{Crdt, OrSet, ReplicaId};
+/// let mut origin = OrSet::new();
+/// let _ = origin.insert(ReplicaId::new(1), 5_u64);
+/// let d1 = origin.remove(&5);
+/// let d2 = origin.insert(ReplicaId::new(1), 6);
+/// let batch = OrSet::join_deltas([&d1, &d2]);
+/// assert!(batch.has_removal_hints());
+/// let collected: OrSet<u64> = [d1, d2].iter().collect();
+/// assert!(collected.has_removal_hints());
+/// ```
 #[derive(Clone)]
 pub struct OrSet<T> {
     entries: DotStore<T>,
@@ -49,7 +68,8 @@ pub struct OrSet<T> {
 }
 
 impl<T: Ord + Clone> OrSet<T> {
-    /// The empty set, used as a replica's state.
+    /// The empty set, used as a replica's state: it never keeps removal hints. To batch
+    /// deltas, use [`OrSet::join_deltas`] instead.
     #[must_use]
     pub const fn new() -> Self {
         Self {
@@ -61,6 +81,7 @@ impl<T: Ord + Clone> OrSet<T> {
 
     /// The empty set, used to accumulate deltas: unlike [`OrSet::new`] it keeps the
     /// removal hints of what is merged into it, so merging the batch stays O(batch).
+    /// [`OrSet::join_deltas`] does the accumulating in one call.
     #[must_use]
     pub const fn empty_delta() -> Self {
         Self {
@@ -68,6 +89,22 @@ impl<T: Ord + Clone> OrSet<T> {
             ctx: CausalContext::new(),
             removed: Some(BTreeSet::new()),
         }
+    }
+
+    /// Joins `deltas` into one batch to send in their place, keeping the union of their
+    /// removal hints (so merging the batch stays O(batch)). The same as merging each
+    /// into [`OrSet::empty_delta`]; `deltas.iter().collect()` does it too.
+    #[must_use = "the joined batch is what must be sent"]
+    pub fn join_deltas<'a, I>(deltas: I) -> Self
+    where
+        I: IntoIterator<Item = &'a OrSet<T>>,
+        T: 'a,
+    {
+        let mut batch = Self::empty_delta();
+        for d in deltas {
+            batch.merge(d);
+        }
+        batch
     }
 
     /// Adds `value` with a fresh dot of `replica`. Any older dots of `value` are
@@ -367,6 +404,13 @@ impl<T: fmt::Debug> fmt::Debug for OrSet<T> {
             .field("entries", &self.entries)
             .field("context", &self.ctx)
             .finish()
+    }
+}
+
+impl<'a, T: Ord + Clone + 'a> FromIterator<&'a OrSet<T>> for OrSet<T> {
+    /// Joins deltas into a batch with their removal hints, as [`OrSet::join_deltas`].
+    fn from_iter<I: IntoIterator<Item = &'a OrSet<T>>>(iter: I) -> Self {
+        Self::join_deltas(iter)
     }
 }
 

@@ -99,6 +99,7 @@ impl PnCounter {
     }
 
     /// Each replica's `(increments, decrements)`, ascending by replica.
+    #[must_use]
     pub fn iter(
         &self,
     ) -> impl DoubleEndedIterator<Item = (ReplicaId, u64, u64)> + ExactSizeIterator + '_ {

@@ -68,6 +68,7 @@ impl VersionVector {
     }
 
     /// The replicas with a non-zero counter, ascending, with their counters.
+    #[must_use]
     pub fn iter(
         &self,
     ) -> impl DoubleEndedIterator<Item = (ReplicaId, u64)> + ExactSizeIterator + '_ {

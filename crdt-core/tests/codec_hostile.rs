@@ -10,8 +10,8 @@ mod codec_gen;
 
 use codec_gen::{hex, qc, simulate, Model, Step};
 use crdt_core::codec::{
-    decode, decode_with_limits, encode, DecodeError, DecodeLimits, Invalid, Limit, TypeTag,
-    WireFormat, Writer, FORMAT_VERSION, MAGIC,
+    decode, decode_with_limits, encode, try_encode, DecodeError, DecodeLimits, Invalid, Limit,
+    TypeTag, ValueError, WireFormat, WireValue, Writer, FORMAT_VERSION, MAGIC,
 };
 use crdt_core::{
     CausalContext, Crdt, Dot, GCounter, LwwRegister, OrSet, PnCounter, ReplicaId, VersionVector,
@@ -600,7 +600,8 @@ fn overlong_and_overflowing_varints_are_bad() {
 
 #[test]
 fn bad_element_values() {
-    // A bool element byte 2, and a String that is not UTF-8: BadValue from postcard.
+    // A bool element byte 2, and a String that is not UTF-8: BadValue with crdt-core's
+    // own ValueError (no third-party type in the public error).
     let set_of = |w: &mut Writer, element: &[u8]| {
         w.raw(&[1, 1, 1, 0]); // context: vv (1, 1), no cloud
         w.len(1);
@@ -615,15 +616,64 @@ fn bad_element_values() {
     assert!(ok.contains(&true));
     let mut w = header::<OrSet<bool>>();
     set_of(&mut w, &[2]);
-    assert_rejects::<OrSet<bool>>(
-        w.as_bytes(),
-        DecodeError::BadValue(postcard::Error::DeserializeBadBool),
-    );
+    assert_rejects::<OrSet<bool>>(w.as_bytes(), DecodeError::BadValue(ValueError::BadBool));
     let mut w = header::<OrSet<String>>();
     set_of(&mut w, &[2, 0xC3, 0x28]);
-    assert_rejects::<OrSet<String>>(
-        w.as_bytes(),
-        DecodeError::BadValue(postcard::Error::DeserializeBadUtf8),
+    assert_rejects::<OrSet<String>>(w.as_bytes(), DecodeError::BadValue(ValueError::BadUtf8));
+}
+
+/// An application element whose `Serialize` impl fails, or serializes a sequence of
+/// unknown length (postcard needs lengths up front).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize)]
+enum Unencodable {
+    Fails,
+    NoLength,
+}
+
+impl serde::Serialize for Unencodable {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error as _, SerializeSeq as _};
+        match self {
+            Unencodable::Fails => Err(S::Error::custom("refuses to serialize")),
+            Unencodable::NoLength => s.serialize_seq(None)?.end(),
+        }
+    }
+}
+
+impl WireValue for Unencodable {}
+
+/// Encoding and decoding failures of element values are crdt-core's own `ValueError`
+/// (the payload type is spelled out, so a third-party error type in its place would not
+/// compile), and their messages say what happened in one line.
+#[test]
+fn element_value_errors_are_crdt_core_types() {
+    let mut set = OrSet::new();
+    let _ = set.insert(ReplicaId::new(1), Unencodable::Fails);
+    let e: ValueError = try_encode(&set).unwrap_err();
+    assert_eq!(e, ValueError::Custom);
+    assert_eq!(
+        e.to_string(),
+        "the type's Serialize or Deserialize impl reported an error"
+    );
+    let mut set = OrSet::new();
+    let _ = set.insert(ReplicaId::new(1), Unencodable::NoLength);
+    assert_eq!(try_encode(&set), Err(ValueError::UnknownLength));
+    let mut w = Writer::new();
+    assert_eq!(w.postcard(&Unencodable::Fails), Err(ValueError::Custom));
+
+    let payload = |e: DecodeError| -> Option<ValueError> {
+        match e {
+            DecodeError::BadValue(v) => Some(v),
+            _ => None,
+        }
+    };
+    assert_eq!(
+        payload(DecodeError::BadValue(ValueError::BadBool)),
+        Some(ValueError::BadBool)
+    );
+    assert_eq!(
+        DecodeError::BadValue(ValueError::BadUtf8).to_string(),
+        "element value does not decode (a string is not valid UTF-8): the data is corrupt or of another element type; drop it"
     );
 }
 

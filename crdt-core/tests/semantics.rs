@@ -4,6 +4,7 @@
 
 mod support;
 
+use crdt_core::codec::encode;
 use crdt_core::{CausalContext, Crdt, Dot, OrSet, ReplicaId, VersionVector};
 use quickcheck::{Arbitrary, Gen, TestResult};
 use std::cmp::Ordering;
@@ -570,4 +571,89 @@ fn prop_vv_partial_cmp_pointwise(a: Vec<u8>, tweaks: Vec<(u8, u8)>) -> TestResul
 #[test]
 fn version_vector_order_is_pointwise() {
     qc().quickcheck(prop_vv_partial_cmp_pointwise as fn(_, _) -> TestResult);
+}
+
+/// Batching deltas has one obvious way that keeps their removal hints:
+/// `OrSet::join_deltas` (or `collect()`). It equals the `empty_delta()` accumulator
+/// byte for byte, and the receiver of the batch ends where the origin is.
+#[test]
+fn orset_join_deltas_keeps_removal_hints() {
+    let mut origin: OrSet<u64> = OrSet::new();
+    for v in 0..1_000u64 {
+        let _ = origin.insert(rid(0), v);
+    }
+    let mut receiver = origin.clone();
+    let deltas = [
+        origin.remove(&1),
+        origin.remove(&500),
+        origin.insert(rid(1), 2),
+        origin.clear(),
+        origin.insert(rid(0), 7),
+    ];
+    let joined = OrSet::join_deltas(&deltas);
+    let collected: OrSet<u64> = deltas.iter().collect();
+    let mut by_hand = OrSet::empty_delta();
+    for d in &deltas {
+        by_hand.merge(d);
+    }
+    for batch in [&joined, &collected] {
+        assert!(batch.has_removal_hints());
+        assert_eq!(encode(batch), encode(&by_hand));
+    }
+    // `new()` is a replica state: the same set, but it keeps no hints.
+    let mut state = OrSet::new();
+    for d in &deltas {
+        state.merge(d);
+    }
+    assert_eq!(state, joined);
+    assert!(!state.has_removal_hints());
+    receiver.merge(&joined);
+    assert_eq!(ok(&receiver), &origin);
+    assert!(!receiver.has_removal_hints());
+    assert!(OrSet::<u64>::join_deltas([]).has_removal_hints());
+}
+
+/// Long-lived replica states (made by `new()` or `default()`, writing or only
+/// receiving) that merge thousands of deltas and batches with removes hold no hints,
+/// and converged replicas encode to identical bytes.
+#[test]
+fn orset_long_lived_states_hold_no_hints() {
+    let mut writers: Vec<OrSet<u64>> = vec![OrSet::new(), OrSet::new()];
+    let mut readers: Vec<OrSet<u64>> = vec![OrSet::new(), OrSet::default()];
+    let mut seed = 7u64;
+    let mut next = move || {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        seed >> 33
+    };
+    let mut pending: Vec<OrSet<u64>> = Vec::new();
+    for step in 0..3_000u64 {
+        let w = (next() % 2) as usize;
+        let v = next() % 64;
+        let d = match next() % 10 {
+            0..=4 => writers[w].insert(rid(w), v),
+            5..=8 => writers[w].remove(&v),
+            _ => writers[w].clear(),
+        };
+        writers[1 - w].merge(&d);
+        pending.push(d);
+        if step % 7 == 6 {
+            let batch = OrSet::join_deltas(&pending);
+            assert!(batch.has_removal_hints());
+            for r in &mut readers {
+                r.merge(&batch);
+            }
+            pending.clear();
+        }
+    }
+    for r in &mut readers {
+        for d in &pending {
+            r.merge(d);
+        }
+    }
+    let bytes = encode(&writers[0]);
+    assert!(writers[0].context().dot_count() > writers[0].len() as u128);
+    for s in writers.iter().chain(&readers) {
+        assert!(!s.has_removal_hints(), "a replica state holds hints: {s:?}");
+        assert_eq!(encode(s), bytes);
+    }
 }

@@ -509,3 +509,37 @@ fn lww_exhausted_replica_id_is_refused() {
     let _ = r.set(rid(0), "other id".to_string(), 2);
     assert_eq!(r.get().map(String::as_str), Some("other id"));
 }
+
+/// Each refusal's message is one line that says what happened and what to do; the
+/// overflow refused by `try_increment` says the change was refused (the counter is not
+/// saturated on that path).
+#[test]
+fn core_error_messages_are_one_accurate_line() {
+    let a = ReplicaId::new(7);
+    let mut c = GCounter::new();
+    let _ = c.increment(a, u64::MAX);
+    let err = c.try_increment(a, 1).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "counter of replica 7 would exceed u64::MAX, so the change was refused and the \
+         counter is unchanged: spread larger totals over several counters"
+    );
+    assert_eq!(
+        CoreError::DotsExhausted { replica: a }.to_string(),
+        "replica id 7 has used every dot counter up to u64::MAX (only forged or corrupt \
+         input gets there): write under a fresh replica id"
+    );
+    assert_eq!(
+        CoreError::ClockExhausted.to_string(),
+        "the register's timestamp is at its maximum, so no later write can be ordered: \
+         replace the register and stop accepting writes from the peer whose clock ran ahead"
+    );
+    for e in [
+        err,
+        CoreError::DotsExhausted { replica: a },
+        CoreError::ClockExhausted,
+    ] {
+        let m = e.to_string();
+        assert!(!m.contains('\n') && !m.contains("saturated"), "{m}");
+    }
+}

@@ -9,6 +9,10 @@ use core::fmt;
 use crdt_core::codec::DecodeError;
 use crdt_core::CoreError;
 
+/// What to do about an encoding over this binding's fixed decode limits.
+const SEND_DELTAS: &str =
+    "exchange deltas (the mutators' return values) instead of encodings of states this large";
+
 /// Which argument of a call an [`Error`] is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arg {
@@ -18,8 +22,10 @@ pub enum Arg {
     Amount,
     /// The `nowMs` of `LwwRegister.set(value, nowMs)`.
     Timestamp,
-    /// An element of an `OrSet` (string) or `OrSetU64` (integer).
-    Element,
+    /// An element of an `OrSet`: a string.
+    StringElement,
+    /// An element of an `OrSetU64`: an integer number or a BigInt.
+    U64Element,
     /// The value written to an `LwwRegister`.
     Value,
     /// The bytes given to `merge` / `decode`.
@@ -34,9 +40,21 @@ impl Arg {
             Arg::ReplicaId => "replica id",
             Arg::Amount => "amount n",
             Arg::Timestamp => "timestamp nowMs",
-            Arg::Element => "element",
+            Arg::StringElement | Arg::U64Element => "element",
             Arg::Value => "value",
             Arg::Bytes => "bytes",
+        }
+    }
+
+    /// What to do about an argument over its size limit.
+    const fn size_advice(self) -> &'static str {
+        match self {
+            Arg::StringElement => "store large data elsewhere and insert a key or hash of it",
+            Arg::Value => "store large data elsewhere and set a key or hash of it",
+            Arg::Bytes => SEND_DELTAS,
+            Arg::ReplicaId | Arg::Amount | Arg::Timestamp | Arg::U64Element => {
+                "pass a smaller value"
+            }
         }
     }
 
@@ -46,7 +64,8 @@ impl Arg {
             Arg::ReplicaId => "use an integer in 0..=Number.MAX_SAFE_INTEGER that no other live replica uses, e.g. Math.floor(Math.random() * Number.MAX_SAFE_INTEGER), and keep it with the replica's state",
             Arg::Amount => "pass a whole number of steps in 0..=Number.MAX_SAFE_INTEGER (omit it for 1); split larger amounts over several calls",
             Arg::Timestamp => "pass the wall clock in milliseconds as an integer, e.g. Date.now()",
-            Arg::Element => "pass an integer in 0..=Number.MAX_SAFE_INTEGER, or a BigInt in 0n..=2n**64n-1n",
+            Arg::StringElement => "pass a string (OrSetU64 holds integers)",
+            Arg::U64Element => "pass an integer in 0..=Number.MAX_SAFE_INTEGER, or a BigInt in 0n..=2n**64n-1n (OrSet holds strings)",
             Arg::Value => "pass a string",
             Arg::Bytes => "pass the Uint8Array returned by a mutator or by encode()",
         }
@@ -149,8 +168,11 @@ pub enum Error {
     Encode(String),
 }
 
+/// `x` as JavaScript would print it for the integers and special values met here.
 fn fmt_number(f: &mut fmt::Formatter<'_>, x: f64) -> fmt::Result {
-    if x.is_finite() && x.abs() >= 1e21 {
+    if x.is_infinite() {
+        f.write_str(if x > 0.0 { "Infinity" } else { "-Infinity" })
+    } else if x.abs() >= 1e21 {
         write!(f, "{x:e}")
     } else {
         write!(f, "{x}")
@@ -192,8 +214,17 @@ impl fmt::Display for Error {
             ),
             Error::TooLarge { arg, size, max } => write!(
                 f,
-                "{} too large ({size} > {max}): split the data into smaller pieces",
-                arg.name()
+                "{} too large ({size} > {max}): {}",
+                arg.name(),
+                arg.size_advice()
+            ),
+            // crdt-core advises larger `DecodeLimits`, which JS callers cannot set.
+            Error::Decode {
+                class,
+                source: DecodeError::LimitExceeded { limit, max, found },
+            } => write!(
+                f,
+                "{class}: cannot use these bytes: {limit} limit exceeded ({found} > {max}) and this binding's limits are fixed: {SEND_DELTAS}"
             ),
             Error::Decode { class, source } => {
                 write!(f, "{class}: cannot use these bytes: {source}")
@@ -265,11 +296,13 @@ mod tests {
                 found: "object".into(),
             },
             Error::BadNumber {
-                arg: Arg::Element,
+                arg: Arg::U64Element,
                 value: f64::NAN,
                 problem: Problem::NaN,
             },
-            Error::BigIntOutOfRange { arg: Arg::Element },
+            Error::BigIntOutOfRange {
+                arg: Arg::U64Element,
+            },
             Error::IllFormedString { arg: Arg::Value },
             Error::TooLarge {
                 arg: Arg::Bytes,
@@ -293,6 +326,152 @@ mod tests {
             // "<what is wrong>: <what to do>"
             let (_, remedy) = m.rsplit_once(": ").expect("a remedy after a colon");
             assert!(remedy.len() > 10, "{m}");
+        }
+    }
+
+    /// Every message an export can throw, exactly: the advice must fit the argument and
+    /// the class (a string set must not advise integers, nor a JS caller DecodeLimits).
+    #[test]
+    fn every_message_exactly() {
+        let wrong = |arg, expected: &'static str, found: &str| Error::WrongType {
+            arg,
+            expected,
+            found: found.into(),
+        };
+        let cases: Vec<(Error, &str)> = vec![
+            (
+                wrong(Arg::StringElement, "a string", "number"),
+                "element must be a string, not number: pass a string (OrSetU64 holds integers)",
+            ),
+            (
+                wrong(Arg::U64Element, "a number or a BigInt", "string"),
+                "element must be a number or a BigInt, not string: pass an integer in \
+                 0..=Number.MAX_SAFE_INTEGER, or a BigInt in 0n..=2n**64n-1n (OrSet holds strings)",
+            ),
+            (
+                Error::BadNumber {
+                    arg: Arg::U64Element,
+                    value: -1.0,
+                    problem: Problem::Negative,
+                },
+                "invalid element: -1 is not accepted because it is negative: pass an integer \
+                 in 0..=Number.MAX_SAFE_INTEGER, or a BigInt in 0n..=2n**64n-1n (OrSet holds strings)",
+            ),
+            (
+                Error::BigIntOutOfRange {
+                    arg: Arg::U64Element,
+                },
+                "invalid element: the BigInt is outside 0n..=2n**64n-1n: pass an integer in \
+                 0..=Number.MAX_SAFE_INTEGER, or a BigInt in 0n..=2n**64n-1n (OrSet holds strings)",
+            ),
+            (
+                Error::BadNumber {
+                    arg: Arg::Timestamp,
+                    value: f64::NEG_INFINITY,
+                    problem: Problem::Infinite,
+                },
+                "invalid timestamp nowMs: -Infinity is not accepted because it is infinite: \
+                 pass the wall clock in milliseconds as an integer, e.g. Date.now()",
+            ),
+            (
+                wrong(Arg::Value, "a string", "undefined"),
+                "value must be a string, not undefined: pass a string",
+            ),
+            (
+                wrong(Arg::ReplicaId, "a number", "bigint"),
+                "replica id must be a number, not bigint: use an integer in \
+                 0..=Number.MAX_SAFE_INTEGER that no other live replica uses, e.g. \
+                 Math.floor(Math.random() * Number.MAX_SAFE_INTEGER), and keep it with the \
+                 replica's state",
+            ),
+            (
+                Error::BadNumber {
+                    arg: Arg::Amount,
+                    value: 1.5,
+                    problem: Problem::Fractional,
+                },
+                "invalid amount n: 1.5 is not accepted because it is not a whole number: pass \
+                 a whole number of steps in 0..=Number.MAX_SAFE_INTEGER (omit it for 1); split \
+                 larger amounts over several calls",
+            ),
+            (
+                wrong(Arg::Timestamp, "a number", "object"),
+                "timestamp nowMs must be a number, not object: pass the wall clock in \
+                 milliseconds as an integer, e.g. Date.now()",
+            ),
+            (
+                Error::IllFormedString {
+                    arg: Arg::StringElement,
+                },
+                "invalid element: the string contains a lone UTF-16 surrogate, which cannot be \
+                 stored without changing it: fix the string (String.prototype.toWellFormed() \
+                 replaces lone surrogates with U+FFFD)",
+            ),
+            (
+                Error::TooLarge {
+                    arg: Arg::StringElement,
+                    size: 1_048_577,
+                    max: 1_048_576,
+                },
+                "element too large (1048577 > 1048576): store large data elsewhere and insert \
+                 a key or hash of it",
+            ),
+            (
+                Error::TooLarge {
+                    arg: Arg::Value,
+                    size: 1_048_577,
+                    max: 1_048_576,
+                },
+                "value too large (1048577 > 1048576): store large data elsewhere and set a key \
+                 or hash of it",
+            ),
+            (
+                Error::TooLarge {
+                    arg: Arg::Bytes,
+                    size: 67_108_865,
+                    max: 67_108_864,
+                },
+                "bytes too large (67108865 > 67108864): exchange deltas (the mutators' return \
+                 values) instead of encodings of states this large",
+            ),
+            (
+                wrong(Arg::Bytes, "a Uint8Array", "an Array"),
+                "bytes must be a Uint8Array, not an Array: pass the Uint8Array returned by a \
+                 mutator or by encode()",
+            ),
+            (
+                Error::Decode {
+                    class: "OrSet",
+                    source: DecodeError::LimitExceeded {
+                        limit: crdt_core::codec::Limit::Elements,
+                        max: 8_388_608,
+                        found: 8_388_609,
+                    },
+                },
+                "OrSet: cannot use these bytes: element count (max_elements) limit exceeded \
+                 (8388609 > 8388608) and this binding's limits are fixed: exchange deltas (the \
+                 mutators' return values) instead of encodings of states this large",
+            ),
+            (
+                Error::Refused(CoreError::CounterOverflow {
+                    replica: crdt_core::ReplicaId::new(1),
+                }),
+                "refused: counter of replica 1 would exceed u64::MAX, so the change was refused \
+                 and the counter is unchanged: spread larger totals over several counters",
+            ),
+            (
+                Error::Unrepresentable {
+                    what: "the element",
+                    value: "9007199254740992".into(),
+                    instead: "valuesBigInt",
+                },
+                "the element 9007199254740992 is outside -(2^53 - 1)..=Number.MAX_SAFE_INTEGER \
+                 (2^53 - 1) and cannot be returned as a number without losing precision: read \
+                 it with valuesBigInt()",
+            ),
+        ];
+        for (e, want) in cases {
+            assert_eq!(e.to_string(), want);
         }
     }
 

@@ -69,12 +69,14 @@ pub fn amount(v: &JsValue) -> Result<u64, Error> {
 /// [`Error::WrongType`], [`Error::BadNumber`] or [`Error::BigIntOutOfRange`].
 pub fn u64_element(v: &JsValue) -> Result<u64, Error> {
     if v.is_bigint() {
-        u64::try_from(v.clone()).map_err(|_| Error::BigIntOutOfRange { arg: Arg::Element })
+        u64::try_from(v.clone()).map_err(|_| Error::BigIntOutOfRange {
+            arg: Arg::U64Element,
+        })
     } else {
         let x = v
             .as_f64()
-            .ok_or_else(|| wrong_type(Arg::Element, "a number or a BigInt", v))?;
-        safe_integer(Arg::Element, x)
+            .ok_or_else(|| wrong_type(Arg::U64Element, "a number or a BigInt", v))?;
+        safe_integer(Arg::U64Element, x)
     }
 }
 

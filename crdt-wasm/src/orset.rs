@@ -38,7 +38,7 @@ impl OrSet {
     /// [`Error::TooLarge`] past [`text::MAX_STRING_BYTES`]; [`Error::Refused`] if this
     /// replica id has no dots left (only forged input can cause that).
     pub fn insert(&mut self, value: String) -> Result<Vec<u8>, Error> {
-        text::check_size(Arg::Element, &value)?;
+        text::check_size(Arg::StringElement, &value)?;
         let delta = self.inner.state.try_insert(self.inner.id, value)?;
         crate::codec::encode(&delta)
     }
@@ -114,7 +114,7 @@ impl OrSet {
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "string")] value: &JsValue,
     ) -> Result<Vec<u8>, JsError> {
-        let value = js::string(Arg::Element, value, true)?;
+        let value = js::string(Arg::StringElement, value, true)?;
         Ok(self.insert(value)?)
     }
 
@@ -125,7 +125,7 @@ impl OrSet {
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "string")] value: &JsValue,
     ) -> Result<Vec<u8>, JsError> {
-        let value = js::string(Arg::Element, value, false)?;
+        let value = js::string(Arg::StringElement, value, false)?;
         Ok(self.remove(&value)?)
     }
 
@@ -141,7 +141,7 @@ impl OrSet {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] value: &JsValue,
     ) -> Result<bool, JsError> {
-        let value = js::string(Arg::Element, value, false)?;
+        let value = js::string(Arg::StringElement, value, false)?;
         Ok(self.has(&value))
     }
 

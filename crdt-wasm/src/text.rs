@@ -34,9 +34,9 @@ mod tests {
 
     #[test]
     fn strings_up_to_the_limit_are_accepted() {
-        assert_eq!(check_size(Arg::Element, ""), Ok(()));
+        assert_eq!(check_size(Arg::StringElement, ""), Ok(()));
         assert_eq!(
-            check_size(Arg::Element, &"x".repeat(MAX_STRING_BYTES)),
+            check_size(Arg::StringElement, &"x".repeat(MAX_STRING_BYTES)),
             Ok(())
         );
         assert_eq!(

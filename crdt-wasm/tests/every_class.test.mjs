@@ -79,11 +79,16 @@ for (const [name, fill] of Object.entries(CLASSES)) {
     it("refuses non-Uint8Array bytes without changing the object", () => {
       const o = new Class(1);
       fill(o);
-      for (const bad of NOT_BYTES) {
-        refuses(o, () => o.merge(bad), /bytes must be a Uint8Array, not /);
-        assert.throws(() => Class.decode(bad, 1), /bytes must be a Uint8Array/);
+      const msg = (type) =>
+        `bytes must be a Uint8Array, not ${type}: ` +
+        "pass the Uint8Array returned by a mutator or by encode()";
+      const types = ["undefined", "null", "string", "number", "an Array"];
+      for (const [i, bad] of NOT_BYTES.entries()) {
+        const m = msg(types[i] ?? "object");
+        refuses(o, () => o.merge(bad), m);
+        assert.throws(() => Class.decode(bad, 1), { message: m });
       }
-      refuses(o, () => o.merge(), /bytes must be a Uint8Array, not undefined/);
+      refuses(o, () => o.merge(), msg("undefined"));
     });
 
     it("refuses the other classes' encodings (type tag) and garbage", () => {

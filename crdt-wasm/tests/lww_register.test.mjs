@@ -54,10 +54,28 @@ it("LwwRegister: refuses bad values and timestamps without changing", () => {
   for (const [t, re] of BAD_INTEGERS) refuses(r, () => r.set("x", t), re);
   refuses(r, () => r.set("x"), /timestamp nowMs must be a number, not undefined/);
   refuses(r, () => r.set("x", new Date()), /timestamp nowMs must be a number, not object: .*Date.now\(\)/);
-  for (const v of [undefined, null, 1, 1n, {}, ["x"]]) {
-    refuses(r, () => r.set(v, 11), /value must be a string, not /);
+  const types = [
+    [undefined, "undefined"],
+    [null, "null"],
+    [1, "number"],
+    [1n, "bigint"],
+    [{}, "object"],
+    [["x"], "an Array"],
+  ];
+  for (const [v, type] of types) {
+    refuses(r, () => r.set(v, 11), `value must be a string, not ${type}: pass a string`);
   }
-  refuses(r, () => r.set("\ud800", 11), /lone UTF-16 surrogate/);
-  refuses(r, () => r.set("x".repeat((1 << 20) + 1), 11), /value too large/);
+  refuses(
+    r,
+    () => r.set("\ud800", 11),
+    "invalid value: the string contains a lone UTF-16 surrogate, which cannot be stored " +
+      "without changing it: fix the string (String.prototype.toWellFormed() replaces lone " +
+      "surrogates with U+FFFD)",
+  );
+  refuses(
+    r,
+    () => r.set("x".repeat((1 << 20) + 1), 11),
+    "value too large (1048577 > 1048576): store large data elsewhere and set a key or hash of it",
+  );
   assert.equal(r.get(), "keep");
 });

@@ -77,20 +77,38 @@ it("OrSet: unicode strings round-trip exactly; values are ordered by UTF-8 bytes
 it("OrSet: refuses non-strings, lone surrogates and oversized strings without changing", () => {
   const s = new OrSet(1);
   s.insert("keep");
-  for (const bad of [undefined, null, 5, 5n, {}, ["a"], Symbol("a"), new String("boxed")]) {
-    refuses(s, () => s.insert(bad), /element must be a string, not /);
-    refuses(s, () => s.remove(bad), /element must be a string/);
-    refuses(s, () => s.has(bad), /element must be a string/);
+  const wrongType = [
+    [undefined, "undefined"],
+    [null, "null"],
+    [5, "number"],
+    [5n, "bigint"],
+    [{}, "object"],
+    [["a"], "an Array"],
+    [Symbol("a"), "symbol"],
+    [new String("boxed"), "object"],
+  ];
+  for (const [bad, type] of wrongType) {
+    // A string set's advice, not OrSetU64's integer advice.
+    const msg = `element must be a string, not ${type}: pass a string (OrSetU64 holds integers)`;
+    refuses(s, () => s.insert(bad), msg);
+    refuses(s, () => s.remove(bad), msg);
+    refuses(s, () => s.has(bad), msg);
   }
+  const surrogate =
+    "invalid element: the string contains a lone UTF-16 surrogate, which cannot be stored " +
+    "without changing it: fix the string (String.prototype.toWellFormed() replaces lone " +
+    "surrogates with U+FFFD)";
   for (const lone of ["\ud800", "a\udc00b", "\udbff"]) {
-    refuses(s, () => s.insert(lone), /lone UTF-16 surrogate/);
-    refuses(s, () => s.has(lone), /lone UTF-16 surrogate/);
-    refuses(s, () => s.remove(lone), /lone UTF-16 surrogate/);
+    refuses(s, () => s.insert(lone), surrogate);
+    refuses(s, () => s.has(lone), surrogate);
+    refuses(s, () => s.remove(lone), surrogate);
   }
   const max = 1 << 20;
-  refuses(s, () => s.insert("x".repeat(max + 1)), /element too large \(1048577 > 1048576\)/);
+  const tooLarge = (n) =>
+    `element too large (${n} > 1048576): store large data elsewhere and insert a key or hash of it`;
+  refuses(s, () => s.insert("x".repeat(max + 1)), tooLarge(1048577));
   // 2-byte characters: under the limit in UTF-16 units, over it in UTF-8 bytes.
-  refuses(s, () => s.insert("é".repeat(max / 2 + 1)), /element too large \(1048578 > 1048576\)/);
+  refuses(s, () => s.insert("é".repeat(max / 2 + 1)), tooLarge(1048578));
   assert.equal(s.has("x".repeat(max + 1)), false); // lookups are not bounded
   s.insert("x".repeat(max)); // exactly the limit is fine
   assert.equal(s.size, 2);

@@ -46,19 +46,31 @@ it("OrSetU64: elements past 2^53 - 1 need valuesBigInt()", () => {
 it("OrSetU64: refuses bad elements without changing", () => {
   const s = new OrSetU64(1);
   s.insert(1);
+  const advice =
+    "pass an integer in 0..=Number.MAX_SAFE_INTEGER, or a BigInt in 0n..=2n**64n-1n " +
+    "(OrSet holds strings)";
+  const type = (t) => `element must be a number or a BigInt, not ${t}: ${advice}`;
+  const num = (x, why) => `invalid element: ${x} is not accepted because ${why}: ${advice}`;
+  const big = `invalid element: the BigInt is outside 0n..=2n**64n-1n: ${advice}`;
   const bad = [
-    [undefined, /element must be a number or a BigInt, not undefined/],
-    [null, /not null/],
-    ["1", /not string/],
-    [{}, /not object/],
-    [NaN, /it is NaN/],
-    [-1, /it is negative/],
-    [1.25, /not a whole number/],
-    [Infinity, /infinite/],
-    [2 ** 53, /above Number.MAX_SAFE_INTEGER/],
-    [-1n, /BigInt is outside 0n..=2n\*\*64n-1n/],
-    [2n ** 64n, /BigInt is outside/],
-    [-(2n ** 70n), /BigInt is outside/],
+    [undefined, type("undefined")],
+    [null, type("null")],
+    ["1", type("string")],
+    [{}, type("object")],
+    [NaN, num("NaN", "it is NaN")],
+    [-1, num("-1", "it is negative")],
+    [1.25, num("1.25", "it is not a whole number")],
+    [Infinity, num("Infinity", "it is infinite")],
+    [
+      2 ** 53,
+      num(
+        "9007199254740992",
+        "it is above Number.MAX_SAFE_INTEGER (2^53 - 1), where numbers are no longer exact",
+      ),
+    ],
+    [-1n, big],
+    [2n ** 64n, big],
+    [-(2n ** 70n), big],
   ];
   for (const [x, re] of bad) {
     refuses(s, () => s.insert(x), re);

@@ -63,7 +63,8 @@ export function snapshot(obj) {
 }
 
 /**
- * Asserts that `fn` throws an Error matching `re` and leaves `obj` unchanged.
+ * Asserts that `fn` throws an Error matching `re` (a RegExp, or a string the message
+ * must equal exactly) and leaves `obj` unchanged.
  */
 export function refuses(obj, fn, re) {
   const before = snapshot(obj);
@@ -71,7 +72,8 @@ export function refuses(obj, fn, re) {
     assert.ok(e instanceof Error, `threw a non-Error: ${e}`);
     // A Rust panic would surface as a wasm trap (RuntimeError: unreachable).
     assert.ok(!(e instanceof WebAssembly.RuntimeError), `trapped: ${e.stack}`);
-    if (re) assert.match(e.message, re);
+    if (typeof re === "string") assert.equal(e.message, re);
+    else if (re) assert.match(e.message, re);
     return true;
   });
   assert.equal(snapshot(obj), before, "a refused call changed the object");

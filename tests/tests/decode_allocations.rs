@@ -69,6 +69,12 @@ fn within<T: WireFormat>(what: &str, bytes: &[u8], per_byte: u64) -> (bool, Stat
         stats.allocations
     );
     assert!(stats.peak <= stats.bytes);
+    // A value decoded from 1 KiB or more holds heap data (no type here keeps that much
+    // inline): if nothing was counted, the bound was checked against nothing.
+    assert!(
+        result.is_err() || len < 1024 || stats.bytes > 0,
+        "{what}: decoding {len} bytes into a value counted no allocation ({stats:?})"
+    );
     (result.is_ok(), stats)
 }
 
@@ -246,6 +252,23 @@ fn decode_tagged(what: &str, bytes: &[u8], tag: u8) -> (bool, Stats) {
     }
 }
 
+/// The bounds below pass vacuously if nothing is counted (the counting allocator not
+/// installed, or counting never switched on): an allocation of known size must be seen.
+#[test]
+fn the_counting_allocator_counts() {
+    let (v, stats) = measure(|| std::hint::black_box(Vec::<u8>::with_capacity(4096)));
+    assert!(v.capacity() >= 4096);
+    assert!(
+        stats.allocations >= 1 && stats.bytes >= 4096 && stats.peak >= 4096,
+        "a 4096-byte allocation was not counted: {stats:?} (is CountingAlloc the global \
+         allocator?)"
+    );
+    drop(v);
+    // Counting is off outside `measure`: nothing from this thread leaks into the next.
+    let (_, idle) = measure(|| ());
+    assert_eq!(idle, Stats::default());
+}
+
 #[test]
 fn valid_encodings_allocate_a_constant_multiple_of_their_size() {
     let mut report = Report::new();
@@ -253,6 +276,13 @@ fn valid_encodings_allocate_a_constant_multiple_of_their_size() {
         for (what, bytes, tag) in valid_values(n) {
             let (ok, stats) = decode_tagged(&what, &bytes, tag);
             assert!(ok, "{what}: a valid encoding is accepted");
+            // 100 entries or more cannot live inline: decoding them must have been
+            // counted, or the bound above was checked against nothing.
+            assert!(
+                n < 100 || (stats.allocations > 0 && stats.bytes > 0),
+                "{what}: decoding {} bytes counted no allocation ({stats:?})",
+                bytes.len()
+            );
             report.add(&what, bytes.len(), stats, ok);
         }
     }
@@ -679,6 +709,7 @@ fn application_element_types_allocate_within_the_bound() {
     let bytes = w.into_bytes();
     let (result, stats) = measured::<OrSet<Blob>>(&bytes);
     assert!(result.is_err());
+    assert!(stats.bytes > 0, "decoding 60000 elements counted nothing");
     eprintln!(
         "OrSet<Blob>: rejecting {} bytes allocated {} bytes ({:.0} per input byte)",
         bytes.len(),

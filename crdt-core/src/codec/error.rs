@@ -8,7 +8,7 @@ use core::fmt;
 #[non_exhaustive]
 pub enum DecodeError {
     /// The input ended before the value did.
-    #[error("input is truncated (it ends before the value does): the bytes were cut off in storage or transit; fetch or resend the whole encoding")]
+    #[error("input is truncated (it ends before the value does, or declares more than it holds): fetch or resend the whole encoding")]
     Truncated,
     /// The first bytes are not this format's magic.
     #[error("not crdt-core data (magic bytes {found:02x?}, expected {expected:02x?}): pass only bytes made by crdt_core::codec::encode")]
@@ -19,7 +19,7 @@ pub enum DecodeError {
         expected: [u8; 2],
     },
     /// The format version is newer (or older) than this build reads.
-    #[error("format version {found} is not supported (this build reads version {supported}): upgrade crdt-core on this replica to read data written by newer versions")]
+    #[error("format version {found} is not supported (this build reads version {supported}): read it with a build that supports version {found}")]
     UnsupportedVersion {
         /// The version in the header.
         found: u8,
@@ -48,10 +48,10 @@ pub enum DecodeError {
     #[error("malformed varint (overlong or overflowing): the data is corrupt; drop it")]
     BadVarint,
     /// An element value could not be decoded by its type.
-    #[error("element value does not decode as the expected element type ({0}): the data is corrupt or of another element type; drop it")]
-    BadValue(postcard::Error),
+    #[error("element value does not decode ({0}): the data is corrupt or of another element type; drop it")]
+    BadValue(ValueError),
     /// Bytes remain after the value.
-    #[error("{0} unexpected bytes after the value: the data is corrupt or two encodings were concatenated")]
+    #[error("{0} unexpected bytes after the value: drop the input, or split concatenated encodings before decoding")]
     TrailingBytes(usize),
     /// The bytes are well-formed but describe a state that breaks an invariant merge
     /// relies on.
@@ -87,6 +87,60 @@ pub enum Invalid {
     /// Parts that contradict each other.
     #[error("{0}")]
     Inconsistent(&'static str),
+}
+
+/// Why an element value could not be serialized or deserialized in the value encoding
+/// (the serde data model of `docs/WIRE_FORMAT.md` §4).
+///
+/// crdt-core's own type, so that the library used to encode values can change without
+/// breaking this public API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ValueError {
+    /// A `bool` byte other than 0 or 1.
+    #[error("a bool is neither 0 nor 1")]
+    BadBool,
+    /// A `char` that is not a Unicode scalar value.
+    #[error("a char is not a Unicode scalar value")]
+    BadChar,
+    /// A string that is not UTF-8.
+    #[error("a string is not valid UTF-8")]
+    BadUtf8,
+    /// An `Option` tag other than 0 or 1.
+    #[error("an Option tag is neither 0 nor 1")]
+    BadOption,
+    /// An integer, length or enum variant index that is malformed or out of range.
+    #[error("an integer, length or variant index is malformed or out of range")]
+    BadNumber,
+    /// The type's own `Serialize` or `Deserialize` impl reported an error (for example
+    /// an unknown enum variant).
+    #[error("the type's Serialize or Deserialize impl reported an error")]
+    Custom,
+    /// A sequence or map serialized without a length known up front.
+    #[error("a sequence or map has no length known up front")]
+    UnknownLength,
+    /// A serde feature the value encoding does not support.
+    #[error("the value uses a serde feature the value encoding does not support")]
+    Unsupported,
+}
+
+impl ValueError {
+    /// Translates the encoding library's error (kept private: it is not our API).
+    pub(crate) fn from_postcard(e: &postcard::Error) -> Self {
+        use postcard::Error as P;
+        match e {
+            P::DeserializeBadBool => ValueError::BadBool,
+            P::DeserializeBadChar => ValueError::BadChar,
+            P::DeserializeBadUtf8 => ValueError::BadUtf8,
+            P::DeserializeBadOption => ValueError::BadOption,
+            P::DeserializeBadVarint | P::DeserializeBadEnum | P::DeserializeBadEncoding => {
+                ValueError::BadNumber
+            }
+            P::SerdeSerCustom | P::SerdeDeCustom | P::CollectStrError => ValueError::Custom,
+            P::SerializeSeqLengthUnknown => ValueError::UnknownLength,
+            _ => ValueError::Unsupported,
+        }
+    }
 }
 
 impl From<Invalid> for DecodeError {

@@ -36,7 +36,7 @@ mod serde_impls;
 mod value;
 mod writer;
 
-pub use error::{DecodeError, Invalid, Limit, TypeTag};
+pub use error::{DecodeError, Invalid, Limit, TypeTag, ValueError};
 pub use limits::DecodeLimits;
 pub use reader::Reader;
 pub use value::WireValue;
@@ -71,8 +71,8 @@ pub trait WireFormat: Sized {
     /// Appends the body (no header).
     ///
     /// # Errors
-    /// Only if an application element type's `Serialize` fails under postcard.
-    fn encode_body(&self, w: &mut Writer) -> Result<(), postcard::Error>;
+    /// Only if an application element type's `Serialize` impl fails.
+    fn encode_body(&self, w: &mut Writer) -> Result<(), ValueError>;
 
     /// Reads and fully validates a body (no header).
     ///
@@ -84,14 +84,14 @@ pub trait WireFormat: Sized {
 /// Encodes `value` with its header.
 ///
 /// # Panics
-/// Only if an application element type's `Serialize` impl fails under postcard, which
-/// derived impls never do (see [`WireValue`]); use [`try_encode`] to get the error.
+/// Only if an application element type's `Serialize` impl fails, which derived impls
+/// never do (see [`WireValue`]); use [`try_encode`] to get the error.
 #[must_use]
 pub fn encode<T: WireFormat>(value: &T) -> Vec<u8> {
     match try_encode(value) {
         Ok(bytes) => bytes,
         Err(e) => panic!(
-            "crdt_core::codec::encode: an element's Serialize impl failed under postcard: {e}"
+            "crdt_core::codec::encode: an element value does not serialize ({e}); use codec::try_encode to handle it"
         ),
     }
 }
@@ -100,8 +100,8 @@ pub fn encode<T: WireFormat>(value: &T) -> Vec<u8> {
 /// type's `Serialize` impl instead of panicking.
 ///
 /// # Errors
-/// The postcard serialization error.
-pub fn try_encode<T: WireFormat>(value: &T) -> Result<Vec<u8>, postcard::Error> {
+/// Why an element value did not serialize.
+pub fn try_encode<T: WireFormat>(value: &T) -> Result<Vec<u8>, ValueError> {
     let mut w = Writer::new();
     w.raw(&MAGIC);
     w.u8(FORMAT_VERSION);

@@ -1,6 +1,6 @@
 //! The decoding side: bounded, canonical-only primitives.
 
-use super::{DecodeError, DecodeLimits, Invalid, Limit};
+use super::{DecodeError, DecodeLimits, Invalid, Limit, ValueError};
 use crate::{Dot, ReplicaId};
 
 /// Reads canonical encodings from untrusted bytes. Every method either advances past a
@@ -168,12 +168,13 @@ impl<'a> Reader<'a> {
     ) -> Result<T, DecodeError> {
         let (value, rest) = postcard::take_from_bytes::<T>(self.input).map_err(|e| match e {
             postcard::Error::DeserializeUnexpectedEnd => DecodeError::Truncated,
-            e => DecodeError::BadValue(e),
+            e => DecodeError::BadValue(ValueError::from_postcard(&e)),
         })?;
         let used = &self.input[..self.input.len() - rest.len()];
         self.scratch.clear();
         let scratch = core::mem::take(&mut self.scratch);
-        let again = postcard::to_extend(&value, scratch).map_err(DecodeError::BadValue)?;
+        let again = postcard::to_extend(&value, scratch)
+            .map_err(|e| DecodeError::BadValue(ValueError::from_postcard(&e)))?;
         let canonical = again == used;
         self.scratch = again;
         if !canonical {

@@ -1,5 +1,6 @@
 //! The encoding side: canonical postcard-compatible primitives.
 
+use super::ValueError;
 use crate::{Dot, ReplicaId};
 
 /// Appends canonical encodings to a buffer. Integers are postcard varints (LEB128),
@@ -57,17 +58,14 @@ impl Writer {
         self.varint(d.counter());
     }
 
-    /// A value through postcard.
+    /// A value in the value encoding (postcard's serde data model).
     ///
     /// # Errors
-    /// If `T`'s `Serialize` implementation fails under postcard (derived
-    /// implementations never do).
-    pub fn postcard<T: serde::Serialize + ?Sized>(
-        &mut self,
-        value: &T,
-    ) -> Result<(), postcard::Error> {
+    /// If `T`'s `Serialize` implementation fails (derived implementations never do);
+    /// the writer's contents are then unspecified.
+    pub fn postcard<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ValueError> {
         let buf = core::mem::take(&mut self.buf);
-        self.buf = postcard::to_extend(value, buf)?;
+        self.buf = postcard::to_extend(value, buf).map_err(|e| ValueError::from_postcard(&e))?;
         Ok(())
     }
 

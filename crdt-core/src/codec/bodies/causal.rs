@@ -8,7 +8,8 @@
 //! therefore cannot be unsorted, overlapping, adjacent or foldable.
 
 use super::super::{
-    DecodeError, Invalid, Limit, Reader, WireFormat, Writer, TAG_CAUSAL_CONTEXT, TAG_VERSION_VECTOR,
+    DecodeError, Invalid, Limit, Reader, ValueError, WireFormat, Writer, TAG_CAUSAL_CONTEXT,
+    TAG_VERSION_VECTOR,
 };
 use super::Ascending;
 use crate::{CausalContext, ReplicaId, VersionVector};
@@ -85,7 +86,7 @@ pub(crate) fn read_ctx(r: &mut Reader<'_>) -> Result<CausalContext, DecodeError>
 impl WireFormat for VersionVector {
     const TYPE_TAG: u8 = TAG_VERSION_VECTOR;
 
-    fn encode_body(&self, w: &mut Writer) -> Result<(), postcard::Error> {
+    fn encode_body(&self, w: &mut Writer) -> Result<(), ValueError> {
         write_vv(w, self);
         Ok(())
     }
@@ -98,7 +99,7 @@ impl WireFormat for VersionVector {
 impl WireFormat for CausalContext {
     const TYPE_TAG: u8 = TAG_CAUSAL_CONTEXT;
 
-    fn encode_body(&self, w: &mut Writer) -> Result<(), postcard::Error> {
+    fn encode_body(&self, w: &mut Writer) -> Result<(), ValueError> {
         write_ctx(w, self);
         Ok(())
     }

@@ -5,7 +5,8 @@
 //! ascending, never both zero.
 
 use super::super::{
-    DecodeError, Invalid, Limit, Reader, WireFormat, Writer, TAG_GCOUNTER, TAG_PNCOUNTER,
+    DecodeError, Invalid, Limit, Reader, ValueError, WireFormat, Writer, TAG_GCOUNTER,
+    TAG_PNCOUNTER,
 };
 use super::causal::read_vv;
 use super::Ascending;
@@ -14,7 +15,7 @@ use crate::{GCounter, PnCounter, ReplicaId};
 impl WireFormat for GCounter {
     const TYPE_TAG: u8 = TAG_GCOUNTER;
 
-    fn encode_body(&self, w: &mut Writer) -> Result<(), postcard::Error> {
+    fn encode_body(&self, w: &mut Writer) -> Result<(), ValueError> {
         // Same layout as a version vector: sorted, non-zero entries.
         w.len(self.replica_count());
         for (replica, count) in self.iter() {
@@ -33,7 +34,7 @@ impl WireFormat for GCounter {
 impl WireFormat for PnCounter {
     const TYPE_TAG: u8 = TAG_PNCOUNTER;
 
-    fn encode_body(&self, w: &mut Writer) -> Result<(), postcard::Error> {
+    fn encode_body(&self, w: &mut Writer) -> Result<(), ValueError> {
         w.len(self.replica_count());
         for (replica, p, n) in self.iter() {
             w.replica(replica);

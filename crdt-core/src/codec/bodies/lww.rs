@@ -4,7 +4,7 @@
 //! follows); then the value, the timestamp (millis, logical), the write's dot
 //! (replica, counter) and the version vector its author had seen.
 
-use super::super::{DecodeError, Reader, WireFormat, WireValue, Writer, TAG_LWW};
+use super::super::{DecodeError, Reader, ValueError, WireFormat, WireValue, Writer, TAG_LWW};
 use super::causal::{read_vv, write_vv};
 use super::read_flag;
 use crate::lww_register::Write;
@@ -16,7 +16,7 @@ impl<T: WireValue> WireFormat for LwwRegister<T> {
         TAG_LWW | T::KIND
     };
 
-    fn encode_body(&self, w: &mut Writer) -> Result<(), postcard::Error> {
+    fn encode_body(&self, w: &mut Writer) -> Result<(), ValueError> {
         write_vv(w, self.context());
         match self.current() {
             None => w.u8(0),

@@ -11,7 +11,9 @@
 //! bytes of dots in total. A group starting with 0 is one element with several dots:
 //! `0, m >= 2`, then `m` × (idx, counter), ascending.
 
-use super::super::{DecodeError, Invalid, Limit, Reader, WireFormat, WireValue, Writer, TAG_ORSET};
+use super::super::{
+    DecodeError, Invalid, Limit, Reader, ValueError, WireFormat, WireValue, Writer, TAG_ORSET,
+};
 use super::causal::{read_ctx, write_ctx};
 use super::{read_flag, Ascending};
 use crate::dot_store::DotStore;
@@ -40,7 +42,7 @@ impl<T: WireValue> WireFormat for OrSet<T> {
         TAG_ORSET | T::KIND
     };
 
-    fn encode_body(&self, w: &mut Writer) -> Result<(), postcard::Error> {
+    fn encode_body(&self, w: &mut Writer) -> Result<(), ValueError> {
         write_ctx(w, self.context());
         let entries = self.entries();
         w.len(entries.len());
