@@ -2,7 +2,9 @@
 # Runs every test of the project, after installing what it needs.
 # Usage: bash scripts/test.sh
 #   FUZZ_SECONDS=N   seconds per fuzz target (default 60; 0 skips the fuzz stage)
-#   SIM_SEEDS=N SIM_EVENTS=N   simulator budget (defaults 2000 seeds, 10M events)
+#   SIM_SEEDS=N SIM_EVENTS=N   simulator budget (defaults 2000 seeds, 10M events), half
+#                              on the fixed seeds 0.., half on rotating seeds (below)
+#   SIM_START=N                first rotating seed (default: derived from the commit)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,8 +18,41 @@ cargo test --workspace --all-targets
 cargo test --workspace --doc
 
 echo "== deterministic fault simulator (>= 2000 seeds and 10M events, release; docs/TESTING.md)"
-# SIM_SEEDS / SIM_EVENTS raise the budget for a longer pre-release run.
-cargo run -q --release -p tests --bin sim -- --seeds "${SIM_SEEDS:-2000}" --events "${SIM_EVENTS:-10000000}"
+# SIM_SEEDS / SIM_EVENTS raise the budget for a longer pre-release run. Half of it runs
+# the fixed seeds 0.. (the same every run: a change that breaks one of them shows at
+# once), half runs seeds from a start derived from the commit, so every commit explores
+# seeds no run tried before: 2000 + the first 8 hex digits of HEAD (up to 2^32 + 2000,
+# above the fixed range). Without git it falls back to 0 (then one range 0.. runs).
+sim_seeds="${SIM_SEEDS:-2000}"
+sim_events="${SIM_EVENTS:-10000000}"
+sim_fixed=$((sim_seeds / 2))
+sim_rotating=$((sim_seeds - sim_fixed))
+sim_half_events=$(((sim_events + 1) / 2))
+if [ -n "${SIM_START:-}" ]; then
+    sim_start="$SIM_START"
+    sim_from="SIM_START"
+elif sim_head="$(git rev-parse HEAD 2>/dev/null)" && [ -n "$sim_head" ]; then
+    sim_start=$((2000 + 16#${sim_head:0:8}))
+    sim_from="commit ${sim_head:0:12}"
+else
+    sim_start=0
+    sim_from="no git: fallback"
+fi
+sim_cmd="cargo run -q --release -p tests --bin sim --"
+sim_rc=0
+if [ "$sim_start" = 0 ]; then
+    echo "simulator: seeds from 0 ($sim_from); rerun: $sim_cmd --seeds $sim_seeds --events $sim_events"
+    $sim_cmd --seeds "$sim_seeds" --events "$sim_events" || sim_rc=$?
+else
+    echo "simulator: fixed seeds from 0; rerun: $sim_cmd --seeds $sim_fixed --events $sim_half_events"
+    $sim_cmd --seeds "$sim_fixed" --events "$sim_half_events" || sim_rc=$?
+    echo "simulator: rotating seeds from start $sim_start ($sim_from); rerun: SIM_START=$sim_start bash scripts/test.sh, or $sim_cmd --start $sim_start --seeds $sim_rotating --events $sim_half_events"
+    $sim_cmd --start "$sim_start" --seeds "$sim_rotating" --events "$sim_half_events" || sim_rc=$?
+fi
+if [ "$sim_rc" != 0 ]; then
+    echo "simulator: FAILED (start $sim_start, $sim_from); replay a failing seed N with: cargo run --release -p tests --bin sim -- --seed N (each FAIL line above prints its exact command)"
+    exit "$sim_rc"
+fi
 echo "== simulator self-test (planted bugs must each be caught within 200 seeds)"
 cargo test -q -p tests --features sabotage --test sabotage --release
 

@@ -197,6 +197,10 @@ impl<C: DeltaCrdt> Leader<C> {
                     } else {
                         self.metrics.stale_messages += 1;
                     }
+                    if self.probing {
+                        // The acknowledgement displaced us: take nothing in.
+                        return Ok(());
+                    }
                 }
                 self.on_delta(from, inc, start, end, &token, &payload);
             }
@@ -230,7 +234,9 @@ impl<C: DeltaCrdt> Leader<C> {
                 if for_inc == self.incarnation {
                     self.on_repair(from, inc, seq, &token, &payload);
                 } else {
-                    self.metrics.stale_messages += 1;
+                    // Meant for another incarnation of us: stale, or (newer) proof
+                    // that we were displaced (see `on_ack`).
+                    self.displaced(for_inc);
                 }
             }
         }
@@ -417,7 +423,13 @@ impl<C: DeltaCrdt> Leader<C> {
 
     fn on_ack(&mut self, from: ReplicaId, for_inc: Incarnation, seq: u64) {
         if for_inc != self.incarnation {
-            self.metrics.stale_messages += 1;
+            // An acknowledgement (or, above, a repair) names the incarnation of us the
+            // peer knows: one newer than ours tells us what a displacement notice
+            // would. Behind a shared address the notices may all reach the other copy
+            // while these reach us; a displaced copy that stays silent never learns
+            // otherwise, and misses the newer copy's writes for good (seed 5004393).
+            // `displaced` counts an older or equal one as stale.
+            self.displaced(for_inc);
             return;
         }
         let Some(peer) = self.peers.get_mut(&from) else {
