@@ -529,7 +529,7 @@ fn seed_5004393_ack_for_a_newer_incarnation_displaces() {
 /// A dropped them as stale, nobody reported anything, and A never got B's write.
 #[test]
 fn a_silent_copy_learns_from_an_ack_naming_a_newer_incarnation() {
-    const PROBE_REPLY: u8 = 6; // crdt-sync's header byte 3 (message kind)
+    const PROBE_REPLY: u8 = 6; // crdt-sync's header byte 4 (message kind)
     let (one, two) = (rid(1), rid(2));
     let config = Config {
         digest_interval_ticks: 0,
@@ -539,7 +539,7 @@ fn a_silent_copy_learns_from_an_ack_naming_a_newer_incarnation() {
     hub.add_peer(one).expect("add peer");
     let mut orig = Leader::with_config(one, GCounter::new(), config.clone());
     orig.add_peer(two).expect("add peer");
-    let snap = orig.snapshot();
+    let snap = orig.save();
     drop(orig);
     let mut copies = [
         Leader::<GCounter>::restore_with_nonce(&snap, config.clone(), 11).expect("restore"),
@@ -556,12 +556,11 @@ fn a_silent_copy_learns_from_an_ack_naming_a_newer_incarnation() {
             if !started[i] {
                 continue;
             }
-            if c.can_write() == Err(SyncError::SnapshotRequired) {
-                let _ = c.snapshot();
+            if c.can_write() == Err(SyncError::CheckpointRequired) {
+                let _ = c.save();
             }
             if !written[i] && round >= [5, 20][i] && c.can_write().is_ok() {
-                c.mutate(|g, id| g.increment(id, 10 * (i as u64 + 1)))
-                    .expect("write");
+                c.apply(tests::inc(10 * (i as u64 + 1))).expect("write");
                 written[i] = true;
             }
             while let Some(t) = c.poll_transmit() {
@@ -571,7 +570,7 @@ fn a_silent_copy_learns_from_an_ack_naming_a_newer_incarnation() {
         while let Some(t) = hub.poll_transmit() {
             let to = if !started[1] {
                 0
-            } else if t.payload.get(3) == Some(&PROBE_REPLY) {
+            } else if t.payload.get(4) == Some(&PROBE_REPLY) {
                 // The answer to a probe reaches the copy probing; a notice, the newest
                 // copy (which it does not displace).
                 match copies
