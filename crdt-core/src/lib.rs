@@ -12,6 +12,8 @@
 //! | [`PnCounter`] | `increment`, `decrement` | `i64` |
 //! | [`OrSet`] | `insert`, `remove`, `clear` | add-wins set, no tombstones |
 //! | [`LwwRegister`] | `set` | last writer by hybrid logical clock |
+//! | [`MvRegister`] | `set` | every concurrent latest write |
+//! | [`Keyspace`] | per key: the above, and `delete` | ordered map of named values of the five types under one causal context |
 //!
 //! ```
 //! use crdt_core::{Crdt, OrSet, ReplicaId};
@@ -41,7 +43,9 @@ mod dot_store;
 mod dots;
 mod error;
 mod gcounter;
+mod keyspace;
 mod lww_register;
+mod mv_register;
 mod orset;
 mod pncounter;
 mod ranges;
@@ -58,7 +62,9 @@ pub use delta_crdt::DeltaCrdt;
 pub use dot::Dot;
 pub use error::CoreError;
 pub use gcounter::GCounter;
+pub use keyspace::{Keyspace, KeyspaceOp, Value, ValueOp, ValueType, KEY_BYTES_MAX};
 pub use lww_register::{DiscardedWrite, LwwRegister, MergeReport};
+pub use mv_register::MvRegister;
 pub use orset::OrSet;
 pub use pncounter::PnCounter;
 pub use replica_id::ReplicaId;

@@ -785,6 +785,7 @@ fn huge_declared_lengths_fail_fast() {
         max_bytes: usize::MAX,
         max_elements: usize::MAX,
         max_replicas: usize::MAX,
+        max_key_bytes: usize::MAX,
     };
     let pad = |mut w: Writer| {
         while w.as_bytes().len() < 20 {

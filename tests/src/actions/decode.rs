@@ -9,6 +9,7 @@ pub const TIGHT: DecodeLimits = DecodeLimits {
     max_bytes: 4096,
     max_elements: 8,
     max_replicas: 3,
+    max_key_bytes: 16,
 };
 
 /// What a decoded value must satisfy beyond the codec's own checks.
