@@ -1,7 +1,9 @@
 //! `decode_core`: untrusted bytes decoded as every core type.
 
 use crdt_core::codec::{decode, decode_with_limits, encode, DecodeError, DecodeLimits, WireFormat};
-use crdt_core::{CausalContext, GCounter, LwwRegister, OrSet, PnCounter, VersionVector};
+use crdt_core::{
+    CausalContext, GCounter, Keyspace, LwwRegister, MvRegister, OrSet, PnCounter, VersionVector,
+};
 use std::fmt::Debug;
 
 /// Limits far below the defaults, so the fuzzer reaches every limit check.
@@ -27,6 +29,22 @@ impl<T: crdt_core::codec::WireValue + Debug> Checked for OrSet<T> {
     fn assert_invariants(&self) {
         if let Err(e) = self.check_invariants() {
             panic!("a decoded OR-Set breaks an invariant ({e}): {self:?}");
+        }
+    }
+}
+
+impl<T: crdt_core::codec::WireValue + Debug> Checked for MvRegister<T> {
+    fn assert_invariants(&self) {
+        if let Err(e) = self.check_invariants() {
+            panic!("a decoded multi-value register breaks an invariant ({e}): {self:?}");
+        }
+    }
+}
+
+impl Checked for Keyspace {
+    fn assert_invariants(&self) {
+        if let Err(e) = self.check_invariants() {
+            panic!("a decoded keyspace breaks an invariant ({e}): {self:?}");
         }
     }
 }
@@ -100,4 +118,7 @@ pub fn run(data: &[u8]) {
     let _ = check::<LwwRegister<u64>>(data);
     let _ = check::<LwwRegister<Vec<u8>>>(data);
     let _ = check::<LwwRegister<bool>>(data);
+    let _ = check::<MvRegister<String>>(data);
+    let _ = check::<MvRegister<u64>>(data);
+    let _ = check::<Keyspace>(data);
 }
