@@ -612,3 +612,38 @@ fn mv_register_example() {
     assert_eq!(x.values(), [&"purple".to_string()]);
     assert_eq!(x, y);
 }
+
+/// The keyspace generators reach what the properties are meant to cover: type
+/// conflicts, concurrent register writes, removed dots, causal gaps, every type.
+#[test]
+fn keyspace_generators_reach_interesting_states() {
+    let mut g = Gen::new(100);
+    let (mut conflicts, mut concurrent, mut removed, mut gaps) = (0, 0, 0, 0);
+    let mut types = BTreeSet::new();
+    for _ in 0..300 {
+        let run = support::History::<Keyspace>::arbitrary(&mut g)
+            .replay()
+            .unwrap();
+        for s in &run.states {
+            for (_, v) in s.prefix("") {
+                conflicts += usize::from(matches!(v, Value::Conflict(_)));
+                concurrent += usize::from(matches!(&v, Value::MvRegister(vs) if vs.len() > 1));
+            }
+            for k in s.keys() {
+                types.extend(s.value_types(k));
+            }
+            removed += usize::from(s.context().dot_count() > s.live_dot_count() as u128);
+            gaps += usize::from(!s.context().is_compact());
+        }
+    }
+    println!("conflicts {conflicts}, concurrent {concurrent}, removed {removed}, gaps {gaps}");
+    for (what, n) in [
+        ("type conflicts", conflicts),
+        ("concurrent register writes", concurrent),
+        ("removed dots", removed),
+        ("causal gaps", gaps),
+    ] {
+        assert!(n >= 10, "generators rarely reach {what}: {n}");
+    }
+    assert_eq!(types.len(), 5, "every value type: {types:?}");
+}

@@ -679,13 +679,23 @@ impl Model for Keyspace {
     fn empty() -> Self {
         Keyspace::new()
     }
+    /// Mostly the key's "own" type (keys and types paired by position), so writes of
+    /// one type meet concurrently; sometimes any type (refused, or a type conflict).
     fn gen_op(g: &mut Gen) -> KeyspaceOp {
-        let key = key(g);
+        let keys = ["a", "b", "ab", "c/1", "c/2"];
+        let i = below(g, keys.len() as u64) as usize;
+        let key = keys[i].to_string();
         if chance(g, 1, 6) {
             return KeyspaceOp::Delete { key };
         }
         let ops = value_ops(g);
-        let op = g.choose(&ops).unwrap().clone();
+        let op = if chance(g, 3, 4) {
+            // value_ops: G, Pn+, Pn-, Set+, Set-, Lww, Mv.
+            let own: &[usize] = [&[0][..], &[1, 2], &[3, 3, 4], &[5], &[6]][i];
+            ops[*g.choose(own).unwrap()].clone()
+        } else {
+            g.choose(&ops).unwrap().clone()
+        };
         KeyspaceOp::Write { key, op }
     }
     fn every_mutator(g: &mut Gen) -> Vec<KeyspaceOp> {
