@@ -50,9 +50,14 @@
 //!   replica removed; `removed` has at most one run per live dot or context gap, per
 //!   writer, and is one run per writer when old writes are superseded in order).
 //!
+//! - [`Keyspace::state_hash`], a stable digest of the whole state for anti-entropy
+//!   checks: O(size of the context); the entries' part is kept up to date on every
+//!   change (one hash per dot added or dropped).
+//!
 //! [`DeltaCrdt::delta_since`]: crate::DeltaCrdt::delta_since
 
 mod delta;
+mod hash;
 mod mutate;
 mod value;
 
@@ -88,6 +93,8 @@ pub struct Keyspace {
     removed: CausalContext,
     /// Every live dot's key: writer, then dot counter.
     index: BTreeMap<ReplicaId, BTreeMap<u64, Arc<str>>>,
+    /// The wrapping sum of every live dot's hash (see [`Keyspace::state_hash`]).
+    live_hash: u64,
 }
 
 impl Keyspace {
@@ -99,6 +106,7 @@ impl Keyspace {
             ctx: CausalContext::new(),
             removed: CausalContext::new(),
             index: BTreeMap::new(),
+            live_hash: 0,
         }
     }
 
@@ -196,6 +204,11 @@ impl Keyspace {
                 "the keyspace's dot index differs from its entries",
             ));
         }
+        if rebuilt.live_hash != self.live_hash {
+            return Err(Invalid::Inconsistent(
+                "the keyspace's maintained state hash differs from its entries",
+            ));
+        }
         if rebuilt.removed != self.removed {
             return Err(Invalid::Inconsistent(
                 "the keyspace's removed dots are not its context minus its live dots",
@@ -235,6 +248,11 @@ impl Keyspace {
                 }
                 live.push(*dot);
             }
+            for (dot, payload) in &entry {
+                out.live_hash = out
+                    .live_hash
+                    .wrapping_add(hash::dot_hash(&key, *dot, payload));
+            }
             if out.entries.insert(key, entry).is_some() {
                 return Err(Invalid::Unsorted("keys"));
             }
@@ -264,11 +282,17 @@ impl Keyspace {
             Some((k, _)) => k.clone(),
             None => key.clone(),
         };
+        let added = hash::dot_hash(&key, dot, &payload);
         let entry = self.entries.entry(key.clone()).or_default();
         match entry.binary_search_by(|(d, _)| d.cmp(&dot)) {
-            Ok(i) => entry[i].1 = payload,
+            Ok(i) => {
+                let old = core::mem::replace(&mut entry[i].1, payload);
+                let dropped = hash::dot_hash(&key, dot, &old);
+                self.live_hash = self.live_hash.wrapping_sub(dropped);
+            }
             Err(i) => entry.insert(i, (dot, payload)),
         }
+        self.live_hash = self.live_hash.wrapping_add(added);
         self.index
             .entry(dot.replica())
             .or_default()
@@ -288,7 +312,9 @@ impl Keyspace {
         }
         if let Some(entry) = self.entries.get_mut(&key) {
             if let Ok(i) = entry.binary_search_by(|(d, _)| d.cmp(&dot)) {
-                entry.remove(i);
+                let (_, payload) = entry.remove(i);
+                let dropped = hash::dot_hash(&key, dot, &payload);
+                self.live_hash = self.live_hash.wrapping_sub(dropped);
             }
             if entry.is_empty() {
                 self.entries.remove(&key);

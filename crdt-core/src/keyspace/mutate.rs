@@ -244,12 +244,7 @@ impl Keyspace {
         let mut delta = Self::new();
         if let Some((dot, payload)) = live {
             ctx.insert(dot);
-            delta
-                .index
-                .entry(dot.replica())
-                .or_default()
-                .insert(dot.counter(), key.clone());
-            delta.entries.insert(key, vec![(dot, payload)]);
+            delta.insert_live(&key, dot, payload);
         }
         delta.ctx = ctx;
         delta.removed = removed;

@@ -1,5 +1,6 @@
 //! What a keyspace entry holds and what a read or a write of it says.
 
+use crate::codec::Writer;
 use crate::Timestamp;
 use core::fmt;
 
@@ -57,6 +58,40 @@ pub(crate) enum Payload {
 }
 
 impl Payload {
+    /// Appends the payload's canonical encoding: its tag, then its fields (see the
+    /// keyspace body in `docs/WIRE_FORMAT.md`).
+    pub(crate) fn encode(&self, w: &mut Writer) {
+        let string = |w: &mut Writer, s: &str| {
+            w.len(s.len());
+            w.raw(s.as_bytes());
+        };
+        match self {
+            Payload::GCounter(n) => {
+                w.u8(0);
+                w.varint(*n);
+            }
+            Payload::PnCounter { inc, dec } => {
+                w.u8(1);
+                w.varint(*inc);
+                w.varint(*dec);
+            }
+            Payload::OrSet(e) => {
+                w.u8(2);
+                string(w, e);
+            }
+            Payload::Lww { stamp, value } => {
+                w.u8(3);
+                w.varint(stamp.millis());
+                w.varint(u64::from(stamp.logical()));
+                string(w, value);
+            }
+            Payload::Mv(v) => {
+                w.u8(4);
+                string(w, v);
+            }
+        }
+    }
+
     pub(crate) fn value_type(&self) -> ValueType {
         match self {
             Payload::GCounter(_) => ValueType::GCounter,

@@ -23,6 +23,7 @@ use crate::keyspace::{Entry, Payload};
 use crate::{Keyspace, Timestamp};
 use std::sync::Arc;
 
+/// A string: its length, then its UTF-8 bytes (postcard's layout).
 fn write_str(w: &mut Writer, s: &str) {
     w.len(s.len());
     w.raw(s.as_bytes());
@@ -47,31 +48,7 @@ impl WireFormat for Keyspace {
             w.len(entry.len());
             for (dot, payload) in entry {
                 w.dot(*dot);
-                match payload {
-                    Payload::GCounter(n) => {
-                        w.u8(0);
-                        w.varint(*n);
-                    }
-                    Payload::PnCounter { inc, dec } => {
-                        w.u8(1);
-                        w.varint(*inc);
-                        w.varint(*dec);
-                    }
-                    Payload::OrSet(e) => {
-                        w.u8(2);
-                        write_str(w, e);
-                    }
-                    Payload::Lww { stamp, value } => {
-                        w.u8(3);
-                        w.varint(stamp.millis());
-                        w.varint(u64::from(stamp.logical()));
-                        write_str(w, value);
-                    }
-                    Payload::Mv(v) => {
-                        w.u8(4);
-                        write_str(w, v);
-                    }
-                }
+                payload.encode(w);
             }
         }
         Ok(())
