@@ -142,11 +142,12 @@ impl Keyspace {
         let attempted = op.value_type();
         let empty: Entry = Vec::new();
         let entry = self.entries.get(key).unwrap_or(&empty);
-        if let Some((_, p)) = entry.first() {
-            if !entry.iter().any(|(_, p)| p.value_type() == attempted) {
+        let present = super::types(entry);
+        if let Some(existing) = present.first() {
+            if !present.contains(&attempted) {
                 return Err(CoreError::KeyTypeMismatch {
                     key: key.to_string(),
-                    existing: p.value_type(),
+                    existing: *existing,
                     attempted,
                 });
             }
