@@ -13,7 +13,7 @@
 //! | [`OrSet`] | `insert`, `remove`, `clear` | add-wins set, no tombstones |
 //! | [`LwwRegister`] | `set` | last writer by hybrid logical clock |
 //! | [`MvRegister`] | `set` | every concurrent latest write |
-//! | [`Keyspace`] | per key: the above, and `delete` | ordered map of named values of the five types under one causal context |
+//! | [`Keyspace`] | per key: `increment`, `pn_increment`, `pn_decrement`, `set_insert`, `set_remove`, `lww_set`, `mv_set`, `delete` (or `apply` of a [`KeyspaceOp`]) | ordered map from string keys to values of the five types, one causal context, reads by key, range and prefix |
 //!
 //! ```
 //! use crdt_core::{Crdt, OrSet, ReplicaId};
