@@ -1,6 +1,6 @@
 //! Errors of local operations.
 
-use crate::ReplicaId;
+use crate::{ReplicaId, ValueType};
 
 /// Why a local mutation was refused. The state is unchanged when one is returned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -21,4 +21,22 @@ pub enum CoreError {
     /// The register's hybrid logical clock is at its maximum and cannot order a new write after it.
     #[error("the register's timestamp is at its maximum, so no later write can be ordered: replace the register and stop accepting writes from the peer whose clock ran ahead")]
     ClockExhausted,
+    /// A write of one type to a keyspace key that holds another.
+    #[error("key {key:?} holds a {existing}, not a {attempted}: write it with {existing} operations, or delete the key first")]
+    KeyTypeMismatch {
+        /// The key.
+        key: String,
+        /// The type the key holds (the smallest, in a type conflict).
+        existing: ValueType,
+        /// The type of the refused write.
+        attempted: ValueType,
+    },
+    /// A keyspace key longer than [`KEY_BYTES_MAX`](crate::KEY_BYTES_MAX).
+    #[error("key of {bytes} bytes is longer than the {max} bytes a keyspace accepts: use a shorter key (e.g. a hash of the long one)")]
+    KeyTooLong {
+        /// The key's length in bytes.
+        bytes: usize,
+        /// The most accepted.
+        max: usize,
+    },
 }

@@ -12,6 +12,8 @@
 //! | [`PnCounter`] | `increment`, `decrement` | `i64` |
 //! | [`OrSet`] | `insert`, `remove`, `clear` | add-wins set, no tombstones |
 //! | [`LwwRegister`] | `set` | last writer by hybrid logical clock |
+//! | [`MvRegister`] | `set` | every concurrent latest write |
+//! | [`Keyspace`] | per key: `increment`, `pn_increment`, `pn_decrement`, `set_insert`, `set_remove`, `lww_set`, `mv_set`, `delete` (or `apply` of a [`KeyspaceOp`]) | ordered map from string keys to values of the five types, one causal context, reads by key, range and prefix |
 //!
 //! ```
 //! use crdt_core::{Crdt, OrSet, ReplicaId};
@@ -41,7 +43,9 @@ mod dot_store;
 mod dots;
 mod error;
 mod gcounter;
+mod keyspace;
 mod lww_register;
+mod mv_register;
 mod op;
 mod orset;
 mod pncounter;
@@ -59,8 +63,10 @@ pub use delta_crdt::DeltaCrdt;
 pub use dot::Dot;
 pub use error::CoreError;
 pub use gcounter::GCounter;
+pub use keyspace::{Keyspace, KeyspaceOp, Value, ValueOp, ValueType, KEY_BYTES_MAX};
 pub use lww_register::{DiscardedWrite, LwwRegister, MergeReport};
-pub use op::{GCounterOp, LwwOp, OrSetOp, PnCounterOp};
+pub use mv_register::MvRegister;
+pub use op::{GCounterOp, LwwOp, MvOp, OrSetOp, PnCounterOp};
 pub use orset::OrSet;
 pub use pncounter::PnCounter;
 pub use replica_id::ReplicaId;

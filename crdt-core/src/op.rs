@@ -45,3 +45,10 @@ pub enum LwwOp<T> {
         now_ms: u64,
     },
 }
+
+/// An operation on an [`MvRegister`](crate::MvRegister).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MvOp<T> {
+    /// Write `value`, superseding every value the writer has seen.
+    Set(T),
+}

@@ -12,7 +12,8 @@
 
 use crdt_core::codec::{decode, encode, WireFormat, FORMAT_VERSION, MAGIC};
 use crdt_core::{
-    CausalContext, Crdt, Dot, GCounter, LwwRegister, OrSet, PnCounter, ReplicaId, VersionVector,
+    CausalContext, Crdt, Dot, GCounter, Keyspace, LwwRegister, MvRegister, OrSet, PnCounter,
+    ReplicaId, Value, VersionVector,
 };
 use std::fmt::Debug;
 use std::path::PathBuf;
@@ -330,7 +331,10 @@ fn golden_directory_holds_exactly_the_checked_files() {
     let expected = [
         "causal_context.bin",
         "gcounter.bin",
+        "keyspace.bin",
+        "keyspace_delta.bin",
         "lww_string.bin",
+        "mv_string.bin",
         "orset_string.bin",
         "orset_string_delta.bin",
         "orset_u64.bin",
@@ -357,6 +361,91 @@ fn golden_directory_holds_exactly_the_checked_files() {
     } else {
         assert_eq!(found, expected);
     }
+}
+
+// ---------------------------------------------------------------------------------
+// MvRegister and Keyspace
+// ---------------------------------------------------------------------------------
+
+/// Two concurrent writes survive at c; a's first write is known there only as
+/// superseded (in the context, not live).
+fn mv_history() -> MvRegister<String> {
+    let (mut a, mut b, mut c) = (MvRegister::new(), MvRegister::new(), MvRegister::new());
+    let a1 = a.set(A, "draft".to_string()); // (A,1)
+    let a2 = a.set(A, "red".to_string()); // (A,2) supersedes (A,1)
+    let b1 = b.set(B, "blue".to_string()); // (B,1), concurrent
+    for d in [&b1, &a2] {
+        c.merge(d);
+    }
+    let _ = a1;
+    c
+}
+
+#[test]
+fn golden_mv_register() {
+    let (m, _) = golden("mv_string", &mv_history());
+    assert_eq!(m.values(), [&"blue".to_string(), &"red".to_string()]);
+    assert_eq!(
+        m.writes().map(|(d, _)| d).collect::<Vec<_>>(),
+        [dot(A, 2), dot(B, 1)]
+    );
+    assert!(m.context().contains(&dot(A, 1)), "(A,1) is superseded");
+}
+
+/// A cart (OR-Set), its like counter, its title, a balance, a status in conflict, a
+/// type conflict, and a deleted key; b learns some of it out of order.
+fn keyspace_history() -> (Keyspace, Keyspace) {
+    let (mut a, mut b, mut c) = (Keyspace::new(), Keyspace::new(), Keyspace::new());
+    let to_b = vec![
+        a.set_insert(A, "cart/7", "apple".into()).unwrap(), // (A,1)
+        a.set_insert(A, "cart/7", "pear".into()).unwrap(),  // (A,2)
+        a.increment(A, "likes/7", 3).unwrap(),              // (A,3)
+        a.lww_set(A, "title/7", "Basket".into(), 1_000).unwrap(), // (A,4)
+        a.increment(A, "gone", 1).unwrap(),                 // (A,5)
+        a.delete("gone").unwrap(),
+        c.pn_decrement(C, "balance", 4).unwrap(), // (C,1)
+        c.mv_set(C, "status", "open".into()).unwrap(), // (C,2)
+        c.mv_set(C, "mixed", "text".into()).unwrap(), // (C,3)
+    ];
+    let _ = b.increment(B, "likes/7", 2).unwrap(); // (B,1)
+    let _ = b.mv_set(B, "status", "closed".into()).unwrap(); // (B,2)
+    let _ = b.increment(B, "mixed", 9).unwrap(); // (B,3)
+    for i in [0, 8, 1, 2, 6, 7, 5, 0] {
+        b.merge(&to_b[i]);
+    }
+    // (A,5) reaches b only through the delete's context; (A,4) never does (a gap).
+    let delta = a.set_remove(A, "cart/7", "apple").unwrap();
+    b.merge(&delta);
+    (b, delta)
+}
+
+#[test]
+fn golden_keyspace() {
+    let (ks, delta) = keyspace_history();
+    let (k, _) = golden("keyspace", &ks);
+    assert_eq!(
+        k.keys().collect::<Vec<_>>(),
+        ["balance", "cart/7", "likes/7", "mixed", "status"]
+    );
+    assert_eq!(k.get("cart/7"), Some(Value::OrSet(vec!["pear".into()])));
+    assert_eq!(k.get("likes/7"), Some(Value::GCounter(5)));
+    assert_eq!(k.get("balance"), Some(Value::PnCounter(-4)));
+    assert_eq!(k.get("title/7"), None, "(A,4) never reached b");
+    assert_eq!(
+        k.get("status"),
+        Some(Value::MvRegister(vec!["closed".into(), "open".into()]))
+    );
+    assert_eq!(
+        k.get("mixed"),
+        Some(Value::Conflict(vec![
+            Value::GCounter(9),
+            Value::MvRegister(vec!["text".into()])
+        ]))
+    );
+    assert!(!k.context().contains(&dot(A, 4)), "a gap at (A,4)");
+    let (d, _) = golden("keyspace_delta", &delta);
+    assert!(d.is_empty(), "a remove's delta names no live dot");
+    assert_eq!(d.context().dots().collect::<Vec<_>>(), [dot(A, 1)]);
 }
 
 // ---------------------------------------------------------------------------------

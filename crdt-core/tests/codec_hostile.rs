@@ -14,7 +14,8 @@ use crdt_core::codec::{
     TypeTag, ValueError, WireFormat, WireValue, Writer, FORMAT_VERSION, MAGIC,
 };
 use crdt_core::{
-    CausalContext, Crdt, Dot, GCounter, LwwRegister, OrSet, PnCounter, ReplicaId, VersionVector,
+    CausalContext, Crdt, Dot, GCounter, Keyspace, LwwRegister, MvRegister, OrSet, PnCounter,
+    ReplicaId, VersionVector,
 };
 use quickcheck::TestResult;
 use std::panic::catch_unwind;
@@ -56,6 +57,9 @@ const DECODERS: &[(&str, u8, Redecode)] = decoders![
     LwwRegister<String>,
     LwwRegister<u64>,
     LwwRegister<bool>,
+    MvRegister<String>,
+    MvRegister<u64>,
+    Keyspace,
 ];
 
 /// Runs `f` on `bytes`; `Err(msg)` if it panics or accepts non-canonical bytes.
@@ -166,6 +170,31 @@ fn sample_lww() -> LwwRegister<String> {
     x
 }
 
+fn sample_mv() -> MvRegister<String> {
+    let mut x = MvRegister::new();
+    let mut y = MvRegister::new();
+    let d1 = x.set(r(1), "a".to_string());
+    let d2 = y.set(r(200), "b".to_string());
+    x.merge(&d2);
+    let _ = d1;
+    x
+}
+
+/// Every value type once, a type conflict, and a causal gap.
+fn sample_keyspace() -> Keyspace {
+    let (mut x, mut y) = (Keyspace::new(), Keyspace::new());
+    let _ = x.increment(r(1), "g", 3).unwrap();
+    let _ = x.pn_decrement(r(1), "p", 2).unwrap();
+    let gap = x.set_insert(r(1), "s", "e".into()).unwrap();
+    let _ = x.lww_set(r(1), "l", "v".into(), 7).unwrap();
+    let _ = y.mv_set(r(200), "m", "w".into()).unwrap();
+    let _ = y.increment(r(200), "l", 1).unwrap();
+    y.merge(&x.delete("g").unwrap());
+    let _ = gap;
+    x.merge(&y);
+    x
+}
+
 /// (name, bytes, own decoder) for every sample.
 fn samples() -> Vec<(&'static str, Vec<u8>, Redecode)> {
     let mut g = GCounter::new();
@@ -201,6 +230,12 @@ fn samples() -> Vec<(&'static str, Vec<u8>, Redecode)> {
             encode(&sample_lww()),
             redecode::<LwwRegister<String>>,
         ),
+        (
+            "mv_string",
+            encode(&sample_mv()),
+            redecode::<MvRegister<String>>,
+        ),
+        ("keyspace", encode(&sample_keyspace()), redecode::<Keyspace>),
     ]
 }
 
@@ -509,6 +544,9 @@ fn type_tags_are_as_documented() {
     assert_eq!(LwwRegister::<u64>::TYPE_TAG, 0x31);
     assert_eq!(LwwRegister::<String>::TYPE_TAG, 0x33);
     assert_eq!(LwwRegister::<bool>::TYPE_TAG, 0x37);
+    assert_eq!(MvRegister::<u64>::TYPE_TAG, 0x41);
+    assert_eq!(MvRegister::<String>::TYPE_TAG, 0x43);
+    assert_eq!(Keyspace::TYPE_TAG, 0x50);
     assert_eq!(MAGIC, [0xD1, 0xC7]);
     assert_eq!(FORMAT_VERSION, 1);
 }
@@ -835,6 +873,7 @@ fn huge_declared_lengths_fail_fast() {
         max_bytes: usize::MAX,
         max_elements: usize::MAX,
         max_replicas: usize::MAX,
+        max_key_bytes: usize::MAX,
     };
     let pad = |mut w: Writer| {
         while w.as_bytes().len() < 20 {

@@ -9,7 +9,9 @@ mod codec_gen;
 
 use codec_gen::{check_roundtrip, hex, qc, simulate, verdict, Model, Rng, Step};
 use crdt_core::codec::{decode, encode};
-use crdt_core::{CausalContext, GCounter, LwwRegister, OrSet, PnCounter, VersionVector};
+use crdt_core::{
+    CausalContext, GCounter, Keyspace, LwwRegister, MvRegister, OrSet, PnCounter, VersionVector,
+};
 use quickcheck::TestResult;
 
 /// Every replica state and every delta of a random history round-trips.
@@ -209,6 +211,8 @@ codec_properties! {
     orset_u64 => OrSet<u64>,
     orset_string => OrSet<String>,
     lww_string => LwwRegister<String>,
+    mv_string => MvRegister<String>,
+    keyspace => Keyspace,
     version_vector => VersionVector,
     causal_context => CausalContext,
 }

@@ -6,7 +6,7 @@
 
 mod support;
 
-use crdt_core::{Crdt, GCounter, LwwRegister, OrSet, PnCounter, ReplicaId};
+use crdt_core::{Crdt, GCounter, Keyspace, LwwRegister, MvRegister, OrSet, PnCounter, ReplicaId};
 use quickcheck::{Arbitrary, Gen, TestResult};
 use support::{batch, below, chance, ensure, ensure_eq, qc, rid, shrink_list, verdict, Model};
 
@@ -265,6 +265,16 @@ fn converges_orset_string() {
 #[test]
 fn converges_lww_register() {
     qc().quickcheck(prop_converges::<LwwRegister<String>> as fn(_) -> TestResult);
+}
+
+#[test]
+fn converges_mv_register() {
+    qc().quickcheck(prop_converges::<MvRegister<String>> as fn(_) -> TestResult);
+}
+
+#[test]
+fn converges_keyspace() {
+    qc().quickcheck(prop_converges::<Keyspace> as fn(_) -> TestResult);
 }
 
 /// Mid-run, with only some deltas delivered, a replica's state is the join of the

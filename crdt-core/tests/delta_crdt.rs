@@ -15,7 +15,8 @@ mod codec_gen;
 
 use codec_gen::{check_roundtrip, verdict, Elem, Model, Rng, Step, REPLICAS};
 use crdt_core::{
-    CausalContext, Crdt, DeltaCrdt, Dot, GCounter, LwwRegister, OrSet, PnCounter, ReplicaId,
+    CausalContext, Crdt, DeltaCrdt, Dot, GCounter, Keyspace, LwwRegister, MvRegister, OrSet,
+    PnCounter, ReplicaId,
 };
 use quickcheck::{QuickCheck, TestResult};
 use std::collections::BTreeSet;
@@ -257,6 +258,139 @@ impl Subject for LwwRegister<String> {
 
     fn issues_dot(delta: &Self) -> Option<bool> {
         Some(!delta.is_bottom())
+    }
+}
+
+/// The dot-function types (`MvRegister`, `Keyspace`): live dots with what names them
+/// (the value or the key), under a causal context.
+trait DotFun: Subject {
+    fn live_pairs(&self) -> BTreeSet<(String, Dot)>;
+    fn ctx(&self) -> &CausalContext;
+    fn has_live(&self) -> bool {
+        !self.live_pairs().is_empty()
+    }
+}
+
+impl DotFun for MvRegister<String> {
+    fn live_pairs(&self) -> BTreeSet<(String, Dot)> {
+        self.writes().map(|(d, v)| (v.clone(), d)).collect()
+    }
+    fn ctx(&self) -> &CausalContext {
+        self.context()
+    }
+}
+
+impl DotFun for Keyspace {
+    fn live_pairs(&self) -> BTreeSet<(String, Dot)> {
+        self.dots().map(|(k, d)| (k.to_string(), d)).collect()
+    }
+    fn ctx(&self) -> &CausalContext {
+        self.context()
+    }
+}
+
+fn live_dots<S: DotFun>(s: &S) -> BTreeSet<Dot> {
+    s.live_pairs().into_iter().map(|(_, d)| d).collect()
+}
+
+/// As for the OR-Set: the live dots the remote has not seen, under the context minus
+/// the live dots it has seen.
+fn dot_fun_repair<S: DotFun>(s: &S, remote: &S, d: &S) -> Result<(), String> {
+    d.check()?;
+    let rc = remote.ctx();
+    let expected_adds: BTreeSet<(String, Dot)> = s
+        .live_pairs()
+        .into_iter()
+        .filter(|(_, x)| !rc.contains(x))
+        .collect();
+    same(&d.live_pairs(), &expected_adds, || {
+        format!("repair adds\n s: {s:?}\n remote: {remote:?}")
+    })?;
+    let live_s = live_dots(s);
+    let expected_ctx: CausalContext = s
+        .ctx()
+        .dots()
+        .filter(|x| !(rc.contains(x) && live_s.contains(x)))
+        .collect();
+    same(d.ctx(), &expected_ctx, || {
+        format!("repair context\n s: {s:?}\n remote: {remote:?}")
+    })
+}
+
+fn dot_fun_self_repair<S: DotFun>(s: &S, d: &S) -> Result<(), String> {
+    ensure(!d.has_live(), || {
+        format!("self-repair has live dots: {d:?}")
+    })?;
+    let live_s = live_dots(s);
+    let removed: CausalContext = s.ctx().dots().filter(|x| !live_s.contains(x)).collect();
+    same(d.ctx(), &removed, || {
+        format!("self-repair context is not the removed dots of {s:?}")
+    })
+}
+
+fn dot_fun_novelty<S: DotFun>(s: &S, d: &S, n: &S) -> Result<(), String> {
+    n.check()?;
+    let sc = s.ctx();
+    let expected_adds: BTreeSet<(String, Dot)> = d
+        .live_pairs()
+        .into_iter()
+        .filter(|(_, x)| !sc.contains(x))
+        .collect();
+    same(&n.live_pairs(), &expected_adds, || {
+        format!("novelty adds\n s: {s:?}\n d: {d:?}")
+    })?;
+    let live_d = live_dots(d);
+    let mut expected_ctx = d.ctx().difference(sc);
+    for x in live_dots(s) {
+        if d.ctx().contains(&x) && !live_d.contains(&x) {
+            expected_ctx.insert(x);
+        }
+    }
+    same(n.ctx(), &expected_ctx, || {
+        format!("novelty context\n s: {s:?}\n d: {d:?}")
+    })
+}
+
+fn top_counter(ctx: &CausalContext, replica: ReplicaId) -> u64 {
+    let top = ctx.dots().filter(|d| d.replica() == replica);
+    top.map(Dot::counter).max().unwrap_or(0)
+}
+
+impl Subject for MvRegister<String> {
+    fn check_repair(s: &Self, remote: &Self, d: &Self) -> Result<(), String> {
+        dot_fun_repair(s, remote, d)
+    }
+    fn check_self_repair(s: &Self, d: &Self) -> Result<(), String> {
+        dot_fun_self_repair(s, d)
+    }
+    fn check_novelty(s: &Self, d: &Self, n: &Self) -> Result<(), String> {
+        dot_fun_novelty(s, d, n)
+    }
+    fn issues_dot(delta: &Self) -> Option<bool> {
+        Some(!delta.is_empty())
+    }
+    fn progress_model(&self, replica: ReplicaId) -> Option<u64> {
+        Some(top_counter(self.context(), replica))
+    }
+}
+
+impl Subject for Keyspace {
+    fn check_repair(s: &Self, remote: &Self, d: &Self) -> Result<(), String> {
+        dot_fun_repair(s, remote, d)
+    }
+    fn check_self_repair(s: &Self, d: &Self) -> Result<(), String> {
+        dot_fun_self_repair(s, d)
+    }
+    fn check_novelty(s: &Self, d: &Self, n: &Self) -> Result<(), String> {
+        dot_fun_novelty(s, d, n)
+    }
+    /// A write issues one dot and its delta names its key; a delete, an OR-Set remove
+    /// or a refused write issues none.
+    fn issues_dot(delta: &Self) -> Option<bool> {
+        Some(!delta.is_empty())
+    }
+    fn progress_model(&self, replica: ReplicaId) -> Option<u64> {
+        Some(top_counter(self.context(), replica))
     }
 }
 
@@ -800,6 +934,16 @@ macro_rules! for_every_type {
             fn lww_register() {
                 check($prop::<LwwRegister<String>>);
             }
+
+            #[test]
+            fn mv_register() {
+                check($prop::<MvRegister<String>>);
+            }
+
+            #[test]
+            fn keyspace() {
+                check($prop::<Keyspace>);
+            }
         }
     };
 }
@@ -855,6 +999,8 @@ fn bottoms_of_every_type() {
     bottoms::<OrSet<u64>>();
     bottoms::<OrSet<String>>();
     bottoms::<LwwRegister<String>>();
+    bottoms::<MvRegister<String>>();
+    bottoms::<Keyspace>();
     assert!(<OrSet<u64> as DeltaCrdt>::empty_delta().has_removal_hints());
     assert!(!OrSet::<u64>::default().has_removal_hints());
     assert!(!OrSet::<u64>::new().has_removal_hints());

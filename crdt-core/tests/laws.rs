@@ -3,7 +3,7 @@
 
 mod support;
 
-use crdt_core::{Crdt, GCounter, LwwRegister, OrSet, PnCounter};
+use crdt_core::{Crdt, GCounter, Keyspace, LwwRegister, MvRegister, OrSet, PnCounter};
 use quickcheck::TestResult;
 use std::fmt::Debug;
 use support::{batch, ensure, ensure_eq, qc, verdict, Model, Mutations, Picks};
@@ -80,6 +80,16 @@ fn laws_lww_register() {
     qc().quickcheck(prop_laws::<LwwRegister<String>> as fn(_) -> TestResult);
 }
 
+#[test]
+fn laws_mv_register() {
+    qc().quickcheck(prop_laws::<MvRegister<String>> as fn(_) -> TestResult);
+}
+
+#[test]
+fn laws_keyspace() {
+    qc().quickcheck(prop_laws::<Keyspace> as fn(_) -> TestResult);
+}
+
 /// Extra checks of a delta against the state it was made from (per type).
 trait DeltaExtra: Model {
     fn delta_extra(_before: &Self, _delta: &Self) -> Result<(), String> {
@@ -90,6 +100,8 @@ trait DeltaExtra: Model {
 impl DeltaExtra for GCounter {}
 impl DeltaExtra for PnCounter {}
 impl DeltaExtra for LwwRegister<String> {}
+impl DeltaExtra for MvRegister<String> {}
+impl DeltaExtra for Keyspace {}
 
 impl<T: support::Elem> DeltaExtra for OrSet<T> {
     /// The removal-hint fast path must agree with the full scan: the same delta with
@@ -185,6 +197,16 @@ fn delta_law_orset_string() {
 #[test]
 fn delta_law_lww_register() {
     qc().quickcheck(prop_delta_law::<LwwRegister<String>> as fn(_) -> TestResult);
+}
+
+#[test]
+fn delta_law_mv_register() {
+    qc().quickcheck(prop_delta_law::<MvRegister<String>> as fn(_) -> TestResult);
+}
+
+#[test]
+fn delta_law_keyspace() {
+    qc().quickcheck(prop_delta_law::<Keyspace> as fn(_) -> TestResult);
 }
 
 /// The generators reach the interesting states (guards against a vacuous suite):

@@ -83,3 +83,28 @@ fn a_document_round_trips_through_json() {
     tampered["views"][4] = serde_json::json!(0); // the counter's entry count
     assert!(serde_json::from_value::<Document>(tampered).is_err());
 }
+
+/// A keyspace and a multi-value register embed the same way, through the codec.
+#[test]
+fn a_keyspace_and_a_register_round_trip_through_serde() {
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    struct Shard {
+        keys: crdt_core::Keyspace,
+        owner: crdt_core::MvRegister<String>,
+    }
+    let a = ReplicaId::new(1);
+    let mut shard = Shard {
+        keys: crdt_core::Keyspace::new(),
+        owner: crdt_core::MvRegister::new(),
+    };
+    let _ = shard.keys.set_insert(a, "cart/1", "apple".into()).unwrap();
+    let _ = shard.keys.increment(a, "likes/1", 2).unwrap();
+    let _ = shard.owner.set(a, "eu-1".to_string());
+    let json = serde_json::to_string(&shard).expect("serialize");
+    let back: Shard = serde_json::from_str(&json).expect("deserialize");
+    assert_eq!(back, shard);
+    let bytes = postcard::to_allocvec(&shard).expect("serialize");
+    let back: Shard = postcard::from_bytes(&bytes).expect("deserialize");
+    assert_eq!(back, shard);
+    assert_eq!(encode(&back.keys), encode(&shard.keys));
+}

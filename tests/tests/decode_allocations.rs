@@ -16,7 +16,7 @@
 //! | family | per_byte | why |
 //! |---|---|---|
 //! | version vectors, counters, causal contexts | 32 | 16–24 bytes in memory per entry of at least 2–3 bytes on the wire (8 per byte), times up to 4 for growth: past its 64 KiB up-front reservation a vector grows by doubling with the entries actually decoded, and `bytes` counts every reallocation's new size (measured: at most 23) |
-//! | OR-Sets, registers | 128 | an element can take 1 byte on the wire (a one-byte value, its dot folded into a run) but a vector slot, a dot and a B-tree slot in memory (measured: at most 103) |
+//! | OR-Sets, registers, keyspaces | 128 | an element can take 1 byte on the wire (a one-byte value, its dot folded into a run) but a vector slot, a dot and a B-tree slot in memory (measured: at most 103) |
 //!
 //! Reservations are capped at 64 KiB per collection (`crdt-core`'s `prealloc`), so a
 //! declared count never reserves more than that before entries are actually read: an
@@ -29,7 +29,8 @@
 use alloc_counter::{measure, CountingAlloc, Stats};
 use crdt_core::codec::{decode, encode, DecodeError, WireFormat, Writer, FORMAT_VERSION, MAGIC};
 use crdt_core::{
-    CausalContext, Crdt, Dot, GCounter, LwwRegister, OrSet, PnCounter, ReplicaId, VersionVector,
+    CausalContext, Crdt, Dot, GCounter, Keyspace, LwwRegister, MvRegister, OrSet, PnCounter,
+    ReplicaId, VersionVector,
 };
 use crdt_sync::Leader;
 
@@ -127,6 +128,8 @@ const TAG_PNCOUNTER: u8 = 0x11;
 const TAG_ORSET_U64: u8 = 0x21;
 const TAG_ORSET_STRING: u8 = 0x23;
 const TAG_LWW_STRING: u8 = 0x33;
+const TAG_MV_STRING: u8 = 0x43;
+const TAG_KEYSPACE: u8 = 0x50;
 
 // ---------------------------------------------------------------- valid encodings
 
@@ -235,6 +238,33 @@ fn valid_values(n: u64) -> Vec<(String, Vec<u8>, u8)> {
         encode(&seen),
         TAG_LWW_STRING,
     ));
+    let mut mv: MvRegister<String> = MvRegister::new();
+    for i in 1..=n {
+        let mut other = MvRegister::new();
+        let _ = other.set(r(i), String::new());
+        mv.merge(&other);
+    }
+    out.push((
+        format!("MvRegister<String>, {n} concurrent writes"),
+        encode(&mv),
+        TAG_MV_STRING,
+    ));
+    let mut keys = Keyspace::new();
+    let mut set = Keyspace::new();
+    for i in 0..n {
+        let _ = keys.increment(r(1), &format!("{i}"), 1);
+        let _ = set.set_insert(r(1), "s", format!("{i}"));
+    }
+    out.push((
+        format!("Keyspace, {n} counter keys"),
+        encode(&keys),
+        TAG_KEYSPACE,
+    ));
+    out.push((
+        format!("Keyspace, one OR-Set of {n} elements"),
+        encode(&set),
+        TAG_KEYSPACE,
+    ));
     out
 }
 
@@ -248,6 +278,8 @@ fn decode_tagged(what: &str, bytes: &[u8], tag: u8) -> (bool, Stats) {
         TAG_ORSET_U64 => within::<OrSet<u64>>(what, bytes, ELEMENTS),
         TAG_ORSET_STRING => within::<OrSet<String>>(what, bytes, ELEMENTS),
         TAG_LWW_STRING => within::<LwwRegister<String>>(what, bytes, ELEMENTS),
+        TAG_MV_STRING => within::<MvRegister<String>>(what, bytes, ELEMENTS),
+        TAG_KEYSPACE => within::<Keyspace>(what, bytes, ELEMENTS),
         _ => unreachable!("no such tag in these tests"),
     }
 }
@@ -308,7 +340,7 @@ impl Rng {
     }
 }
 
-const TAGS: [u8; 7] = [
+const TAGS: [u8; 9] = [
     TAG_VV,
     TAG_CTX,
     TAG_GCOUNTER,
@@ -316,6 +348,8 @@ const TAGS: [u8; 7] = [
     TAG_ORSET_U64,
     TAG_ORSET_STRING,
     TAG_LWW_STRING,
+    TAG_MV_STRING,
+    TAG_KEYSPACE,
 ];
 
 #[test]

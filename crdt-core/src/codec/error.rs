@@ -159,6 +159,8 @@ pub enum Limit {
     Elements,
     /// `max_replicas`: replicas in one vector, counter or context.
     Replicas,
+    /// `max_key_bytes`: the bytes of one keyspace key.
+    KeyBytes,
 }
 
 impl fmt::Display for Limit {
@@ -167,6 +169,7 @@ impl fmt::Display for Limit {
             Limit::Bytes => "input size (max_bytes)",
             Limit::Elements => "element count (max_elements)",
             Limit::Replicas => "replica count (max_replicas)",
+            Limit::KeyBytes => "key length (max_key_bytes)",
         })
     }
 }
@@ -193,8 +196,10 @@ impl fmt::Display for TypeTag {
             super::TAG_CAUSAL_CONTEXT => f.write_str("CausalContext"),
             super::TAG_GCOUNTER => f.write_str("GCounter"),
             super::TAG_PNCOUNTER => f.write_str("PnCounter"),
+            super::TAG_KEYSPACE => f.write_str("Keyspace"),
             t if t & 0xF0 == super::TAG_ORSET => write!(f, "OrSet<{kind}>"),
             t if t & 0xF0 == super::TAG_LWW => write!(f, "LwwRegister<{kind}>"),
+            t if t & 0xF0 == super::TAG_MVREG => write!(f, "MvRegister<{kind}>"),
             t => write!(f, "an unknown type (tag {t:#04x})"),
         }
     }

@@ -55,6 +55,8 @@ pub(crate) const TAG_GCOUNTER: u8 = 0x10;
 pub(crate) const TAG_PNCOUNTER: u8 = 0x11;
 pub(crate) const TAG_ORSET: u8 = 0x20;
 pub(crate) const TAG_LWW: u8 = 0x30;
+pub(crate) const TAG_MVREG: u8 = 0x40;
+pub(crate) const TAG_KEYSPACE: u8 = 0x50;
 
 /// A type with a canonical encoding in this format.
 ///

@@ -141,6 +141,7 @@ impl<'a> Reader<'a> {
             Limit::Bytes => self.limits.max_bytes,
             Limit::Elements => self.limits.max_elements,
             Limit::Replicas => self.limits.max_replicas,
+            Limit::KeyBytes => self.limits.max_key_bytes,
         };
         if n > max as u64 {
             return Err(DecodeError::LimitExceeded {

@@ -7,7 +7,9 @@
 //! invariant (derived impls over the private fields would).
 
 use super::{decode, try_encode, WireFormat, WireValue};
-use crate::{CausalContext, GCounter, LwwRegister, OrSet, PnCounter, VersionVector};
+use crate::{
+    CausalContext, GCounter, Keyspace, LwwRegister, MvRegister, OrSet, PnCounter, VersionVector,
+};
 use core::fmt;
 use core::marker::PhantomData;
 use serde::de::{Error as _, SeqAccess, Visitor};
@@ -75,4 +77,6 @@ via_codec! {
     impl[] CausalContext;
     impl[T: WireValue] OrSet<T>;
     impl[T: WireValue] LwwRegister<T>;
+    impl[T: WireValue] MvRegister<T>;
+    impl[] Keyspace;
 }

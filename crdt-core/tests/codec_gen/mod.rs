@@ -9,7 +9,8 @@
 
 use crdt_core::codec::{encode, WireFormat, WireValue};
 use crdt_core::{
-    CausalContext, Crdt, Dot, GCounter, LwwRegister, OrSet, PnCounter, ReplicaId, VersionVector,
+    CausalContext, Crdt, Dot, GCounter, Keyspace, KeyspaceOp, LwwRegister, MvRegister, OrSet,
+    PnCounter, ReplicaId, ValueOp, VersionVector,
 };
 use quickcheck::{QuickCheck, TestResult};
 use std::fmt::Debug;
@@ -332,5 +333,62 @@ pub fn verdict(r: Result<(), String>) -> TestResult {
     match r {
         Ok(()) => TestResult::passed(),
         Err(msg) => TestResult::error(msg),
+    }
+}
+
+impl Model for MvRegister<String> {
+    fn fresh() -> Self {
+        MvRegister::new()
+    }
+
+    fn mutate(&mut self, replica: ReplicaId, arg: u16) -> Self {
+        let value = match (arg >> 4) % 5 {
+            0 => String::new(),
+            1 => "é".repeat(80),
+            n => format!("v{n}"),
+        };
+        self.set(replica, value)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        self.check_invariants().map_err(|e| e.to_string())
+    }
+}
+
+/// A keyspace operation chosen by `arg`: one of four keys, any type (writes of a type
+/// the key does not hold are refused: the delta is then empty; concurrent first writes
+/// of different types make type conflicts).
+pub fn keyspace_op(arg: u16) -> KeyspaceOp {
+    let key = format!("k{}", (arg >> 4) % 4);
+    let x = u64::from(arg >> 6);
+    let element = format!("e{}", x % 3);
+    let op = match arg % 16 {
+        0..=1 => ValueOp::GCounterIncrement(x % 5),
+        2 => ValueOp::PnCounterIncrement(x % 5),
+        3 => ValueOp::PnCounterDecrement(x % 7),
+        4..=5 => ValueOp::OrSetInsert(element),
+        6 => ValueOp::OrSetRemove(element),
+        7..=8 => ValueOp::LwwSet {
+            value: format!("l{}", x % 3),
+            now_ms: x * 7 % 20,
+        },
+        9..=10 => ValueOp::MvRegisterSet(format!("m{}", x % 3)),
+        11 => ValueOp::GCounterIncrement(u64::MAX / 3),
+        _ => return KeyspaceOp::Delete { key },
+    };
+    KeyspaceOp::Write { key, op }
+}
+
+impl Model for Keyspace {
+    fn fresh() -> Self {
+        Keyspace::new()
+    }
+
+    fn mutate(&mut self, replica: ReplicaId, arg: u16) -> Self {
+        self.apply(replica, keyspace_op(arg)).unwrap_or_default()
+    }
+
+    fn check(&self) -> Result<(), String> {
+        self.check_invariants().map_err(|e| e.to_string())
     }
 }

@@ -3,7 +3,10 @@
 //! a few replicas (never by assembling raw structures).
 #![allow(dead_code)] // each test binary uses a different part
 
-use crdt_core::{Crdt, GCounter, LwwRegister, OrSet, PnCounter, ReplicaId};
+use crdt_core::{
+    Crdt, GCounter, Keyspace, KeyspaceOp, LwwRegister, MvRegister, OrSet, PnCounter, ReplicaId,
+    ValueOp,
+};
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
 use std::fmt::Debug;
 
@@ -601,5 +604,117 @@ impl<C: Model> Mutations<C> {
     pub fn start(&self, run: &Run<C>) -> (ReplicaId, C) {
         let i = self.pick % run.states.len();
         (rid(i), run.states[i].clone())
+    }
+}
+
+// ---------------------------------------------------------------- MV register
+
+#[derive(Clone, Debug)]
+pub enum MvOp {
+    Set(String),
+    TrySet(String),
+}
+
+impl Model for MvRegister<String> {
+    type Op = MvOp;
+    fn empty() -> Self {
+        MvRegister::new()
+    }
+    fn gen_op(g: &mut Gen) -> MvOp {
+        let v = String::gen(g);
+        if chance(g, 1, 4) {
+            MvOp::TrySet(v)
+        } else {
+            MvOp::Set(v)
+        }
+    }
+    fn every_mutator(g: &mut Gen) -> Vec<MvOp> {
+        vec![MvOp::Set(String::gen(g)), MvOp::TrySet(String::gen(g))]
+    }
+    fn apply(&mut self, r: ReplicaId, op: &MvOp) -> Self {
+        match op {
+            MvOp::Set(v) => self.set(r, v.clone()),
+            MvOp::TrySet(v) => self.try_set(r, v.clone()).unwrap(),
+        }
+    }
+    fn check(&self, _: bool) -> Result<(), String> {
+        self.check_invariants()
+            .map_err(|e| format!("invariant: {e} in {self:?}"))?;
+        let values = self.values();
+        ensure(
+            values.windows(2).all(|w| w[0] < w[1]) && values.len() <= self.writes().len(),
+            || format!("values not sorted and distinct: {values:?}"),
+        )
+    }
+    fn covers(&self, other: &Self) -> bool {
+        self.context().covers(other.context())
+    }
+}
+
+// ---------------------------------------------------------------- keyspace
+
+/// A small key (few keys, so writes, deletes and type conflicts meet).
+pub fn key(g: &mut Gen) -> String {
+    (*g.choose(&["a", "b", "ab", "c/1", "c/2"]).unwrap()).to_string()
+}
+
+/// One write of each kind to `key`.
+pub fn value_ops(g: &mut Gen) -> Vec<ValueOp> {
+    vec![
+        ValueOp::GCounterIncrement(amount(g)),
+        ValueOp::PnCounterIncrement(amount(g)),
+        ValueOp::PnCounterDecrement(amount(g)),
+        ValueOp::OrSetInsert(String::gen(g)),
+        ValueOp::OrSetRemove(String::gen(g)),
+        ValueOp::LwwSet {
+            value: String::gen(g),
+            now_ms: wall_clock(g),
+        },
+        ValueOp::MvRegisterSet(String::gen(g)),
+    ]
+}
+
+impl Model for Keyspace {
+    type Op = KeyspaceOp;
+    fn empty() -> Self {
+        Keyspace::new()
+    }
+    /// Mostly the key's "own" type (keys and types paired by position), so writes of
+    /// one type meet concurrently; sometimes any type (refused, or a type conflict).
+    fn gen_op(g: &mut Gen) -> KeyspaceOp {
+        let keys = ["a", "b", "ab", "c/1", "c/2"];
+        let i = below(g, keys.len() as u64) as usize;
+        let key = keys[i].to_string();
+        if chance(g, 1, 6) {
+            return KeyspaceOp::Delete { key };
+        }
+        let ops = value_ops(g);
+        let op = if chance(g, 3, 4) {
+            // value_ops: G, Pn+, Pn-, Set+, Set-, Lww, Mv.
+            let own: &[usize] = [&[0][..], &[1, 2], &[3, 3, 4], &[5], &[6]][i];
+            ops[*g.choose(own).unwrap()].clone()
+        } else {
+            g.choose(&ops).unwrap().clone()
+        };
+        KeyspaceOp::Write { key, op }
+    }
+    fn every_mutator(g: &mut Gen) -> Vec<KeyspaceOp> {
+        let mut out: Vec<KeyspaceOp> = value_ops(g)
+            .into_iter()
+            .map(|op| KeyspaceOp::Write { key: key(g), op })
+            .collect();
+        out.push(KeyspaceOp::Delete { key: key(g) });
+        out
+    }
+    fn apply(&mut self, r: ReplicaId, op: &KeyspaceOp) -> Self {
+        self.apply(r, op.clone()).unwrap_or_default()
+    }
+    fn check(&self, _: bool) -> Result<(), String> {
+        self.check_invariants()
+            .map_err(|e| format!("invariant: {e} in {self:?}"))?;
+        ensure(self.len() == self.keys().count(), || "len".into())
+    }
+    fn covers(&self, other: &Self) -> bool {
+        self.context().covers(other.context())
     }
 }

@@ -1,7 +1,9 @@
 //! `decode_core`: untrusted bytes decoded as every core type.
 
 use crdt_core::codec::{decode, decode_with_limits, encode, DecodeError, DecodeLimits, WireFormat};
-use crdt_core::{CausalContext, GCounter, LwwRegister, OrSet, PnCounter, VersionVector};
+use crdt_core::{
+    CausalContext, GCounter, Keyspace, LwwRegister, MvRegister, OrSet, PnCounter, VersionVector,
+};
 use std::fmt::Debug;
 
 /// Limits far below the defaults, so the fuzzer reaches every limit check.
@@ -9,6 +11,7 @@ pub const TIGHT: DecodeLimits = DecodeLimits {
     max_bytes: 4096,
     max_elements: 8,
     max_replicas: 3,
+    max_key_bytes: 16,
 };
 
 /// What a decoded value must satisfy beyond the codec's own checks.
@@ -26,6 +29,22 @@ impl<T: crdt_core::codec::WireValue + Debug> Checked for OrSet<T> {
     fn assert_invariants(&self) {
         if let Err(e) = self.check_invariants() {
             panic!("a decoded OR-Set breaks an invariant ({e}): {self:?}");
+        }
+    }
+}
+
+impl<T: crdt_core::codec::WireValue + Debug> Checked for MvRegister<T> {
+    fn assert_invariants(&self) {
+        if let Err(e) = self.check_invariants() {
+            panic!("a decoded multi-value register breaks an invariant ({e}): {self:?}");
+        }
+    }
+}
+
+impl Checked for Keyspace {
+    fn assert_invariants(&self) {
+        if let Err(e) = self.check_invariants() {
+            panic!("a decoded keyspace breaks an invariant ({e}): {self:?}");
         }
     }
 }
@@ -99,4 +118,7 @@ pub fn run(data: &[u8]) {
     let _ = check::<LwwRegister<u64>>(data);
     let _ = check::<LwwRegister<Vec<u8>>>(data);
     let _ = check::<LwwRegister<bool>>(data);
+    let _ = check::<MvRegister<String>>(data);
+    let _ = check::<MvRegister<u64>>(data);
+    let _ = check::<Keyspace>(data);
 }

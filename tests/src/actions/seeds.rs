@@ -9,7 +9,8 @@ use super::sync::{self, selector, Kind, Mode};
 use crate::net::rid;
 use crdt_core::codec::{encode, WireFormat};
 use crdt_core::{
-    CausalContext, Crdt, Dot, GCounter, LwwRegister, OrSet, PnCounter, ReplicaId, VersionVector,
+    CausalContext, Crdt, Dot, GCounter, Keyspace, LwwRegister, MvRegister, OrSet, PnCounter,
+    ReplicaId, VersionVector,
 };
 use std::path::PathBuf;
 
@@ -150,6 +151,28 @@ pub fn core_values() -> Vec<(String, Vec<u8>)> {
     let mut lbool: LwwRegister<bool> = LwwRegister::new();
     let _ = lbool.set(r(7), true, 1);
     out.push(item("lww_bool", &lbool));
+
+    let mut mv: MvRegister<String> = MvRegister::new();
+    let mut mv2 = mv.clone();
+    let _ = mv.set(r(1), "red".to_string());
+    let _ = mv2.set(r(2), "blue".to_string());
+    mv.merge(&mv2);
+    out.push(item("mv_string", &mv));
+    let mut mu: MvRegister<u64> = MvRegister::new();
+    let _ = mu.set(r(7), 99);
+    out.push(item("mv_u64", &mu));
+
+    let mut ks = Keyspace::new();
+    let mut ks2 = Keyspace::new();
+    let _ = ks.set_insert(r(1), "cart/1", "apple".to_string());
+    let _ = ks.increment(r(1), "likes/1", 3);
+    let _ = ks.lww_set(r(1), "title/1", "Basket".to_string(), 10);
+    let _ = ks.pn_decrement(r(1), "stock", 2);
+    let _ = ks2.mv_set(r(2), "title/1", "Bag".to_string());
+    let _ = ks2.mv_set(r(2), "status", "open".to_string());
+    ks.merge(&ks2);
+    out.push(item("keyspace", &ks));
+    out.push(item("keyspace_empty", &Keyspace::new()));
     out
 }
 

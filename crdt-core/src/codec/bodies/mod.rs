@@ -2,7 +2,9 @@
 
 mod causal;
 mod counters;
+mod keyspace;
 mod lww;
+mod mv;
 mod orset;
 
 use super::{DecodeError, Invalid};

@@ -1,0 +1,460 @@
+//! A replicated, ordered map from string keys to typed CRDT values under one causal
+//! context.
+//!
+//! # Design
+//! This is the causal map (ORMap) of Almeida, Shoker and Baquero, *Delta State
+//! Replicated Data Types* (2018), with every value a *dot function*: each key maps
+//! its live dots to payloads, and all keys share **one** [`CausalContext`]. Every
+//! write, to any key, issues exactly one dot of its writer; a delete issues none. The
+//! five value types are all dot functions:
+//!
+//! | type | one live dot holds | a write supersedes (observed) |
+//! |---|---|---|
+//! | `GCounter` | the writer's running total | the writer's earlier dots |
+//! | `PnCounter` | the writer's running increments and decrements | the writer's earlier dots |
+//! | `OrSet` | one add of one element | the element's earlier adds |
+//! | `LwwRegister` | one write and its hybrid-logical-clock stamp | every write seen |
+//! | `MvRegister` | one write | every write seen |
+//!
+//! Counters are the *causal counters* of the paper: a writer's latest dot carries its
+//! whole contribution, so a counter key has one dot per writer and can be deleted like
+//! anything else. A read sums, per writer, the payload of its highest live dot.
+//!
+//! Join is the dot-store join, for every key at once: a dot stays live if both sides
+//! hold it or if one side holds it and the other has not seen it. So:
+//! - **Delete** is an observed-remove of the entry: its dots go into the delete's
+//!   context, nothing stays behind (no tombstone, the key is gone), and a write the
+//!   deleter had not seen survives (**update wins**). For a counter, a concurrent
+//!   increment revives its writer's whole contribution as that writer saw it (the
+//!   causal counter's documented behaviour).
+//! - An entry whose last dot goes away is absent: an OR-Set key whose last element is
+//!   removed disappears (an empty set and an absent key are the same state).
+//! - **Types.** A key's type is fixed by its first write: a local write of another
+//!   type to a key this replica holds is refused with [`CoreError::KeyTypeMismatch`].
+//!   Concurrent first writes of different types both survive the join; a read returns
+//!   [`Value::Conflict`] with each type's value, identically on every replica. A later
+//!   write of one of those types resolves the conflict (it supersedes the observed dots
+//!   of the other types), as does a delete.
+//!
+//! # Cost
+//! Keys live in a B-tree, and an index maps each live dot to its key (per writer, a
+//! B-tree from dot counter to key). A second context, `removed`, holds the dots seen
+//! but no longer live (the context minus the live dots, kept as runs; it only grows and
+//! joins by union, like the context, and is rebuilt rather than encoded).
+//! - a write or delete: O(log keys + size of the key's entry); its delta names one key;
+//! - merging a delta of `d` live dots whose removals form `k` runs: O((d + k + dropped)
+//!   × log keys) plus the contexts' merge, independent of the number of keys;
+//! - [`DeltaCrdt::delta_since`]: O((m + 1) × log keys) for the `m` live dots the
+//!   remote lacks, plus the runs of the context and of `removed` (removals cannot be
+//!   narrowed further from a context-only summary: the remote may hold any dot this
+//!   replica removed; `removed` has at most one run per live dot or context gap, per
+//!   writer, and is one run per writer when old writes are superseded in order).
+//!
+//! - [`Keyspace::state_hash`], a stable digest of the whole state for anti-entropy
+//!   checks: O(size of the context); the entries' part is kept up to date on every
+//!   change (one hash per dot added or dropped).
+//!
+//! [`DeltaCrdt::delta_since`]: crate::DeltaCrdt::delta_since
+
+mod delta;
+mod hash;
+mod mutate;
+mod value;
+
+pub use mutate::KEY_BYTES_MAX;
+pub use value::{KeyspaceOp, Value, ValueOp, ValueType};
+
+pub(crate) use value::Payload;
+
+use crate::codec::Invalid;
+use crate::{CausalContext, Crdt, Dot, ReplicaId};
+use core::fmt;
+use core::ops::Bound;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The live dots of one key with their payloads, sorted by dot, never empty.
+pub(crate) type Entry = Vec<(Dot, Payload)>;
+
+/// A replicated ordered map from UTF-8 keys (at most [`KEY_BYTES_MAX`] bytes) to
+/// values of five CRDT types, all under one causal context (see the module docs for
+/// the design and the cost of each operation).
+///
+/// # Invariants (checked by the decoder and [`Keyspace::check_invariants`])
+/// - every entry has at least one dot, its dots strictly ascending, all in the
+///   context; no dot is live under two keys; keys are at most [`KEY_BYTES_MAX`] bytes;
+/// - the dot index holds exactly the live dots, and `removed` is exactly the context
+///   minus the live dots.
+#[derive(Clone, Default)]
+pub struct Keyspace {
+    entries: BTreeMap<Arc<str>, Entry>,
+    ctx: CausalContext,
+    /// The dots of `ctx` that are not live.
+    removed: CausalContext,
+    /// Every live dot's key: writer, then dot counter.
+    index: BTreeMap<ReplicaId, BTreeMap<u64, Arc<str>>>,
+    /// The wrapping sum of every live dot's hash (see [`Keyspace::state_hash`]).
+    live_hash: u64,
+}
+
+impl Keyspace {
+    /// The empty keyspace.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            entries: BTreeMap::new(),
+            ctx: CausalContext::new(),
+            removed: CausalContext::new(),
+            index: BTreeMap::new(),
+            live_hash: 0,
+        }
+    }
+
+    /// The number of keys present. O(1).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no key is present.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Whether `key` is present. O(log keys).
+    #[must_use]
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.entries.contains_key(key)
+    }
+
+    /// The value under `key`. O(log keys + size of its entry).
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<Value> {
+        self.entries.get(key).map(read)
+    }
+
+    /// The type(s) of the value under `key`: one, or several in a type conflict
+    /// (ascending). Empty if absent.
+    #[must_use]
+    pub fn value_types(&self, key: &str) -> Vec<ValueType> {
+        self.entries.get(key).map(types).unwrap_or_default()
+    }
+
+    /// The keys present, ascending.
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &str> + ExactSizeIterator + '_ {
+        self.entries.keys().map(|k| &**k)
+    }
+
+    /// The keys and values within `(start, end)`, in key order. O(log keys) to start,
+    /// then O(size of each entry) per key.
+    pub fn range<'a>(
+        &'a self,
+        start: Bound<&'a str>,
+        end: Bound<&'a str>,
+    ) -> impl DoubleEndedIterator<Item = (&'a str, Value)> + 'a {
+        self.entries
+            .range::<str, _>((start, end))
+            .map(|(k, e)| (&**k, read(e)))
+    }
+
+    /// The keys starting with `prefix` and their values, in key order. O(log keys) to
+    /// start, then O(size of each entry) per key.
+    pub fn prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, Value)> + 'a {
+        self.entries
+            .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
+            .take_while(move |(k, _)| k.starts_with(prefix))
+            .map(|(k, e)| (&**k, read(e)))
+    }
+
+    /// Every dot this keyspace has seen, including those of removed values and keys.
+    #[must_use]
+    pub fn context(&self) -> &CausalContext {
+        &self.ctx
+    }
+
+    /// Every live dot (a write still part of a value) with its key, by key then dot.
+    pub fn dots(&self) -> impl Iterator<Item = (&str, Dot)> + '_ {
+        self.entries
+            .iter()
+            .flat_map(|(k, e)| e.iter().map(move |(d, _)| (&**k, *d)))
+    }
+
+    /// The number of live dots (writes that are still part of a value).
+    #[must_use]
+    pub fn live_dot_count(&self) -> usize {
+        self.index.values().map(BTreeMap::len).sum()
+    }
+
+    /// Checks every invariant the type documents (O(n log n): for tests and fuzzers;
+    /// the decoder checks the same when it builds a value).
+    ///
+    /// # Errors
+    /// The first violated invariant.
+    pub fn check_invariants(&self) -> Result<(), Invalid> {
+        let rebuilt = Self::from_parts(
+            self.entries
+                .iter()
+                .map(|(k, e)| (k.clone(), e.clone()))
+                .collect(),
+            self.ctx.clone(),
+        )?;
+        if rebuilt.index != self.index {
+            return Err(Invalid::Inconsistent(
+                "the keyspace's dot index differs from its entries",
+            ));
+        }
+        if rebuilt.live_hash != self.live_hash {
+            return Err(Invalid::Inconsistent(
+                "the keyspace's maintained state hash differs from its entries",
+            ));
+        }
+        if rebuilt.removed != self.removed {
+            return Err(Invalid::Inconsistent(
+                "the keyspace's removed dots are not its context minus its live dots",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Builds a keyspace from entries and a context, validating them and computing the
+    /// index and the removed dots. O(n log n) in the number of live dots.
+    ///
+    /// # Errors
+    /// The first violated invariant.
+    pub(crate) fn from_parts(
+        entries: Vec<(Arc<str>, Entry)>,
+        ctx: CausalContext,
+    ) -> Result<Self, Invalid> {
+        let mut out = Self::new();
+        let mut live: Vec<Dot> = Vec::new();
+        for (key, entry) in entries {
+            if key.len() > KEY_BYTES_MAX {
+                return Err(Invalid::Inconsistent("a key is longer than KEY_BYTES_MAX"));
+            }
+            if entry.is_empty() {
+                return Err(Invalid::EmptyDotSet);
+            }
+            if !entry.windows(2).all(|w| w[0].0 < w[1].0) {
+                return Err(Invalid::Unsorted("a key's dots"));
+            }
+            for (dot, _) in &entry {
+                if !ctx.contains(dot) {
+                    return Err(Invalid::DotOutsideContext);
+                }
+                let slot = out.index.entry(dot.replica()).or_default();
+                if slot.insert(dot.counter(), key.clone()).is_some() {
+                    return Err(Invalid::DuplicateDot);
+                }
+                live.push(*dot);
+            }
+            for (dot, payload) in &entry {
+                out.live_hash = out
+                    .live_hash
+                    .wrapping_add(hash::dot_hash(&key, *dot, payload));
+            }
+            if out.entries.insert(key, entry).is_some() {
+                return Err(Invalid::Unsorted("keys"));
+            }
+        }
+        live.sort_unstable();
+        out.removed = ctx.without_sorted(&live);
+        out.ctx = ctx;
+        Ok(out)
+    }
+
+    /// The entries, by key (for the codec).
+    pub(crate) fn entries(&self) -> impl ExactSizeIterator<Item = (&str, &Entry)> + '_ {
+        self.entries.iter().map(|(k, e)| (&**k, e))
+    }
+
+    /// The payload of the live dot `dot`, with its key.
+    fn live(&self, dot: Dot) -> Option<(&Arc<str>, &Payload)> {
+        let key = self.index.get(&dot.replica())?.get(&dot.counter())?;
+        let entry = self.entries.get(key)?;
+        let i = entry.binary_search_by(|(d, _)| d.cmp(&dot)).ok()?;
+        Some((key, &entry[i].1))
+    }
+
+    /// Makes `dot` live under `key` (the caller checked it is unseen).
+    fn insert_live(&mut self, key: &Arc<str>, dot: Dot, payload: Payload) {
+        let key = match self.entries.get_key_value(&**key) {
+            Some((k, _)) => k.clone(),
+            None => key.clone(),
+        };
+        let added = hash::dot_hash(&key, dot, &payload);
+        let entry = self.entries.entry(key.clone()).or_default();
+        match entry.binary_search_by(|(d, _)| d.cmp(&dot)) {
+            Ok(i) => {
+                let old = core::mem::replace(&mut entry[i].1, payload);
+                let dropped = hash::dot_hash(&key, dot, &old);
+                self.live_hash = self.live_hash.wrapping_sub(dropped);
+            }
+            Err(i) => entry.insert(i, (dot, payload)),
+        }
+        self.live_hash = self.live_hash.wrapping_add(added);
+        self.index
+            .entry(dot.replica())
+            .or_default()
+            .insert(dot.counter(), key);
+    }
+
+    /// Drops the live dot `dot` from its key (and the key if that was its last dot).
+    fn drop_live(&mut self, dot: Dot) {
+        let Some(per_writer) = self.index.get_mut(&dot.replica()) else {
+            return;
+        };
+        let Some(key) = per_writer.remove(&dot.counter()) else {
+            return;
+        };
+        if per_writer.is_empty() {
+            self.index.remove(&dot.replica());
+        }
+        if let Some(entry) = self.entries.get_mut(&key) {
+            if let Ok(i) = entry.binary_search_by(|(d, _)| d.cmp(&dot)) {
+                let (_, payload) = entry.remove(i);
+                let dropped = hash::dot_hash(&key, dot, &payload);
+                self.live_hash = self.live_hash.wrapping_sub(dropped);
+            }
+            if entry.is_empty() {
+                self.entries.remove(&key);
+            }
+        }
+    }
+
+    /// The live dots of `self` inside the runs of `ctx`, ascending.
+    fn live_within(&self, ctx: &CausalContext) -> Vec<Dot> {
+        let mut out = Vec::new();
+        for (r, first, last) in ctx.runs() {
+            if let Some(per_writer) = self.index.get(&r) {
+                out.extend(
+                    per_writer
+                        .range(first..=last)
+                        .filter_map(|(c, _)| Dot::try_new(r, *c)),
+                );
+            }
+        }
+        out
+    }
+}
+
+/// The types present in an entry, ascending, without duplicates.
+fn types(entry: &Entry) -> Vec<ValueType> {
+    let mut out: Vec<ValueType> = entry.iter().map(|(_, p)| p.value_type()).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// What a read of `entry` returns.
+fn read(entry: &Entry) -> Value {
+    let mut values: Vec<Value> = types(entry)
+        .into_iter()
+        .map(|t| read_typed(entry, t))
+        .collect();
+    if values.len() == 1 {
+        values.pop().unwrap_or(Value::Conflict(Vec::new()))
+    } else {
+        Value::Conflict(values)
+    }
+}
+
+/// The value of `entry`'s dots of type `t`.
+fn read_typed(entry: &Entry, t: ValueType) -> Value {
+    let of_type = entry.iter().filter(move |(_, p)| p.value_type() == t);
+    // Counters: per writer, the payload of its highest dot (entries are sorted by
+    // dot, so that is the last one seen of each writer).
+    let mut latest: BTreeMap<ReplicaId, &Payload> = BTreeMap::new();
+    match t {
+        ValueType::GCounter | ValueType::PnCounter => {
+            for (d, p) in of_type {
+                latest.insert(d.replica(), p);
+            }
+            let (mut inc, mut dec) = (0u128, 0u128);
+            for p in latest.values() {
+                match p {
+                    Payload::GCounter(n) => inc += u128::from(*n),
+                    Payload::PnCounter { inc: i, dec: d } => {
+                        inc += u128::from(*i);
+                        dec += u128::from(*d);
+                    }
+                    _ => {}
+                }
+            }
+            if t == ValueType::GCounter {
+                Value::GCounter(u64::try_from(inc).unwrap_or(u64::MAX))
+            } else {
+                let v = i128::try_from(inc).unwrap_or(i128::MAX)
+                    - i128::try_from(dec).unwrap_or(i128::MAX);
+                let clamped = v.clamp(i128::from(i64::MIN), i128::from(i64::MAX));
+                Value::PnCounter(i64::try_from(clamped).unwrap_or(0))
+            }
+        }
+        ValueType::OrSet | ValueType::MvRegister => {
+            let mut vals: Vec<String> = of_type
+                .filter_map(|(_, p)| match p {
+                    Payload::OrSet(s) | Payload::Mv(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect();
+            vals.sort_unstable();
+            vals.dedup();
+            if t == ValueType::OrSet {
+                Value::OrSet(vals)
+            } else {
+                Value::MvRegister(vals)
+            }
+        }
+        ValueType::LwwRegister => {
+            let winner = of_type
+                .filter_map(|(d, p)| match p {
+                    Payload::Lww { stamp, value } => {
+                        Some((*stamp, d.replica(), d.counter(), value))
+                    }
+                    _ => None,
+                })
+                .max();
+            Value::LwwRegister(winner.map(|w| w.3.clone()).unwrap_or_default())
+        }
+    }
+}
+
+impl Crdt for Keyspace {
+    /// The dot-store join of every key under the common context. Costs O((live dots
+    /// of `other` + runs of its removed dots + dots dropped here) × log keys).
+    fn merge(&mut self, other: &Self) {
+        // 1. Live dots here that `other` has seen and no longer holds.
+        for dot in self.live_within(&other.removed) {
+            self.drop_live(dot);
+        }
+        // 2. Live dots there that this side has not seen.
+        for (key, entry) in &other.entries {
+            for (dot, payload) in entry {
+                if !self.ctx.contains(dot) {
+                    self.insert_live(key, *dot, payload.clone());
+                }
+            }
+        }
+        self.ctx.merge(&other.ctx);
+        self.removed.merge(&other.removed);
+    }
+}
+
+/// Equality of the state (entries and context); the index and the removed dots are
+/// derived from them.
+impl PartialEq for Keyspace {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries && self.ctx == other.ctx
+    }
+}
+
+impl Eq for Keyspace {}
+
+impl fmt::Debug for Keyspace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Keyspace")
+            .field("entries", &self.entries)
+            .field("context", &self.ctx)
+            .finish()
+    }
+}

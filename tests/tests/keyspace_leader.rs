@@ -1,0 +1,85 @@
+//! `Leader<Keyspace>` works with the unchanged protocol: three leaders write to
+//! different keys, one deletes a key concurrently with another's update, messages
+//! are delivered in a scrambled order, and everyone converges to identical bytes.
+
+use crdt_core::{codec, Keyspace, KeyspaceOp, ReplicaId, Value, ValueOp};
+use crdt_sync::Leader;
+
+fn deliver_all(leaders: &mut [Leader<Keyspace>], ids: &[ReplicaId], rounds: usize) {
+    for round in 0..rounds {
+        // Scramble: alternate the order in which leaders send.
+        let order: Vec<usize> = if round % 2 == 0 {
+            (0..leaders.len()).collect()
+        } else {
+            (0..leaders.len()).rev().collect()
+        };
+        for &i in &order {
+            let mut out = Vec::new();
+            while let Some(t) = leaders[i].poll_transmit() {
+                out.push(t);
+            }
+            for t in out.iter().rev() {
+                let to = ids.iter().position(|id| *id == t.to).expect("a known peer");
+                leaders[to]
+                    .receive(ids[i], &t.payload)
+                    .expect("valid message");
+            }
+        }
+        for l in leaders.iter_mut() {
+            l.tick();
+        }
+    }
+}
+
+#[test]
+fn leaders_replicate_a_keyspace() {
+    let ids = [ReplicaId::new(1), ReplicaId::new(2), ReplicaId::new(3)];
+    let mut leaders: Vec<Leader<Keyspace>> = ids
+        .iter()
+        .map(|id| Leader::new(*id, Keyspace::new()))
+        .collect();
+    for (i, l) in leaders.iter_mut().enumerate() {
+        for (j, id) in ids.iter().enumerate() {
+            if i != j {
+                l.add_peer(*id).unwrap();
+            }
+        }
+    }
+    let write = |l: &mut Leader<Keyspace>, key: &str, op: ValueOp| {
+        let key = key.to_string();
+        l.apply(KeyspaceOp::Write { key, op }).unwrap();
+    };
+    write(
+        &mut leaders[0],
+        "cart/1",
+        ValueOp::OrSetInsert("apple".into()),
+    );
+    write(&mut leaders[1], "likes/1", ValueOp::GCounterIncrement(2));
+    let title = ValueOp::LwwSet {
+        value: "Basket".into(),
+        now_ms: 5,
+    };
+    write(&mut leaders[2], "title/1", title);
+    deliver_all(&mut leaders, &ids, 4);
+    // Concurrently: 0 deletes the cart, 1 adds to it.
+    leaders[0]
+        .apply(KeyspaceOp::Delete {
+            key: "cart/1".into(),
+        })
+        .unwrap();
+    write(
+        &mut leaders[1],
+        "cart/1",
+        ValueOp::OrSetInsert("pear".into()),
+    );
+    write(&mut leaders[2], "likes/1", ValueOp::GCounterIncrement(1));
+    deliver_all(&mut leaders, &ids, 6);
+    let bytes = codec::encode(leaders[0].state());
+    for l in &leaders {
+        assert_eq!(codec::encode(l.state()), bytes);
+        let ks = l.state();
+        assert_eq!(ks.get("cart/1"), Some(Value::OrSet(vec!["pear".into()])));
+        assert_eq!(ks.get("likes/1"), Some(Value::GCounter(3)));
+        assert_eq!(ks.get("title/1"), Some(Value::LwwRegister("Basket".into())));
+    }
+}
