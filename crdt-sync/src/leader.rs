@@ -337,6 +337,16 @@ impl<C: DeltaCrdt> Leader<C> {
         self.conflict
     }
 
+    /// Changes the replicated state behind the protocol's back, as a corrupted store
+    /// or a buggy peer would (e.g. drop an element without a trace in the causal
+    /// context): for fault-injection tests of the digest safety net only.
+    #[cfg(feature = "fault-injection")]
+    #[doc(hidden)]
+    pub fn inject_state_damage(&mut self, damage: impl FnOnce(&mut C)) {
+        damage(&mut self.state);
+        self.state_version += 1;
+    }
+
     /// Counters, buffer figures and per-peer lag.
     pub fn metrics(&self) -> Metrics {
         let mut m = self.metrics.clone();
