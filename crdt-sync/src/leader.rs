@@ -242,6 +242,7 @@ impl<C: DeltaCrdt> Leader<C> {
         for peer in self.peers.values_mut() {
             peer.probe_sent = false;
             peer.repair_asked = false;
+            peer.full_state_asked = false;
             peer.gap_ticked = peer.gap_seen;
             if peer.notices_left > 0 {
                 peer.notices_left -= 1;
@@ -286,7 +287,11 @@ impl<C: DeltaCrdt> Leader<C> {
                 if peer.need_repair {
                     peer.request_digest(FLAG_REPAIR_ME);
                 }
-                if peer.repair_in_flight.take().is_some() {
+                if let Some(first) = peer.repair_in_flight.take() {
+                    // Resent below; an acknowledgement of any copy (of the first one's
+                    // head or later) settles it, so a round trip longer than a tick
+                    // does not make every copy outdated before it is acknowledged.
+                    peer.repair_floor = Some(peer.repair_floor.map_or(first, |f| f.min(first)));
                     peer.owe_repair = true;
                 }
             }

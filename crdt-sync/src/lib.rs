@@ -65,20 +65,29 @@
 //!
 //! ## Messages
 //!
-//! All messages share a versioned header (magic `D1 5C`, [`PROTOCOL_VERSION`], kind,
-//! the replicated type's tag), carry the sender's [`Incarnation`] (which life of it:
-//! restarts and a nonce), and end with a CRC-32 of the rest, so a corrupted
-//! message is rejected ([`SyncError::Corrupt`]) instead of being read as another valid
-//! one. Bodies use `crdt-core`'s canonical codec.
+//! Every message starts with an **envelope** that no version changes (magic `D1 5C`,
+//! the version it is encoded in, and the highest version its sender speaks), then the
+//! kind, the replicated type's tag, the **sender**'s id and [`Incarnation`] (which life
+//! of it: restarts and a nonce), and the **receiver**'s id with the incarnation of it
+//! the sender assumes. It ends with a CRC-32 of the rest, so a corrupted message is
+//! rejected ([`SyncError::Corrupt`]) instead of being read as another valid one.
+//! Bodies use `crdt-core`'s canonical codec. A message addressed to another leader is
+//! rejected ([`SyncError::Misdelivered`]); one addressed to another life of this
+//! leader is dropped as stale (an interval or repair is computed for one receiver).
+//! Leaders negotiate the protocol version per peer ([`PROTOCOL_VERSION`],
+//! [`PROTOCOL_VERSION_MIN`]; the `message` module documents what each version adds
+//! and which changes are compatible).
 //!
 //! | message | carries | sent when |
 //! |---|---|---|
-//! | `Delta` | interval `start..=end` of the sender's buffer (joined, minus the receiver's own deltas), the entries of the sender's causal token the receiver may lack, and (kind 7) an acknowledgement like `Ack`'s, so that a busy link needs no separate `Ack`s | a peer has not seen the newest buffered deltas: right after a write or a merge that brought something new, and again every `tick` until acknowledged |
+//! | `Delta` | interval `start..=end` of the sender's buffer (joined, minus the receiver's own deltas), the entries of the sender's causal token the receiver may lack, and (kind 7) an acknowledgement like `Ack`'s, so that a busy link needs no separate `Ack`s | a peer has not seen the newest buffered deltas: right after a write or a merge that brought something new, and again after a tick without progress until acknowledged |
 //! | `Ack` | the highest interval end merged, for the sender's incarnation | after merging (or re-receiving) an interval or a repair, when no `Delta` goes that way to carry it |
-//! | `Digest` | the sender's summary (causal context / version vector / counter), causal token, buffer head, and flags *repair me* / *send your digest* | after a restart, on detecting a gap, when a repair needs the peer's summary, and every `Config::digest_interval_ticks` ticks (the anti-entropy safety net: a peer that acknowledged everything but whose summary does not cover ours is repaired) |
-//! | `Repair` | exactly what the receiver's summary lacks ([`DeltaCrdt::delta_since`](crdt_core::DeltaCrdt::delta_since)), **removals included**; the full state instead if that is smaller; the receiver incarnation it was computed for (a restarted receiver ignores repairs meant for its previous life) | a peer asked (*repair me*), or it needs deltas this leader no longer buffers (late join, long partition, buffer overflow, restart) |
+//! | `Digest` | the sender's summary (causal context / version vector / counter), causal token, buffer head, flags *repair me* / *send your digest* / *send your whole state*, and (version 3) a hash of its canonical state | after a restart, on detecting a gap, when a repair needs the peer's summary, and every `Config::digest_interval_ticks` ticks (the anti-entropy safety net, see below) |
+//! | `Repair` | exactly what the receiver's summary lacks ([`DeltaCrdt::delta_since`](crdt_core::DeltaCrdt::delta_since)), **removals included**; the full state instead if that is smaller or was asked for; the receiver incarnation it was computed for | a peer asked (*repair me*), or it needs deltas this leader no longer buffers (late join, long partition, buffer overflow, restart); at most one in flight per peer |
 //! | `Probe` | the incarnation the sender's checkpoint recorded | by a restored (or displaced) leader to every peer, once per tick until answered: "which is the newest incarnation of mine you have seen?" |
-//! | `ProbeReply` | the newest incarnation of the receiver the sender has seen, if any | in answer to a `Probe`; and unasked, as a **displacement notice**, to a peer whose messages are stale because a newer incarnation of it was seen |
+//! | `ProbeReply` | the newest incarnation of the receiver the sender has seen, if any; addressed to the prober's incarnation | in answer to a `Probe`; and unasked, as a **displacement notice**, to a peer whose messages are stale because a newer incarnation of it was seen |
+//! | `Fragment` | part `i` of `n` of a message larger than `Config::message_bytes_max` | such a message (a large repair, an `OrSet::clear()` of a large set, the whole state for a new peer) is cut into fragments under the limit, at most 4 unacknowledged, and handled only when complete, so it is applied whole and in causal order |
+//! | `FragmentAck` | how many fragments of a transfer arrived | after each fragment; the sender resends from there after a tick without progress |
 //!
 //! ## Guarantees, and what each rests on
 //!
@@ -120,7 +129,8 @@
 //!   restored copy whose peers later see a newer incarnation of it (those late messages)
 //!   is told so and takes a newer one again; a leader never restored, or one displaced
 //!   more than [`DISPLACEMENTS_MAX`] times (a live twin), reports the conflict. Writes
-//!   wait until [`Leader::checkpoint`] has recorded the new incarnation. A peer keeps
+//!   wait until a [`Leader::checkpoint`] of the new incarnation was stored and handed
+//!   to [`Leader::persisted`]. A peer keeps
 //!   telling an older copy it was displaced for a few ticks after it saw the newer one,
 //!   so a copy that falls silent learns it too.
 //!
@@ -131,16 +141,34 @@
 //!   intervals apart and causal delivery can break before anything reveals the twin.
 //!   Where that can happen, start leaders with [`Leader::with_nonce`]: distinct nonces
 //!   make distinct incarnations, and the older one is displaced and reports the conflict.
+//! - **Divergence the summaries cannot see**: two replicas whose summaries agree but
+//!   whose contents differ (a store that lost an element without a trace in its causal
+//!   context, a buggy peer's delta) are found by the state hash in version-3 digests;
+//!   both then send their whole state and the join makes them equal (the join reads a
+//!   dot one side lacks at an equal context as removed, so a silently lost element ends
+//!   removed everywhere). Each case is counted in [`Metrics::divergences`]. A peer that
+//!   acknowledged what we had at its previous digest but whose summary still does not
+//!   cover it is repaired even while we keep writing.
+//! - **Echoes and misdelivery**: a transport that hands a leader its own messages back
+//!   (pub/sub) does no harm: they are ignored and counted ([`Metrics::echoes`]); only a
+//!   message from another incarnation of our id, or one holding updates under our
+//!   writer id that we never made, is evidence of another process. A message for
+//!   another leader is rejected and counted ([`Metrics::misdelivered`]).
 //! - **Untrusted bytes**: every malformed, truncated, oversized or hostile payload
-//!   returns an error, never panics, and leaves the leader unchanged. Limits are explicit
-//!   ([`Config`]): message bytes, buffer bytes, peers, and decoded content.
+//!   returns an error, never panics, and leaves the leader unchanged (apart from
+//!   metrics, and the highest protocol version a peer announced in its envelope).
+//!   Limits are explicit ([`Config`]): message and transfer bytes, buffer bytes,
+//!   peers, and decoded content.
 //!
 //! ## Costs
 //!
 //! In steady state each update crosses each link at most once, and merging it costs
 //! O(size of the update). Repair costs a summary exchange plus the missing part
-//! (O(state) to compute, at most a full state on the wire). Each restart adds one writer
-//! id to version vectors.
+//! (O(state) to compute, at most a full state on the wire); at most one repair per peer
+//! is in flight and at most one is requested per tick, so a restart under write load
+//! costs one repair, not one per out-of-order interval. A digest costs the state hash
+//! (O(state) for the four basic types, recomputed only after a change; O(1) for
+//! `Keyspace`). Each restart adds one writer id to version vectors.
 #![forbid(unsafe_code)]
 
 mod buffer;

@@ -34,8 +34,11 @@ pub(crate) struct Peer<S> {
     pub(crate) owe_digest: Option<u8>,
     /// A repair is due (sent once the peer's summary is known).
     pub(crate) owe_repair: bool,
-    /// The buffer head of the last repair sent, until acknowledged.
+    /// The buffer head of the first copy of the repair in flight (resent copies carry
+    /// newer heads), until an acknowledgement reaches it.
     pub(crate) repair_in_flight: Option<u64>,
+    /// While a repair waits to be resent: the head of its first copy.
+    pub(crate) repair_floor: Option<u64>,
     /// We could not apply the peer's intervals (restart, gap, late join) and wait for a
     /// repair from it.
     pub(crate) need_repair: bool,
@@ -96,6 +99,8 @@ pub(crate) struct Peer<S> {
     pub(crate) lag_mark: Option<(u64, S)>,
     /// A repair was requested from the peer this tick (at most one per tick).
     pub(crate) repair_asked: bool,
+    /// A divergence with the peer was acted on this tick (at most once per tick).
+    pub(crate) full_state_asked: bool,
     /// The peer acknowledged something new since the last tick.
     pub(crate) progressed_since_tick: bool,
 }
@@ -121,6 +126,7 @@ impl<S> Peer<S> {
             owe_digest: None,
             owe_repair: false,
             repair_in_flight: None,
+            repair_floor: None,
             need_repair: false,
             summary_requested: false,
             backoff: 1,
@@ -144,6 +150,7 @@ impl<S> Peer<S> {
             owe_full_state: false,
             lag_mark: None,
             repair_asked: false,
+            full_state_asked: false,
             progressed_since_tick: false,
         }
     }

@@ -390,7 +390,6 @@ impl<C: DeltaCrdt> Leader<C> {
         };
         peer.received = Some(peer.received.unwrap_or(0).max(seq));
         peer.need_repair = false;
-        peer.progressed();
         peer.owe_ack = true;
         self.apply_remote(from, inc, token, payload);
     }
@@ -488,9 +487,15 @@ impl<C: DeltaCrdt> Leader<C> {
             return;
         };
         peer.token.merge(token);
-        if diverged {
+        // Once per tick at most (a digest exchange must not feed itself): send our
+        // state, and ask for the peer's unless its digest already asked for ours
+        // (then it sends its own too).
+        if diverged && !peer.full_state_asked {
+            peer.full_state_asked = true;
             peer.owe_full_state = true;
-            peer.request_digest(FLAG_FULL_STATE);
+            if flags & FLAG_FULL_STATE == 0 {
+                peer.request_digest(FLAG_FULL_STATE);
+            }
         }
         if flags & FLAG_FULL_STATE != 0 {
             peer.owe_full_state = true;

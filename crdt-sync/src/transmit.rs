@@ -178,7 +178,8 @@ impl<C: DeltaCrdt> Leader<C> {
                 let peer = self.peers.get_mut(&to)?;
                 peer.owe_repair = false;
                 peer.owe_full_state = false;
-                peer.repair_in_flight = Some(head);
+                peer.repair_in_flight =
+                    Some(peer.repair_floor.take().map_or(head, |f| f.min(head)));
                 peer.sent = head;
                 peer.examined = head;
                 return Some(Message::Repair {

@@ -589,14 +589,25 @@ impl<C: Model> Sim<C> {
 
     fn deliver(&mut self, p: &Packet) -> Result<(), String> {
         if trace() {
-            let kind = ["?", "delta", "ack", "digest", "repair"]
-                .get(usize::from(p.msg.payload[3]))
-                .unwrap_or(&"?");
+            let kind = [
+                "?",
+                "delta",
+                "ack",
+                "digest",
+                "repair",
+                "probe",
+                "reply",
+                "delta+ack",
+                "fragment",
+                "fragment-ack",
+            ]
+            .get(usize::from(p.msg.payload[4]))
+            .unwrap_or(&"?");
             eprintln!(
                 "    deliver {} -> {}: {kind} {:?}{}",
                 p.from.get(),
                 p.msg.to.get(),
-                &p.msg.payload[5..],
+                &p.msg.payload[6..],
                 if self.net.cut.contains(&(p.from, p.msg.to)) {
                     " (cut: lost)"
                 } else {
