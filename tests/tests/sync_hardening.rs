@@ -799,6 +799,7 @@ fn a_restart_under_write_load_causes_no_repair_storm() {
     net.leaders.insert(rid(2), restored);
     let repairs_before = net.leader(1).metrics().repairs_sent;
     let mut most_requests = 0;
+    let mut total_requests = 0;
     for t in 0..20 {
         tick_all(&mut net);
         let mut requests = 0;
@@ -815,6 +816,7 @@ fn a_restart_under_write_load_causes_no_repair_storm() {
             pump(&mut net, usize::MAX, &mut count);
         }
         most_requests = most_requests.max(requests);
+        total_requests += requests;
         if net.leader(2).can_write() == Err(SyncError::CheckpointRequired) {
             let _ = net.leader(2).save();
         }
@@ -826,6 +828,7 @@ fn a_restart_under_write_load_causes_no_repair_storm() {
         most_requests <= 1,
         "{most_requests} repair requests in one tick"
     );
+    assert!(total_requests >= 1, "the restarted peer asked for a repair");
     net.settle(10).expect("converges");
     assert!(has(&mut net, 2, "load-19-4") && has(&mut net, 2, "pre-49"));
     assert!(net.errors.is_empty(), "{:?}", net.errors);
@@ -834,8 +837,10 @@ fn a_restart_under_write_load_causes_no_repair_storm() {
 /// Bytes and intervals the writer sends per write, over 100 ticks of one write per
 /// tick, on a link that delivers every message `delay` ticks late. The first 10 ticks
 /// deliver at once, so the leaders are in steady delta exchange when the delay starts
-/// (a delay from the very first tick is another story: see the report of the test
-/// session that wrote this file, startup repairs under a long round trip).
+/// (from the very first tick, the delay makes both leaders ask each other for a
+/// repair at their first tick, and with a write per tick and a round trip of 4 ticks
+/// or more the writer then resends repairs instead of intervals for as long as it
+/// writes: a known open defect of repair retransmission, not what this measures).
 fn cost_per_write(delay: u64) -> (f64, f64) {
     let mut net = Net::<Set>::mesh(&[1, 2]);
     let mut queue: VecDeque<(u64, Packet)> = VecDeque::new();
