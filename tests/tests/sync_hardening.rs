@@ -838,9 +838,10 @@ fn a_restart_under_write_load_causes_no_repair_storm() {
 /// tick, on a link that delivers every message `delay` ticks late. The first 10 ticks
 /// deliver at once, so the leaders are in steady delta exchange when the delay starts
 /// (from the very first tick, the delay makes both leaders ask each other for a
-/// repair at their first tick, and with a write per tick and a round trip of 4 ticks
-/// or more the writer then resends repairs instead of intervals for as long as it
-/// writes: a known open defect of repair retransmission, not what this measures).
+/// repair at their first tick, and with a write per tick and a round trip of 6 ticks
+/// or more (4 after a peer's restart) the writer then resends repairs instead of
+/// intervals for as long as it writes: an open defect of repair retransmission, not
+/// what this measures).
 fn cost_per_write(delay: u64) -> (f64, f64) {
     let mut net = Net::<Set>::mesh(&[1, 2]);
     let mut queue: VecDeque<(u64, Packet)> = VecDeque::new();
