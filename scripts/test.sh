@@ -60,6 +60,9 @@ echo "== examples (the main job and the core demo)"
 cargo run -q -p crdt-sync --example multi_leader
 cargo run -q -p crdt-core --example three_replicas
 
+echo "== a 200 MiB state reaches a new peer under a 1 MiB message limit (release; bounded memory at both ends)"
+cargo run -q --release -p tests --example large_transfer
+
 echo "== crdt-wasm in Node (wasm32 build, wasm-bindgen, node --test; docs/WASM.md)"
 # Installs the wasm32 target and the matching wasm-bindgen-cli on first use.
 bash scripts/wasm.sh all

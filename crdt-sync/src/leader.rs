@@ -279,7 +279,9 @@ impl<C: DeltaCrdt> Leader<C> {
                 peer.examined = peer.acked;
                 peer.flush = true;
             }
-            if waiting && !unsent_only && !only_skipped && peer.retransmit_due() {
+            // A message going out in fragments is resent by its transfer, not whole.
+            let transferring = peer.outgoing.is_some();
+            if waiting && !unsent_only && !only_skipped && !transferring && peer.retransmit_due() {
                 peer.sent = peer.acked;
                 peer.examined = peer.acked;
                 peer.flush = true;

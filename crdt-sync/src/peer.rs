@@ -39,6 +39,11 @@ pub(crate) struct Peer<S> {
     pub(crate) repair_in_flight: Option<u64>,
     /// While a repair waits to be resent: the head of its first copy.
     pub(crate) repair_floor: Option<u64>,
+    /// Our summary when the repair in flight was made, and once acknowledged, the
+    /// summary the peer is known to cover: a request for a repair in a digest whose
+    /// summary does not cover it was made before that repair arrived (stale).
+    pub(crate) repair_summary: Option<S>,
+    pub(crate) repaired: Option<S>,
     /// We could not apply the peer's intervals (restart, gap, late join) and wait for a
     /// repair from it.
     pub(crate) need_repair: bool,
@@ -127,6 +132,8 @@ impl<S> Peer<S> {
             owe_repair: false,
             repair_in_flight: None,
             repair_floor: None,
+            repair_summary: None,
+            repaired: None,
             need_repair: false,
             summary_requested: false,
             backoff: 1,

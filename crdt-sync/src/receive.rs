@@ -454,6 +454,7 @@ impl<C: DeltaCrdt> Leader<C> {
         peer.examined = peer.examined.max(peer.sent);
         if peer.repair_in_flight.is_some_and(|r| seq >= r) {
             peer.repair_in_flight = None;
+            peer.repaired = peer.repair_summary.take();
         }
         self.collect_garbage();
     }
@@ -500,13 +501,20 @@ impl<C: DeltaCrdt> Leader<C> {
         if flags & FLAG_FULL_STATE != 0 {
             peer.owe_full_state = true;
         }
-        if flags & FLAG_REPAIR_ME != 0 && peer.repair_in_flight.is_none() {
+        // A request made before our last repair arrived (its summary does not cover
+        // what that repair brought) is stale: answering it would send the repair again.
+        let stale_request = peer
+            .repaired
+            .as_ref()
+            .is_some_and(|r| !C::summary_covers(&summary, r));
+        if flags & FLAG_REPAIR_ME != 0 && peer.repair_in_flight.is_none() && !stale_request {
             peer.owe_repair = true;
         }
         if flags & FLAG_SEND_DIGEST != 0 {
             peer.request_digest(0);
         }
-        if peer.acked.saturating_add(1) < base {
+        if peer.acked.saturating_add(1) < base && peer.repair_in_flight.is_none() && !stale_request
+        {
             peer.owe_repair = true;
         }
         // The safety net of anti-entropy: a peer that has not seen all we had when it

@@ -135,10 +135,16 @@ impl<C: DeltaCrdt> Leader<C> {
             self.metrics.stale_messages += 1;
             return;
         }
+        let before = out.acked;
         out.acked = out.acked.max(received.min(out.count));
         out.next = out.next.max(out.acked);
-        if out.acked == out.count {
+        let (progress, done) = (out.acked > before, out.acked == out.count);
+        if done {
             peer.outgoing = None;
+        }
+        if progress {
+            // The receiver holds more of our message: our stream progresses.
+            peer.progressed();
         }
     }
 
@@ -212,6 +218,13 @@ impl<C: DeltaCrdt> Leader<C> {
                 peer: from,
                 reason: "fragments do not add up to their transfer's length",
             });
+        }
+        // Grow geometrically but never past the transfer's length (proven only as the
+        // fragments arrive: one fragment never reserves the whole claimed length).
+        let want = t.bytes.len() + bytes.len();
+        if t.bytes.capacity() < want {
+            let target = (t.bytes.len() * 2).max(want).min(total as usize);
+            t.bytes.reserve_exact(target - t.bytes.len());
         }
         t.bytes.extend_from_slice(bytes);
         t.received += 1;

@@ -905,3 +905,59 @@ fn a_long_round_trip_causes_no_resends_while_acknowledgements_arrive() {
         "about one interval per write: {deltas_1:.2}"
     );
 }
+
+/// Issue 15, item 5, with a round trip longer than a tick: a writer whose peer was
+/// restored keeps writing every tick while every message arrives 1, 2 or 3 ticks late.
+/// Each resent repair used to carry the newest buffer head, so the acknowledgement of
+/// an earlier copy never settled it: with 3 ticks of delay the writer sent a repair
+/// every other tick and held every delta back for as long as it wrote (46 repairs and
+/// 3 deltas in 60 ticks). Now any copy's acknowledgement settles the repair, deltas
+/// flow again, and the repairs stay few.
+#[test]
+fn a_restart_under_write_load_with_a_long_round_trip_causes_no_repair_storm() {
+    for delay in [1u64, 2, 3] {
+        let mut net = Net::<Set>::new(&[]);
+        net.leaders
+            .insert(rid(1), big_leader(1, 20_000, Config::default()));
+        net.leaders.insert(rid(2), Leader::new(rid(2), Set::new()));
+        net.link(1, 2);
+        net.settle(10).expect("converges");
+        let snap = net.leader(2).save();
+        let restored =
+            Leader::<Set>::restore_with_nonce(&snap, Config::default(), 7).expect("restores");
+        net.leaders.insert(rid(2), restored);
+        let before = net.leader(1).metrics();
+        let mut queue: VecDeque<(u64, Packet)> = VecDeque::new();
+        for now in 0..60u64 {
+            net.apply(1, OrSetOp::Insert(format!("w{now}")))
+                .expect("write");
+            net.leader(1).tick();
+            net.leader(2).tick();
+            loop {
+                net.flush();
+                queue.extend(net.take_inflight().into_iter().map(|p| (now + delay, p)));
+                if !queue.front().is_some_and(|(due, _)| *due <= now) {
+                    break;
+                }
+                while queue.front().is_some_and(|(due, _)| *due <= now) {
+                    let (_, p) = queue.pop_front().expect("due");
+                    net.deliver_packet(&p);
+                }
+            }
+            if net.leader(2).can_write() == Err(SyncError::CheckpointRequired) {
+                let _ = net.leader(2).save();
+            }
+        }
+        let m = net.leader(1).metrics();
+        let repairs = m.repairs_sent - before.repairs_sent;
+        let deltas = m.deltas_sent - before.deltas_sent;
+        assert!(
+            repairs <= 6,
+            "delay {delay}: {repairs} repairs sent in 60 ticks of writes"
+        );
+        assert!(
+            deltas >= 40,
+            "delay {delay}: only {deltas} deltas sent for 60 writes (held back behind repairs)"
+        );
+    }
+}
