@@ -14,7 +14,7 @@ pub enum SyncError {
     #[error("malformed message: {0}")]
     Decode(#[from] DecodeError),
     /// The payload is larger than `Config::message_bytes_max`.
-    #[error("message of {bytes} bytes exceeds message_bytes_max ({max}): the peer is misconfigured or hostile; raise the limit on every leader if such messages are legitimate")]
+    #[error("message of {bytes} bytes exceeds message_bytes_max ({max}): give every leader the same limit")]
     MessageTooLarge {
         /// Its size.
         bytes: usize,
@@ -27,7 +27,7 @@ pub enum SyncError {
     /// The message is addressed to another leader: the transport delivered it to the
     /// wrong one (a reused address, a stale route). Dropped, and counted in
     /// [`Metrics::misdelivered`](crate::Metrics::misdelivered).
-    #[error("message addressed to leader {to} was delivered to leader {at}: fix the transport's routing (address reused or stale); the message was dropped")]
+    #[error("message for leader {to} delivered to leader {at}: fix the transport's routing (a reused or stale address)")]
     Misdelivered {
         /// The leader it was addressed to.
         to: ReplicaId,
@@ -37,7 +37,7 @@ pub enum SyncError {
     /// The message is encoded in a protocol version this leader does not read. Its
     /// sender's highest version is remembered: the next messages to it are readable,
     /// so the exchange recovers at the next retransmission.
-    #[error("peer {peer} sent protocol version {version}, this leader reads up to {max}: it will answer in a version both speak; upgrade this leader to use the newer one")]
+    #[error("peer {peer} sent protocol version {version}, this leader reads up to {max}: it answers in a version both speak")]
     UnsupportedVersion {
         /// The sender.
         peer: ReplicaId,
@@ -79,14 +79,14 @@ pub enum SyncError {
     /// Another live leader issues updates under this leader's id (or this leader was
     /// restored from a checkpoint that another copy of it outlived). Local writes are
     /// refused from now on, so no update is ever issued twice under one id.
-    #[error("replica id conflict: another leader issued updates under id {replica} that this leader never made (a second live leader shares the id, or a stale copy of this leader is running): stop this leader and restart it under a fresh ReplicaId")]
+    #[error("another process writes under replica id {replica}: stop this leader and restart it under a fresh ReplicaId")]
     ReplicaIdConflict {
         /// The id (this leader's current writer id) that is shared.
         replica: ReplicaId,
     },
     /// A restored leader is still asking its peers for the newest incarnation they have
     /// seen of it, so that it can write under a fresh one.
-    #[error("this leader was restored and is still asking its peers which incarnations of it they have seen: keep delivering messages and ticking; remove peers that are gone for good")]
+    #[error("restored leader still probing its peers: keep delivering messages and ticking, and remove peers gone for good")]
     Restoring,
     /// The operating system gave no random bytes for a restore's nonce.
     #[error("the operating system gave no entropy for the restored incarnation's nonce: retry, or pass 64 random bits to Leader::restore_with_nonce")]

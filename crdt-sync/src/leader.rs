@@ -175,6 +175,7 @@ impl<C: DeltaCrdt> Leader<C> {
     }
 
     /// The peers, ascending.
+    #[must_use]
     pub fn peers(&self) -> impl Iterator<Item = ReplicaId> + '_ {
         self.peers.keys().copied()
     }
@@ -304,17 +305,20 @@ impl<C: DeltaCrdt> Leader<C> {
     }
 
     /// The replicated state (everything merged so far).
+    #[must_use]
     pub fn state(&self) -> &C {
         &self.state
     }
 
     /// This leader's id (how peers address it).
+    #[must_use]
     pub fn id(&self) -> ReplicaId {
         self.id
     }
 
     /// The id this leader writes under in its current incarnation (see
     /// [`writer_id`](crate::writer_id)): the writer of every [`Leader::apply`].
+    #[must_use]
     pub fn writer_id(&self) -> ReplicaId {
         self.writer
     }
@@ -322,6 +326,7 @@ impl<C: DeltaCrdt> Leader<C> {
     /// This leader's current incarnation: [`Incarnation::FIRST`] (or the one
     /// [`Leader::with_nonce`] made) until it is restored from a checkpoint; while it
     /// probes after a restore, the checkpoint's.
+    #[must_use]
     pub fn incarnation(&self) -> Incarnation {
         self.incarnation
     }
@@ -330,16 +335,19 @@ impl<C: DeltaCrdt> Leader<C> {
     /// mutations. A client that carries the token from its write (or read) to another
     /// leader and waits there until [`Leader::covers`] it gets read-your-writes and
     /// monotonic reads across leaders.
+    #[must_use]
     pub fn causal_token(&self) -> VersionVector {
         self.token.clone()
     }
 
     /// Whether this leader has seen at least everything `token` names.
+    #[must_use]
     pub fn covers(&self, token: &VersionVector) -> bool {
         self.token.covers(token)
     }
 
     /// Whether writes are refused because another leader writes under this id.
+    #[must_use]
     pub fn has_id_conflict(&self) -> bool {
         self.conflict
     }
@@ -355,6 +363,7 @@ impl<C: DeltaCrdt> Leader<C> {
     }
 
     /// Counters, buffer figures and per-peer lag.
+    #[must_use]
     pub fn metrics(&self) -> Metrics {
         let mut m = self.metrics.clone();
         m.deltas_buffered = self.buffer.len() as u64;
