@@ -66,7 +66,8 @@ impl<C: DeltaCrdt> DeltaBuffer<C> {
     }
 
     /// Numbers and stores `delta`. Returns `false` if the buffer then exceeded
-    /// `max_bytes` and was dropped (the number still advances).
+    /// `max_bytes`: its oldest deltas were dropped down to half the limit (the number
+    /// still advances; peers that needed them are repaired instead).
     pub(crate) fn push(&mut self, origin: Origin, delta: C, max_bytes: usize) -> bool {
         let mut w = Writer::new();
         let _ = delta.encode_body(&mut w);
@@ -80,8 +81,19 @@ impl<C: DeltaCrdt> DeltaBuffer<C> {
             bytes,
         });
         if self.bytes > max_bytes {
-            self.entries.clear();
-            self.bytes = 0;
+            // Drop the oldest deltas, down to half the limit: only peers that still
+            // needed them (the laggards) fall back to a repair; peers near the head
+            // keep getting intervals. The newest delta always stays.
+            while self.bytes > max_bytes / 2 && self.entries.len() > 1 {
+                if let Some(e) = self.entries.pop_front() {
+                    self.bytes -= e.bytes;
+                }
+            }
+            if self.bytes > max_bytes {
+                self.entries.clear();
+                self.bytes = 0;
+            }
+            self.shrink();
             return false;
         }
         true
@@ -93,6 +105,15 @@ impl<C: DeltaCrdt> DeltaBuffer<C> {
             if let Some(e) = self.entries.pop_front() {
                 self.bytes -= e.bytes;
             }
+        }
+        self.shrink();
+    }
+
+    /// Returns memory once the buffer holds far fewer deltas than it has room for
+    /// (after a silent peer's backlog was collected or dropped).
+    fn shrink(&mut self) {
+        if self.entries.capacity() > 64 && self.entries.len() < self.entries.capacity() / 4 {
+            self.entries.shrink_to(self.entries.len() * 2);
         }
     }
 

@@ -9,7 +9,7 @@ use crdt_core::codec::DecodeLimits;
 /// | limit | default | on excess |
 /// |---|---|---|
 /// | `message_bytes_max` | 16 MiB | incoming: rejected with [`SyncError::MessageTooLarge`](crate::SyncError::MessageTooLarge); outgoing: intervals are cut to fit, and a single delta or repair that cannot fit is not sent (counted in [`Metrics::unsendable`](crate::Metrics::unsendable)) |
-/// | `buffer_bytes_max` | 64 MiB | the delta buffer is dropped and peers that still needed it are repaired from summaries |
+/// | `buffer_bytes_max` | 64 MiB | the oldest buffered deltas are dropped down to half the limit, and only peers that still needed them are repaired from summaries |
 /// | `peers_max` | 1,024 | [`Leader::add_peer`](crate::Leader::add_peer) fails with [`SyncError::TooManyPeers`](crate::SyncError::TooManyPeers) |
 /// | `decode` | [`DecodeLimits::DEFAULT`] (its `max_bytes` is replaced by `message_bytes_max`) | a message is rejected with [`SyncError::Decode`](crate::SyncError::Decode) |
 ///

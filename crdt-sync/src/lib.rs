@@ -60,7 +60,7 @@
 //!   that arrives before its predecessor is dropped, not applied, and the receiver
 //!   acknowledges what it has (the sender then resends from there).
 //! - Deltas every peer acknowledged are garbage-collected; the buffer is bounded by
-//!   `Config::buffer_bytes_max`, beyond which it is dropped and lagging peers are
+//!   `Config::buffer_bytes_max`, beyond which its oldest deltas are dropped and the peers that needed them are
 //!   repaired instead.
 //!
 //! ## Messages

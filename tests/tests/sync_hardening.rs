@@ -961,3 +961,73 @@ fn a_restart_under_write_load_with_a_long_round_trip_causes_no_repair_storm() {
         );
     }
 }
+
+/// Issue 15, item 6: a silent peer whose backlog overflows `buffer_bytes_max` costs
+/// only itself a repair. The oldest deltas are dropped (down to half the limit), so a
+/// healthy peer near the head keeps getting intervals and is never repaired; the old
+/// buffer dropped everything on overflow, so every healthy peer needed a full repair
+/// per refill. When the silent peer is removed, the buffer is collected.
+#[test]
+fn an_overflow_for_a_silent_peer_repairs_only_that_peer() {
+    let config = Config {
+        buffer_bytes_max: 4 << 10,
+        ..Config::DEFAULT
+    };
+    let mut net = Net::<Set>::new(&[]);
+    for id in [1, 2, 3] {
+        net.leaders.insert(
+            rid(id),
+            Leader::with_config(rid(id), Set::new(), config.clone()),
+        );
+    }
+    net.link(1, 2);
+    net.link(1, 3);
+    net.settle(5).expect("converges");
+    for _ in 0..3 {
+        net.round(); // the first ticks' greetings (a repair request each) are over
+    }
+    // Leader 3 falls silent: everything to it is lost.
+    net.cut.insert((rid(1), rid(3)));
+    net.cut.insert((rid(3), rid(1)));
+    let mut repairs_to_2 = 0;
+    for i in 0..400 {
+        net.apply(1, OrSetOp::Insert(format!("element-{i:04}")))
+            .expect("write");
+        for l in net.leaders.values_mut() {
+            l.tick();
+        }
+        for _ in 0..100 {
+            net.flush();
+            if net.inflight.is_empty() {
+                break;
+            }
+            for p in net.take_inflight() {
+                if p.msg.to == rid(2) && kind(&p) == KIND_REPAIR {
+                    repairs_to_2 += 1;
+                }
+                net.deliver_packet(&p);
+            }
+        }
+    }
+    let writer = net.leader(1).metrics();
+    assert!(writer.buffer_overflows > 0, "the backlog overflowed");
+    assert_eq!(repairs_to_2, 0, "the healthy peer was never repaired");
+    assert_eq!(
+        net.leader(2).state().len(),
+        400,
+        "the healthy peer has every write"
+    );
+    assert!(
+        writer.buffered_bytes <= 4 << 10,
+        "the buffer stays under its limit"
+    );
+    // Removing the silent peer lets the buffer be collected.
+    net.leader(1).remove_peer(rid(3));
+    net.round();
+    assert_eq!(net.leader(1).metrics().deltas_buffered, 0);
+    // Brought back, the laggard is repaired and converges.
+    net.cut.clear();
+    net.leader(1).add_peer(rid(3)).expect("peer");
+    net.settle(10).expect("converges");
+    assert_eq!(net.leader(3).state().len(), 400);
+}
