@@ -175,7 +175,6 @@ impl<C: DeltaCrdt> Leader<C> {
     }
 
     /// The peers, ascending.
-    #[must_use]
     pub fn peers(&self) -> impl Iterator<Item = ReplicaId> + '_ {
         self.peers.keys().copied()
     }
