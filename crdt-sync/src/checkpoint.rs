@@ -120,6 +120,44 @@ impl<C: DeltaCrdt> Leader<C> {
         Ok(())
     }
 
+    /// Takes over what a retired copy of a leader wrote: joins the state of its
+    /// `checkpoint` into this leader's and forwards the new part to every peer, like a
+    /// delta received from a peer, with the copy's causal token.
+    ///
+    /// Use it for a copy that reported [`SyncError::ReplicaIdConflict`] after being
+    /// displaced (the same checkpoint restored on two machines): it writes no more and
+    /// its peers drop its messages as stale, but what it acknowledged before was
+    /// written under its own writer id, so any healthy leader can hand it over.
+    /// Returns the part that was new here.
+    ///
+    /// # Errors
+    /// As [`Leader::restore`] for bytes that are no checkpoint of this type;
+    /// [`SyncError::Restoring`] while this leader probes after its own restore;
+    /// [`SyncError::ReplicaIdConflict`] if it holds updates under this leader's own
+    /// writer id that this leader never made (it is not taken in).
+    pub fn hand_over(&mut self, checkpoint: &[u8]) -> Result<C, SyncError> {
+        if self.probing {
+            return Err(SyncError::Restoring);
+        }
+        let retired = decode::<C>(checkpoint, &self.config)?;
+        let w = self.writer;
+        if retired.token.get(w) > self.token.get(w)
+            || retired.state.progress_of(w) > self.state.progress_of(w)
+        {
+            return Err(SyncError::ReplicaIdConflict { replica: w });
+        }
+        let novel = self.state.merge_delta(&retired.state);
+        if !novel.is_bottom() {
+            self.state_version += 1;
+        }
+        let grew = !self.token.covers(&retired.token);
+        self.token.merge(&retired.token);
+        if !novel.is_bottom() || grew {
+            self.buffer_entry(None, novel.clone());
+        }
+        Ok(novel)
+    }
+
     /// Restarts a leader from a checkpoint's bytes with the default [`Config`], drawing the new
     /// incarnation's nonce from the operating system.
     ///
@@ -176,44 +214,13 @@ impl<C: DeltaCrdt> Leader<C> {
         config: Config,
         nonce: u64,
     ) -> Result<Leader<C>, SyncError> {
-        let bytes = crate::message::unseal(bytes).ok_or(SyncError::Corrupt)?;
-        let mut r = Reader::new(bytes, &config.decode)?;
-        let format = read_checkpoint_format(&mut r)?;
-        read_type_tag(&mut r, C::TYPE_TAG)?;
-        let id = r.replica()?;
-        let old_inc = Incarnation::from_u64(r.varint()?);
-        let token = VersionVector::decode_body(&mut r)?;
-        let n = r.len(Limit::Replicas, 1)?;
-        if n > config.peers_max {
-            return Err(SyncError::TooManyPeers {
-                max: config.peers_max,
-            });
-        }
-        let mut peers = std::collections::BTreeMap::new();
-        let mut prev: Option<ReplicaId> = None;
-        for _ in 0..n {
-            let p = r.replica()?;
-            if prev.is_some_and(|q| q >= p) || p == id {
-                return Err(DecodeError::Invalid(Invalid::Unsorted("checkpoint peers")).into());
-            }
-            prev = Some(p);
-            let mut peer = Peer::new();
-            if format >= 2 {
-                peer.inc = match r.u8()? {
-                    0 => None,
-                    1 => Some(Incarnation::from_u64(r.varint()?)),
-                    _ => {
-                        return Err(DecodeError::Invalid(Invalid::NonCanonical(
-                            "a checkpoint peer's incarnation flag",
-                        ))
-                        .into())
-                    }
-                };
-            }
-            peers.insert(p, peer);
-        }
-        let state = C::decode_body(&mut r)?;
-        r.finish()?;
+        let Decoded {
+            id,
+            incarnation: old_inc,
+            token,
+            peers,
+            state,
+        } = decode::<C>(bytes, &config)?;
         let mut leader = Leader::with_config(id, C::default(), config);
         // Provisional until the probe: the checkpoint's incarnation (not written under).
         leader.incarnation = old_inc;
@@ -225,4 +232,62 @@ impl<C: DeltaCrdt> Leader<C> {
         leader.begin_probe();
         Ok(leader)
     }
+}
+
+/// A checkpoint's contents.
+struct Decoded<C: DeltaCrdt> {
+    id: ReplicaId,
+    incarnation: Incarnation,
+    token: VersionVector,
+    peers: std::collections::BTreeMap<ReplicaId, Peer<C::Summary>>,
+    state: C,
+}
+
+/// Reads a checkpoint of any format this build restores.
+fn decode<C: DeltaCrdt>(bytes: &[u8], config: &Config) -> Result<Decoded<C>, SyncError> {
+    let bytes = crate::message::unseal(bytes).ok_or(SyncError::Corrupt)?;
+    let mut r = Reader::new(bytes, &config.decode)?;
+    let format = read_checkpoint_format(&mut r)?;
+    read_type_tag(&mut r, C::TYPE_TAG)?;
+    let id = r.replica()?;
+    let incarnation = Incarnation::from_u64(r.varint()?);
+    let token = VersionVector::decode_body(&mut r)?;
+    let n = r.len(Limit::Replicas, 1)?;
+    if n > config.peers_max {
+        return Err(SyncError::TooManyPeers {
+            max: config.peers_max,
+        });
+    }
+    let mut peers = std::collections::BTreeMap::new();
+    let mut prev: Option<ReplicaId> = None;
+    for _ in 0..n {
+        let p = r.replica()?;
+        if prev.is_some_and(|q| q >= p) || p == id {
+            return Err(DecodeError::Invalid(Invalid::Unsorted("checkpoint peers")).into());
+        }
+        prev = Some(p);
+        let mut peer = Peer::new();
+        if format >= 2 {
+            peer.inc = match r.u8()? {
+                0 => None,
+                1 => Some(Incarnation::from_u64(r.varint()?)),
+                _ => {
+                    return Err(DecodeError::Invalid(Invalid::NonCanonical(
+                        "a checkpoint peer's incarnation flag",
+                    ))
+                    .into())
+                }
+            };
+        }
+        peers.insert(p, peer);
+    }
+    let state = C::decode_body(&mut r)?;
+    r.finish()?;
+    Ok(Decoded {
+        id,
+        incarnation,
+        token,
+        peers,
+        state,
+    })
 }

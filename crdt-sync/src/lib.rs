@@ -134,6 +134,10 @@
 //!   telling an older copy it was displaced for a few ticks after it saw the newer one,
 //!   so a copy that falls silent learns it too.
 //!
+//!   A copy that stops writing (it reported the conflict, or the operator retired
+//!   it) may hold acknowledged writes no peer has; they are under its own writer id,
+//!   so [`Leader::hand_over`] of its checkpoint at any healthy leader delivers them.
+//!
 //!   **Limit**: two processes started empty by [`Leader::new`] under one id are the
 //!   same incarnation writing under the same id. Behind different addresses the shared
 //!   id is detected from dots once one copy's writes reach the other; behind **one

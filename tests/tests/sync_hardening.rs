@@ -1031,3 +1031,62 @@ fn an_overflow_for_a_silent_peer_repairs_only_that_peer() {
     net.settle(10).expect("converges");
     assert_eq!(net.leader(3).state().len(), 400);
 }
+
+/// Issue 15, item 3: a copy that must stop writing (put in conflict, or retired by
+/// the operator) keeps acknowledged writes that no peer has: they were made under its
+/// own writer id, so `Leader::hand_over` of its checkpoint at any healthy leader
+/// delivers them to everyone. Before, such writes stayed with the quarantined copy.
+#[test]
+fn a_retired_copys_acknowledged_writes_are_handed_over() {
+    let mut net = Net::<Set>::mesh(&[1, 2, 3]);
+    net.apply(1, OrSetOp::Insert(s("before"))).expect("write");
+    net.settle(5).expect("converges");
+    let old = net.leader(1).save();
+    // Leader 1 acknowledges a write that never leaves it, then is retired.
+    for peer in [2, 3] {
+        net.cut.insert((rid(1), rid(peer)));
+        net.cut.insert((rid(peer), rid(1)));
+    }
+    net.apply(1, OrSetOp::Insert(s("only-at-1")))
+        .expect("write");
+    net.round();
+    let retired = net.leader(1).checkpoint().bytes().to_vec();
+    // A new copy from the older checkpoint replaces it (under a fresh writer id).
+    let copy = Leader::<Set>::restore_with_nonce(&old, Config::default(), 99).expect("restore");
+    net.leaders.insert(rid(1), copy);
+    net.cut.clear();
+    for _ in 0..10 {
+        if net.leader(1).can_write() == Err(SyncError::CheckpointRequired) {
+            let _ = net.leader(1).save();
+        }
+        net.round();
+    }
+    assert!(
+        !has(&mut net, 2, "only-at-1"),
+        "nobody has the retired copy's write"
+    );
+    // The operator hands the retired copy's writes over at leader 2.
+    let novel = net.leader(2).hand_over(&retired).expect("hand over");
+    assert!(novel.contains(&s("only-at-1")));
+    net.settle(10).expect("converges");
+    for id in [1, 2, 3] {
+        assert!(
+            has(&mut net, id, "only-at-1"),
+            "leader {id} has the handed-over write"
+        );
+        assert!(has(&mut net, id, "before"));
+    }
+    // A checkpoint holding updates under the receiver's own writer id that it never
+    // made is refused (that would be a twin's dots, not a retired copy's).
+    let mut twin = Leader::new(rid(2), Set::new());
+    for i in 0..50 {
+        let _ = twin.apply(OrSetOp::Insert(format!("twin-{i}")));
+    }
+    let foreign = twin.checkpoint().bytes().to_vec();
+    let before = snapshot(net.leader(2));
+    assert!(matches!(
+        net.leader(2).hand_over(&foreign),
+        Err(SyncError::ReplicaIdConflict { .. })
+    ));
+    assert_eq!(snapshot(net.leader(2)), before, "nothing was taken in");
+}
