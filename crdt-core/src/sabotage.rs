@@ -28,9 +28,10 @@ pub enum Bug {
     /// `Leader::restore` keeps the snapshot's incarnation, so the restored leader
     /// writes under the same id and dot counters as the copy that crashed.
     RestoreKeepsIncarnation,
-    /// A `Keyspace` merge that empties a key of the dots the other side saw (a key
-    /// delete) drops the key's *other* dots too, ignoring the causal context: a
-    /// concurrent update the deleter never saw is deleted with it.
+    /// A `Keyspace` merge of a key delete (the other side holds nothing of the key and
+    /// removed a counter's or register's dot, which only a delete does) drops the
+    /// key's *other* dots too, ignoring the causal context: a concurrent update the
+    /// deleter never saw is deleted with it.
     KeyDeleteIgnoresContext,
 }
 

@@ -427,12 +427,14 @@ impl Crdt for Keyspace {
         let dropped = self.live_within(&other.removed);
         #[cfg(feature = "sabotage")]
         let dropped = if crate::sabotage::active(crate::sabotage::Bug::KeyDeleteIgnoresContext) {
-            // Planted bug: a key `other` holds nothing of loses all its dots here,
-            // also those `other` never saw (a concurrent update).
+            // Planted bug: a key `other` deleted (it holds nothing of it, and dropped a
+            // counter's or register's dot, which only a delete does) loses all its
+            // dots here, also those `other` never saw (a concurrent update).
             let mut all = dropped.clone();
             for dot in &dropped {
-                if let Some((key, _)) = self.live(*dot) {
-                    if !other.entries.contains_key(&**key) {
+                if let Some((key, payload)) = self.live(*dot) {
+                    if !matches!(payload, Payload::OrSet(_)) && !other.entries.contains_key(&**key)
+                    {
                         if let Some(entry) = self.entries.get(&**key) {
                             all.extend(entry.iter().map(|(d, _)| *d));
                         }
@@ -441,6 +443,9 @@ impl Crdt for Keyspace {
             }
             all.sort_unstable();
             all.dedup();
+            for dot in &all {
+                self.removed.insert(*dot); // (keeps the invariants: only the data is wrong)
+            }
             all
         } else {
             dropped
