@@ -28,16 +28,22 @@ pub enum Bug {
     /// `Leader::restore` keeps the snapshot's incarnation, so the restored leader
     /// writes under the same id and dot counters as the copy that crashed.
     RestoreKeepsIncarnation,
+    /// A `Keyspace` merge of a key delete (the other side holds nothing of the key and
+    /// removed a counter's or register's dot, which only a delete does) drops the
+    /// key's *other* dots too, ignoring the causal context: a concurrent update the
+    /// deleter never saw is deleted with it.
+    KeyDeleteIgnoresContext,
 }
 
 impl Bug {
     /// Every bug.
-    pub const ALL: [Bug; 5] = [
+    pub const ALL: [Bug; 6] = [
         Bug::GCounterSumMerge,
         Bug::OrSetRemoveIgnoresContext,
         Bug::NoGapCheck,
         Bug::LwwTieByArrival,
         Bug::RestoreKeepsIncarnation,
+        Bug::KeyDeleteIgnoresContext,
     ];
 
     /// A short kebab-case name (for command lines).
@@ -49,6 +55,7 @@ impl Bug {
             Bug::NoGapCheck => "no-gap-check",
             Bug::LwwTieByArrival => "lww-tie-by-arrival",
             Bug::RestoreKeepsIncarnation => "restore-keeps-incarnation",
+            Bug::KeyDeleteIgnoresContext => "key-delete-ignores-context",
         }
     }
 

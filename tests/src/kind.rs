@@ -1,4 +1,6 @@
-//! The four replicated types the simulator and the fuzz targets run.
+//! The replicated types the simulator and the fuzz targets run (the fuzz targets'
+//! byte selector picks among the first four, [`Kind::ALL`]; the simulator also runs
+//! [`Kind::Keyspace`]).
 
 /// A replicated type, named on the command line and selected by a fuzz input's byte.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -11,11 +13,22 @@ pub enum Kind {
     OrSet,
     /// `LwwRegister<String>` (selector 3).
     Lww,
+    /// `Keyspace` (simulator only: no fuzz selector).
+    Keyspace,
 }
 
 impl Kind {
-    /// Every kind, in selector order.
+    /// Every kind a fuzz selector picks, in selector order.
     pub const ALL: [Kind; 4] = [Kind::GCounter, Kind::PnCounter, Kind::OrSet, Kind::Lww];
+
+    /// Every kind the simulator runs.
+    pub const SIM: [Kind; 5] = [
+        Kind::GCounter,
+        Kind::PnCounter,
+        Kind::OrSet,
+        Kind::Lww,
+        Kind::Keyspace,
+    ];
 
     /// The kind with selector `b % 4`.
     #[must_use]
@@ -37,12 +50,13 @@ impl Kind {
             Kind::PnCounter => "pncounter",
             Kind::OrSet => "orset",
             Kind::Lww => "lww",
+            Kind::Keyspace => "keyspace",
         }
     }
 
     /// The kind called `name`.
     #[must_use]
     pub fn from_name(name: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.name() == name)
+        Kind::SIM.into_iter().find(|k| k.name() == name)
     }
 }

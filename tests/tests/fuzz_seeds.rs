@@ -88,6 +88,7 @@ fn sync_seeds_are_real_messages_that_a_leader_accepts() {
             Kind::PnCounter => accepts::<crdt_core::PnCounter>(first),
             Kind::OrSet => accepts::<crdt_core::OrSet<u64>>(first),
             Kind::Lww => accepts::<crdt_core::LwwRegister<String>>(first),
+            Kind::Keyspace => unreachable!("Kind::ALL has no keyspace"),
         };
         assert!(accepted, "{kind:?}: the first real message is rejected");
     }

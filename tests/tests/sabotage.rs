@@ -74,3 +74,14 @@ fn restore_that_keeps_the_incarnation_is_caught() {
     let (_, check) = first_catch(Bug::RestoreKeepsIncarnation, &lenient);
     assert_ne!(check, "restart");
 }
+
+#[test]
+fn key_delete_that_ignores_the_causal_context_is_caught() {
+    let (seed, check) = first_catch(Bug::KeyDeleteIgnoresContext, &Options::default());
+    // Only keyspace seeds run the planted code.
+    assert_eq!(
+        tests::sim::params_for(seed, &Options::default()).0.kind,
+        tests::sim::params::Kind::Keyspace,
+        "caught by check [{check}] on a seed that runs no keyspace"
+    );
+}

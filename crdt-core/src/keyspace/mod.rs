@@ -424,7 +424,33 @@ impl Crdt for Keyspace {
     /// of `other` + runs of its removed dots + dots dropped here) × log keys).
     fn merge(&mut self, other: &Self) {
         // 1. Live dots here that `other` has seen and no longer holds.
-        for dot in self.live_within(&other.removed) {
+        let dropped = self.live_within(&other.removed);
+        #[cfg(feature = "sabotage")]
+        let dropped = if crate::sabotage::active(crate::sabotage::Bug::KeyDeleteIgnoresContext) {
+            // Planted bug: a key `other` deleted (it holds nothing of it, and dropped a
+            // counter's or register's dot, which only a delete does) loses all its
+            // dots here, also those `other` never saw (a concurrent update).
+            let mut all = dropped.clone();
+            for dot in &dropped {
+                if let Some((key, payload)) = self.live(*dot) {
+                    if !matches!(payload, Payload::OrSet(_)) && !other.entries.contains_key(&**key)
+                    {
+                        if let Some(entry) = self.entries.get(&**key) {
+                            all.extend(entry.iter().map(|(d, _)| *d));
+                        }
+                    }
+                }
+            }
+            all.sort_unstable();
+            all.dedup();
+            for dot in &all {
+                self.removed.insert(*dot); // (keeps the invariants: only the data is wrong)
+            }
+            all
+        } else {
+            dropped
+        };
+        for dot in dropped {
             self.drop_live(dot);
         }
         // 2. Live dots there that this side has not seen.

@@ -4,7 +4,7 @@
 //! ```text
 //! sim [--seeds N] [--events N] [--start S] [--threads T]   many seeds (CI: 2000 seeds, 10M events)
 //! sim --seed N [--shrink]                                   one seed, verbose; shrink a failure
-//! options: --type gcounter|pncounter|orset|lww  --events-cap K  --without loss,dup,...
+//! options: --type gcounter|pncounter|orset|lww|keyspace  --events-cap K  --without loss,dup,...
 //!          --sabotage BUG (with --features sabotage)  --quiet
 //! ```
 //!
@@ -40,7 +40,7 @@ struct Args {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: sim [--seed N [--shrink]] [--seeds N] [--events N] [--start S] [--threads T]\n           [--type gcounter|pncounter|orset|lww] [--events-cap K] [--without f1,f2] [--trace N]\n           [--twin-same-address]\n           [--sabotage BUG] [--quiet]\n  faults: {}",
+        "usage: sim [--seed N [--shrink]] [--seeds N] [--events N] [--start S] [--threads T]\n           [--type gcounter|pncounter|orset|lww|keyspace] [--events-cap K] [--without f1,f2] [--trace N]\n           [--twin-same-address]\n           [--sabotage BUG] [--quiet]\n  faults: {}",
         Fault::ALL.map(Fault::name).join(",")
     );
     std::process::exit(2)
@@ -271,6 +271,13 @@ fn summarize(a: &Args, results: &[SeedReport], secs: f64) -> ExitCode {
             sum(|r| r.stats.gaps),
             sum(|r| r.stats.repairs),
             sum(|r| r.stats.overflows),
+        );
+        println!(
+            "state damage {} (divergences found by digests {}), misdelivered {} (rejected as misdelivered {}, the rest from an unknown peer)",
+            sum(|r| r.stats.damages),
+            sum(|r| r.stats.divergences),
+            sum(|r| r.stats.misdelivered),
+            sum(|r| r.stats.misdelivered_rejected),
         );
         println!("max liveness rounds: {max_rounds} (bound {LIVENESS_ROUNDS})");
     }

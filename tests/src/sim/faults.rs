@@ -11,6 +11,8 @@
 //! | amnesia | the same, but from an older snapshot under the same id | safety |
 //! | crash loop (`flap`) | a leader that restarts crashes again soon: while it probes, before its snapshot is persisted, or with its first messages in flight (which then race the next copy's probe: displacement) | safety |
 //! | shared id | a second process with an existing leader's `ReplicaId`, started empty (`Leader::new`: the same first writer id) or restored from the original's snapshot (a writer id of its own), attached to a leader that is not the original's neighbour, or (restored twins, drawn per seed; every twin with `--twin-same-address`) to one that is: two processes behind one address | starts once in safety, runs until detected |
+//! | state damage | a running leader's OR-Set (or a keyspace OR-Set key) loses an element without a change to its causal context (`Leader::inject_state_damage`); the oracle excuses exactly the lost dots, the cluster must still converge to identical bytes (digests compare state hashes) | safety (OR-Set and keyspace seeds, digests forced on) |
+//! | misdelivery | a message goes to a leader other than its addressee (the transport reports the true sender); it must be rejected (`SyncError::Misdelivered`, or `UnknownPeer`) and change nothing | safety |
 //! | clocks | offsets up to ±10 min, drift, steps (mostly backwards), coarse or frozen readings, used as LWW `now_ms` | whole run |
 //!
 //! Corrupted bytes that still decode as a well-formed message are what a hostile peer
@@ -45,11 +47,15 @@ pub enum Fault {
     Twin,
     /// Wall-clock steps.
     ClockStep,
+    /// Silent loss of an OR-Set element from a leader's state.
+    Damage,
+    /// Messages delivered to the wrong leader.
+    Misdeliver,
 }
 
 impl Fault {
     /// Every fault class.
-    pub const ALL: [Fault; 10] = [
+    pub const ALL: [Fault; 12] = [
         Fault::Loss,
         Fault::Dup,
         Fault::Reorder,
@@ -60,6 +66,8 @@ impl Fault {
         Fault::Flap,
         Fault::Twin,
         Fault::ClockStep,
+        Fault::Damage,
+        Fault::Misdeliver,
     ];
 
     /// Its name on the command line.
@@ -76,6 +84,8 @@ impl Fault {
             Fault::Flap => "flap",
             Fault::Twin => "twin",
             Fault::ClockStep => "clockstep",
+            Fault::Damage => "damage",
+            Fault::Misdeliver => "misdeliver",
         }
     }
 

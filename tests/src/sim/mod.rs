@@ -29,7 +29,7 @@ pub mod workload;
 pub mod world;
 
 use checker::Violation;
-use crdt_core::{GCounter, LwwRegister, OrSet, PnCounter};
+use crdt_core::{GCounter, Keyspace, LwwRegister, OrSet, PnCounter};
 use faults::Fault;
 use params::{Kind, Params};
 use rng::Rng;
@@ -112,6 +112,8 @@ pub fn params_for(seed: u64, opts: &Options) -> (Params, Rng) {
             Fault::Flap => p.nodes.flap = 0,
             Fault::Twin => p.nodes.twin = false,
             Fault::ClockStep => p.nodes.clock_step = 0,
+            Fault::Damage => p.nodes.damage = 0,
+            Fault::Misdeliver => p.links.misdeliver = 0,
         }
     }
     (p, rng)
@@ -129,6 +131,7 @@ pub fn run_seed(seed: u64, opts: &Options) -> SeedReport {
         Kind::PnCounter => simulate::<PnCounter>(params, rng, &o),
         Kind::OrSet => simulate::<OrSet<u64>>(params, rng, &o),
         Kind::Lww => simulate::<LwwRegister<String>>(params, rng, &o),
+        Kind::Keyspace => simulate::<Keyspace>(params, rng, &o),
     }));
     match outcome {
         Ok((stats, violation, notes, trace)) => SeedReport {

@@ -24,8 +24,12 @@
 //! (amnesia included, and a twin restored from a snapshot) never shares a writer id:
 //! the simulator checks that each writes under an id no other leader ever held.
 
+use super::workload::{key_dots, KeyWrite};
 use super::workload::{post_of, CounterOp, LwwWrite as LwwDraw, Model, SetOp, POST, REPLY};
-use crdt_core::{Dot, GCounter, LwwRegister, OrSet, PnCounter, ReplicaId, Timestamp};
+use crdt_core::{
+    Dot, GCounter, Keyspace, LwwRegister, OrSet, PnCounter, ReplicaId, Timestamp, Value, ValueOp,
+    ValueType,
+};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Writer ids two processes were made to share (see the module docs).
@@ -129,6 +133,12 @@ pub trait Oracle<C: Model>: Default {
 
     /// Acknowledged writes, and how many of them were at risk.
     fn totals(&self) -> (usize, usize);
+
+    /// The `damage` fault made a leader's state lose these live dots without a change
+    /// to its context: the join of full states reads a dot missing at one replica as
+    /// removed, so each may end removed everywhere (or, if the loss is overtaken
+    /// first, live): it is excused from "live iff not observed", nothing else is.
+    fn lost_by_damage(&mut self, _dots: &[Dot]) {}
 }
 
 // ---------------------------------------------------------------------------------
@@ -444,6 +454,8 @@ pub struct OrSetOracle {
     writes: BTreeMap<ReplicaId, Vec<SetWrite>>,
     /// Elements that ever got a dot under an ambiguous writer (filled lazily).
     by_elem: BTreeMap<u64, Vec<Dot>>,
+    /// Dots a leader's state lost to the `damage` fault (see [`Oracle::lost_by_damage`]).
+    damaged: BTreeSet<Dot>,
 }
 
 fn live(state: &OrSet<u64>, elem: u64, d: &Dot) -> bool {
@@ -606,7 +618,9 @@ impl Oracle<OrSet<u64>> for OrSetOracle {
             }
         }
         for k in &wr.kills {
-            if self.dot_ambiguous(k, amb) {
+            // A damaged dot: a leader that lost it applies the remove as a no-op, so the
+            // novelty it forwards (with a token covering the write) lacks the removal.
+            if self.dot_ambiguous(k, amb) || self.damaged.contains(k) {
                 continue;
             }
             let Some(rec) = self.dots.get(k) else {
@@ -703,7 +717,7 @@ impl Oracle<OrSet<u64>> for OrSetOracle {
                     "resurrected: dot {d:?} of {e} was observed by an acknowledged remove, yet is live"
                 ));
             }
-            if !rec.killed && !is_live {
+            if !rec.killed && !is_live && !self.damaged.contains(d) {
                 return Err(format!(
                     "add of {e} (dot {d:?}) is seen but not live, though no acknowledged write observed it (a remove that ignores its causal context)"
                 ));
@@ -729,6 +743,10 @@ impl Oracle<OrSet<u64>> for OrSetOracle {
             .filter(|r| r.issued_at_risk || r.kill_at_risk)
             .count();
         (all, risk)
+    }
+
+    fn lost_by_damage(&mut self, dots: &[Dot]) {
+        self.damaged.extend(dots.iter().copied());
     }
 }
 
@@ -949,5 +967,604 @@ impl Oracle<Reg> for LwwOracle {
         let all = self.writes.values().map(Vec::len).sum();
         let risk = self.writes.values().flatten().filter(|x| x.at_risk).count();
         (all, risk)
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Keyspace
+
+/// What one keyspace dot holds (the oracle's own record of the write that issued it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum KPayload {
+    G(u64),
+    Pn(u64, u64),
+    Set(String),
+    Lww(Timestamp, String),
+    Mv(String),
+}
+
+impl KPayload {
+    fn value_type(&self) -> ValueType {
+        match self {
+            KPayload::G(_) => ValueType::GCounter,
+            KPayload::Pn(..) => ValueType::PnCounter,
+            KPayload::Set(_) => ValueType::OrSet,
+            KPayload::Lww(..) => ValueType::LwwRegister,
+            KPayload::Mv(_) => ValueType::MvRegister,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct KDot {
+    key: String,
+    payload: KPayload,
+    writer: ReplicaId,
+    /// Its payload is not known: issued twice (under an ambiguous writer), or by a
+    /// write whose view held such dots.
+    dup: bool,
+    issued_at_risk: bool,
+    /// Some acknowledged write (a delete, an overwrite, an OR-Set remove or re-add, a
+    /// counter's next increment, a write resolving a type conflict) observed this dot
+    /// live and superseded it.
+    killed: bool,
+    /// ... and that write was a delete of the key.
+    killed_by_delete: bool,
+    kill_at_risk: bool,
+}
+
+#[derive(Debug, Clone)]
+struct KWrite {
+    op: KeyWrite,
+    dot: Option<Dot>,
+    kills: Vec<Dot>,
+}
+
+/// What a read of a key whose live dots hold `dots` (ascending by dot) returns: the
+/// keyspace's documented read, recomputed from the oracle's own payloads. Counters:
+/// per writer, its highest live dot's totals, summed (a `u64` saturating, a PN value
+/// clamped to `i64`); OR-Set and MV register: the distinct values, ascending; LWW: the
+/// value of the greatest (timestamp, writer, dot counter); several types: a
+/// [`Value::Conflict`] of each type's value, in type order. `None`: no live dot.
+fn read_key(dots: &[(Dot, &KPayload)]) -> Option<Value> {
+    let mut types: Vec<ValueType> = dots.iter().map(|(_, p)| p.value_type()).collect();
+    types.sort_unstable();
+    types.dedup();
+    let mut values: Vec<Value> = types
+        .into_iter()
+        .map(|t| {
+            let of = dots.iter().filter(move |(_, p)| p.value_type() == t);
+            match t {
+                ValueType::GCounter | ValueType::PnCounter => {
+                    let mut latest: BTreeMap<ReplicaId, &KPayload> = BTreeMap::new();
+                    for (d, p) in of {
+                        latest.insert(d.replica(), p);
+                    }
+                    let (mut inc, mut dec) = (0u128, 0u128);
+                    for p in latest.values() {
+                        match p {
+                            KPayload::G(n) => inc += u128::from(*n),
+                            KPayload::Pn(i, m) => {
+                                inc += u128::from(*i);
+                                dec += u128::from(*m);
+                            }
+                            _ => {}
+                        }
+                    }
+                    if t == ValueType::GCounter {
+                        Value::GCounter(u64::try_from(inc).unwrap_or(u64::MAX))
+                    } else {
+                        let v = i128::try_from(inc).unwrap_or(i128::MAX)
+                            - i128::try_from(dec).unwrap_or(i128::MAX);
+                        let v = v.clamp(i128::from(i64::MIN), i128::from(i64::MAX));
+                        Value::PnCounter(i64::try_from(v).unwrap_or(0))
+                    }
+                }
+                ValueType::OrSet | ValueType::MvRegister => {
+                    let mut vs: Vec<String> = of
+                        .filter_map(|(_, p)| match p {
+                            KPayload::Set(x) | KPayload::Mv(x) => Some(x.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    vs.sort_unstable();
+                    vs.dedup();
+                    if t == ValueType::OrSet {
+                        Value::OrSet(vs)
+                    } else {
+                        Value::MvRegister(vs)
+                    }
+                }
+                ValueType::LwwRegister => {
+                    let best = of
+                        .filter_map(|(d, p)| match p {
+                            KPayload::Lww(stamp, v) => Some((*stamp, d.replica(), d.counter(), v)),
+                            _ => None,
+                        })
+                        .max();
+                    Value::LwwRegister(best.map(|b| b.3.clone()).unwrap_or_default())
+                }
+            }
+        })
+        .collect();
+    match values.len() {
+        0 => None,
+        1 => values.pop(),
+        _ => Some(Value::Conflict(values)),
+    }
+}
+
+/// Keyspace oracle: like the OR-Set oracle, per dot — every dot an acknowledged write
+/// issued (with its key and what it holds: a counter writer's running totals, an
+/// element, a register write and its hybrid-clock stamp), and every dot an
+/// acknowledged write observed live and superseded (a delete: all of the key's; an
+/// OR-Set remove: the element's adds; an insert: the element's earlier adds; a counter
+/// write: the writer's earlier dot of the key; a register write: all of the key's; any
+/// write: the key's dots of other types, resolving a type conflict).
+///
+/// - **Write** (at the writer): the delta names the key only, issues exactly one new
+///   dot of the writer (none for a remove or delete) holding the expected payload, and
+///   carries every superseded dot in its context; afterwards the writer's key holds
+///   exactly its earlier live dots minus the superseded ones plus the new one.
+/// - **State** (every state, every step): every live dot was issued, under its key, and
+///   every key reads exactly as the oracle's payloads of its live dots make it (so a
+///   type conflict reads as one [`Value::Conflict`] everywhere, with each type's value).
+/// - **Final**: every acknowledged write's dot is in the context; a dot is live **iff no
+///   acknowledged write observed it** (unless that write or the dot's issue was at risk,
+///   or damage lost it). Per key, this is: counters hold every acknowledged increment
+///   not covered by a delete that observed it (update wins); a delete never
+///   resurrects; a key whose every write was observed by a delete is absent; and each
+///   key whose dots are all exact reads exactly the oracle's value.
+#[derive(Debug, Default)]
+pub struct KeyspaceOracle {
+    dots: BTreeMap<Dot, KDot>,
+    writes: BTreeMap<ReplicaId, Vec<KWrite>>,
+    damaged: BTreeSet<Dot>,
+}
+
+impl KeyspaceOracle {
+    /// Whether `d`'s payload is unknown (an ambiguous writer's dot).
+    fn dot_ambiguous(&self, d: &Dot, amb: &Ambiguity) -> bool {
+        amb.contains(d.replica()) || self.dots.get(d).is_some_and(|r| r.dup)
+    }
+
+    /// The dots `op` by `w` supersedes among the key's live dots `pre`, and the
+    /// payload of the dot it issues (`None`: it issues none). `Err` if a dot of `pre`
+    /// was never issued.
+    fn effect(
+        &self,
+        op: &KeyWrite,
+        pre: &[Dot],
+        w: ReplicaId,
+        now_ms: u64,
+    ) -> Result<(Vec<Dot>, Option<KPayload>), String> {
+        let mut recs: Vec<(Dot, &KDot)> = Vec::new();
+        for d in pre {
+            match self.dots.get(d) {
+                Some(r) => recs.push((*d, r)),
+                None => {
+                    return Err(format!(
+                        "key {} holds dot {d:?}, which nobody issued",
+                        op.key
+                    ))
+                }
+            }
+        }
+        let Some(v) = &op.op else {
+            return Ok((pre.to_vec(), None));
+        };
+        let t = v.value_type();
+        let other_types = recs.iter().filter(|(_, r)| r.payload.value_type() != t);
+        let mut kills: Vec<Dot> = other_types.map(|(d, _)| *d).collect();
+        let own = |r: &&(Dot, &KDot)| r.0.replica() == w && r.1.payload.value_type() == t;
+        let payload = match v {
+            ValueOp::GCounterIncrement(n) => {
+                let mut base = 0;
+                for (d, r) in recs.iter().filter(own) {
+                    if let KPayload::G(x) = r.payload {
+                        base = x;
+                    }
+                    kills.push(*d);
+                }
+                Some(KPayload::G(base.saturating_add(*n)))
+            }
+            ValueOp::PnCounterIncrement(n) | ValueOp::PnCounterDecrement(n) => {
+                let (mut i, mut m) = (0, 0);
+                for (d, r) in recs.iter().filter(own) {
+                    if let KPayload::Pn(a, b) = r.payload {
+                        (i, m) = (a, b);
+                    }
+                    kills.push(*d);
+                }
+                if matches!(v, ValueOp::PnCounterIncrement(_)) {
+                    i = u64::saturating_add(i, *n);
+                } else {
+                    m = u64::saturating_add(m, *n);
+                }
+                Some(KPayload::Pn(i, m))
+            }
+            ValueOp::OrSetInsert(e) | ValueOp::OrSetRemove(e) => {
+                let same = recs
+                    .iter()
+                    .filter(|(_, r)| r.payload == KPayload::Set(e.clone()))
+                    .map(|(d, _)| *d);
+                if matches!(v, ValueOp::OrSetRemove(_)) {
+                    kills = same.collect();
+                    None
+                } else {
+                    kills.extend(same);
+                    Some(KPayload::Set(e.clone()))
+                }
+            }
+            ValueOp::LwwSet { value, .. } => {
+                kills = pre.to_vec();
+                let latest = recs
+                    .iter()
+                    .filter_map(|(_, r)| match r.payload {
+                        KPayload::Lww(s, _) => Some(s),
+                        _ => None,
+                    })
+                    .max();
+                let stamp = match latest {
+                    Some(s) => s.tick(now_ms).ok_or("clock exhausted")?,
+                    None => Timestamp::new(now_ms, 0),
+                };
+                Some(KPayload::Lww(stamp, value.clone()))
+            }
+            ValueOp::MvRegisterSet(value) => {
+                kills = pre.to_vec();
+                Some(KPayload::Mv(value.clone()))
+            }
+        };
+        kills.sort_unstable();
+        kills.dedup();
+        Ok((kills, payload))
+    }
+
+    /// Checks that every key of `state` reads as the oracle's payloads of its live
+    /// dots make it, and that every live dot was issued under its key.
+    fn check_reads(&self, state: &Keyspace, amb: &Ambiguity) -> Result<(), String> {
+        let mut by_key: BTreeMap<&str, Vec<(Dot, &KPayload)>> = BTreeMap::new();
+        let mut inexact: BTreeSet<&str> = BTreeSet::new();
+        for (k, d) in state.dots() {
+            if self.dot_ambiguous(&d, amb) {
+                inexact.insert(k);
+                continue;
+            }
+            let Some(r) = self.dots.get(&d) else {
+                return Err(format!("key {k} holds dot {d:?}, which nobody issued"));
+            };
+            if r.key != k {
+                return Err(format!("key {k} holds dot {d:?}, issued for key {}", r.key));
+            }
+            by_key.entry(k).or_default().push((d, &r.payload));
+        }
+        for (k, ds) in &by_key {
+            if inexact.contains(k) {
+                continue;
+            }
+            let want = read_key(ds);
+            let got = state.get(k);
+            if got != want {
+                return Err(format!(
+                    "key {k} reads {got:?}, but its live dots {:?} make it {want:?}",
+                    ds.iter().map(|(d, _)| *d).collect::<Vec<_>>()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn describe(&self, d: &Dot) -> String {
+        match self.dots.get(d) {
+            Some(r) => format!(
+                "{:?} of key {} (dot {d:?} by {})",
+                r.payload, r.key, r.writer
+            ),
+            None => format!("dot {d:?}"),
+        }
+    }
+}
+
+impl Oracle<Keyspace> for KeyspaceOracle {
+    fn record(
+        &mut self,
+        meta: &WriteMeta,
+        op: &KeyWrite,
+        pre: &Vec<Dot>,
+        delta: &Keyspace,
+        after: &Keyspace,
+        amb: &Ambiguity,
+    ) -> Result<(), String> {
+        let w = meta.writer;
+        let key = op.key.as_str();
+        // An ambiguous writer's view may hold dots whose payload is unknown.
+        let exact = !amb.contains(w) && !pre.iter().any(|d| self.dot_ambiguous(d, amb));
+        // Which dots a write supersedes depends on each dot's own payload: decided for
+        // every dot whose payload is known; the new dot's payload only if all are.
+        let known: Vec<Dot> = pre
+            .iter()
+            .copied()
+            .filter(|d| !self.dot_ambiguous(d, amb))
+            .collect();
+        let (kills, payload) = self.effect(op, &known, w, meta.now_ms)?;
+        let payload = payload.filter(|_| exact);
+        let issued: Vec<(String, Dot)> = delta.dots().map(|(k, d)| (k.to_string(), d)).collect();
+        let issues = matches!(
+            &op.op,
+            Some(v) if !matches!(v, ValueOp::OrSetRemove(_))
+        );
+        let dot = if issues {
+            let [(k, d)] = &issued[..] else {
+                return Err(format!(
+                    "{op:?} by {w}: the delta holds live dots {issued:?}, not one"
+                ));
+            };
+            if k != key || d.replica() != w {
+                return Err(format!(
+                    "{op:?} by {w}: the delta's live dot {d:?} is under key {k} by {}, not under {key} by {w}",
+                    d.replica()
+                ));
+            }
+            Some(*d)
+        } else {
+            if !issued.is_empty() {
+                return Err(format!(
+                    "{op:?} by {w}: the delta holds live dots {issued:?}, expected none"
+                ));
+            }
+            None
+        };
+        if let (Some(d), Some(p)) = (dot, &payload) {
+            let want = read_key(&[(d, p)]);
+            if delta.get(key) != want {
+                return Err(format!(
+                    "{op:?} by {w}: the delta reads {:?}, expected {want:?} (from the key's dots {pre:?})",
+                    delta.get(key)
+                ));
+            }
+        }
+        for k in &kills {
+            if !delta.context().contains(k) {
+                return Err(format!(
+                    "{op:?} by {w}: the delta's context lacks the superseded {}",
+                    self.describe(k)
+                ));
+            }
+        }
+        if exact {
+            let got = key_dots(after, key);
+            let mut want: Vec<Dot> = pre.iter().copied().filter(|d| !kills.contains(d)).collect();
+            want.extend(dot);
+            want.sort_unstable();
+            if got != want {
+                return Err(format!(
+                    "{op:?} by {w}: the writer's key then holds dots {got:?}, expected {want:?} (before: {pre:?}, superseded: {kills:?})"
+                ));
+            }
+        }
+        if let Some(d) = dot {
+            if let Some(rec) = self.dots.get_mut(&d) {
+                if !amb.contains(w) {
+                    return Err(format!(
+                        "dot {d:?} issued twice (for key {} and now for {key}) under writer {w}: KV679",
+                        rec.key
+                    ));
+                }
+                rec.dup = true;
+            } else {
+                self.dots.insert(
+                    d,
+                    KDot {
+                        key: key.to_string(),
+                        payload: payload.clone().unwrap_or(KPayload::G(0)),
+                        writer: w,
+                        dup: payload.is_none(),
+                        issued_at_risk: false,
+                        killed: false,
+                        killed_by_delete: false,
+                        kill_at_risk: false,
+                    },
+                );
+            }
+        }
+        for k in &kills {
+            match self.dots.get_mut(k) {
+                Some(rec) => {
+                    rec.killed = true;
+                    rec.killed_by_delete |= op.op.is_none();
+                    rec.kill_at_risk = false;
+                }
+                None if amb.contains(k.replica()) => {}
+                None => {
+                    return Err(format!(
+                        "{op:?} by {w} observed dot {k:?}, which nobody issued"
+                    ));
+                }
+            }
+        }
+        self.writes.entry(w).or_default().push(KWrite {
+            op: op.clone(),
+            dot,
+            kills,
+        });
+        Ok(())
+    }
+
+    fn writes_of(&self, writer: ReplicaId) -> usize {
+        self.writes.get(&writer).map_or(0, Vec::len)
+    }
+
+    fn holds(
+        &self,
+        writer: ReplicaId,
+        index: usize,
+        state: &Keyspace,
+        amb: &Ambiguity,
+    ) -> Result<(), String> {
+        let wr = &self.writes[&writer][index];
+        if let Some(d) = wr.dot {
+            if !state.context().contains(&d) {
+                return Err(format!(
+                    "lacks dot {d:?} of write #{} {:?}",
+                    index + 1,
+                    wr.op
+                ));
+            }
+        }
+        let live: BTreeSet<Dot> = if wr.kills.is_empty() {
+            BTreeSet::new()
+        } else {
+            key_dots(state, &wr.op.key).into_iter().collect()
+        };
+        for k in &wr.kills {
+            // A damaged dot: a leader that lost it applies the write as a no-op, so the
+            // novelty it forwards (with a token covering the write) lacks the removal.
+            if self.dot_ambiguous(k, amb) || self.damaged.contains(k) {
+                continue;
+            }
+            if !state.context().contains(k) || live.contains(k) {
+                return Err(format!(
+                    "lacks write #{} {:?} of {writer}: the superseded {} is not removed (in the context: {}, live: {})",
+                    index + 1,
+                    wr.op,
+                    self.describe(k),
+                    state.context().contains(k),
+                    live.contains(k)
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_state(&self, state: &Keyspace, amb: &Ambiguity) -> Result<(), String> {
+        self.check_reads(state, amb)
+    }
+
+    fn check_deep(&self, state: &Keyspace, amb: &Ambiguity) -> Result<(), String> {
+        state
+            .check_invariants()
+            .map_err(|e| format!("keyspace invariant broken: {e}"))?;
+        self.check_reads(state, amb)
+    }
+
+    fn mark_at_risk(&mut self, survivors: &[&Keyspace]) {
+        let live: Vec<BTreeSet<Dot>> = survivors
+            .iter()
+            .map(|s| s.dots().map(|(_, d)| d).collect())
+            .collect();
+        for (d, rec) in &mut self.dots {
+            if !rec.issued_at_risk && !survivors.iter().any(|s| s.context().contains(d)) {
+                rec.issued_at_risk = true;
+            }
+            if rec.killed
+                && !rec.kill_at_risk
+                && !survivors
+                    .iter()
+                    .zip(&live)
+                    .any(|(s, l)| s.context().contains(d) && !l.contains(d))
+            {
+                rec.kill_at_risk = true;
+            }
+        }
+    }
+
+    fn check_final(&self, state: &Keyspace, amb: &Ambiguity) -> Result<(), String> {
+        self.check_deep(state, amb)?;
+        for d in state.context().dots() {
+            if !self.dot_ambiguous(&d, amb) && !self.dots.contains_key(&d) {
+                return Err(format!("the context holds dot {d:?}, which nobody issued"));
+            }
+        }
+        let live: BTreeSet<Dot> = state.dots().map(|(_, d)| d).collect();
+        // Per key: the dots that must be live, or `None` if some dot of the key is not
+        // exact (ambiguous, at risk, damaged): then only the per-dot rules hold.
+        let mut expect: BTreeMap<&str, Option<Vec<(Dot, &KPayload)>>> = BTreeMap::new();
+        for (d, rec) in &self.dots {
+            let k = rec.key.as_str();
+            let exact = !(amb.contains(rec.writer)
+                || rec.dup
+                || rec.issued_at_risk
+                || (rec.killed && rec.kill_at_risk)
+                || self.damaged.contains(d));
+            let slot = expect.entry(k).or_insert_with(|| Some(Vec::new()));
+            if !exact {
+                *slot = None;
+            } else if let Some(v) = slot {
+                if !rec.killed {
+                    v.push((*d, &rec.payload));
+                }
+            }
+            if amb.contains(rec.writer) || rec.dup {
+                continue;
+            }
+            let in_ctx = state.context().contains(d);
+            let is_live = live.contains(d);
+            let what = self.describe(d);
+            if !in_ctx {
+                if !rec.issued_at_risk {
+                    return Err(format!(
+                        "acknowledged write {what} is lost: not in the final context"
+                    ));
+                }
+                if rec.killed && !rec.kill_at_risk {
+                    return Err(format!(
+                        "the acknowledged write that superseded {what} is lost"
+                    ));
+                }
+                continue;
+            }
+            if rec.killed && !rec.kill_at_risk && is_live {
+                return Err(if rec.killed_by_delete {
+                    format!("resurrected: an acknowledged delete of key {k} observed {what}, yet it is live")
+                } else {
+                    format!("resurrected: an acknowledged write superseded {what}, yet it is live")
+                });
+            }
+            if !rec.killed && !is_live && !self.damaged.contains(d) {
+                return Err(format!(
+                    "acknowledged write {what} is seen but not live, though no acknowledged write observed it (a delete or overwrite that ignores its causal context)"
+                ));
+            }
+        }
+        for (k, want) in expect {
+            let Some(mut dots) = want else { continue };
+            dots.sort_unstable_by_key(|(d, _)| *d);
+            let want = read_key(&dots);
+            let got = state.get(k);
+            if got != want {
+                return Err(match want {
+                    None => format!(
+                        "key {k} reads {got:?}, but every acknowledged write to it was observed by a delete or an overwrite: it must be absent"
+                    ),
+                    Some(_) => format!(
+                        "key {k} reads {got:?}, but its acknowledged writes make it {want:?}"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn projection(&self, state: &Keyspace, amb: &Ambiguity) -> Option<String> {
+        let kept: Vec<(&str, Dot)> = state
+            .dots()
+            .filter(|(_, d)| !self.dot_ambiguous(d, amb))
+            .collect();
+        Some(format!("{kept:?}"))
+    }
+
+    fn totals(&self) -> (usize, usize) {
+        let all = self.writes.values().map(Vec::len).sum();
+        let risk = self
+            .dots
+            .values()
+            .filter(|r| r.issued_at_risk || r.kill_at_risk)
+            .count();
+        (all, risk)
+    }
+
+    fn lost_by_damage(&mut self, dots: &[Dot]) {
+        self.damaged.extend(dots.iter().copied());
     }
 }

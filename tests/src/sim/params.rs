@@ -27,6 +27,14 @@ pub struct Workload {
     pub big: Ppm,
     /// LWW: values come from a pool this large (equal values from different writes).
     pub value_pool: u64,
+    /// Keyspace: keys are drawn from `k0..k{keys}` (small: concurrent writes, deletes
+    /// and first writes of different types to one key are the interesting case).
+    pub keys: u64,
+    /// Keyspace: share of first writes to an absent key that pick a random type
+    /// instead of the key's home type (so concurrent first writes may conflict), ppm.
+    pub type_mix: Ppm,
+    /// Keyspace: share of writes to a present key that delete it, ppm.
+    pub delete: Ppm,
 }
 
 /// The link faults of the safety phase.
@@ -44,6 +52,9 @@ pub struct LinkFaults {
     pub latency_ms: (u64, u64),
     /// Upper bound of the extra delay of a reordered message, virtual ms.
     pub reorder_ms: u64,
+    /// A message is delivered to a leader other than its addressee (the transport
+    /// reports the true sender); the receiver must reject it.
+    pub misdeliver: Ppm,
 }
 
 /// The node faults and their rates (each a chance per chaos step).
@@ -84,6 +95,10 @@ pub struct NodeFaults {
     /// writing under a derived writer id) instead of `Leader::with_config`. Only then
     /// can an empty twin go behind its original's address (the documented limit).
     pub first_nonce: bool,
+    /// A running leader's state silently loses an OR-Set element (no change to its
+    /// causal context: only a state-hash digest can see it). OR-Set and keyspace
+    /// seeds only; forces periodic digests on.
+    pub damage: Ppm,
 }
 
 /// The leaders' wall clocks (used as `now_ms` of LWW writes).
@@ -133,7 +148,6 @@ impl Params {
     /// Draws a seed's parameters. `kind` forces the type (else drawn).
     pub fn draw(seed: u64, rng: &mut Rng, kind: Option<Kind>) -> Params {
         let drawn = *rng.pick(&Kind::ALL);
-        let kind = kind.unwrap_or(drawn);
         let leaders = rng.range(3, 7) as usize;
         let topology = Topology::draw(rng, leaders);
         let message_bytes_max = *rng.pick(&[
@@ -163,6 +177,9 @@ impl Params {
             decrement: rng.range(0, 600_000) as Ppm,
             big: rng.swarm_rate(700_000, 100_000),
             value_pool: *rng.pick(&[2, 8, 1_000_000]),
+            keys: 0,
+            type_mix: 0,
+            delete: 0,
         };
         let workload = Workload {
             clear: !workload.post_reply && rng.chance(600_000),
@@ -176,6 +193,7 @@ impl Params {
             corrupt: rng.swarm_rate(500_000, 50_000),
             latency_ms: (lat_lo, lat_lo + rng.range(0, 80)),
             reorder_ms: rng.range(10, 2_000),
+            misdeliver: 0,
         };
         let nodes = NodeFaults {
             chaos_ms: rng.range(50, 300),
@@ -193,6 +211,7 @@ impl Params {
             flap_ms: 0,
             twin_near: false,
             first_nonce: false,
+            damage: 0,
         };
         let clocks = Clocks {
             offset_ms: *rng.pick(&[0, 1_000, 600_000]),
@@ -208,6 +227,35 @@ impl Params {
             first_nonce: rng.chance(500_000),
             ..nodes
         };
+        // Drawn after everything above, so that every seed that stays of one of the
+        // first four kinds keeps its schedule: a fifth of the seeds become keyspace
+        // seeds (each kind is then drawn with the same 20 %).
+        let keyspace = rng.chance(200_000);
+        let kind = kind.unwrap_or(if keyspace { Kind::Keyspace } else { drawn });
+        let workload = Workload {
+            keys: *rng.pick(&[2, 3, 6, 12]),
+            type_mix: rng.swarm_rate(300_000, 600_000),
+            delete: rng.range(20_000, 300_000) as Ppm,
+            ..workload
+        };
+        let links = LinkFaults {
+            misdeliver: rng.swarm_rate(600_000, 20_000),
+            ..links
+        };
+        let damage = rng.swarm_rate(500_000, 40_000);
+        let nodes = NodeFaults {
+            damage: if matches!(kind, Kind::OrSet | Kind::Keyspace) {
+                damage
+            } else {
+                0
+            },
+            ..nodes
+        };
+        let mut config = config;
+        if nodes.damage > 0 && config.digest_interval_ticks == 0 {
+            // Digests with state hashes are the only path that finds the damage.
+            config.digest_interval_ticks = 8;
+        }
         Params {
             seed,
             kind,
@@ -228,7 +276,7 @@ impl Params {
         let l = &self.links;
         let n = &self.nodes;
         format!(
-            "{} x{} {} msg<={} buf<={} digest/{} | loss {} dup {} reorder {} corrupt {} | partition {} crash {} amnesia {} flap {} twin {}{} clockstep {} | events {}",
+            "{} x{} {} msg<={} buf<={} digest/{} | loss {} dup {} reorder {} corrupt {} | partition {} crash {} amnesia {} flap {} twin {}{} clockstep {} damage {} | misdeliver {} | events {}",
             self.kind.name(),
             self.topology.leaders,
             self.topology.name,
@@ -252,6 +300,8 @@ impl Params {
             },
             if n.first_nonce { " (first nonces)" } else { "" },
             pct(n.clock_step),
+            pct(n.damage),
+            pct(l.misdeliver),
             self.safety_events,
         )
     }

@@ -7,13 +7,13 @@
 //! state just before the write (the dots a remove observed, the
 //! timestamp an LWW write must follow).
 
-use super::oracle::{CounterOracle, LwwOracle, OrSetOracle, Oracle};
+use super::oracle::{CounterOracle, KeyspaceOracle, LwwOracle, OrSetOracle, Oracle};
 use super::params::{Kind, Workload};
 use super::rng::Rng;
 use crdt_core::codec::WireFormat;
 use crdt_core::{
-    DeltaCrdt, Dot, GCounter, GCounterOp, LwwOp, LwwRegister, OrSet, OrSetOp, PnCounter,
-    PnCounterOp, ReplicaId, Timestamp,
+    DeltaCrdt, Dot, GCounter, GCounterOp, Keyspace, KeyspaceOp, LwwOp, LwwRegister, OrSet, OrSetOp,
+    PnCounter, PnCounterOp, ReplicaId, Timestamp, Value, ValueOp, ValueType,
 };
 use std::fmt::Debug;
 
@@ -54,6 +54,13 @@ pub trait Model: DeltaCrdt + WireFormat + Sized + 'static {
 
     /// The leader operation of `op` for a writer whose wall clock reads `now_ms`.
     fn op(op: &Self::Write, now_ms: u64) -> <Self as DeltaCrdt>::Op;
+
+    /// State damage (the `damage` fault): makes `state` silently lose one OR-Set
+    /// element, leaving its causal context unchanged, and returns the live dots it lost
+    /// (empty: nothing to damage, or a type without OR-Set elements).
+    fn damage(_rng: &mut Rng, _state: &mut Self) -> Vec<Dot> {
+        Vec::new()
+    }
 }
 
 /// Workload state shared by all leaders of a run (fresh post and reply numbers).
@@ -212,6 +219,23 @@ impl Model for OrSet<u64> {
         }
     }
 
+    /// A plain element or a reply (never a post: a reply without its post is what the
+    /// causal-consistency probe must never see).
+    fn damage(rng: &mut Rng, state: &mut Self) -> Vec<Dot> {
+        let cands: Vec<u64> = state
+            .iter()
+            .copied()
+            .filter(|e| *e < POST || *e >= REPLY)
+            .collect();
+        if cands.is_empty() {
+            return Vec::new();
+        }
+        let x = *rng.pick(&cands);
+        let lost = state.dots(&x).map(<[Dot]>::to_vec).unwrap_or_default();
+        let _ = state.remove(&x);
+        lost
+    }
+
     fn op(op: &SetOp, _: u64) -> OrSetOp<u64> {
         match op {
             SetOp::Insert(x) => OrSetOp::Insert(*x),
@@ -251,5 +275,162 @@ impl Model for LwwRegister<String> {
             value: op.0.clone(),
             now_ms,
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Keyspace
+
+/// Keyspace OR-Set elements are drawn from `e0..e{SET_ELEMENTS}`.
+pub const SET_ELEMENTS: u64 = 4;
+
+/// The five value types, in [`ValueType`] order: key `k{i}`'s home type is
+/// `VALUE_TYPES[i % 5]`.
+pub const VALUE_TYPES: [ValueType; 5] = [
+    ValueType::GCounter,
+    ValueType::PnCounter,
+    ValueType::OrSet,
+    ValueType::LwwRegister,
+    ValueType::MvRegister,
+];
+
+/// A keyspace write: one key, and a value write or (`None`) a delete. An LWW write's
+/// `now_ms` is the writer's clock, filled in by [`Model::op`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyWrite {
+    /// The key.
+    pub key: String,
+    /// The value write, or `None` for a delete of the key.
+    pub op: Option<ValueOp>,
+}
+
+/// The elements of the OR-Set value under `key` (also inside a type conflict).
+fn set_elements(state: &Keyspace, key: &str) -> Vec<String> {
+    match state.get(key) {
+        Some(Value::OrSet(es)) => es,
+        Some(Value::Conflict(vs)) => vs
+            .into_iter()
+            .find_map(|v| match v {
+                Value::OrSet(es) => Some(es),
+                _ => None,
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// The live dots of `key`, ascending.
+#[must_use]
+pub fn key_dots(state: &Keyspace, key: &str) -> Vec<Dot> {
+    state
+        .dots()
+        .filter(|(k, _)| *k == key)
+        .map(|(_, d)| d)
+        .collect()
+}
+
+impl Model for Keyspace {
+    const KIND: Kind = Kind::Keyspace;
+    type Write = KeyWrite;
+    /// The key's live dots before the write (the oracle knows what each holds, and so
+    /// which of them the write supersedes).
+    type Pre = Vec<Dot>;
+    type Oracle = KeyspaceOracle;
+
+    /// A key from a small universe; a delete (of a present key) or a write of a type
+    /// the key has here (one of them in a type conflict, which the write resolves), or
+    /// for an absent key its home type — or, at the seed's `type_mix` rate, any type, so
+    /// that concurrent first writes may give one key two types.
+    fn draw(gen: &mut OpGen, rng: &mut Rng, w: &Workload, state: &Self) -> KeyWrite {
+        let k = rng.below(w.keys.max(1));
+        let key = format!("k{k}");
+        let present = state.value_types(&key);
+        if !present.is_empty() && rng.chance(w.delete) {
+            return KeyWrite { key, op: None };
+        }
+        let t = if present.is_empty() {
+            if rng.chance(w.type_mix) {
+                *rng.pick(&VALUE_TYPES)
+            } else {
+                VALUE_TYPES[(k % 5) as usize]
+            }
+        } else {
+            *rng.pick(&present)
+        };
+        let op = match t {
+            ValueType::GCounter => ValueOp::GCounterIncrement(draw_amount(rng, w)),
+            ValueType::PnCounter => {
+                let n = draw_amount(rng, w);
+                if rng.chance(w.decrement) {
+                    ValueOp::PnCounterDecrement(n)
+                } else {
+                    ValueOp::PnCounterIncrement(n)
+                }
+            }
+            ValueType::OrSet => {
+                let held = set_elements(state, &key);
+                if !held.is_empty() && rng.chance(400_000) {
+                    ValueOp::OrSetRemove(rng.pick(&held).clone())
+                } else if rng.chance(100_000) {
+                    ValueOp::OrSetRemove(format!("e{}", rng.below(SET_ELEMENTS)))
+                } else {
+                    ValueOp::OrSetInsert(format!("e{}", rng.below(SET_ELEMENTS)))
+                }
+            }
+            ValueType::LwwRegister => {
+                gen.values += 1;
+                ValueOp::LwwSet {
+                    value: format!("v{}", rng.below(w.value_pool)),
+                    now_ms: 0,
+                }
+            }
+            ValueType::MvRegister => {
+                gen.values += 1;
+                ValueOp::MvRegisterSet(format!("m{}", rng.below(w.value_pool)))
+            }
+        };
+        KeyWrite { key, op: Some(op) }
+    }
+
+    fn pre(op: &KeyWrite, state: &Self, _: ReplicaId) -> Vec<Dot> {
+        key_dots(state, &op.key)
+    }
+
+    fn op(op: &KeyWrite, now_ms: u64) -> KeyspaceOp {
+        let key = op.key.clone();
+        match &op.op {
+            None => KeyspaceOp::Delete { key },
+            Some(ValueOp::LwwSet { value, .. }) => KeyspaceOp::Write {
+                key,
+                op: ValueOp::LwwSet {
+                    value: value.clone(),
+                    now_ms,
+                },
+            },
+            Some(v) => KeyspaceOp::Write { key, op: v.clone() },
+        }
+    }
+
+    /// One element of an OR-Set key that is not in a type conflict, removed as an
+    /// OR-Set remove does (its dots leave the state, not the context).
+    fn damage(rng: &mut Rng, state: &mut Self) -> Vec<Dot> {
+        let keys: Vec<String> = state
+            .keys()
+            .filter(|k| state.value_types(k) == [ValueType::OrSet])
+            .map(str::to_string)
+            .collect();
+        if keys.is_empty() {
+            return Vec::new();
+        }
+        let key = rng.pick(&keys).clone();
+        let elements = set_elements(state, &key);
+        if elements.is_empty() {
+            return Vec::new();
+        }
+        let x = rng.pick(&elements).clone();
+        let before = key_dots(state, &key);
+        let _ = state.set_remove(ReplicaId::new(1), &key, &x);
+        let after = key_dots(state, &key);
+        before.into_iter().filter(|d| !after.contains(d)).collect()
     }
 }

@@ -95,6 +95,16 @@ pub struct Stats {
     pub repairs: u64,
     /// Sum over the final leaders of `Metrics::buffer_overflows`.
     pub overflows: u64,
+    /// States damaged (an OR-Set element lost without a trace in the context).
+    pub damages: u64,
+    /// Sum over the final leaders of `Metrics::divergences` (digests that found equal
+    /// summaries with different state hashes).
+    pub divergences: u64,
+    /// Messages delivered to a leader other than their addressee.
+    pub misdelivered: u64,
+    /// ... of which rejected with `SyncError::Misdelivered` (the others: `UnknownPeer`,
+    /// the receiver does not list the sender).
+    pub misdelivered_rejected: u64,
 }
 
 #[derive(Debug)]
@@ -104,6 +114,8 @@ enum Ev {
         from: usize,
         payload: Vec<u8>,
         corrupted: bool,
+        /// Sent to `to` although addressed to another leader.
+        misdelivered: bool,
     },
     Tick(usize, u32),
     Write(usize, u32),
@@ -385,6 +397,7 @@ impl<C: Model> World<C> {
                 self.stats.gaps += m.gaps;
                 self.stats.repairs += m.repairs_sent;
                 self.stats.overflows += m.buffer_overflows;
+                self.stats.divergences += m.divergences;
             }
         }
     }
@@ -478,7 +491,14 @@ impl<C: Model> World<C> {
                 from,
                 payload,
                 corrupted,
-            } => self.deliver(to, from, &payload, corrupted),
+                misdelivered,
+            } => {
+                if misdelivered && !corrupted {
+                    self.deliver_misdelivered(to, from, &payload);
+                } else {
+                    self.deliver(to, from, &payload, corrupted);
+                }
+            }
             Ev::Tick(p, e) if self.timer_valid(p, e) => {
                 if let Some(l) = self.procs[p].leader.as_mut() {
                     l.tick();
@@ -590,6 +610,27 @@ impl<C: Model> World<C> {
 
     fn send(&mut self, from: usize, to: usize, payload: Vec<u8>) {
         let l = self.p.links.clone();
+        // Misdelivery: to a leader object with neither the sender's nor the
+        // addressee's id (a reused address, a stale route).
+        let mut to = to;
+        let mut misdelivered = false;
+        if l.misdeliver > 0 && self.rng.chance(l.misdeliver) {
+            let (from_id, to_id) = (self.procs[from].id, self.procs[to].id);
+            let others: Vec<usize> = (0..self.procs.len())
+                .filter(|&q| {
+                    self.procs[q].leader.is_some()
+                        && self.procs[q].id != from_id
+                        && self.procs[q].id != to_id
+                })
+                .collect();
+            if !others.is_empty() {
+                let addressee = to;
+                to = *self.rng.pick(&others);
+                misdelivered = true;
+                self.stats.misdelivered += 1;
+                self.log(|| format!("MISDELIVER {from}->{addressee} to {to}"));
+            }
+        }
         if self.rng.chance(l.loss) {
             self.stats.lost += 1;
             self.log(|| format!("lost {from}->{to} {}", kind_of(&payload)));
@@ -633,6 +674,7 @@ impl<C: Model> World<C> {
                     from,
                     payload: bytes,
                     corrupted,
+                    misdelivered,
                 },
             );
         }
@@ -684,6 +726,53 @@ impl<C: Model> World<C> {
         self.observe(to);
         self.check_exposed(to);
         self.drain(to);
+    }
+
+    /// A message addressed to another leader: the receiver must reject it (as
+    /// misdelivered, or from a peer it does not know) and stay unchanged.
+    fn deliver_misdelivered(&mut self, to: usize, from: usize, payload: &[u8]) {
+        if self.cut.contains(&(from, to)) {
+            self.stats.partitioned += 1;
+            return;
+        }
+        if self.procs[to].running().is_none() {
+            self.stats.undeliverable += 1;
+            return;
+        }
+        let from_id = self.procs[from].id;
+        let Some(l) = self.procs[to].leader.as_mut() else {
+            return;
+        };
+        let before = (encode(l.state()), l.causal_token(), l.incarnation());
+        let res = l.receive(from_id, payload);
+        let after = (encode(l.state()), l.causal_token(), l.incarnation());
+        self.log(|| {
+            format!(
+                "misdelivered {from}->{to} {} ({} B): {res:?}",
+                kind_of(payload),
+                payload.len()
+            )
+        });
+        match res {
+            Err(SyncError::Misdelivered { at, .. }) if at == self.procs[to].id => {
+                self.stats.misdelivered_rejected += 1;
+            }
+            Err(SyncError::UnknownPeer(_)) => self.stats.receive_errors += 1,
+            other => {
+                self.fail(
+                    "input",
+                    format!("process {to} took a message from {from} addressed to another leader: {other:?}"),
+                );
+                return;
+            }
+        }
+        if before != after {
+            self.fail(
+                "input",
+                format!("process {to} rejected a misdelivered message but changed its state, token or incarnation"),
+            );
+        }
+        self.observe(to);
     }
 
     fn deliver_corrupted(&mut self, to: usize, from_id: ReplicaId, payload: &[u8]) {
@@ -1302,6 +1391,44 @@ impl<C: Model> World<C> {
         if nf.twin && !self.twin_started && self.chaos_steps >= self.twin_at {
             self.start_twin();
         }
+        if nf.damage > 0 && self.frng.chance(nf.damage) {
+            self.damage();
+        }
+    }
+
+    /// The `damage` fault: a running leader's state silently loses an OR-Set element
+    /// (its context unchanged), as a corrupted store or a buggy peer's delta would
+    /// leave it. The oracle excuses exactly the lost dots.
+    fn damage(&mut self) {
+        let up: Vec<usize> = (0..self.procs.len())
+            .filter(|&i| self.procs[i].running().is_some())
+            .collect();
+        if up.is_empty() {
+            return;
+        }
+        let p = *self.frng.pick(&up);
+        let World { procs, frng, .. } = self;
+        let Some(l) = procs[p].leader.as_mut() else {
+            return;
+        };
+        let ctx_before = l.state().summary();
+        let mut lost = Vec::new();
+        l.inject_state_damage(|s| lost = C::damage(frng, s));
+        let ctx_same = l.state().summary() == ctx_before;
+        if lost.is_empty() {
+            return;
+        }
+        self.stats.damages += 1;
+        self.log(|| format!("DAMAGE {p}: lost live dots {lost:?}"));
+        if !ctx_same {
+            self.fail(
+                "damage",
+                format!("process {p}: the damage changed the context (not a silent loss)"),
+            );
+            return;
+        }
+        self.oracle.lost_by_damage(&lost);
+        self.check_exposed(p);
     }
 
     /// Starts a second process with the id of an existing leader, attached to a leader
@@ -1423,6 +1550,7 @@ impl<C: Model> World<C> {
                 from,
                 payload,
                 corrupted: false,
+                misdelivered: false,
             } = s.ev
             {
                 self.pending.push((to, from, payload));
@@ -1477,7 +1605,20 @@ impl<C: Model> World<C> {
                     self.deliver(to, from, &payload, false);
                 }
                 if delivered > ROUND_MESSAGES_MAX {
-                    self.fail("liveness", format!("round {round} delivered over {ROUND_MESSAGES_MAX} messages: a message storm"));
+                    let running: Vec<(usize, &Leader<C>)> = self
+                        .procs
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, p)| p.running().map(|l| (i, l)))
+                        .collect();
+                    let states = self.divergence(&running).unwrap_or_else(|| {
+                        "every running leader holds identical state bytes".to_string()
+                    });
+                    let divergences: Vec<u64> = running
+                        .iter()
+                        .map(|(_, l)| l.metrics().divergences)
+                        .collect();
+                    self.fail("liveness", format!("round {round} delivered over {ROUND_MESSAGES_MAX} messages: a message storm ({states}; divergences per leader {divergences:?})"));
                     return;
                 }
             }
