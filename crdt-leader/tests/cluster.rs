@@ -155,6 +155,23 @@ async fn documents_arrive_at_watchers_and_type_conflicts_show_everywhere() {
             other => panic!("leader {}: {other:?}", n.id()),
         }
     }
+    // Over HTTP a type conflict is a 200 with each type's value, never a 500.
+    let resp = t(reqwest::Client::new()
+        .get(format!(
+            "http://{}/v1/docs/doc/keys/k",
+            nodes[0].http_addr().unwrap()
+        ))
+        .bearer_auth(common::READER)
+        .send())
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), reqwest::StatusCode::OK);
+    let body: serde_json::Value = t(resp.json()).await.unwrap();
+    assert_eq!(body["type"], serde_json::json!("conflict"));
+    assert_eq!(
+        body["conflict"],
+        serde_json::json!([{"type":"gcounter","value":4},{"type":"orset","value":["x"]}])
+    );
     // A document first written at leader 1 is created at leader 2 on arrival and
     // reaches its watcher.
     eventually("leader 1 writes", || async {
