@@ -339,6 +339,7 @@ impl Driver {
         if let Some(doc) = self.docs.get_mut(&name) {
             notify(doc, &key, value, &token, &self.metrics);
         }
+        self.mark_active(&name);
         self.after_change(&name);
     }
 
@@ -470,11 +471,16 @@ impl Driver {
             self.log(&name, &delta);
             self.wake_waiters(&name);
         }
-        self.active.insert(name.clone());
-        if let Some(d) = self.docs.get_mut(&name) {
-            d.quiet_ticks = 0;
-        }
+        self.mark_active(&name);
         self.after_change(&name);
+    }
+
+    /// The document has pending work: tick it until it settles.
+    fn mark_active(&mut self, name: &str) {
+        if let Some(d) = self.docs.get_mut(name) {
+            d.quiet_ticks = 0;
+            self.active.insert(name.to_string());
+        }
     }
 
     fn wake_waiters(&mut self, name: &str) {

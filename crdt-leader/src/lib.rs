@@ -81,7 +81,7 @@ pub use node::{
     Change, Node, NodeConfig, NodeHandle, PeerConfig, PeerStatus, ReadResult, Status, Watch,
     WriteReceipt, READ_WAIT_MAX, VALUE_BYTES_MAX,
 };
-pub use peer::{FRAME_BYTES_MAX, PEER_CONNECTIONS_MAX};
+pub use peer::{FRAMES_PER_SECOND_MAX, FRAME_BYTES_MAX, PEER_CONNECTIONS_MAX};
 pub use store::{FsyncPolicy, STORE_FILE, STORE_FORMAT};
 pub use token::{CausalToken, TOKEN_CHARS_MAX};
 

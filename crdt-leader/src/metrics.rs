@@ -39,6 +39,7 @@ struct Inner {
     rejected_messages: Counter,
     auth_failures: Counter,
     frames_dropped: Counter,
+    frames_throttled: Counter,
     repairs_sent: Counter,
     gaps: Counter,
     divergences: Counter,
@@ -71,6 +72,7 @@ impl NodeMetrics {
             rejected_messages: Counter::default(),
             auth_failures: Counter::default(),
             frames_dropped: Counter::default(),
+            frames_throttled: Counter::default(),
             repairs_sent: Counter::default(),
             gaps: Counter::default(),
             divergences: Counter::default(),
@@ -150,6 +152,11 @@ impl NodeMetrics {
             "frames_dropped",
             "Outgoing frames dropped because the peer's queue was full (the protocol resends)",
             inner.frames_dropped.clone(),
+        );
+        r.register(
+            "frames_throttled",
+            "Incoming peer frames over the per-connection rate that paused reading",
+            inner.frames_throttled.clone(),
         );
         r.register(
             "repairs_sent",
@@ -256,6 +263,9 @@ impl NodeMetrics {
     }
     pub(crate) fn frame_dropped(&self) {
         self.inner.frames_dropped.inc();
+    }
+    pub(crate) fn frames_throttled(&self) {
+        self.inner.frames_throttled.inc();
     }
     pub(crate) fn type_conflict(&self) {
         self.inner.type_conflicts.inc();

@@ -418,13 +418,18 @@ impl NodeHandle {
             key: key.to_string(),
         };
         let doc = doc.to_string();
-        self.call(|reply| Command::Write {
-            doc,
-            op,
-            started,
-            reply,
-        })
-        .await
+        let r = self
+            .call(|reply| Command::Write {
+                doc,
+                op,
+                started,
+                reply,
+            })
+            .await;
+        if r.is_ok() {
+            self.shared.metrics.observe_write(started.elapsed());
+        }
+        r
     }
 
     /// Reads `key` of `doc`. With a `token`, answers only once this leader has every

@@ -34,6 +34,9 @@ use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
 /// The largest frame accepted or sent, in bytes (a crdt-sync message at its default
 /// `message_bytes_max` plus the document name).
 pub const FRAME_BYTES_MAX: usize = (16 << 20) + 256;
+/// The most frames per second read from one peer connection (a token bucket with
+/// one second of burst): above it, reading pauses, and TCP pushes back on the sender.
+pub const FRAMES_PER_SECOND_MAX: u32 = 20_000;
 /// The most concurrent peer connections (handshaking or up) accepted.
 pub const PEER_CONNECTIONS_MAX: usize = 64;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -254,11 +257,16 @@ async fn connection(stream: TcpStream, expect: Option<u64>, ctx: &Ctx) -> bool {
         }
     });
     let mut shutdown = ctx.shutdown.clone();
+    let mut bucket = Bucket::new(FRAMES_PER_SECOND_MAX);
     loop {
         tokio::select! {
             f = reader.next() => match f {
                 Some(Ok(frame)) => {
                     ctx.metrics.frame_received(peer, frame.len());
+                    if let Some(wait) = bucket.take() {
+                        ctx.metrics.frames_throttled();
+                        tokio::time::sleep(wait).await;
+                    }
                     let Some((doc, payload)) = parse_frame(&frame) else {
                         ctx.metrics.frame_rejected("malformed");
                         tracing::warn!(peer, "malformed frame; connection closed");
@@ -288,6 +296,33 @@ async fn connection(stream: TcpStream, expect: Option<u64>, ctx: &Ctx) -> bool {
     let _ = ctx.events.send(PeerEvent::Down { peer, conn }).await;
     tracing::info!(peer, conn, "peer disconnected");
     true
+}
+
+/// A token bucket of frames: `rate` per second, `rate` of burst.
+struct Bucket {
+    rate: f64,
+    tokens: f64,
+    last: tokio::time::Instant,
+}
+
+impl Bucket {
+    fn new(rate: u32) -> Self {
+        Self {
+            rate: f64::from(rate),
+            tokens: f64::from(rate),
+            last: tokio::time::Instant::now(),
+        }
+    }
+
+    /// Takes one frame's token; `Some(wait)` if the caller must pause first.
+    fn take(&mut self) -> Option<Duration> {
+        let now = tokio::time::Instant::now();
+        let refill = now.duration_since(self.last).as_secs_f64() * self.rate;
+        self.tokens = (self.tokens + refill).min(self.rate);
+        self.last = now;
+        self.tokens -= 1.0;
+        (self.tokens < 0.0).then(|| Duration::from_secs_f64(-self.tokens / self.rate))
+    }
 }
 
 /// Binds the peer listener and accepts connections until shutdown.
@@ -397,6 +432,18 @@ mod tests {
         assert_eq!(parse_frame(&[1, 9, b'a']), None);
         assert_eq!(parse_frame(&[1, 1, b'/']), None);
         assert_eq!(parse_frame(&[1, 0]), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_frame_bucket_allows_its_rate_and_then_paces() {
+        let mut b = Bucket::new(10);
+        for _ in 0..10 {
+            assert_eq!(b.take(), None);
+        }
+        let wait = b.take().expect("the eleventh frame in a second waits");
+        assert!((wait.as_secs_f64() - 0.1).abs() < 1e-6, "{wait:?}");
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(b.take(), None);
     }
 
     #[test]

@@ -327,3 +327,70 @@ async fn a_read_with_an_uncovered_token_says_not_yet() {
     t(a.shutdown()).await;
     t(b.shutdown()).await;
 }
+
+#[tokio::test]
+async fn idle_documents_are_not_ticked() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = t(Node::start(solo(dir.path()))).await.unwrap();
+    for i in 0..50 {
+        t(node.write(&format!("d{i}"), "k", ValueOp::GCounterIncrement(1)))
+            .await
+            .unwrap();
+    }
+    let active = |text: String| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix("crdt_leader_docs_active "))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    eventually("every document settles and stops being ticked", || async {
+        active(node.metrics_text().await.unwrap()) == 0
+    })
+    .await;
+    // A write makes only its document active again.
+    t(node.write("d7", "k", ValueOp::GCounterIncrement(1)))
+        .await
+        .unwrap();
+    let now = active(t(node.metrics_text()).await.unwrap());
+    assert_eq!(now, 1);
+    t(node.shutdown()).await;
+}
+
+#[tokio::test]
+async fn metrics_parse_as_prometheus_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = t(Node::start(solo(dir.path()))).await.unwrap();
+    t(node.write("d", "k", ValueOp::GCounterIncrement(1)))
+        .await
+        .unwrap();
+    t(node.delete("d", "k")).await.unwrap();
+    let text = t(node.metrics_text()).await.unwrap();
+    let lines = text.lines().map(|l| Ok(l.to_string()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("valid text format");
+    let names: Vec<&str> = scrape.samples.iter().map(|s| s.metric.as_str()).collect();
+    for want in [
+        "crdt_leader_write_latency_seconds_count",
+        "crdt_leader_fsync_seconds_count",
+        "crdt_leader_docs",
+        "crdt_leader_keys",
+        "crdt_leader_auth_failures_total",
+        "crdt_leader_rejected_messages_total",
+        "crdt_leader_repairs_sent_total",
+    ] {
+        assert!(names.contains(&want), "{want} missing: {names:?}");
+    }
+    let writes = scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == "crdt_leader_write_latency_seconds_count")
+        .unwrap();
+    match writes.value {
+        prometheus_parse::Value::Untyped(v) | prometheus_parse::Value::Counter(v) => {
+            assert_eq!(v, 2.0)
+        }
+        ref other => panic!("{other:?}"),
+    }
+    t(node.shutdown()).await;
+}
