@@ -104,6 +104,8 @@ pub(crate) struct Driver {
     store: std::sync::mpsc::Sender<Job>,
     waiters: HashMap<String, Vec<Waiter>>,
     metrics: NodeMetrics,
+    /// Per peer, since when some document has continuously had writes it lacks.
+    behind_since: BTreeMap<u64, Instant>,
 }
 
 fn value_of(leader: &Leader<Keyspace>, key: &str) -> Option<Value> {
@@ -129,6 +131,7 @@ impl Driver {
             store,
             waiters: HashMap::new(),
             metrics,
+            behind_since: BTreeMap::new(),
         };
         for s in stored {
             let mut leader = s.leader;
@@ -556,6 +559,7 @@ impl Driver {
     /// One round for the documents with pending work; idle ones cost nothing.
     fn tick(&mut self) {
         let names: Vec<String> = self.active.iter().cloned().collect();
+        let mut behind: BTreeSet<u64> = BTreeSet::new();
         for name in names {
             let Some(doc) = self.docs.get_mut(&name) else {
                 self.active.remove(&name);
@@ -563,6 +567,12 @@ impl Driver {
             };
             doc.leader.tick();
             let m = doc.leader.metrics();
+            behind.extend(
+                m.peer_lag
+                    .iter()
+                    .filter(|(_, l)| **l > 0)
+                    .map(|(p, _)| p.get()),
+            );
             let settled = m.deltas_buffered == 0
                 && m.peer_lag.values().all(|l| *l == 0)
                 && doc.leader.can_write().is_ok();
@@ -575,6 +585,12 @@ impl Driver {
                 self.active.remove(&name);
             }
             self.after_change(&name);
+        }
+        // Lagging documents stay active, so the ticked set sees every lag.
+        let now = Instant::now();
+        self.behind_since.retain(|p, _| behind.contains(p));
+        for p in behind {
+            self.behind_since.entry(p).or_insert(now);
         }
         self.waiters.retain(|_, list| {
             list.retain(|w| !w.reply.is_closed());
@@ -614,7 +630,11 @@ impl Driver {
         let peers = lag
             .into_iter()
             .map(|(id, lag_ops)| {
-                self.metrics.set_lag(id, lag_ops);
+                let secs = self
+                    .behind_since
+                    .get(&id)
+                    .map_or(0.0, |t| t.elapsed().as_secs_f64());
+                self.metrics.set_lag(id, lag_ops, secs);
                 PeerStatus {
                     id,
                     connected: self.links.contains_key(&id),

@@ -30,6 +30,26 @@
 //! transaction and commits once (**group commit**), then answers every write in the
 //! batch; a write is acknowledged only after that commit is durable.
 //!
+//! A local write is applied in memory and offered to peers at once, and answered
+//! after its commit: a read (here or at a peer) may see a write a crash then loses
+//! from this leader's disk. That is safe: a restarted leader is a new incarnation
+//! writing under a new id, never reusing a dot it may have sent, and its peers repair
+//! what it lost. What is promised is that an **acknowledged** write is on disk.
+//!
+//! # Limits
+//!
+//! | what | limit | over it |
+//! |---|---|---|
+//! | document name | [`DOC_NAME_BYTES_MAX`] bytes of `[A-Za-z0-9-_.:~]` | [`Error::TooLarge`] / [`Error::Invalid`] (HTTP 413 / 400) |
+//! | key | `crdt_core::KEY_BYTES_MAX` bytes | [`Error::TooLarge`] (413) |
+//! | value | [`VALUE_BYTES_MAX`] bytes | [`Error::TooLarge`] (413) |
+//! | HTTP body | [`BODY_BYTES_MAX`] bytes | 413 |
+//! | read wait | [`READ_WAIT_MAX`] | clamped |
+//! | peer frame | [`FRAME_BYTES_MAX`] bytes | connection closed, counted |
+//! | peer frame rate | [`FRAMES_PER_SECOND_MAX`] per connection | reading paused, counted |
+//! | peer connections | [`PEER_CONNECTIONS_MAX`] | refused, counted |
+//! | watcher backlog | [`WATCH_BUFFER`] changes | stream closed, counted |
+//!
 //! # On-disk format
 //! `DATA_DIR/crdt-leader.redb`, a redb database (crash-safe, copy-on-write, with
 //! checksummed commits), with three tables:

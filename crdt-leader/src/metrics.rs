@@ -30,6 +30,7 @@ struct Inner {
     fsync_latency: Histogram,
     peer_connected: Family<Labels, Gauge>,
     peer_lag_ops: Family<Labels, Gauge>,
+    peer_lag_seconds: Family<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     peer_bytes_sent: Family<Labels, Counter>,
     peer_bytes_received: Family<Labels, Counter>,
     peer_frames_sent: Family<Labels, Counter>,
@@ -63,6 +64,7 @@ impl NodeMetrics {
             fsync_latency,
             peer_connected: Family::default(),
             peer_lag_ops: Family::default(),
+            peer_lag_seconds: Family::default(),
             peer_bytes_sent: Family::default(),
             peer_bytes_received: Family::default(),
             peer_frames_sent: Family::default(),
@@ -105,6 +107,12 @@ impl NodeMetrics {
             "peer_lag_ops",
             "Writes (summed over documents) the peer is known to miss",
             inner.peer_lag_ops.clone(),
+        );
+        r.register_with_unit(
+            "peer_lag",
+            "How long the peer has continuously lacked some write of a document",
+            prometheus_client::registry::Unit::Seconds,
+            inner.peer_lag_seconds.clone(),
         );
         r.register_with_unit(
             "peer_sent",
@@ -227,11 +235,15 @@ impl NodeMetrics {
                 .inc();
         }
     }
-    pub(crate) fn set_lag(&self, peer: u64, ops: u64) {
+    pub(crate) fn set_lag(&self, peer: u64, ops: u64, seconds: f64) {
         self.inner
             .peer_lag_ops
             .get_or_create(&peer_label(peer))
             .set(i64::try_from(ops).unwrap_or(i64::MAX));
+        self.inner
+            .peer_lag_seconds
+            .get_or_create(&peer_label(peer))
+            .set(seconds);
     }
     pub(crate) fn frame_sent(&self, peer: u64, bytes: usize) {
         let l = peer_label(peer);

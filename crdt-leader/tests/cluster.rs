@@ -93,6 +93,19 @@ async fn a_restarted_leader_gets_what_it_missed_and_writes_again() {
     let last = t(nodes[2].write("d", "c", ValueOp::GCounterIncrement(100)))
         .await
         .unwrap();
+    // Leader 1 sees leader 2 lagging, in operations and in seconds.
+    eventually("leader 2 reported behind", || async {
+        let s = nodes[0].status().await.unwrap();
+        let lag = s.peers.iter().find(|p| p.id == 2).unwrap();
+        let text = nodes[0].metrics_text().await.unwrap();
+        let secs = text
+            .lines()
+            .find_map(|l| l.strip_prefix("crdt_leader_peer_lag_seconds{peer=\"2\"} "))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0);
+        !lag.connected && lag.lag_ops > 0 && secs > 0.0
+    })
+    .await;
     // Leader 2 comes back on its old port (leader 1 dials it there).
     let mut c = config(2, dir.path());
     c.peer_listen = Some(addr2);
