@@ -40,7 +40,8 @@ struct Cli {
     /// A file of client tokens: `<token> <read|write> <document-prefix>` per line.
     #[arg(long)]
     client_tokens: Option<PathBuf>,
-    /// `always` (fsync before acknowledging) or `interval:MS` (write-behind).
+    /// `always` (fsync before acknowledging) or `interval:MS` (write-behind: a crash
+    /// may lose up to MS ms of acknowledged writes).
     #[arg(long, default_value = "always")]
     fsync: String,
     /// Run without peer secret or client tokens (trusted networks only).

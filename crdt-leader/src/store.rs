@@ -28,8 +28,9 @@ pub enum FsyncPolicy {
     #[default]
     Always,
     /// Write-behind: commits are acknowledged before fsync, and an fsync happens at
-    /// least every this many milliseconds. Power loss loses at most that window of
-    /// acknowledged writes; a process crash loses none (the OS has the pages).
+    /// least every this many milliseconds (and at shutdown). A crash of the process or
+    /// of the machine loses at most that window of acknowledged writes: redb recovers
+    /// to its last fsynced commit (see the crate docs).
     IntervalMs(u64),
 }
 

@@ -458,3 +458,44 @@ async fn watch_streams_server_sent_change_events() {
         t(n.shutdown()).await;
     }
 }
+
+#[tokio::test]
+async fn a_restoring_leader_answers_503_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = cluster(2, dir.path()).await;
+    let (s, _) = post(
+        &nodes[1],
+        "/v1/docs/d/keys/k",
+        ADMIN,
+        json!({"type":"gcounter","op":"increment","by":1}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    for n in &nodes {
+        t(n.shutdown()).await;
+    }
+    // Leader 2 restarts while leader 1 stays down: its documents wait for leader 1
+    // to say which incarnations of leader 2 it has seen.
+    let mut c = config(2, dir.path());
+    c.peers = vec![crdt_leader::PeerConfig { id: 1, addr: None }];
+    let n = t(Node::start(c)).await.unwrap();
+    let (s, h, v) = call(
+        &n,
+        Method::POST,
+        "/v1/docs/d/keys/k",
+        Some(ADMIN),
+        Some(json!({"type":"gcounter","op":"increment","by":1}).to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert!(h.get("retry-after").is_some());
+    assert!(error_of(&v).contains("restored"), "{v}");
+    let (_, _, st) = call(&n, Method::GET, "/v1/status", Some(READER), None).await;
+    assert_eq!(st["can_write"], json!(false));
+    assert!(st["reason"].as_str().unwrap().contains("restored"), "{st}");
+    // Reads still work.
+    let (s, _, v) = call(&n, Method::GET, "/v1/docs/d/keys/k", Some(READER), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["value"], json!(1));
+    t(n.shutdown()).await;
+}

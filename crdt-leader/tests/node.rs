@@ -394,3 +394,32 @@ async fn metrics_parse_as_prometheus_text() {
     }
     t(node.shutdown()).await;
 }
+
+#[tokio::test]
+async fn fsync_interval_mode_keeps_writes_across_a_clean_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = solo(dir.path());
+    c.fsync = "interval:20".parse().unwrap();
+    let node = t(Node::start(c.clone())).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let n = node.clone();
+        tasks.push(tokio::spawn(async move {
+            n.write("d", &format!("k{}", i % 4), ValueOp::GCounterIncrement(1))
+                .await
+        }));
+    }
+    for task in tasks {
+        t(task).await.unwrap().unwrap();
+    }
+    t(node.shutdown()).await;
+    let node = t(Node::start(c)).await.unwrap();
+    for k in 0..4 {
+        let v = t(node.read("d", &format!("k{k}"), None, Duration::ZERO))
+            .await
+            .unwrap()
+            .value;
+        assert_eq!(v, Some(Value::GCounter(16)));
+    }
+    t(node.shutdown()).await;
+}
