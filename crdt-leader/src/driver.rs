@@ -59,6 +59,8 @@ pub(crate) enum Command {
         reply: Reply<Watch>,
     },
     Status {
+        /// Whether to compute the digest (O(total state): not for metric scrapes).
+        digest: bool,
         reply: Reply<Status>,
     },
     Shutdown {
@@ -247,8 +249,8 @@ impl Driver {
                     }
                 }
             }
-            Command::Status { reply } => {
-                let _ = reply.send(Ok(self.status()));
+            Command::Status { digest, reply } => {
+                let _ = reply.send(Ok(self.status(digest)));
             }
             Command::Shutdown { .. } => unreachable!("handled by run"),
         }
@@ -598,17 +600,19 @@ impl Driver {
         });
     }
 
-    fn status(&mut self) -> Status {
+    fn status(&mut self, with_digest: bool) -> Status {
         let mut hasher = xxhash_rust::xxh3::Xxh3::new();
         let mut lag: BTreeMap<u64, u64> = self.peers.iter().map(|p| (p.get(), 0)).collect();
         let (mut keys, mut buffered, mut repairs, mut gaps, mut divergences) = (0, 0, 0, 0, 0);
         let mut reason = None;
         for (name, doc) in &self.docs {
-            hasher.update(&(name.len() as u64).to_le_bytes());
-            hasher.update(name.as_bytes());
-            let bytes = encode(doc.leader.state());
-            hasher.update(&(bytes.len() as u64).to_le_bytes());
-            hasher.update(&bytes);
+            if with_digest {
+                hasher.update(&(name.len() as u64).to_le_bytes());
+                hasher.update(name.as_bytes());
+                let bytes = encode(doc.leader.state());
+                hasher.update(&(bytes.len() as u64).to_le_bytes());
+                hasher.update(&bytes);
+            }
             let m = doc.leader.metrics();
             for (p, l) in &m.peer_lag {
                 *lag.entry(p.get()).or_default() += *l;

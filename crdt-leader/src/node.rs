@@ -517,15 +517,24 @@ impl NodeHandle {
     /// # Errors
     /// [`Error::Shutdown`].
     pub async fn status(&self) -> Result<Status, Error> {
-        self.call(|reply| Command::Status { reply }).await
+        self.call(|reply| Command::Status {
+            digest: true,
+            reply,
+        })
+        .await
     }
 
-    /// The metrics in Prometheus text format (refreshed first).
+    /// The metrics in Prometheus text format (gauges refreshed first; unlike
+    /// [`NodeHandle::status`] this does not encode every document for the digest).
     ///
     /// # Errors
     /// [`Error::Shutdown`].
     pub async fn metrics_text(&self) -> Result<String, Error> {
-        self.status().await?;
+        self.call(|reply| Command::Status {
+            digest: false,
+            reply,
+        })
+        .await?;
         Ok(self.shared.metrics.render())
     }
 

@@ -258,6 +258,10 @@ pub(crate) fn run(
 ) {
     let mut last_sync = Instant::now();
     let mut dirty = false;
+    // After a failed commit nothing more is committed: a later entry's token could
+    // name writes of the lost batch, and a restore would then claim writes its state
+    // lacks. The node refuses writes until it is restarted (from the last commit).
+    let mut failed: Option<Error> = None;
     loop {
         let first = match policy {
             FsyncPolicy::Always => match jobs.recv() {
@@ -327,7 +331,16 @@ pub(crate) fn run(
                 other => writes.push(other),
             }
         }
-        let result = commit(&db, &path, writes, durability, &metrics);
+        let result = match &failed {
+            Some(e) => Err(e.clone()),
+            None => commit(&db, &path, writes, durability, &metrics),
+        };
+        if let (Err(e), None) = (&result, &failed) {
+            failed = Some(Error::Storage {
+                path: path.clone(),
+                reason: format!("an earlier commit failed ({e}); restart the node"),
+            });
+        }
         if result.is_ok() {
             for (doc, checkpoint) in notify {
                 let _ = events.send(StoreEvent::Persisted { doc, checkpoint });
