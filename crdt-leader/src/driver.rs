@@ -32,7 +32,6 @@ pub(crate) enum Command {
     Write {
         doc: String,
         op: KeyspaceOp,
-        started: Instant,
         reply: Reply<WriteReceipt>,
     },
     Read {
@@ -192,12 +191,7 @@ impl Driver {
 
     fn command(&mut self, cmd: Command) {
         match cmd {
-            Command::Write {
-                doc,
-                op,
-                started,
-                reply,
-            } => self.write(doc, op, started, reply),
+            Command::Write { doc, op, reply } => self.write(doc, op, reply),
             Command::Read {
                 doc,
                 key,
@@ -293,14 +287,7 @@ impl Driver {
         Ok(())
     }
 
-    fn write(
-        &mut self,
-        name: String,
-        op: KeyspaceOp,
-        started: Instant,
-        reply: Reply<WriteReceipt>,
-    ) {
-        let _ = started;
+    fn write(&mut self, name: String, op: KeyspaceOp, reply: Reply<WriteReceipt>) {
         if let Err(e) = self.doc_or_create(&name) {
             let _ = reply.send(Err(e));
             return;

@@ -397,14 +397,7 @@ impl NodeHandle {
             op,
         };
         let doc = doc.to_string();
-        let r = self
-            .call(|reply| Command::Write {
-                doc,
-                op,
-                started,
-                reply,
-            })
-            .await;
+        let r = self.call(|reply| Command::Write { doc, op, reply }).await;
         if r.is_ok() {
             self.shared.metrics.observe_write(started.elapsed());
         }
@@ -424,14 +417,7 @@ impl NodeHandle {
             key: key.to_string(),
         };
         let doc = doc.to_string();
-        let r = self
-            .call(|reply| Command::Write {
-                doc,
-                op,
-                started,
-                reply,
-            })
-            .await;
+        let r = self.call(|reply| Command::Write { doc, op, reply }).await;
         if r.is_ok() {
             self.shared.metrics.observe_write(started.elapsed());
         }
