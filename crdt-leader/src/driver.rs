@@ -1,0 +1,680 @@
+//! The task that owns every document's sans-IO leader (like quinn's endpoint driver
+//! over quinn-proto): it applies writes, feeds peer frames in, polls frames out, ticks
+//! documents with pending work and hands durable records to the store thread.
+
+use crate::error::Error;
+use crate::metrics::NodeMetrics;
+use crate::node::{Change, PeerStatus, ReadResult, Status, Watch, WriteReceipt};
+use crate::peer::{doc_frame, PeerEvent};
+use crate::store::{encode_entry, Job, StoreEvent, StoredDoc};
+use crate::token::CausalToken;
+use crdt_core::codec::encode;
+use crdt_core::{CoreError, DeltaCrdt, Keyspace, KeyspaceOp, ReplicaId, Value, VersionVector};
+use crdt_sync::{Config, Leader, SyncError};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+/// How many changes a watcher may fall behind before its stream is closed.
+pub const WATCH_BUFFER: usize = 1024;
+/// Log entries after which a document's log is folded into a new checkpoint.
+const COMPACT_LOG_ENTRIES: u64 = 4096;
+/// Log bytes after which a document's log is folded (at least; also once the log
+/// outgrows the checkpoint, so replay stays proportional to the state).
+const COMPACT_LOG_BYTES: u64 = 1 << 20;
+/// Quiet ticks after which a document stops being ticked (covers a digest round).
+const QUIET_TICKS: u32 = 16;
+
+type Reply<T> = oneshot::Sender<Result<T, Error>>;
+
+/// A request from a handle.
+pub(crate) enum Command {
+    Write {
+        doc: String,
+        op: KeyspaceOp,
+        reply: Reply<WriteReceipt>,
+    },
+    Read {
+        doc: String,
+        key: String,
+        token: Option<VersionVector>,
+        park: bool,
+        reply: Reply<ReadResult>,
+    },
+    Keys {
+        doc: String,
+        prefix: String,
+        limit: usize,
+        reply: Reply<Vec<String>>,
+    },
+    Docs {
+        prefix: String,
+        limit: usize,
+        reply: Reply<Vec<String>>,
+    },
+    Watch {
+        doc: String,
+        prefix: String,
+        reply: Reply<Watch>,
+    },
+    Status {
+        /// Whether to compute the digest (O(total state): not for metric scrapes).
+        digest: bool,
+        reply: Reply<Status>,
+    },
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
+}
+
+struct Watcher {
+    prefix: String,
+    tx: mpsc::Sender<Change>,
+}
+
+struct Waiter {
+    key: String,
+    token: VersionVector,
+    reply: Reply<ReadResult>,
+}
+
+struct Doc {
+    leader: Leader<Keyspace>,
+    next_seq: u64,
+    log_entries: u64,
+    log_bytes: u64,
+    checkpoint_bytes: u64,
+    /// A checkpoint of a restored leader's new incarnation is on its way to disk.
+    checkpoint_pending: bool,
+    quiet_ticks: u32,
+    watchers: Vec<Watcher>,
+}
+
+struct Link {
+    conn: u64,
+    tx: mpsc::Sender<Vec<u8>>,
+}
+
+pub(crate) struct Driver {
+    id: ReplicaId,
+    config: Config,
+    peers: Vec<ReplicaId>,
+    docs: BTreeMap<String, Doc>,
+    active: BTreeSet<String>,
+    links: BTreeMap<u64, Link>,
+    store: std::sync::mpsc::Sender<Job>,
+    waiters: HashMap<String, Vec<Waiter>>,
+    metrics: NodeMetrics,
+    /// Per peer, since when some document has continuously had writes it lacks.
+    behind_since: BTreeMap<u64, Instant>,
+}
+
+fn value_of(leader: &Leader<Keyspace>, key: &str) -> Option<Value> {
+    leader.state().get(key)
+}
+
+impl Driver {
+    pub(crate) fn new(
+        id: ReplicaId,
+        config: Config,
+        peers: Vec<ReplicaId>,
+        stored: Vec<StoredDoc>,
+        store: std::sync::mpsc::Sender<Job>,
+        metrics: NodeMetrics,
+    ) -> Self {
+        let mut d = Self {
+            id,
+            config,
+            peers,
+            docs: BTreeMap::new(),
+            active: BTreeSet::new(),
+            links: BTreeMap::new(),
+            store,
+            waiters: HashMap::new(),
+            metrics,
+            behind_since: BTreeMap::new(),
+        };
+        for s in stored {
+            let mut leader = s.leader;
+            for p in &d.peers {
+                // A peer added to the configuration since the checkpoint.
+                let _ = leader.add_peer(*p);
+            }
+            d.docs.insert(
+                s.name.clone(),
+                Doc {
+                    leader,
+                    next_seq: s.next_seq,
+                    log_entries: s.log_entries,
+                    log_bytes: 0,
+                    checkpoint_bytes: 0,
+                    checkpoint_pending: false,
+                    quiet_ticks: 0,
+                    watchers: Vec::new(),
+                },
+            );
+            d.active.insert(s.name.clone());
+            d.after_change(&s.name);
+        }
+        d
+    }
+
+    pub(crate) async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut peer_events: mpsc::Receiver<PeerEvent>,
+        mut store_events: mpsc::UnboundedReceiver<StoreEvent>,
+        tick: Duration,
+        store_thread: std::thread::JoinHandle<()>,
+    ) {
+        let mut ticker = tokio::time::interval(tick);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                cmd = commands.recv() => match cmd {
+                    Some(Command::Shutdown { reply }) => {
+                        let store = self.store;
+                        drop(store);
+                        let _ = tokio::task::spawn_blocking(move || store_thread.join()).await;
+                        let _ = reply.send(());
+                        return;
+                    }
+                    Some(cmd) => self.command(cmd),
+                    None => return,
+                },
+                Some(ev) = peer_events.recv() => self.peer_event(ev),
+                Some(ev) = store_events.recv() => self.store_event(ev),
+                _ = ticker.tick() => self.tick(),
+            }
+        }
+    }
+
+    fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Write { doc, op, reply } => self.write(doc, op, reply),
+            Command::Read {
+                doc,
+                key,
+                token,
+                park,
+                reply,
+            } => self.read(doc, key, token, park, reply),
+            Command::Keys {
+                doc,
+                prefix,
+                limit,
+                reply,
+            } => {
+                let keys = self.docs.get(&doc).map_or_else(Vec::new, |d| {
+                    d.leader
+                        .state()
+                        .prefix(&prefix)
+                        .take(limit)
+                        .map(|(k, _)| k.to_string())
+                        .collect()
+                });
+                let _ = reply.send(Ok(keys));
+            }
+            Command::Docs {
+                prefix,
+                limit,
+                reply,
+            } => {
+                let docs = self
+                    .docs
+                    .range(prefix.clone()..)
+                    .take_while(|(n, _)| n.starts_with(&prefix))
+                    .take(limit)
+                    .map(|(n, _)| n.clone())
+                    .collect();
+                let _ = reply.send(Ok(docs));
+            }
+            Command::Watch { doc, prefix, reply } => {
+                let (tx, rx) = mpsc::channel(WATCH_BUFFER);
+                match self.doc_or_create(&doc) {
+                    Ok(()) => {
+                        if let Some(d) = self.docs.get_mut(&doc) {
+                            d.watchers.push(Watcher { prefix, tx });
+                        }
+                        let _ = reply.send(Ok(Watch { rx }));
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                }
+            }
+            Command::Status { digest, reply } => {
+                let _ = reply.send(Ok(self.status(digest)));
+            }
+            Command::Shutdown { .. } => unreachable!("handled by run"),
+        }
+    }
+
+    /// The document, created empty (and checkpointed) if it is new.
+    fn doc_or_create(&mut self, name: &str) -> Result<(), Error> {
+        if self.docs.contains_key(name) {
+            return Ok(());
+        }
+        crate::check_doc_name(name)?;
+        let nonce = crate::random_u64()? as u32;
+        let mut leader = Leader::with_nonce(self.id, Keyspace::new(), self.config.clone(), nonce);
+        for p in &self.peers {
+            leader
+                .add_peer(*p)
+                .map_err(|e| Error::Config(e.to_string()))?;
+        }
+        let checkpoint = leader.checkpoint();
+        let checkpoint_bytes = checkpoint.bytes().len() as u64;
+        let _ = self.store.send(Job::Checkpoint {
+            doc: name.to_string(),
+            next_seq: 0,
+            checkpoint,
+            notify: false,
+        });
+        self.docs.insert(
+            name.to_string(),
+            Doc {
+                leader,
+                next_seq: 0,
+                log_entries: 0,
+                log_bytes: 0,
+                checkpoint_bytes,
+                checkpoint_pending: false,
+                quiet_ticks: 0,
+                watchers: Vec::new(),
+            },
+        );
+        Ok(())
+    }
+
+    fn write(&mut self, name: String, op: KeyspaceOp, reply: Reply<WriteReceipt>) {
+        if let Err(e) = self.doc_or_create(&name) {
+            let _ = reply.send(Err(e));
+            return;
+        }
+        let Some(doc) = self.docs.get_mut(&name) else {
+            return;
+        };
+        let key = match &op {
+            KeyspaceOp::Write { key, .. } | KeyspaceOp::Delete { key } => key.clone(),
+        };
+        let delta = match doc.leader.apply(op) {
+            Ok(d) => d,
+            Err(SyncError::Refused(CoreError::KeyTypeMismatch {
+                key,
+                existing,
+                attempted,
+            })) => {
+                self.metrics.type_conflict();
+                let _ = reply.send(Err(Error::TypeMismatch {
+                    key,
+                    existing: existing.to_string(),
+                    attempted: attempted.to_string(),
+                }));
+                return;
+            }
+            Err(e) => {
+                let _ = reply.send(Err(Error::Unavailable(e.to_string())));
+                return;
+            }
+        };
+        let token = CausalToken::new(&name, doc.leader.causal_token());
+        let value = value_of(&doc.leader, &key);
+        self.log(&name, &delta);
+        let receipt = WriteReceipt {
+            token: token.clone(),
+            value: value.clone(),
+        };
+        let _ = self.store.send(Job::AfterCommit(Box::new(move |r| {
+            let _ = reply.send(r.map(|()| receipt));
+        })));
+        if let Some(doc) = self.docs.get_mut(&name) {
+            notify(doc, &key, value, &token, &self.metrics);
+        }
+        self.mark_active(&name);
+        self.after_change(&name);
+    }
+
+    /// Appends a state change (and the token after it) to the document's log, and
+    /// folds the log into a new checkpoint once it has grown.
+    fn log(&mut self, name: &str, delta: &Keyspace) {
+        let Some(doc) = self.docs.get_mut(name) else {
+            return;
+        };
+        let entry = encode_entry(delta, &doc.leader.causal_token());
+        doc.log_entries += 1;
+        doc.log_bytes += entry.len() as u64;
+        let seq = doc.next_seq;
+        doc.next_seq += 1;
+        let _ = self.store.send(Job::Append {
+            doc: name.to_string(),
+            seq,
+            entry,
+        });
+        if doc.log_entries >= COMPACT_LOG_ENTRIES
+            || doc.log_bytes >= COMPACT_LOG_BYTES.max(doc.checkpoint_bytes)
+        {
+            let checkpoint = doc.leader.checkpoint();
+            doc.checkpoint_bytes = checkpoint.bytes().len() as u64;
+            doc.log_entries = 0;
+            doc.log_bytes = 0;
+            let _ = self.store.send(Job::Checkpoint {
+                doc: name.to_string(),
+                next_seq: doc.next_seq,
+                checkpoint,
+                notify: false,
+            });
+        }
+    }
+
+    fn read(
+        &mut self,
+        name: String,
+        key: String,
+        token: Option<VersionVector>,
+        park: bool,
+        reply: Reply<ReadResult>,
+    ) {
+        let empty = VersionVector::new();
+        let (covered, result) = match self.docs.get(&name) {
+            Some(d) => (
+                token.as_ref().map_or(true, |t| d.leader.covers(t)),
+                ReadResult {
+                    value: value_of(&d.leader, &key),
+                    token: CausalToken::new(&name, d.leader.causal_token()),
+                },
+            ),
+            None => (
+                token.as_ref().map_or(true, |t| empty.covers(t)),
+                ReadResult {
+                    value: None,
+                    token: CausalToken::new(&name, empty.clone()),
+                },
+            ),
+        };
+        if covered {
+            let _ = reply.send(Ok(result));
+        } else if park {
+            self.waiters.entry(name).or_default().push(Waiter {
+                key,
+                token: token.unwrap_or_default(),
+                reply,
+            });
+        } else {
+            let _ = reply.send(Err(Error::NotYet));
+        }
+    }
+
+    fn peer_event(&mut self, ev: PeerEvent) {
+        match ev {
+            PeerEvent::Up { peer, conn, tx } => {
+                self.links.insert(peer, Link { conn, tx });
+                self.metrics.set_connected(peer, true);
+                // Every document gets a digest round, so a peer that lost (or never
+                // had) a document hears of it.
+                let names: Vec<String> = self.docs.keys().cloned().collect();
+                for n in names {
+                    if let Some(d) = self.docs.get_mut(&n) {
+                        d.quiet_ticks = 0;
+                    }
+                    self.active.insert(n);
+                }
+            }
+            PeerEvent::Down { peer, conn } => {
+                if self.links.get(&peer).is_some_and(|l| l.conn == conn) {
+                    self.links.remove(&peer);
+                    self.metrics.set_connected(peer, false);
+                }
+            }
+            PeerEvent::Frame { peer, doc, payload } => self.receive(peer, doc, &payload),
+        }
+    }
+
+    fn receive(&mut self, peer: u64, name: String, payload: &[u8]) {
+        if self.doc_or_create(&name).is_err() {
+            self.metrics.frame_rejected("bad_document_name");
+            return;
+        }
+        let Some(doc) = self.docs.get_mut(&name) else {
+            return;
+        };
+        let before_summary = doc.leader.state().summary();
+        let before_hash = doc.leader.state().state_hash();
+        let before_token = doc.leader.causal_token();
+        let watched = snapshot(doc);
+        if let Err(e) = doc.leader.receive(ReplicaId::new(peer), payload) {
+            self.metrics.message_rejected();
+            tracing::debug!(peer, doc = %name, error = %e, "message refused");
+        }
+        let changed = doc.leader.state().state_hash() != before_hash
+            || doc.leader.causal_token() != before_token;
+        if changed {
+            let delta = doc.leader.state().delta_since(&before_summary);
+            if let Some(watched) = watched {
+                let token = CausalToken::new(&name, doc.leader.causal_token());
+                let after = snapshot(doc).unwrap_or_default();
+                let keys: BTreeSet<&String> = watched.keys().chain(after.keys()).collect();
+                for k in keys {
+                    if watched.get(k) != after.get(k) {
+                        notify(doc, k, after.get(k).cloned(), &token, &self.metrics);
+                    }
+                }
+            }
+            self.log(&name, &delta);
+            self.wake_waiters(&name);
+        }
+        self.mark_active(&name);
+        self.after_change(&name);
+    }
+
+    /// The document has pending work: tick it until it settles.
+    fn mark_active(&mut self, name: &str) {
+        if let Some(d) = self.docs.get_mut(name) {
+            d.quiet_ticks = 0;
+            self.active.insert(name.to_string());
+        }
+    }
+
+    fn wake_waiters(&mut self, name: &str) {
+        let Some(list) = self.waiters.remove(name) else {
+            return;
+        };
+        let Some(doc) = self.docs.get(name) else {
+            return;
+        };
+        let mut left = Vec::new();
+        for w in list {
+            if w.reply.is_closed() {
+                continue;
+            }
+            if doc.leader.covers(&w.token) {
+                let _ = w.reply.send(Ok(ReadResult {
+                    value: value_of(&doc.leader, &w.key),
+                    token: CausalToken::new(name, doc.leader.causal_token()),
+                }));
+            } else {
+                left.push(w);
+            }
+        }
+        if !left.is_empty() {
+            self.waiters.insert(name.to_string(), left);
+        }
+    }
+
+    /// After the document changed or was ticked: sends what its leader has for peers,
+    /// and persists a restored leader's new incarnation.
+    fn after_change(&mut self, name: &str) {
+        let Some(doc) = self.docs.get_mut(name) else {
+            return;
+        };
+        while let Some(t) = doc.leader.poll_transmit() {
+            if let Some(link) = self.links.get(&t.to.get()) {
+                if link.tx.try_send(doc_frame(name, &t.payload)).is_err() {
+                    self.metrics.frame_dropped();
+                }
+            }
+        }
+        if matches!(doc.leader.can_write(), Err(SyncError::CheckpointRequired))
+            && !doc.checkpoint_pending
+        {
+            doc.checkpoint_pending = true;
+            let checkpoint = doc.leader.checkpoint();
+            doc.checkpoint_bytes = checkpoint.bytes().len() as u64;
+            doc.log_entries = 0;
+            doc.log_bytes = 0;
+            let _ = self.store.send(Job::Checkpoint {
+                doc: name.to_string(),
+                next_seq: doc.next_seq,
+                checkpoint,
+                notify: true,
+            });
+        }
+    }
+
+    fn store_event(&mut self, ev: StoreEvent) {
+        match ev {
+            StoreEvent::Persisted { doc, checkpoint } => {
+                if let Some(d) = self.docs.get_mut(&doc) {
+                    d.checkpoint_pending = false;
+                    if let Err(e) = d.leader.persisted(checkpoint) {
+                        tracing::error!(doc = %doc, error = %e, "checkpoint refused");
+                    }
+                }
+                self.after_change(&doc);
+            }
+        }
+    }
+
+    /// One round for the documents with pending work; idle ones cost nothing.
+    fn tick(&mut self) {
+        let names: Vec<String> = self.active.iter().cloned().collect();
+        let mut behind: BTreeSet<u64> = BTreeSet::new();
+        for name in names {
+            let Some(doc) = self.docs.get_mut(&name) else {
+                self.active.remove(&name);
+                continue;
+            };
+            doc.leader.tick();
+            let m = doc.leader.metrics();
+            behind.extend(
+                m.peer_lag
+                    .iter()
+                    .filter(|(_, l)| **l > 0)
+                    .map(|(p, _)| p.get()),
+            );
+            let settled = m.deltas_buffered == 0
+                && m.peer_lag.values().all(|l| *l == 0)
+                && doc.leader.can_write().is_ok();
+            if settled {
+                doc.quiet_ticks += 1;
+            } else {
+                doc.quiet_ticks = 0;
+            }
+            if doc.quiet_ticks > QUIET_TICKS {
+                self.active.remove(&name);
+            }
+            self.after_change(&name);
+        }
+        // Lagging documents stay active, so the ticked set sees every lag.
+        let now = Instant::now();
+        self.behind_since.retain(|p, _| behind.contains(p));
+        for p in behind {
+            self.behind_since.entry(p).or_insert(now);
+        }
+        self.waiters.retain(|_, list| {
+            list.retain(|w| !w.reply.is_closed());
+            !list.is_empty()
+        });
+    }
+
+    fn status(&mut self, with_digest: bool) -> Status {
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        let mut lag: BTreeMap<u64, u64> = self.peers.iter().map(|p| (p.get(), 0)).collect();
+        let (mut keys, mut buffered, mut repairs, mut gaps, mut divergences) = (0, 0, 0, 0, 0);
+        let mut reason = None;
+        for (name, doc) in &self.docs {
+            if with_digest {
+                hasher.update(&(name.len() as u64).to_le_bytes());
+                hasher.update(name.as_bytes());
+                let bytes = encode(doc.leader.state());
+                hasher.update(&(bytes.len() as u64).to_le_bytes());
+                hasher.update(&bytes);
+            }
+            let m = doc.leader.metrics();
+            for (p, l) in &m.peer_lag {
+                *lag.entry(p.get()).or_default() += *l;
+            }
+            keys += doc.leader.state().len();
+            buffered += m.buffered_bytes;
+            repairs += m.repairs_sent;
+            gaps += m.gaps;
+            divergences += m.divergences;
+            if reason.is_none() {
+                if let Err(e) = doc.leader.can_write() {
+                    reason = Some(format!("document {name:?}: {e}"));
+                }
+            }
+        }
+        self.metrics.sync_totals(repairs, gaps, divergences);
+        self.metrics
+            .set_sizes(self.docs.len(), self.active.len(), keys, buffered);
+        let peers = lag
+            .into_iter()
+            .map(|(id, lag_ops)| {
+                let secs = self
+                    .behind_since
+                    .get(&id)
+                    .map_or(0.0, |t| t.elapsed().as_secs_f64());
+                self.metrics.set_lag(id, lag_ops, secs);
+                PeerStatus {
+                    id,
+                    connected: self.links.contains_key(&id),
+                    lag_ops,
+                }
+            })
+            .collect();
+        Status {
+            id: self.id.get(),
+            can_write: reason.is_none(),
+            reason,
+            peers,
+            docs: self.docs.len(),
+            digest: hasher.digest(),
+        }
+    }
+}
+
+/// The watched keys' values, if the document has watchers.
+fn snapshot(doc: &Doc) -> Option<BTreeMap<String, Value>> {
+    if doc.watchers.is_empty() {
+        return None;
+    }
+    let mut out = BTreeMap::new();
+    for w in &doc.watchers {
+        for (k, v) in doc.leader.state().prefix(&w.prefix) {
+            out.insert(k.to_string(), v);
+        }
+    }
+    Some(out)
+}
+
+fn notify(doc: &mut Doc, key: &str, value: Option<Value>, token: &CausalToken, m: &NodeMetrics) {
+    doc.watchers.retain(|w| {
+        if !key.starts_with(&w.prefix) {
+            return !w.tx.is_closed();
+        }
+        let change = Change {
+            key: key.to_string(),
+            value: value.clone(),
+            token: token.clone(),
+        };
+        match w.tx.try_send(change) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                m.watcher_dropped();
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    });
+}

@@ -1,0 +1,486 @@
+//! The HTTP API (JSON over axum): the contract of issue 12, kept exactly.
+//!
+//! | request | answer |
+//! |---|---|
+//! | `POST /v1/docs/{doc}/keys/{key}` with an op | `200 {"token","value"}` once durable |
+//! | `DELETE /v1/docs/{doc}/keys/{key}` | `200 {"token"}` once durable |
+//! | `GET /v1/docs/{doc}/keys/{key}?token=T&wait_ms=M` | `200 {"key","type","value","token"}`, `404`, or `503` + `Retry-After` |
+//! | `GET /v1/docs/{doc}/keys?prefix=P&limit=N` | `200 {"keys":[...]}` |
+//! | `GET /v1/docs?prefix=P&limit=N` | `200 {"docs":[...]}` (those the token may read) |
+//! | `GET /v1/docs/{doc}/watch?prefix=P` | Server-Sent Events, `change` events |
+//! | `GET /v1/status` | `200 {"id","can_write","peers","docs","digest"}` |
+//! | `GET /metrics`, `GET /healthz` | no token |
+//!
+//! Errors are `{"error":"..."}`: 400, 401, 403, 404, 409, 413, 503.
+
+// Handlers return an early `Response` on their error paths (once per failed request),
+// as axum's own extractors do; boxing it would buy nothing.
+#![allow(clippy::result_large_err)]
+
+use crate::auth::{Access, ClientTokens, Verdict};
+use crate::error::Error;
+use crate::node::{NodeHandle, READ_WAIT_MAX, VALUE_BYTES_MAX};
+use crate::token::CausalToken;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use crdt_core::{Value, ValueOp};
+use serde::Deserialize;
+use serde_json::{json, Value as Json_};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The largest request body, in bytes.
+pub const BODY_BYTES_MAX: usize = VALUE_BYTES_MAX + 1024;
+/// The most names a listing returns.
+pub const LIST_LIMIT_MAX: usize = 10_000;
+const LIST_LIMIT_DEFAULT: usize = 100;
+
+#[derive(Clone)]
+struct App {
+    node: NodeHandle,
+    tokens: Arc<ClientTokens>,
+}
+
+/// Binds `addr` and serves the API until shutdown; returns the bound address.
+pub(crate) async fn serve(
+    addr: SocketAddr,
+    node: NodeHandle,
+    tokens: ClientTokens,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<SocketAddr, Error> {
+    let app = App {
+        node,
+        tokens: Arc::new(tokens),
+    };
+    let router = Router::new()
+        .route(
+            "/v1/docs/{doc}/keys/{key}",
+            post(write).delete(delete).get(read),
+        )
+        .route("/v1/docs/{doc}/keys", get(keys))
+        .route("/v1/docs/{doc}/watch", get(watch_doc))
+        .route("/v1/docs", get(docs))
+        .route("/v1/status", get(status))
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
+        .with_state(app);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| Error::Io(format!("cannot serve HTTP on {addr}: {e}")))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| Error::Io(e.to_string()))?;
+    tokio::spawn(async move {
+        let stop = async move {
+            let _ = shutdown.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, router)
+            .with_graceful_shutdown(stop)
+            .await
+        {
+            tracing::error!(error = %e, "HTTP server failed");
+        }
+    });
+    Ok(local)
+}
+
+fn error(status: StatusCode, msg: impl Into<String>) -> Response {
+    let mut r = (status, Json(json!({ "error": msg.into() }))).into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    r
+}
+
+fn from_error(e: &Error) -> Response {
+    let status = match e {
+        Error::Invalid { .. } => StatusCode::BAD_REQUEST,
+        Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        Error::TypeMismatch { .. } => StatusCode::CONFLICT,
+        Error::NoSuchDocument(_) => StatusCode::NOT_FOUND,
+        Error::NotYet | Error::Unavailable(_) | Error::Storage { .. } | Error::Shutdown => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    error(status, e.to_string())
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+}
+
+fn authorize(
+    app: &App,
+    headers: &HeaderMap,
+    access: Access,
+    doc: Option<&str>,
+) -> Result<(), Response> {
+    match app.tokens.check(bearer(headers), access, doc) {
+        Verdict::Allowed => Ok(()),
+        Verdict::Unauthenticated => Err(error(
+            StatusCode::UNAUTHORIZED,
+            "missing or unknown token: send `Authorization: Bearer <token>` with a token from the --client-tokens file",
+        )),
+        Verdict::Forbidden => Err(error(
+            StatusCode::FORBIDDEN,
+            format!("this token has no {access:?} right on this document: use a token whose prefix covers it").to_lowercase(),
+        )),
+    }
+}
+
+/// The JSON type name of a value.
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::GCounter(_) => "gcounter",
+        Value::PnCounter(_) => "pncounter",
+        Value::OrSet(_) => "orset",
+        Value::LwwRegister(_) => "lww",
+        Value::MvRegister(_) => "mvreg",
+        Value::Conflict(_) => "conflict",
+        #[allow(unreachable_patterns)]
+        _ => "unknown",
+    }
+}
+
+/// The JSON of a value (a conflict as `null`; see [`value_fields`]).
+fn value_json(v: &Value) -> Json_ {
+    match v {
+        Value::GCounter(n) => json!(n),
+        Value::PnCounter(n) => json!(n),
+        Value::OrSet(s) | Value::MvRegister(s) => json!(s),
+        Value::LwwRegister(s) => json!(s),
+        _ => Json_::Null,
+    }
+}
+
+/// `type`, `value` and, for a type conflict, `conflict`: each type's value.
+fn value_fields(obj: &mut serde_json::Map<String, Json_>, v: Option<&Value>) {
+    match v {
+        None => {
+            obj.insert("value".into(), Json_::Null);
+        }
+        Some(v) => {
+            obj.insert("type".into(), json!(type_name(v)));
+            obj.insert("value".into(), value_json(v));
+            if let Value::Conflict(all) = v {
+                let list: Vec<Json_> = all
+                    .iter()
+                    .map(|x| json!({"type": type_name(x), "value": value_json(x)}))
+                    .collect();
+                obj.insert("conflict".into(), Json_::Array(list));
+            }
+        }
+    }
+}
+
+fn parse_op(body: &[u8]) -> Result<ValueOp, Response> {
+    let bad = |m: &str| {
+        error(
+            StatusCode::BAD_REQUEST,
+            format!("{m}: send one of {{\"type\":\"gcounter\",\"op\":\"increment\",\"by\":N}}, {{\"type\":\"pncounter\",\"op\":\"increment\"|\"decrement\",\"by\":N}}, {{\"type\":\"orset\",\"op\":\"insert\"|\"remove\",\"value\":\"S\"}}, {{\"type\":\"lww\",\"op\":\"set\",\"value\":\"S\"}}, {{\"type\":\"mvreg\",\"op\":\"set\",\"value\":\"S\"}}"),
+        )
+    };
+    let v: Json_ =
+        serde_json::from_slice(body).map_err(|e| bad(&format!("malformed JSON ({e})")))?;
+    let ty = v.get("type").and_then(Json_::as_str).unwrap_or("");
+    let op = v.get("op").and_then(Json_::as_str).unwrap_or("");
+    let by = || {
+        v.get("by")
+            .and_then(Json_::as_u64)
+            .ok_or_else(|| bad("\"by\" must be a non-negative integer"))
+    };
+    let value = || {
+        let s = v
+            .get("value")
+            .and_then(Json_::as_str)
+            .ok_or_else(|| bad("\"value\" must be a string"))?;
+        if s.len() > VALUE_BYTES_MAX {
+            return Err(from_error(&Error::TooLarge {
+                what: "value",
+                bytes: s.len(),
+                max: VALUE_BYTES_MAX,
+            }));
+        }
+        Ok(s.to_string())
+    };
+    Ok(match (ty, op) {
+        ("gcounter", "increment") => ValueOp::GCounterIncrement(by()?),
+        ("pncounter", "increment") => ValueOp::PnCounterIncrement(by()?),
+        ("pncounter", "decrement") => ValueOp::PnCounterDecrement(by()?),
+        ("orset", "insert") => ValueOp::OrSetInsert(value()?),
+        ("orset", "remove") => ValueOp::OrSetRemove(value()?),
+        ("lww", "set") => ValueOp::LwwSet {
+            value: value()?,
+            now_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+        },
+        ("mvreg", "set") => ValueOp::MvRegisterSet(value()?),
+        _ => return Err(bad(&format!("unknown type/op {ty:?}/{op:?}"))),
+    })
+}
+
+fn body_or_error(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Response> {
+    body.map_err(|r| {
+        let status = r.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            error(
+                status,
+                format!("the body exceeds {BODY_BYTES_MAX} bytes: send a smaller value"),
+            )
+        } else {
+            error(StatusCode::BAD_REQUEST, r.body_text())
+        }
+    })
+}
+
+async fn write(
+    State(app): State<App>,
+    Path((doc, key)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if let Err(r) = authorize(&app, &headers, Access::Write, Some(&doc)) {
+        return r;
+    }
+    let body = match body_or_error(body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let op = match parse_op(&body) {
+        Ok(op) => op,
+        Err(r) => return r,
+    };
+    match app.node.write(&doc, &key, op).await {
+        Ok(receipt) => {
+            let mut obj = serde_json::Map::new();
+            obj.insert("token".into(), json!(receipt.token.to_string()));
+            obj.insert(
+                "value".into(),
+                receipt.value.as_ref().map_or(Json_::Null, value_json),
+            );
+            if let Some(Value::Conflict(_)) = &receipt.value {
+                value_fields(&mut obj, receipt.value.as_ref());
+            }
+            Json(Json_::Object(obj)).into_response()
+        }
+        Err(e) => from_error(&e),
+    }
+}
+
+async fn delete(
+    State(app): State<App>,
+    Path((doc, key)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = authorize(&app, &headers, Access::Write, Some(&doc)) {
+        return r;
+    }
+    match app.node.delete(&doc, &key).await {
+        Ok(receipt) => Json(json!({ "token": receipt.token.to_string() })).into_response(),
+        Err(e) => from_error(&e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ReadQuery {
+    token: Option<String>,
+    wait_ms: Option<u64>,
+}
+
+async fn read(
+    State(app): State<App>,
+    Path((doc, key)): Path<(String, String)>,
+    headers: HeaderMap,
+    query: Result<Query<ReadQuery>, QueryRejection>,
+) -> Response {
+    if let Err(r) = authorize(&app, &headers, Access::Read, Some(&doc)) {
+        return r;
+    }
+    let Query(q) = match query {
+        Ok(q) => q,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
+    };
+    let token = match q.token.as_deref().map(str::parse::<CausalToken>) {
+        None => None,
+        Some(Ok(t)) => Some(t),
+        Some(Err(e)) => return from_error(&e),
+    };
+    let wait = Duration::from_millis(q.wait_ms.unwrap_or(0)).min(READ_WAIT_MAX);
+    match app.node.read(&doc, &key, token.as_ref(), wait).await {
+        Ok(r) => match r.value {
+            None => error(
+                StatusCode::NOT_FOUND,
+                format!("no key {key:?} in document {doc:?}"),
+            ),
+            Some(v) => {
+                let mut obj = serde_json::Map::new();
+                obj.insert("key".into(), json!(key));
+                value_fields(&mut obj, Some(&v));
+                obj.insert("token".into(), json!(r.token.to_string()));
+                Json(Json_::Object(obj)).into_response()
+            }
+        },
+        Err(Error::NotYet) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "not yet: this leader has not received every write the token names after waiting {} ms; retry, or pass a larger wait_ms (at most {})",
+                wait.as_millis(),
+                READ_WAIT_MAX.as_millis()
+            ),
+        ),
+        Err(e) => from_error(&e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    prefix: Option<String>,
+    limit: Option<usize>,
+}
+
+fn list_args(query: Result<Query<ListQuery>, QueryRejection>) -> Result<(String, usize), Response> {
+    let Query(q) = query.map_err(|e| error(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let limit = q.limit.unwrap_or(LIST_LIMIT_DEFAULT).min(LIST_LIMIT_MAX);
+    Ok((q.prefix.unwrap_or_default(), limit))
+}
+
+async fn keys(
+    State(app): State<App>,
+    Path(doc): Path<String>,
+    headers: HeaderMap,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Response {
+    if let Err(r) = authorize(&app, &headers, Access::Read, Some(&doc)) {
+        return r;
+    }
+    let (prefix, limit) = match list_args(query) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match app.node.keys(&doc, &prefix, limit).await {
+        Ok(keys) => Json(json!({ "keys": keys })).into_response(),
+        Err(e) => from_error(&e),
+    }
+}
+
+async fn docs(
+    State(app): State<App>,
+    headers: HeaderMap,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Response {
+    if let Err(r) = authorize(&app, &headers, Access::Read, None) {
+        return r;
+    }
+    let (prefix, limit) = match list_args(query) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let token = bearer(&headers);
+    match app.node.docs(&prefix, LIST_LIMIT_MAX).await {
+        Ok(docs) => {
+            let docs: Vec<String> = docs
+                .into_iter()
+                .filter(|d| app.tokens.may_read(token, d))
+                .take(limit)
+                .collect();
+            Json(json!({ "docs": docs })).into_response()
+        }
+        Err(e) => from_error(&e),
+    }
+}
+
+#[derive(Deserialize)]
+struct WatchQuery {
+    prefix: Option<String>,
+}
+
+async fn watch_doc(
+    State(app): State<App>,
+    Path(doc): Path<String>,
+    headers: HeaderMap,
+    query: Result<Query<WatchQuery>, QueryRejection>,
+) -> Response {
+    if let Err(r) = authorize(&app, &headers, Access::Read, Some(&doc)) {
+        return r;
+    }
+    let Query(q) = match query {
+        Ok(q) => q,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
+    };
+    let watch = match app.node.watch(&doc, &q.prefix.unwrap_or_default()).await {
+        Ok(w) => w,
+        Err(e) => return from_error(&e),
+    };
+    let stream = futures_util::stream::unfold(watch, |mut w| async move {
+        let change = w.next().await?;
+        let mut obj = serde_json::Map::new();
+        obj.insert("key".into(), json!(change.key));
+        value_fields(&mut obj, change.value.as_ref());
+        obj.insert("token".into(), json!(change.token.to_string()));
+        let event = Event::default()
+            .event("change")
+            .data(Json_::Object(obj).to_string());
+        Some((Ok::<_, Infallible>(event), w))
+    });
+    Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+async fn status(State(app): State<App>, headers: HeaderMap) -> Response {
+    if let Err(r) = authorize(&app, &headers, Access::Read, None) {
+        return r;
+    }
+    match app.node.status().await {
+        Ok(s) => {
+            let peers: Vec<Json_> = s
+                .peers
+                .iter()
+                .map(|p| json!({"id": p.id, "connected": p.connected, "lag_ops": p.lag_ops}))
+                .collect();
+            let mut body = json!({
+                "id": s.id,
+                "can_write": s.can_write,
+                "peers": peers,
+                "docs": s.docs,
+                "digest": format!("{:016x}", s.digest),
+            });
+            if let Some(reason) = s.reason {
+                body["reason"] = json!(reason);
+            }
+            Json(body).into_response()
+        }
+        Err(e) => from_error(&e),
+    }
+}
+
+async fn metrics(State(app): State<App>) -> Response {
+    match app.node.metrics_text().await {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(e) => from_error(&e),
+    }
+}

@@ -1,0 +1,116 @@
+//! Networked, durable leaders of [`crdt_sync`]: an embeddable tokio [`Node`] that
+//! hosts many named documents (each a `crdt_sync::Leader<crdt_core::Keyspace>`),
+//! stores them in redb with group commit, replicates them to its peers over
+//! authenticated TCP, and serves an HTTP API with bearer tokens, change streams and
+//! Prometheus metrics. The `crdt-leader` binary is a thin shell over it.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), crdt_leader::Error> {
+//! use crdt_leader::{Node, NodeConfig};
+//! use crdt_core::ValueOp;
+//! use std::time::Duration;
+//!
+//! let node = Node::start(NodeConfig::new(1, "/var/lib/crdt-leader")).await?;
+//! let receipt = node.write("cart-7", "items", ValueOp::OrSetInsert("milk".into())).await?;
+//! // Durable here. The token reads this write back at any leader of the cluster:
+//! let read = node.read("cart-7", "items", Some(&receipt.token), Duration::from_secs(1)).await?;
+//! assert!(read.value.is_some());
+//! node.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # Architecture
+//! One task, the **driver**, owns every document's sans-IO leader (as quinn's
+//! endpoint driver owns quinn-proto's state): [`NodeHandle`]s send it requests over a
+//! channel; peer connections send it frames; it answers, polls each leader's outgoing
+//! messages into the peers' queues, and every `tick_ms` ticks only the documents with
+//! pending work (unacknowledged deltas, lagging peers, a restore in progress, or
+//! recent traffic) — an idle document costs nothing per tick. A **store thread**
+//! owns the redb database: it drains every pending record, writes them in one
+//! transaction and commits once (**group commit**), then answers every write in the
+//! batch; a write is acknowledged only after that commit is durable.
+//!
+//! A local write is applied in memory and offered to peers at once, and answered
+//! after its commit: a read (here or at a peer) may see a write a crash then loses
+//! from this leader's disk. That is safe: a restarted leader is a new incarnation
+//! writing under a new id, never reusing a dot it may have sent, and its peers repair
+//! what it lost. What is promised is that an **acknowledged** write is on disk.
+//!
+//! # Limits
+//!
+//! | what | limit | over it |
+//! |---|---|---|
+//! | document name | [`DOC_NAME_BYTES_MAX`] bytes of `[A-Za-z0-9-_.:~]` | [`Error::TooLarge`] / [`Error::Invalid`] (HTTP 413 / 400) |
+//! | key | `crdt_core::KEY_BYTES_MAX` bytes | [`Error::TooLarge`] (413) |
+//! | value | [`VALUE_BYTES_MAX`] bytes | [`Error::TooLarge`] (413) |
+//! | HTTP body | [`BODY_BYTES_MAX`] bytes | 413 |
+//! | read wait | [`READ_WAIT_MAX`] | clamped |
+//! | peer frame | [`FRAME_BYTES_MAX`] bytes | connection closed, counted |
+//! | peer frame rate | [`FRAMES_PER_SECOND_MAX`] per connection | reading paused, counted |
+//! | peer connections | [`PEER_CONNECTIONS_MAX`] | refused, counted |
+//! | watcher backlog | [`WATCH_BUFFER`] changes | stream closed, counted |
+//!
+//! # On-disk format
+//! `DATA_DIR/crdt-leader.redb`, a redb database (crash-safe, copy-on-write, with
+//! checksummed commits), with three tables:
+//!
+//! | table | key | value |
+//! |---|---|---|
+//! | `meta` | `"format"`, `"node_id"` | u64: [`STORE_FORMAT`], the node's `--id` |
+//! | `checkpoints` | document name | u64 LE first log sequence number not folded in, then a crdt-sync [`Checkpoint`](crdt_sync::Checkpoint) (its own magic, format version and CRC-32) |
+//! | `log` | (document name, u64 sequence) | u32 LE delta length, the delta (crdt-core canonical codec, `Keyspace`), the document's causal token after it (`VersionVector`), XXH3-64 of the preceding bytes (LE) |
+//!
+//! Every change of a document's state or token — a local write's delta, or what a
+//! message from a peer added (`delta_since` the summary before it) — is one log
+//! entry, so a write costs disk in proportion to its delta. When a document's log
+//! passes 4,096 entries or max(1 MiB, its checkpoint's size), its checkpoint is
+//! rewritten and the folded entries deleted in the same transaction. At start every
+//! document is restored with [`crdt_sync::Leader::restore_with_log`] from its
+//! checkpoint and log, as a new incarnation; its writes wait until a checkpoint of the
+//! new incarnation is committed (the incarnation lives in the same store as the data,
+//! so an incarnation that wrote is never reused after a crash). A brand-new document
+//! is checkpointed in the transaction of its first write.
+//!
+//! **Upgrade rule**: a build reads every store format up to its own and never
+//! rewrites an older one without saying so; a directory with a newer format, another
+//! node's id, or an entry failing its checksum is refused at start with an error that
+//! names the file and what to do — never reset silently.
+//!
+//! **`--fsync interval:MS`** acknowledges writes after a non-durable redb commit and
+//! makes commits durable (fsync) at least every MS ms and at shutdown. redb recovers a
+//! crashed file to its last durable commit, so **a process crash as well as a power
+//! loss** may lose up to MS ms of acknowledged writes in this mode (the peers that
+//! already received them repair this leader after its restart, if they were reached).
+//! Issue 12 asks for a mode that survives a process crash and only loses on power
+//! loss; that needs commits written without fsync that redb still recovers, which
+//! redb 2 does not offer on Linux (`Durability::Eventual` fsyncs too): open.
+#![forbid(unsafe_code)]
+
+mod auth;
+mod driver;
+mod error;
+mod http;
+mod metrics;
+mod name;
+mod node;
+mod peer;
+mod store;
+mod token;
+
+pub use auth::{Access, ClientTokens, Verdict};
+pub use driver::WATCH_BUFFER;
+pub use error::Error;
+pub use http::{BODY_BYTES_MAX, LIST_LIMIT_MAX};
+pub use name::{check_doc_name, DOC_NAME_BYTES_MAX};
+pub use node::{
+    Change, Node, NodeConfig, NodeHandle, PeerConfig, PeerStatus, ReadResult, Status, Watch,
+    WriteReceipt, READ_WAIT_MAX, VALUE_BYTES_MAX,
+};
+pub use peer::{FRAMES_PER_SECOND_MAX, FRAME_BYTES_MAX, PEER_CONNECTIONS_MAX};
+pub use store::{FsyncPolicy, STORE_FILE, STORE_FORMAT};
+pub use token::{CausalToken, TOKEN_CHARS_MAX};
+
+/// 64 bits from the operating system's generator.
+pub(crate) fn random_u64() -> Result<u64, Error> {
+    getrandom::u64().map_err(|e| Error::Io(format!("no entropy from the operating system: {e}")))
+}

@@ -1,0 +1,309 @@
+//! The node's Prometheus metrics (text format at `GET /metrics`).
+//!
+//! Every queue has a gauge, every drop or rejection a counter and every wait a
+//! histogram; names carry their unit. Per-peer series are labelled `peer="<id>"`.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use std::sync::Arc;
+use std::time::Duration;
+
+type Labels = Vec<(String, String)>;
+
+fn peer_label(peer: u64) -> Labels {
+    vec![("peer".to_string(), peer.to_string())]
+}
+
+/// The metrics of one node. Cloning shares them.
+#[derive(Clone)]
+pub(crate) struct NodeMetrics {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    registry: Registry,
+    write_latency: Histogram,
+    fsync_latency: Histogram,
+    peer_connected: Family<Labels, Gauge>,
+    peer_lag_ops: Family<Labels, Gauge>,
+    peer_lag_seconds: Family<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    peer_bytes_sent: Family<Labels, Counter>,
+    peer_bytes_received: Family<Labels, Counter>,
+    peer_frames_sent: Family<Labels, Counter>,
+    peer_frames_received: Family<Labels, Counter>,
+    peer_connects: Family<Labels, Counter>,
+    rejected_frames: Family<Labels, Counter>,
+    rejected_messages: Counter,
+    auth_failures: Counter,
+    frames_dropped: Counter,
+    frames_throttled: Counter,
+    repairs_sent: Counter,
+    gaps: Counter,
+    divergences: Counter,
+    type_conflicts: Counter,
+    watchers_dropped: Counter,
+    keys: Gauge,
+    docs: Gauge,
+    docs_active: Gauge,
+    buffered_bytes: Gauge,
+}
+
+impl NodeMetrics {
+    /// A fresh registry with every metric registered.
+    pub(crate) fn new() -> Self {
+        let mut registry = Registry::with_prefix("crdt_leader");
+        let write_latency = Histogram::new(exponential_buckets(0.000_1, 2.0, 18));
+        let fsync_latency = Histogram::new(exponential_buckets(0.000_1, 2.0, 18));
+        let inner = Inner {
+            registry: Registry::default(),
+            write_latency,
+            fsync_latency,
+            peer_connected: Family::default(),
+            peer_lag_ops: Family::default(),
+            peer_lag_seconds: Family::default(),
+            peer_bytes_sent: Family::default(),
+            peer_bytes_received: Family::default(),
+            peer_frames_sent: Family::default(),
+            peer_frames_received: Family::default(),
+            peer_connects: Family::default(),
+            rejected_frames: Family::default(),
+            rejected_messages: Counter::default(),
+            auth_failures: Counter::default(),
+            frames_dropped: Counter::default(),
+            frames_throttled: Counter::default(),
+            repairs_sent: Counter::default(),
+            gaps: Counter::default(),
+            divergences: Counter::default(),
+            type_conflicts: Counter::default(),
+            watchers_dropped: Counter::default(),
+            keys: Gauge::default(),
+            docs: Gauge::default(),
+            docs_active: Gauge::default(),
+            buffered_bytes: Gauge::default(),
+        };
+        let r = &mut registry;
+        r.register_with_unit(
+            "write_latency",
+            "Time from a write's arrival at the node to its durable acknowledgement",
+            prometheus_client::registry::Unit::Seconds,
+            inner.write_latency.clone(),
+        );
+        r.register_with_unit(
+            "fsync",
+            "Time of each durable store commit (group commit: one per batch of writes)",
+            prometheus_client::registry::Unit::Seconds,
+            inner.fsync_latency.clone(),
+        );
+        r.register(
+            "peer_connected",
+            "1 while an authenticated connection to the peer is up",
+            inner.peer_connected.clone(),
+        );
+        r.register(
+            "peer_lag_ops",
+            "Writes (summed over documents) the peer is known to miss",
+            inner.peer_lag_ops.clone(),
+        );
+        r.register_with_unit(
+            "peer_lag",
+            "How long the peer has continuously lacked some write of a document",
+            prometheus_client::registry::Unit::Seconds,
+            inner.peer_lag_seconds.clone(),
+        );
+        r.register_with_unit(
+            "peer_sent",
+            "Bytes of frames sent to the peer",
+            prometheus_client::registry::Unit::Bytes,
+            inner.peer_bytes_sent.clone(),
+        );
+        r.register_with_unit(
+            "peer_received",
+            "Bytes of frames received from the peer",
+            prometheus_client::registry::Unit::Bytes,
+            inner.peer_bytes_received.clone(),
+        );
+        r.register(
+            "peer_frames_sent",
+            "Frames sent to the peer",
+            inner.peer_frames_sent.clone(),
+        );
+        r.register(
+            "peer_frames_received",
+            "Frames received from the peer",
+            inner.peer_frames_received.clone(),
+        );
+        r.register(
+            "peer_connects",
+            "Authenticated connections established with the peer",
+            inner.peer_connects.clone(),
+        );
+        r.register(
+            "rejected_frames",
+            "Peer frames rejected (the connection was closed), by reason",
+            inner.rejected_frames.clone(),
+        );
+        r.register(
+            "rejected_messages",
+            "Protocol messages a document's leader refused",
+            inner.rejected_messages.clone(),
+        );
+        r.register(
+            "auth_failures",
+            "Peer connections that failed authentication",
+            inner.auth_failures.clone(),
+        );
+        r.register(
+            "frames_dropped",
+            "Outgoing frames dropped because the peer's queue was full (the protocol resends)",
+            inner.frames_dropped.clone(),
+        );
+        r.register(
+            "frames_throttled",
+            "Incoming peer frames over the per-connection rate that paused reading",
+            inner.frames_throttled.clone(),
+        );
+        r.register(
+            "repairs_sent",
+            "Repair messages sent (a peer lacked what the buffer no longer had)",
+            inner.repairs_sent.clone(),
+        );
+        r.register(
+            "gaps",
+            "Intervals received out of order and repaired instead",
+            inner.gaps.clone(),
+        );
+        r.register(
+            "divergences",
+            "Digests showing a peer with equal summary but different state",
+            inner.divergences.clone(),
+        );
+        r.register(
+            "type_conflicts",
+            "Writes refused because the key holds another type",
+            inner.type_conflicts.clone(),
+        );
+        r.register(
+            "watchers_dropped",
+            "Change streams closed because their reader fell too far behind",
+            inner.watchers_dropped.clone(),
+        );
+        r.register("keys", "Keys over all documents", inner.keys.clone());
+        r.register("docs", "Documents hosted", inner.docs.clone());
+        r.register(
+            "docs_active",
+            "Documents with pending replication work (ticked)",
+            inner.docs_active.clone(),
+        );
+        r.register_with_unit(
+            "buffered",
+            "Encoded bytes of deltas buffered for peers",
+            prometheus_client::registry::Unit::Bytes,
+            inner.buffered_bytes.clone(),
+        );
+        let inner = Inner { registry, ..inner };
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The metrics in Prometheus text format.
+    pub(crate) fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = encode(&mut out, &self.inner.registry);
+        out
+    }
+
+    pub(crate) fn observe_write(&self, d: Duration) {
+        self.inner.write_latency.observe(d.as_secs_f64());
+    }
+    pub(crate) fn observe_fsync(&self, d: Duration) {
+        self.inner.fsync_latency.observe(d.as_secs_f64());
+    }
+    pub(crate) fn set_connected(&self, peer: u64, up: bool) {
+        self.inner
+            .peer_connected
+            .get_or_create(&peer_label(peer))
+            .set(i64::from(up));
+        if up {
+            self.inner
+                .peer_connects
+                .get_or_create(&peer_label(peer))
+                .inc();
+        }
+    }
+    pub(crate) fn set_lag(&self, peer: u64, ops: u64, seconds: f64) {
+        self.inner
+            .peer_lag_ops
+            .get_or_create(&peer_label(peer))
+            .set(i64::try_from(ops).unwrap_or(i64::MAX));
+        self.inner
+            .peer_lag_seconds
+            .get_or_create(&peer_label(peer))
+            .set(seconds);
+    }
+    pub(crate) fn frame_sent(&self, peer: u64, bytes: usize) {
+        let l = peer_label(peer);
+        self.inner.peer_frames_sent.get_or_create(&l).inc();
+        self.inner
+            .peer_bytes_sent
+            .get_or_create(&l)
+            .inc_by(bytes as u64);
+    }
+    pub(crate) fn frame_received(&self, peer: u64, bytes: usize) {
+        let l = peer_label(peer);
+        self.inner.peer_frames_received.get_or_create(&l).inc();
+        self.inner
+            .peer_bytes_received
+            .get_or_create(&l)
+            .inc_by(bytes as u64);
+    }
+    pub(crate) fn frame_rejected(&self, reason: &str) {
+        self.inner
+            .rejected_frames
+            .get_or_create(&vec![("reason".to_string(), reason.to_string())])
+            .inc();
+    }
+    pub(crate) fn message_rejected(&self) {
+        self.inner.rejected_messages.inc();
+    }
+    pub(crate) fn auth_failed(&self) {
+        self.inner.auth_failures.inc();
+    }
+    pub(crate) fn frame_dropped(&self) {
+        self.inner.frames_dropped.inc();
+    }
+    pub(crate) fn frames_throttled(&self) {
+        self.inner.frames_throttled.inc();
+    }
+    pub(crate) fn type_conflict(&self) {
+        self.inner.type_conflicts.inc();
+    }
+    pub(crate) fn watcher_dropped(&self) {
+        self.inner.watchers_dropped.inc();
+    }
+    /// Brings the counters summed from the documents' leaders up to their totals.
+    pub(crate) fn sync_totals(&self, repairs: u64, gaps: u64, divergences: u64) {
+        for (c, total) in [
+            (&self.inner.repairs_sent, repairs),
+            (&self.inner.gaps, gaps),
+            (&self.inner.divergences, divergences),
+        ] {
+            let now = c.get();
+            if total > now {
+                c.inc_by(total - now);
+            }
+        }
+    }
+    pub(crate) fn set_sizes(&self, docs: usize, active: usize, keys: usize, buffered: u64) {
+        self.inner.docs.set(docs as i64);
+        self.inner.docs_active.set(active as i64);
+        self.inner.keys.set(keys as i64);
+        self.inner
+            .buffered_bytes
+            .set(i64::try_from(buffered).unwrap_or(i64::MAX));
+    }
+}

@@ -1,0 +1,454 @@
+//! The durable store: one redb file per node, written by one thread with group commit.
+//!
+//! See the crate docs ("On-disk format") for the tables and the upgrade rule.
+
+use crate::error::Error;
+use crate::metrics::NodeMetrics;
+use crdt_core::codec::{decode_with_limits, encode, DecodeLimits};
+use crdt_core::{Keyspace, ReplicaId, VersionVector};
+use crdt_sync::{Checkpoint, Config, Leader};
+use redb::{Database, Durability, ReadableTable, TableDefinition};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The store format this build writes and reads (see the crate docs).
+pub const STORE_FORMAT: u64 = 1;
+/// The name of the store file inside the data directory.
+pub const STORE_FILE: &str = "crdt-leader.redb";
+
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const CHECKPOINTS: TableDefinition<&str, &[u8]> = TableDefinition::new("checkpoints");
+const LOG: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("log");
+
+/// When a commit reaches the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FsyncPolicy {
+    /// Every commit is fsynced before the writes in it are acknowledged.
+    #[default]
+    Always,
+    /// Write-behind: commits are acknowledged before fsync, and an fsync happens at
+    /// least every this many milliseconds (and at shutdown). A crash of the process or
+    /// of the machine loses at most that window of acknowledged writes: redb recovers
+    /// to its last fsynced commit (see the crate docs).
+    IntervalMs(u64),
+}
+
+impl std::str::FromStr for FsyncPolicy {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        if s == "always" {
+            return Ok(FsyncPolicy::Always);
+        }
+        if let Some(ms) = s.strip_prefix("interval:") {
+            if let Ok(ms) = ms.parse::<u64>() {
+                if ms > 0 {
+                    return Ok(FsyncPolicy::IntervalMs(ms));
+                }
+            }
+        }
+        Err(Error::Config(format!(
+            "--fsync {s:?}: expected `always` or `interval:MS` with MS > 0"
+        )))
+    }
+}
+
+/// One document as found on disk at start.
+pub(crate) struct StoredDoc {
+    pub(crate) name: String,
+    pub(crate) leader: Leader<Keyspace>,
+    /// The next log sequence number to use.
+    pub(crate) next_seq: u64,
+    /// Log entries not yet folded into the checkpoint.
+    pub(crate) log_entries: u64,
+}
+
+/// A job for the store thread. Jobs are committed in the order sent.
+pub(crate) enum Job {
+    /// Appends a log entry.
+    Append {
+        doc: String,
+        seq: u64,
+        entry: Vec<u8>,
+    },
+    /// Replaces the document's checkpoint and drops its log entries below `next_seq`.
+    Checkpoint {
+        doc: String,
+        next_seq: u64,
+        checkpoint: Checkpoint,
+        /// Tell the driver once durable (a restored leader waits for it to write).
+        notify: bool,
+    },
+    /// Runs once everything sent before it is committed (answers a write).
+    AfterCommit(Box<dyn FnOnce(Result<(), Error>) + Send>),
+}
+
+/// What the store thread reports to the driver.
+pub(crate) enum StoreEvent {
+    /// A checkpoint with `notify` is durable.
+    Persisted { doc: String, checkpoint: Checkpoint },
+}
+
+/// Encodes a log entry: delta and token, each in crdt-core's canonical codec, then
+/// an XXH3-64 of both.
+pub(crate) fn encode_entry(delta: &Keyspace, token: &VersionVector) -> Vec<u8> {
+    let d = encode(delta);
+    let t = encode(token);
+    let mut out = Vec::with_capacity(4 + d.len() + t.len() + 8);
+    out.extend_from_slice(&(d.len() as u32).to_le_bytes());
+    out.extend_from_slice(&d);
+    out.extend_from_slice(&t);
+    let sum = xxhash_rust::xxh3::xxh3_64(&out);
+    out.extend_from_slice(&sum.to_le_bytes());
+    out
+}
+
+/// Decodes a log entry; `None` if it is damaged.
+pub(crate) fn decode_entry(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+) -> Option<(Keyspace, VersionVector)> {
+    let body_len = bytes.len().checked_sub(8)?;
+    let (body, sum) = bytes.split_at(body_len);
+    if xxhash_rust::xxh3::xxh3_64(body).to_le_bytes() != sum {
+        return None;
+    }
+    let d_len = u32::from_le_bytes(body.get(..4)?.try_into().ok()?) as usize;
+    let d = body.get(4..4usize.checked_add(d_len)?)?;
+    let t = body.get(4 + d_len..)?;
+    Some((
+        decode_with_limits(d, limits).ok()?,
+        decode_with_limits(t, limits).ok()?,
+    ))
+}
+
+/// Opens (or creates) the store, checks its format and node id, and restores every
+/// document. Refuses a newer format, another node's directory or damaged content.
+pub(crate) fn open(
+    dir: &Path,
+    id: ReplicaId,
+    config: &Config,
+) -> Result<(Database, Vec<StoredDoc>), Error> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::DataDir {
+        path: dir.to_path_buf(),
+        reason: format!("cannot create it: {e}"),
+    })?;
+    let path = dir.join(STORE_FILE);
+    let refuse = |reason: String| Error::DataDir {
+        path: path.clone(),
+        reason,
+    };
+    let db = Database::create(&path).map_err(|e| {
+        refuse(format!(
+            "cannot open the store ({e}); if another crdt-leader uses this directory stop it, \
+             if the file is damaged restore it from a backup or move the directory away to \
+             start empty (peers then repair every document)"
+        ))
+    })?;
+    let txn = db.begin_write().map_err(|e| refuse(e.to_string()))?;
+    {
+        let mut meta = txn.open_table(META).map_err(|e| refuse(e.to_string()))?;
+        let format = meta
+            .get("format")
+            .map_err(|e| refuse(e.to_string()))?
+            .map(|v| v.value());
+        match format {
+            None => {
+                meta.insert("format", STORE_FORMAT)
+                    .map_err(|e| refuse(e.to_string()))?;
+                meta.insert("node_id", id.get())
+                    .map_err(|e| refuse(e.to_string()))?;
+            }
+            Some(f) if f > STORE_FORMAT => {
+                return Err(refuse(format!(
+                    "store format {f} is newer than this build's {STORE_FORMAT}: run a newer \
+                     crdt-leader on it (it is never downgraded or reset)"
+                )))
+            }
+            Some(_) => {
+                let stored = meta
+                    .get("node_id")
+                    .map_err(|e| refuse(e.to_string()))?
+                    .map(|v| v.value());
+                if stored != Some(id.get()) {
+                    return Err(refuse(format!(
+                        "this directory belongs to node id {stored:?}, not {}: start with that \
+                         --id, or give this node its own --data-dir",
+                        id.get()
+                    )));
+                }
+            }
+        }
+        txn.open_table(CHECKPOINTS)
+            .map_err(|e| refuse(e.to_string()))?;
+        txn.open_table(LOG).map_err(|e| refuse(e.to_string()))?;
+    }
+    txn.commit().map_err(|e| refuse(e.to_string()))?;
+    let docs = load(&db, &path, config)?;
+    Ok((db, docs))
+}
+
+fn load(db: &Database, path: &Path, config: &Config) -> Result<Vec<StoredDoc>, Error> {
+    let damaged = |what: String| Error::DataDir {
+        path: path.to_path_buf(),
+        reason: format!(
+            "{what}: the file is damaged; restore it from a backup, or move the directory \
+             away to start empty (peers then repair every document)"
+        ),
+    };
+    let txn = db.begin_read().map_err(|e| damaged(e.to_string()))?;
+    let cps = txn
+        .open_table(CHECKPOINTS)
+        .map_err(|e| damaged(e.to_string()))?;
+    let log = txn.open_table(LOG).map_err(|e| damaged(e.to_string()))?;
+    let mut out = Vec::new();
+    for row in cps.iter().map_err(|e| damaged(e.to_string()))? {
+        let (name, value) = row.map_err(|e| damaged(e.to_string()))?;
+        let name = name.value().to_string();
+        let value = value.value();
+        if value.len() < 8 {
+            return Err(damaged(format!(
+                "document {name:?}: checkpoint record too short"
+            )));
+        }
+        let first_seq = u64::from_le_bytes(value[..8].try_into().unwrap_or_default());
+        let mut entries = Vec::new();
+        let mut next_seq = first_seq;
+        let range = log
+            .range((name.as_str(), first_seq)..=(name.as_str(), u64::MAX))
+            .map_err(|e| damaged(e.to_string()))?;
+        for row in range {
+            let (k, v) = row.map_err(|e| damaged(e.to_string()))?;
+            let seq = k.value().1;
+            let entry = decode_entry(v.value(), &config.decode).ok_or_else(|| {
+                damaged(format!(
+                    "document {name:?}: log entry {seq} fails its checksum"
+                ))
+            })?;
+            entries.push(entry);
+            next_seq = seq + 1;
+        }
+        let nonce = crate::random_u64()?;
+        let leader = Leader::restore_with_log(
+            &value[8..],
+            entries.iter().map(|(d, t)| (d, t)),
+            config.clone(),
+            nonce,
+        )
+        .map_err(|e| damaged(format!("document {name:?}: checkpoint refused ({e})")))?;
+        out.push(StoredDoc {
+            name,
+            leader,
+            next_seq,
+            log_entries: entries.len() as u64,
+        });
+    }
+    Ok(out)
+}
+
+/// Runs the store thread: drains every pending job, writes them in one transaction,
+/// commits once (fsync under [`FsyncPolicy::Always`]), then answers them all.
+pub(crate) fn run(
+    db: Database,
+    path: PathBuf,
+    jobs: mpsc::Receiver<Job>,
+    events: tokio::sync::mpsc::UnboundedSender<StoreEvent>,
+    policy: FsyncPolicy,
+    metrics: NodeMetrics,
+) {
+    let mut last_sync = Instant::now();
+    let mut dirty = false;
+    // After a failed commit nothing more is committed: a later entry's token could
+    // name writes of the lost batch, and a restore would then claim writes its state
+    // lacks. The node refuses writes until it is restarted (from the last commit).
+    let mut failed: Option<Error> = None;
+    loop {
+        let first = match policy {
+            FsyncPolicy::Always => match jobs.recv() {
+                Ok(j) => j,
+                Err(_) => return,
+            },
+            FsyncPolicy::IntervalMs(ms) => {
+                let period = Duration::from_millis(ms);
+                let left = period.saturating_sub(last_sync.elapsed());
+                match jobs.recv_timeout(left) {
+                    Ok(j) => j,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        if dirty {
+                            // An empty durable commit makes the earlier ones durable.
+                            let _ = commit(&db, &path, Vec::new(), Durability::Immediate, &metrics);
+                            dirty = false;
+                        }
+                        last_sync = Instant::now();
+                        continue;
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        if dirty {
+                            let _ = commit(&db, &path, Vec::new(), Durability::Immediate, &metrics);
+                        }
+                        return;
+                    }
+                }
+            }
+        };
+        let mut batch = vec![first];
+        while let Ok(j) = jobs.try_recv() {
+            batch.push(j);
+        }
+        let durability = match policy {
+            FsyncPolicy::Always => Durability::Immediate,
+            FsyncPolicy::IntervalMs(ms) => {
+                if last_sync.elapsed() >= Duration::from_millis(ms) {
+                    last_sync = Instant::now();
+                    dirty = false;
+                    Durability::Immediate
+                } else {
+                    dirty = true;
+                    Durability::None
+                }
+            }
+        };
+        let mut after = Vec::new();
+        let mut notify = Vec::new();
+        let mut writes = Vec::new();
+        for job in batch {
+            match job {
+                Job::AfterCommit(f) => after.push(f),
+                Job::Checkpoint {
+                    doc,
+                    checkpoint,
+                    notify: true,
+                    next_seq,
+                } => {
+                    notify.push((doc.clone(), checkpoint.clone()));
+                    writes.push(Job::Checkpoint {
+                        doc,
+                        checkpoint,
+                        notify: true,
+                        next_seq,
+                    });
+                }
+                other => writes.push(other),
+            }
+        }
+        let result = match &failed {
+            Some(e) => Err(e.clone()),
+            None => commit(&db, &path, writes, durability, &metrics),
+        };
+        if let (Err(e), None) = (&result, &failed) {
+            failed = Some(Error::Storage {
+                path: path.clone(),
+                reason: format!("an earlier commit failed ({e}); restart the node"),
+            });
+        }
+        if result.is_ok() {
+            for (doc, checkpoint) in notify {
+                let _ = events.send(StoreEvent::Persisted { doc, checkpoint });
+            }
+        } else if let Err(e) = &result {
+            tracing::error!(error = %e, "store commit failed");
+        }
+        for f in after {
+            f(result.clone());
+        }
+    }
+}
+
+fn commit(
+    db: &Database,
+    path: &Path,
+    writes: Vec<Job>,
+    durability: Durability,
+    metrics: &NodeMetrics,
+) -> Result<(), Error> {
+    let fail = |e: String| Error::Storage {
+        path: path.to_path_buf(),
+        reason: e,
+    };
+    let mut txn = db.begin_write().map_err(|e| fail(e.to_string()))?;
+    txn.set_durability(durability);
+    {
+        let mut cps = txn
+            .open_table(CHECKPOINTS)
+            .map_err(|e| fail(e.to_string()))?;
+        let mut log = txn.open_table(LOG).map_err(|e| fail(e.to_string()))?;
+        for job in writes {
+            match job {
+                Job::Append { doc, seq, entry } => {
+                    log.insert((doc.as_str(), seq), entry.as_slice())
+                        .map_err(|e| fail(e.to_string()))?;
+                }
+                Job::Checkpoint {
+                    doc,
+                    next_seq,
+                    checkpoint,
+                    ..
+                } => {
+                    let mut record = Vec::with_capacity(8 + checkpoint.bytes().len());
+                    record.extend_from_slice(&next_seq.to_le_bytes());
+                    record.extend_from_slice(checkpoint.bytes());
+                    cps.insert(doc.as_str(), record.as_slice())
+                        .map_err(|e| fail(e.to_string()))?;
+                    log.retain_in((doc.as_str(), 0)..(doc.as_str(), next_seq), |_, _| false)
+                        .map_err(|e| fail(e.to_string()))?;
+                }
+                Job::AfterCommit(_) => {}
+            }
+        }
+    }
+    let started = Instant::now();
+    txn.commit().map_err(|e| fail(e.to_string()))?;
+    if matches!(durability, Durability::Immediate) {
+        metrics.observe_fsync(started.elapsed());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_entries_round_trip_and_damage_is_detected() {
+        let mut ks = Keyspace::new();
+        let w = ReplicaId::new(3);
+        let delta = ks
+            .apply(
+                w,
+                crdt_core::KeyspaceOp::Write {
+                    key: "k".into(),
+                    op: crdt_core::ValueOp::GCounterIncrement(5),
+                },
+            )
+            .unwrap();
+        let mut token = VersionVector::new();
+        token.advance(w, 1);
+        let bytes = encode_entry(&delta, &token);
+        let (d, t) = decode_entry(&bytes, &DecodeLimits::DEFAULT).unwrap();
+        assert_eq!(d, delta);
+        assert_eq!(t, token);
+        for i in 0..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[i] ^= 0x20;
+            assert!(
+                decode_entry(&bad, &DecodeLimits::DEFAULT).is_none(),
+                "byte {i}"
+            );
+        }
+        assert!(decode_entry(&bytes[..bytes.len() - 1], &DecodeLimits::DEFAULT).is_none());
+    }
+
+    #[test]
+    fn fsync_policy_parses() {
+        assert_eq!(
+            "always".parse::<FsyncPolicy>().unwrap(),
+            FsyncPolicy::Always
+        );
+        assert_eq!(
+            "interval:20".parse::<FsyncPolicy>().unwrap(),
+            FsyncPolicy::IntervalMs(20)
+        );
+        assert!("interval:0".parse::<FsyncPolicy>().is_err());
+        assert!("sometimes".parse::<FsyncPolicy>().is_err());
+    }
+}
