@@ -60,9 +60,6 @@ echo "== examples (the main job and the core demo)"
 cargo run -q -p crdt-sync --example multi_leader
 cargo run -q -p crdt-core --example three_replicas
 
-echo "== crdt-leader: three leaders on loopback, writes on all three, convergence and read-your-writes"
-cargo run -q -p crdt-leader -- demo --smoke
-
 echo "== a 200 MiB state reaches a new peer under a 1 MiB message limit (release; bounded memory at both ends)"
 cargo run -q --release -p tests --example large_transfer
 
