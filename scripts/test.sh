@@ -60,6 +60,10 @@ echo "== examples (the main job and the core demo)"
 cargo run -q -p crdt-sync --example multi_leader
 cargo run -q -p crdt-core --example three_replicas
 
+echo "== crdt-leader: three leaders on loopback, writes on all three, read-your-writes and convergence (demo --smoke)"
+# The binary `cargo test` built above (the test profile builds into target/debug).
+"${CARGO_TARGET_DIR:-target}/debug/crdt-leader" demo --smoke
+
 echo "== a 200 MiB state reaches a new peer under a 1 MiB message limit (release; bounded memory at both ends)"
 cargo run -q --release -p tests --example large_transfer
 

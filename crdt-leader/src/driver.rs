@@ -90,6 +90,23 @@ struct Doc {
     watchers: Vec<Watcher>,
 }
 
+impl Doc {
+    /// Sends a checkpoint of the leader to the store, which folds the log into it
+    /// (`notify`: tell the driver once it is durable, for `Leader::persisted`).
+    fn checkpoint(&mut self, store: &std::sync::mpsc::Sender<Job>, name: &str, notify: bool) {
+        let checkpoint = self.leader.checkpoint();
+        self.checkpoint_bytes = checkpoint.bytes().len() as u64;
+        self.log_entries = 0;
+        self.log_bytes = 0;
+        let _ = store.send(Job::Checkpoint {
+            doc: name.to_string(),
+            next_seq: self.next_seq,
+            checkpoint,
+            notify,
+        });
+    }
+}
+
 struct Link {
     conn: u64,
     tx: mpsc::Sender<Vec<u8>>,
@@ -354,16 +371,7 @@ impl Driver {
         if doc.log_entries >= COMPACT_LOG_ENTRIES
             || doc.log_bytes >= COMPACT_LOG_BYTES.max(doc.checkpoint_bytes)
         {
-            let checkpoint = doc.leader.checkpoint();
-            doc.checkpoint_bytes = checkpoint.bytes().len() as u64;
-            doc.log_entries = 0;
-            doc.log_bytes = 0;
-            let _ = self.store.send(Job::Checkpoint {
-                doc: name.to_string(),
-                next_seq: doc.next_seq,
-                checkpoint,
-                notify: false,
-            });
+            doc.checkpoint(&self.store, name, false);
         }
     }
 
@@ -518,16 +526,7 @@ impl Driver {
             && !doc.checkpoint_pending
         {
             doc.checkpoint_pending = true;
-            let checkpoint = doc.leader.checkpoint();
-            doc.checkpoint_bytes = checkpoint.bytes().len() as u64;
-            doc.log_entries = 0;
-            doc.log_bytes = 0;
-            let _ = self.store.send(Job::Checkpoint {
-                doc: name.to_string(),
-                next_seq: doc.next_seq,
-                checkpoint,
-                notify: true,
-            });
+            doc.checkpoint(&self.store, name, true);
         }
     }
 

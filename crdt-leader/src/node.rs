@@ -455,6 +455,12 @@ impl NodeHandle {
             })
             .await
             .map_err(|_| Error::Shutdown)?;
+        // Without a wait the driver answers at once (covered or `NotYet`): await that
+        // answer however long a busy driver takes. A zero timeout would fire before
+        // the driver ran and report `NotYet` for a read that needs nothing.
+        if wait.is_zero() {
+            return rx.await.map_err(|_| Error::Shutdown)?;
+        }
         match tokio::time::timeout(wait, rx).await {
             Ok(r) => r.map_err(|_| Error::Shutdown)?,
             Err(_) => Err(Error::NotYet),

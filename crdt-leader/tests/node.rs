@@ -328,6 +328,34 @@ async fn a_read_with_an_uncovered_token_says_not_yet() {
     t(b.shutdown()).await;
 }
 
+/// Regression (the `demo --smoke` failure that parked this crate): a read without a
+/// wait timed out at once when the driver had not answered by its first poll, so a
+/// busy leader answered "not yet" to a read that needs no token at all.
+#[tokio::test]
+async fn a_read_without_a_wait_is_answered_however_busy_the_driver_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = t(Node::start(solo(dir.path()))).await.unwrap();
+    let w = t(node.write("d", "k", ValueOp::GCounterIncrement(1)))
+        .await
+        .unwrap();
+    // 500 reads at once queue behind each other at the driver: on the old code
+    // nearly all of them (every one not answered before its first poll) failed.
+    let reads = (0..500).map(|i| {
+        let node = node.clone();
+        let token = w.token.clone();
+        tokio::spawn(async move {
+            let token = (i % 2 == 0).then_some(&token);
+            node.read("d", "k", token, Duration::ZERO).await
+        })
+    });
+    let reads: Vec<_> = reads.collect();
+    for r in reads {
+        let r = t(r).await.unwrap().unwrap();
+        assert_eq!(r.value, Some(Value::GCounter(1)));
+    }
+    t(node.shutdown()).await;
+}
+
 #[tokio::test]
 async fn idle_documents_are_not_ticked() {
     let dir = tempfile::tempdir().unwrap();
