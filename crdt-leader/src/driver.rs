@@ -8,6 +8,7 @@ use crate::node::{Change, PeerStatus, ReadResult, Status, Watch, WriteReceipt};
 use crate::peer::{doc_frame, PeerEvent};
 use crate::store::{encode_entry, Job, StoreEvent, StoredDoc};
 use crate::token::CausalToken;
+use crate::write_behind::Record;
 use crdt_core::codec::encode;
 use crdt_core::{CoreError, DeltaCrdt, Keyspace, KeyspaceOp, ReplicaId, Value, VersionVector};
 use crdt_sync::{Config, Leader, SyncError};
@@ -363,11 +364,11 @@ impl Driver {
         doc.log_bytes += entry.len() as u64;
         let seq = doc.next_seq;
         doc.next_seq += 1;
-        let _ = self.store.send(Job::Append {
+        let _ = self.store.send(Job::Append(Record::Append {
             doc: name.to_string(),
             seq,
             entry,
-        });
+        }));
         if doc.log_entries >= COMPACT_LOG_ENTRIES
             || doc.log_bytes >= COMPACT_LOG_BYTES.max(doc.checkpoint_bytes)
         {

@@ -77,13 +77,18 @@
 //! names the file and what to do — never reset silently.
 //!
 //! **`--fsync interval:MS`** acknowledges writes after a non-durable redb commit and
-//! makes commits durable (fsync) at least every MS ms and at shutdown. redb recovers a
-//! crashed file to its last durable commit, so **a process crash as well as a power
-//! loss** may lose up to MS ms of acknowledged writes in this mode (the peers that
-//! already received them repair this leader after its restart, if they were reached).
-//! Issue 12 asks for a mode that survives a process crash and only loses on power
-//! loss; that needs commits written without fsync that redb still recovers, which
-//! redb 2 does not offer on Linux (`Durability::Eventual` fsyncs too): open.
+//! makes commits durable (fsync) at least every MS ms and at shutdown. redb alone
+//! would forget non-durable commits when the process dies, so each such batch is
+//! also appended (`write(2)`, no fsync) to `DATA_DIR/write-behind.log`
+//! ([`WRITE_BEHIND_FILE`]) before its writes are answered; the kernel keeps that
+//! across a process crash. At start its records are committed durably, in order, and
+//! the file emptied (the replay is idempotent); every durable commit empties it too.
+//! So **a process crash (`kill -9`) loses no acknowledged write; a power loss or
+//! kernel crash loses at most the last MS ms of them** (the peers that already
+//! received them repair this leader after its restart, if they were reached). A
+//! record: kind (1 log entry, 2 checkpoint), u32 LE name length, name, u64 LE
+//! sequence, u32 LE payload length, payload (as in the tables above), XXH3-64 LE of
+//! the record; a torn or damaged tail ends the replay (power loss) with a warning.
 #![forbid(unsafe_code)]
 
 mod auth;
@@ -96,6 +101,7 @@ mod node;
 mod peer;
 mod store;
 mod token;
+mod write_behind;
 
 pub use auth::{Access, ClientTokens, Verdict};
 pub use driver::WATCH_BUFFER;
@@ -109,6 +115,7 @@ pub use node::{
 pub use peer::{FRAMES_PER_SECOND_MAX, FRAME_BYTES_MAX, PEER_CONNECTIONS_MAX};
 pub use store::{FsyncPolicy, STORE_FILE, STORE_FORMAT};
 pub use token::{CausalToken, TOKEN_CHARS_MAX};
+pub use write_behind::WRITE_BEHIND_FILE;
 
 /// 64 bits from the operating system's generator.
 pub(crate) fn random_u64() -> Result<u64, Error> {

@@ -40,8 +40,8 @@ struct Cli {
     /// A file of client tokens: `<token> <read|write> <document-prefix>` per line.
     #[arg(long)]
     client_tokens: Option<PathBuf>,
-    /// `always` (fsync before acknowledging) or `interval:MS` (write-behind: a crash
-    /// may lose up to MS ms of acknowledged writes).
+    /// `always` (fsync before acknowledging) or `interval:MS` (write-behind: a power
+    /// loss may lose up to MS ms of acknowledged writes; a process crash loses none).
     #[arg(long, default_value = "always")]
     fsync: String,
     /// Run without peer secret or client tokens (trusted networks only).

@@ -4,6 +4,7 @@
 
 use crate::error::Error;
 use crate::metrics::NodeMetrics;
+use crate::write_behind::{self, Record, WriteBehind};
 use crdt_core::codec::{decode_with_limits, encode, DecodeLimits};
 use crdt_core::{Keyspace, ReplicaId, VersionVector};
 use crdt_sync::{Checkpoint, Config, Leader};
@@ -28,9 +29,10 @@ pub enum FsyncPolicy {
     #[default]
     Always,
     /// Write-behind: commits are acknowledged before fsync, and an fsync happens at
-    /// least every this many milliseconds (and at shutdown). A crash of the process or
-    /// of the machine loses at most that window of acknowledged writes: redb recovers
-    /// to its last fsynced commit (see the crate docs).
+    /// least every this many milliseconds (and at shutdown). A crash of the process
+    /// loses no acknowledged write (the write-behind log, written before each answer,
+    /// is replayed at start); a power loss loses at most that window of them (see the
+    /// crate docs, "On-disk format").
     IntervalMs(u64),
 }
 
@@ -65,12 +67,8 @@ pub(crate) struct StoredDoc {
 
 /// A job for the store thread. Jobs are committed in the order sent.
 pub(crate) enum Job {
-    /// Appends a log entry.
-    Append {
-        doc: String,
-        seq: u64,
-        entry: Vec<u8>,
-    },
+    /// Appends a log entry (always a [`Record::Append`]).
+    Append(Record),
     /// Replaces the document's checkpoint and drops its log entries below `next_seq`.
     Checkpoint {
         doc: String,
@@ -184,8 +182,36 @@ pub(crate) fn open(
         txn.open_table(LOG).map_err(|e| refuse(e.to_string()))?;
     }
     txn.commit().map_err(|e| refuse(e.to_string()))?;
+    replay_write_behind(&db, dir, &path)?;
     let docs = load(&db, &path, config)?;
     Ok((db, docs))
+}
+
+/// Commits durably what a process that ran `--fsync interval:MS` acknowledged but
+/// had not yet fsynced when it died (see [`crate::write_behind`]), then empties the
+/// write-behind file.
+fn replay_write_behind(db: &Database, dir: &Path, path: &Path) -> Result<(), Error> {
+    let wb = dir.join(write_behind::WRITE_BEHIND_FILE);
+    let refuse = |e: String| Error::DataDir {
+        path: wb.clone(),
+        reason: format!("cannot replay the write-behind log ({e}); fix the cause and restart"),
+    };
+    let (records, unreadable) =
+        write_behind::read_left_over(dir).map_err(|e| refuse(e.to_string()))?;
+    if records.is_empty() && unreadable == 0 {
+        return Ok(());
+    }
+    if unreadable > 0 {
+        tracing::warn!(
+            file = %wb.display(),
+            bytes = unreadable,
+            "the write-behind log ends in a torn or damaged record (a power loss): \
+             replaying the records before it"
+        );
+    }
+    tracing::info!(records = records.len(), "replaying the write-behind log");
+    commit(db, path, records, Durability::Immediate, None).map_err(|e| refuse(e.to_string()))?;
+    write_behind::clear_left_over(dir).map_err(|e| refuse(e.to_string()))
 }
 
 fn load(db: &Database, path: &Path, config: &Config) -> Result<Vec<StoredDoc>, Error> {
@@ -258,6 +284,21 @@ pub(crate) fn run(
 ) {
     let mut last_sync = Instant::now();
     let mut dirty = false;
+    let mut behind = match policy {
+        FsyncPolicy::Always => None,
+        FsyncPolicy::IntervalMs(_) => match path.parent().map(WriteBehind::open) {
+            Some(Ok(wb)) => Some(wb),
+            Some(Err(e)) => {
+                fail_all(
+                    &jobs,
+                    &path,
+                    &format!("cannot open the write-behind log: {e}"),
+                );
+                return;
+            }
+            None => None,
+        },
+    };
     // After a failed commit nothing more is committed: a later entry's token could
     // name writes of the lost batch, and a restore would then claim writes its state
     // lacks. The node refuses writes until it is restarted (from the last commit).
@@ -276,7 +317,7 @@ pub(crate) fn run(
                     Err(mpsc::RecvTimeoutError::Timeout) => {
                         if dirty {
                             // An empty durable commit makes the earlier ones durable.
-                            let _ = commit(&db, &path, Vec::new(), Durability::Immediate, &metrics);
+                            sync(&db, &path, &mut behind, &metrics);
                             dirty = false;
                         }
                         last_sync = Instant::now();
@@ -284,7 +325,7 @@ pub(crate) fn run(
                     }
                     Err(mpsc::RecvTimeoutError::Disconnected) => {
                         if dirty {
-                            let _ = commit(&db, &path, Vec::new(), Durability::Immediate, &metrics);
+                            sync(&db, &path, &mut behind, &metrics);
                         }
                         return;
                     }
@@ -320,20 +361,29 @@ pub(crate) fn run(
                     notify: true,
                     next_seq,
                 } => {
-                    notify.push((doc.clone(), checkpoint.clone()));
-                    writes.push(Job::Checkpoint {
-                        doc,
-                        checkpoint,
-                        notify: true,
+                    writes.push(Record::Checkpoint {
+                        doc: doc.clone(),
                         next_seq,
+                        bytes: checkpoint.bytes().to_vec(),
                     });
+                    notify.push((doc, checkpoint));
                 }
-                other => writes.push(other),
+                Job::Checkpoint {
+                    doc,
+                    next_seq,
+                    checkpoint,
+                    notify: false,
+                } => writes.push(Record::Checkpoint {
+                    doc,
+                    next_seq,
+                    bytes: checkpoint.bytes().to_vec(),
+                }),
+                Job::Append(record) => writes.push(record),
             }
         }
         let result = match &failed {
             Some(e) => Err(e.clone()),
-            None => commit(&db, &path, writes, durability, &metrics),
+            None => commit_batch(&db, &path, &mut behind, writes, durability, &metrics),
         };
         if let (Err(e), None) = (&result, &failed) {
             failed = Some(Error::Storage {
@@ -354,12 +404,70 @@ pub(crate) fn run(
     }
 }
 
+/// Answers every job with `reason` (the store could not start).
+fn fail_all(jobs: &mpsc::Receiver<Job>, path: &Path, reason: &str) {
+    tracing::error!(reason, "store stopped");
+    while let Ok(job) = jobs.recv() {
+        if let Job::AfterCommit(f) = job {
+            f(Err(Error::Storage {
+                path: path.to_path_buf(),
+                reason: reason.to_string(),
+            }));
+        }
+    }
+}
+
+/// Commits one batch. A non-durable commit (interval policy) is also appended to
+/// the write-behind log before it counts as done; a durable one empties that log.
+fn commit_batch(
+    db: &Database,
+    path: &Path,
+    behind: &mut Option<WriteBehind>,
+    writes: Vec<Record>,
+    durability: Durability,
+    metrics: &NodeMetrics,
+) -> Result<(), Error> {
+    let durable = matches!(durability, Durability::Immediate);
+    let logged = match behind {
+        Some(wb) if !durable => Some((writes.clone(), wb)),
+        _ => None,
+    };
+    commit(db, path, writes, durability, Some(metrics))?;
+    match logged {
+        Some((records, wb)) => wb.append(&records).map_err(|e| Error::Storage {
+            path: wb.path().to_path_buf(),
+            reason: format!("cannot append to the write-behind log: {e}"),
+        }),
+        None => {
+            clear_behind(behind);
+            Ok(())
+        }
+    }
+}
+
+/// A durable empty commit (makes the non-durable ones before it durable), after
+/// which the write-behind log is emptied.
+fn sync(db: &Database, path: &Path, behind: &mut Option<WriteBehind>, metrics: &NodeMetrics) {
+    if commit(db, path, Vec::new(), Durability::Immediate, Some(metrics)).is_ok() {
+        clear_behind(behind);
+    }
+}
+
+fn clear_behind(behind: &mut Option<WriteBehind>) {
+    if let Some(wb) = behind {
+        if let Err(e) = wb.clear() {
+            // Harmless: its records are durable, and replaying them is idempotent.
+            tracing::warn!(file = %wb.path().display(), error = %e, "cannot empty the write-behind log");
+        }
+    }
+}
+
 fn commit(
     db: &Database,
     path: &Path,
-    writes: Vec<Job>,
+    writes: Vec<Record>,
     durability: Durability,
-    metrics: &NodeMetrics,
+    metrics: Option<&NodeMetrics>,
 ) -> Result<(), Error> {
     let fail = |e: String| Error::Storage {
         path: path.to_path_buf(),
@@ -372,34 +480,32 @@ fn commit(
             .open_table(CHECKPOINTS)
             .map_err(|e| fail(e.to_string()))?;
         let mut log = txn.open_table(LOG).map_err(|e| fail(e.to_string()))?;
-        for job in writes {
-            match job {
-                Job::Append { doc, seq, entry } => {
+        for write in writes {
+            match write {
+                Record::Append { doc, seq, entry } => {
                     log.insert((doc.as_str(), seq), entry.as_slice())
                         .map_err(|e| fail(e.to_string()))?;
                 }
-                Job::Checkpoint {
+                Record::Checkpoint {
                     doc,
                     next_seq,
-                    checkpoint,
-                    ..
+                    bytes,
                 } => {
-                    let mut record = Vec::with_capacity(8 + checkpoint.bytes().len());
+                    let mut record = Vec::with_capacity(8 + bytes.len());
                     record.extend_from_slice(&next_seq.to_le_bytes());
-                    record.extend_from_slice(checkpoint.bytes());
+                    record.extend_from_slice(&bytes);
                     cps.insert(doc.as_str(), record.as_slice())
                         .map_err(|e| fail(e.to_string()))?;
                     log.retain_in((doc.as_str(), 0)..(doc.as_str(), next_seq), |_, _| false)
                         .map_err(|e| fail(e.to_string()))?;
                 }
-                Job::AfterCommit(_) => {}
             }
         }
     }
     let started = Instant::now();
     txn.commit().map_err(|e| fail(e.to_string()))?;
-    if matches!(durability, Durability::Immediate) {
-        metrics.observe_fsync(started.elapsed());
+    if let (Durability::Immediate, Some(m)) = (durability, metrics) {
+        m.observe_fsync(started.elapsed());
     }
     Ok(())
 }
