@@ -88,7 +88,7 @@ impl<C: DeltaCrdt> Leader<C> {
         w.len(self.peers.len());
         for (id, peer) in &self.peers {
             w.replica(*id);
-            match peer.inc {
+            match peer.inc() {
                 None => w.u8(0),
                 Some(inc) => {
                     w.u8(1);
@@ -318,9 +318,9 @@ fn decode<C: DeltaCrdt>(bytes: &[u8], config: &Config) -> Result<Decoded<C>, Syn
             return Err(DecodeError::Invalid(Invalid::Unsorted("checkpoint peers")).into());
         }
         prev = Some(p);
-        let mut peer = Peer::new();
+        let mut inc = None;
         if format >= 2 {
-            peer.inc = match r.u8()? {
+            inc = match r.u8()? {
                 0 => None,
                 1 => Some(Incarnation::from_u64(r.varint()?)),
                 _ => {
@@ -331,7 +331,7 @@ fn decode<C: DeltaCrdt>(bytes: &[u8], config: &Config) -> Result<Decoded<C>, Syn
                 }
             };
         }
-        peers.insert(p, peer);
+        peers.insert(p, Peer::new(inc));
     }
     let state = C::decode_body(&mut r)?;
     r.finish()?;

@@ -162,7 +162,7 @@ impl<C: DeltaCrdt> Leader<C> {
                 max: self.config.peers_max,
             });
         }
-        self.peers.insert(peer, Peer::new());
+        self.peers.insert(peer, Peer::new(None));
         Ok(())
     }
 
@@ -239,67 +239,9 @@ impl<C: DeltaCrdt> Leader<C> {
             && self.ticks % u64::from(self.config.digest_interval_ticks) == 0;
         let head = self.buffer.head();
         self.tick_transfers();
+        let probing = self.probing;
         for peer in self.peers.values_mut() {
-            peer.probe_sent = false;
-            peer.repair_asked = false;
-            peer.full_state_asked = false;
-            peer.gap_ticked = peer.gap_seen;
-            if peer.notices_left > 0 {
-                peer.notices_left -= 1;
-                peer.owe_probe_reply.get_or_insert((0, peer.previous_inc));
-            }
-            if !peer.greeted {
-                // A peer we have received nothing from by our first tick may hold state we
-                // lack and believe we have it (we reuse the id of a leader that lost its
-                // state, or another copy at our address takes our messages): ask it for
-                // a repair once. Dots under our own id in it reveal the reuse.
-                peer.greeted = true;
-                if peer.received.is_none() && !self.probing {
-                    peer.request_digest(FLAG_REPAIR_ME);
-                }
-            }
-            let waiting = peer.acked < head || peer.repair_in_flight.is_some() || peer.need_repair;
-            // New deltas not examined yet go out with the next poll; only what was sent
-            // (or held back) and not acknowledged counts toward the backoff — and an
-            // interval in flight is resent even while new writes keep coming.
-            let unsent_only = peer.examined < head
-                && peer.sent == peer.acked
-                && peer.backoff == 1
-                && peer.repair_in_flight.is_none()
-                && !peer.need_repair;
-            // Only deltas the peer never needed (its own) are left unacknowledged and
-            // nothing is in flight: an empty interval lets it acknowledge them (and the
-            // buffer be collected), whether or not anything progressed this tick.
-            let only_skipped = peer.sent == peer.acked
-                && peer.examined == head
-                && peer.acked < head
-                && peer.repair_in_flight.is_none()
-                && !peer.need_repair;
-            if only_skipped {
-                peer.examined = peer.acked;
-                peer.flush = true;
-            }
-            // A message going out in fragments is resent by its transfer, not whole.
-            let transferring = peer.outgoing.is_some();
-            if waiting && !unsent_only && !only_skipped && !transferring && peer.retransmit_due() {
-                peer.sent = peer.acked;
-                peer.examined = peer.acked;
-                peer.flush = true;
-                peer.summary_requested = false;
-                if peer.need_repair {
-                    peer.request_digest(FLAG_REPAIR_ME);
-                }
-                if let Some(first) = peer.repair_in_flight.take() {
-                    // Resent below; an acknowledgement of any copy (of the first one's
-                    // head or later) settles it, so a round trip longer than a tick
-                    // does not make every copy outdated before it is acknowledged.
-                    peer.repair_floor = Some(peer.repair_floor.map_or(first, |f| f.min(first)));
-                    peer.owe_repair = true;
-                }
-            }
-            if digest_now {
-                peer.request_digest(0);
-            }
+            peer.tick(head, probing, digest_now);
         }
     }
 
@@ -374,7 +316,7 @@ impl<C: DeltaCrdt> Leader<C> {
                 let lag = self
                     .token
                     .iter()
-                    .map(|(w, c)| c.saturating_sub(p.token.get(w)))
+                    .map(|(w, c)| c.saturating_sub(p.known.token().get(w)))
                     .fold(0u64, u64::saturating_add);
                 (*id, lag)
             })
@@ -401,7 +343,7 @@ impl<C: DeltaCrdt> Leader<C> {
         let upto = self
             .peers
             .values()
-            .map(|p| p.acked)
+            .map(|p| p.stream.acked())
             .min()
             .unwrap_or(self.buffer.head());
         self.buffer.collect_garbage(upto);
@@ -416,12 +358,7 @@ impl<C: DeltaCrdt> Leader<C> {
         // delta 1 held it and is gone, so every peer is repaired from its summary.
         self.buffer = crate::buffer::DeltaBuffer::starting_after(1);
         for peer in self.peers.values_mut() {
-            // What we know of the peer (its incarnation, the version it speaks)
-            // stays; everything about our exchange with it is void.
-            let (inc, version_max) = (peer.inc, peer.version_max);
-            *peer = crate::peer::Peer::new();
-            peer.inc = inc;
-            peer.version_max = version_max;
+            peer.probe_started();
         }
         self.cursor = None;
         self.needs_checkpoint = true;
@@ -436,13 +373,13 @@ impl<C: DeltaCrdt> Leader<C> {
     /// it was restored), so peers never mistake it for a stale copy, with a fresh
     /// nonce, so it never writes under an id a copy of it already used.
     pub(crate) fn finish_probe_if_answered(&mut self) {
-        if !self.probing || self.peers.values().any(|p| p.probe_reply.is_none()) {
+        if !self.probing || self.peers.values().any(|p| p.probe_answer().is_none()) {
             return;
         }
         let seen = self
             .peers
             .values()
-            .filter_map(|p| p.probe_reply.flatten())
+            .filter_map(|p| p.probe_answer().flatten())
             .chain(self.probe_floor)
             .max();
         let nonce = self.draw_nonce();
@@ -465,7 +402,7 @@ impl<C: DeltaCrdt> Leader<C> {
         // probing recorded the old one).
         self.needs_checkpoint = true;
         for peer in self.peers.values_mut() {
-            peer.probe_reply = None;
+            peer.probe_finished();
         }
         self.after_restore();
     }
@@ -508,7 +445,7 @@ impl<C: DeltaCrdt> Leader<C> {
     /// asked for a repair and for its summary (so it can be repaired in turn).
     pub(crate) fn after_restore(&mut self) {
         for peer in self.peers.values_mut() {
-            peer.need_repair = true;
+            peer.inbound.await_repair();
             peer.request_digest(FLAG_REPAIR_ME | FLAG_SEND_DIGEST);
         }
     }

@@ -1,6 +1,7 @@
 //! Handling incoming messages.
 
 use crate::message::{Address, Message, FLAG_FULL_STATE, FLAG_REPAIR_ME, FLAG_SEND_DIGEST};
+use crate::peer::{Accept, RepairOut};
 use crate::PROTOCOL_VERSION_MIN;
 use crate::{Incarnation, Leader, SyncError};
 use crdt_core::{DeltaCrdt, ReplicaId, VersionVector};
@@ -57,7 +58,7 @@ impl<C: DeltaCrdt> Leader<C> {
         }
         if from != self.id {
             if let Some(peer) = self.peers.get_mut(&from) {
-                peer.version_max = env.max;
+                peer.speaks(env.max);
             }
         }
         let ours = self.config.protocol_version();
@@ -98,11 +99,11 @@ impl<C: DeltaCrdt> Leader<C> {
             });
         }
         let inc = msg.incarnation();
-        let known = self.peers.get(&from).and_then(|p| p.inc);
+        let known = self.peers.get(&from).and_then(crate::peer::Peer::inc);
         match &msg {
             Message::Probe { probe, .. } => {
                 if let Some(peer) = self.peers.get_mut(&from) {
-                    peer.owe_probe_reply = Some((*probe, Some(inc)));
+                    peer.probed(*probe, inc);
                 }
                 return Ok(());
             }
@@ -115,7 +116,7 @@ impl<C: DeltaCrdt> Leader<C> {
                 if self.probing {
                     if *probe == self.probe_id {
                         if let Some(peer) = self.peers.get_mut(&from) {
-                            peer.probe_reply = Some(*known);
+                            peer.probe_answered(*known);
                         }
                         self.finish_probe_if_answered();
                     } else {
@@ -145,7 +146,7 @@ impl<C: DeltaCrdt> Leader<C> {
             // know, so a live one takes a newer incarnation (see `Leader::displaced`).
             self.metrics.stale_messages += 1;
             if let Some(peer) = self.peers.get_mut(&from) {
-                peer.owe_probe_reply.get_or_insert((0, Some(inc)));
+                peer.owe_notice(Some(inc));
             }
             return Ok(());
         }
@@ -306,14 +307,7 @@ impl<C: DeltaCrdt> Leader<C> {
         let Some(peer) = self.peers.get_mut(&from) else {
             return;
         };
-        if was_known {
-            let previous = peer.inc;
-            peer.reset(inc);
-            peer.previous_inc = previous;
-            peer.notices_left = crate::peer::NOTICES_AFTER_RESTART;
-        } else {
-            peer.inc = Some(inc);
-        }
+        peer.heard_as(inc);
         if was_known || inc != Incarnation::FIRST {
             peer.ask_repair();
         }
@@ -335,12 +329,15 @@ impl<C: DeltaCrdt> Leader<C> {
         // starting at 1 builds on nothing; anything else needs a known prefix. Without
         // one (a late join, a peer record made afresh, another copy of the peer that
         // acknowledged in its place) only a repair can connect us: ask for it.
-        let received = match peer.received {
-            Some(r) => r,
+        let received = match peer.inbound.accept() {
+            Accept::Accepting { received }
+            | Accept::AwaitingRepair {
+                received: Some(received),
+            } => received,
             #[cfg(feature = "sabotage")]
-            None if crdt_core::sabotage::active(crdt_core::sabotage::Bug::NoGapCheck) => 0,
-            None if inc == Incarnation::FIRST && start == 1 && !peer.need_repair => 0,
-            None => {
+            _ if crdt_core::sabotage::active(crdt_core::sabotage::Bug::NoGapCheck) => 0,
+            Accept::Unknown if inc == Incarnation::FIRST && start == 1 => 0,
+            Accept::Unknown | Accept::AwaitingRepair { received: None } => {
                 peer.ask_repair();
                 self.metrics.gaps += 1;
                 return;
@@ -357,23 +354,16 @@ impl<C: DeltaCrdt> Leader<C> {
             // what we have; the sender's retransmission starts from there. A gap that
             // outlasts a tick without anything applied asks for a repair instead (the
             // sender believes we have more: another copy acknowledged in our place).
-            peer.owe_ack = true;
-            if peer.gap_ticked {
+            if peer.inbound.gap() {
                 peer.ask_repair();
             }
-            peer.gap_seen = true;
             self.metrics.gaps += 1;
             return;
         }
-        peer.owe_ack = true;
-        if end <= received {
-            peer.received = Some(received);
+        if !peer.inbound.connected(received, end) {
             self.metrics.stale_messages += 1;
             return;
         }
-        peer.received = Some(end);
-        peer.gap_seen = false;
-        peer.gap_ticked = false;
         self.apply_remote(from, inc, token, payload);
     }
 
@@ -388,9 +378,7 @@ impl<C: DeltaCrdt> Leader<C> {
         let Some(peer) = self.peers.get_mut(&from) else {
             return;
         };
-        peer.received = Some(peer.received.unwrap_or(0).max(seq));
-        peer.need_repair = false;
-        peer.owe_ack = true;
+        peer.inbound.repaired(seq);
         self.apply_remote(from, inc, token, payload);
     }
 
@@ -411,7 +399,7 @@ impl<C: DeltaCrdt> Leader<C> {
         self.token.merge(token);
         if let Some(peer) = self.peers.get_mut(&from) {
             // The sender has at least what its token names.
-            peer.token.merge(token);
+            peer.known.learned(token);
         }
         if !novel.is_bottom() || token_grew {
             // A redundant payload whose token was new still buffers an empty delta:
@@ -434,28 +422,7 @@ impl<C: DeltaCrdt> Leader<C> {
         let Some(peer) = self.peers.get_mut(&from) else {
             return;
         };
-        if seq > peer.acked {
-            peer.progressed();
-            if peer.cut {
-                // Continue after the cut interval at once.
-                peer.cut = false;
-                peer.examined = peer.sent;
-            }
-        }
-        peer.acked = peer.acked.max(seq);
-        if let Some((end, token)) = peer.token_in_flight.take() {
-            if seq >= end {
-                peer.token.merge(&token);
-            } else {
-                peer.token_in_flight = Some((end, token));
-            }
-        }
-        peer.sent = peer.sent.max(peer.acked);
-        peer.examined = peer.examined.max(peer.sent);
-        if peer.repair_in_flight.is_some_and(|r| seq >= r) {
-            peer.repair_in_flight = None;
-            peer.repaired = peer.repair_summary.take();
-        }
+        peer.acknowledged(seq);
         self.collect_garbage();
     }
 
@@ -487,53 +454,46 @@ impl<C: DeltaCrdt> Leader<C> {
         let Some(peer) = self.peers.get_mut(&from) else {
             return;
         };
-        peer.token.merge(token);
+        peer.known.learned(token);
         // Once per tick at most (a digest exchange must not feed itself): send our
         // state, and ask for the peer's unless its digest already asked for ours
         // (then it sends its own too).
-        if diverged && !peer.full_state_asked {
-            peer.full_state_asked = true;
-            peer.owe_full_state = true;
+        if diverged && peer.repair.divergence() {
+            peer.repair.request_whole_state();
             if flags & FLAG_FULL_STATE == 0 {
                 peer.request_digest(FLAG_FULL_STATE);
             }
         }
         if flags & FLAG_FULL_STATE != 0 {
-            peer.owe_full_state = true;
+            peer.repair.request_whole_state();
         }
-        // A request made before our last repair arrived (its summary does not cover
-        // what that repair brought) is stale: answering it would send the repair again.
-        let stale_request = peer
-            .repaired
-            .as_ref()
-            .is_some_and(|r| !C::summary_covers(&summary, r));
-        if flags & FLAG_REPAIR_ME != 0 && peer.repair_in_flight.is_none() && !stale_request {
-            peer.owe_repair = true;
+        // A repair requested while one is in flight is answered by it.
+        if flags & FLAG_REPAIR_ME != 0 {
+            peer.repair.request();
         }
         if flags & FLAG_SEND_DIGEST != 0 {
             peer.request_digest(0);
         }
-        if peer.acked.saturating_add(1) < base && peer.repair_in_flight.is_none() && !stale_request
-        {
-            peer.owe_repair = true;
+        let acked = peer.stream.acked();
+        if acked.saturating_add(1) < base {
+            peer.repair.request();
         }
         // The safety net of anti-entropy: a peer that has not seen all we had when it
         // last told us its summary, although it has acknowledged everything we had
         // then (or everything at all), lacks something no interval will bring (its state
         // was lost or damaged without a restart): it is repaired. This does not wait
         // for the peer to acknowledge our newest deltas, so a busy writer's peers heal.
-        let settled = peer.acked == head && peer.repair_in_flight.is_none() && !peer.owe_repair;
+        let settled = acked == head && peer.repair.state() == RepairOut::Idle;
         let lacks = if settled {
             !C::summary_covers(&summary, &ours)
         } else {
-            peer.lag_mark.as_ref().is_some_and(|(mark, then)| {
-                peer.acked >= *mark && !C::summary_covers(&summary, then)
-            })
+            peer.known
+                .lag_mark()
+                .is_some_and(|(mark, then)| acked >= mark && !C::summary_covers(&summary, then))
         };
-        if lacks && peer.repair_in_flight.is_none() {
-            peer.owe_repair = true;
+        if lacks {
+            peer.repair.request();
         }
-        peer.lag_mark = Some((head, ours));
-        peer.summary = Some(summary);
+        peer.known.digest(summary, head, ours);
     }
 }

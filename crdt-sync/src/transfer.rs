@@ -22,29 +22,71 @@ const FRAGMENT_OVERHEAD: usize = 96;
 
 /// A message on its way out in fragments.
 #[derive(Debug, Clone)]
-pub(crate) struct Outgoing {
-    pub(crate) id: u64,
+struct Outgoing {
+    id: u64,
     /// The whole encoded message (sealed).
-    pub(crate) bytes: Vec<u8>,
-    pub(crate) part_bytes: usize,
-    pub(crate) count: u32,
+    bytes: Vec<u8>,
+    part_bytes: usize,
+    count: u32,
     /// Fragments `0..acked` are held by the receiver.
-    pub(crate) acked: u32,
+    acked: u32,
     /// The next fragment to send.
-    pub(crate) next: u32,
+    next: u32,
     /// `acked` at the last tick (no progress since: resend).
-    pub(crate) acked_at_tick: u32,
+    acked_at_tick: u32,
 }
 
 /// A message coming in fragments.
 #[derive(Debug, Clone)]
-pub(crate) struct Incoming {
-    pub(crate) id: u64,
-    pub(crate) count: u32,
-    pub(crate) total: u64,
-    pub(crate) bytes: Vec<u8>,
+struct Incoming {
+    id: u64,
+    count: u32,
+    total: u64,
+    bytes: Vec<u8>,
     /// Fragments `0..received` are here.
-    pub(crate) received: u32,
+    received: u32,
+}
+
+/// The transfers in fragments between this leader and one peer.
+#[derive(Debug, Clone)]
+pub(crate) struct Transfers {
+    /// A message to the peer on its way in fragments.
+    outgoing: Option<Outgoing>,
+    /// The number of the last transfer started to the peer.
+    next_id: u64,
+    /// A message from the peer coming in fragments.
+    incoming: Option<Incoming>,
+    /// A fragment acknowledgement is due: `(transfer, fragments held)`.
+    ack_due: Option<(u64, u32)>,
+}
+
+impl Transfers {
+    pub(crate) fn new() -> Self {
+        Self {
+            outgoing: None,
+            next_id: 0,
+            incoming: None,
+            ack_due: None,
+        }
+    }
+
+    /// None under way, numbered on from these (the peer took a new incarnation).
+    pub(crate) fn continued(&self) -> Self {
+        Self {
+            next_id: self.next_id,
+            ..Self::new()
+        }
+    }
+
+    /// A message goes out in fragments: what must follow it waits.
+    pub(crate) fn sending(&self) -> bool {
+        self.outgoing.is_some()
+    }
+
+    /// Takes the fragment acknowledgement due, if any: `(transfer, fragments held)`.
+    pub(crate) fn take_ack(&mut self) -> Option<(u64, u32)> {
+        self.ack_due.take()
+    }
 }
 
 impl<C: DeltaCrdt> Leader<C> {
@@ -65,9 +107,10 @@ impl<C: DeltaCrdt> Leader<C> {
         let Some(peer) = self.peers.get_mut(&to) else {
             return false;
         };
-        peer.next_transfer += 1;
-        peer.outgoing = Some(Outgoing {
-            id: peer.next_transfer,
+        let transfers = &mut peer.transfers;
+        transfers.next_id += 1;
+        transfers.outgoing = Some(Outgoing {
+            id: transfers.next_id,
             bytes: payload,
             part_bytes,
             count,
@@ -83,7 +126,7 @@ impl<C: DeltaCrdt> Leader<C> {
     pub(crate) fn next_fragment(&mut self, to: ReplicaId) -> Option<Transmit> {
         let inc = self.incarnation;
         let peer = self.peers.get_mut(&to)?;
-        let out = peer.outgoing.as_mut()?;
+        let out = peer.transfers.outgoing.as_mut()?;
         if out.next >= out.count || out.next >= out.acked.saturating_add(FRAGMENT_WINDOW) {
             return None;
         }
@@ -102,9 +145,9 @@ impl<C: DeltaCrdt> Leader<C> {
         let addr = Address {
             from: self.id,
             to,
-            to_inc: peer.inc,
+            to_inc: peer.inc(),
         };
-        let version = self.config.protocol_version().min(peer.version_max);
+        let version = self.config.protocol_version().min(peer.version_max());
         let payload = msg.encode(&addr, version, self.config.protocol_version());
         self.metrics.fragments_sent += 1;
         Some(Transmit { to, payload })
@@ -114,7 +157,7 @@ impl<C: DeltaCrdt> Leader<C> {
     /// unacknowledged fragment.
     pub(crate) fn tick_transfers(&mut self) {
         for peer in self.peers.values_mut() {
-            if let Some(out) = peer.outgoing.as_mut() {
+            if let Some(out) = peer.transfers.outgoing.as_mut() {
                 if out.acked == out.acked_at_tick && out.next > out.acked {
                     out.next = out.acked;
                 }
@@ -128,7 +171,7 @@ impl<C: DeltaCrdt> Leader<C> {
         let Some(peer) = self.peers.get_mut(&from) else {
             return;
         };
-        let Some(out) = peer.outgoing.as_mut() else {
+        let Some(out) = peer.transfers.outgoing.as_mut() else {
             return;
         };
         if out.id != id {
@@ -140,11 +183,11 @@ impl<C: DeltaCrdt> Leader<C> {
         out.next = out.next.max(out.acked);
         let (progress, done) = (out.acked > before, out.acked == out.count);
         if done {
-            peer.outgoing = None;
+            peer.transfers.outgoing = None;
         }
         if progress {
             // The receiver holds more of our message: our stream progresses.
-            peer.progressed();
+            peer.backoff.progressed();
         }
     }
 
@@ -175,7 +218,8 @@ impl<C: DeltaCrdt> Leader<C> {
         let Some(peer) = self.peers.get_mut(&from) else {
             return Err(SyncError::UnknownPeer(from));
         };
-        let fresh = match &peer.incoming {
+        let transfers = &mut peer.transfers;
+        let fresh = match &transfers.incoming {
             Some(t) if t.id == id => {
                 if t.count != count || t.total != total {
                     return Err(SyncError::Protocol {
@@ -193,7 +237,7 @@ impl<C: DeltaCrdt> Leader<C> {
             _ => true,
         };
         if fresh {
-            peer.incoming = Some(Incoming {
+            transfers.incoming = Some(Incoming {
                 id,
                 count,
                 total,
@@ -201,10 +245,10 @@ impl<C: DeltaCrdt> Leader<C> {
                 received: 0,
             });
         }
-        let Some(t) = peer.incoming.as_mut() else {
+        let Some(t) = transfers.incoming.as_mut() else {
             return Ok(());
         };
-        peer.owe_fragment_ack = Some((id, t.received));
+        transfers.ack_due = Some((id, t.received));
         if index != t.received {
             // Early (one before it was lost) or a duplicate: the acknowledgement
             // tells the sender where to resume.
@@ -228,7 +272,7 @@ impl<C: DeltaCrdt> Leader<C> {
         }
         t.bytes.extend_from_slice(bytes);
         t.received += 1;
-        peer.owe_fragment_ack = Some((id, t.received));
+        transfers.ack_due = Some((id, t.received));
         if t.received < count {
             return Ok(());
         }

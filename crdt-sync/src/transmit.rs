@@ -53,7 +53,7 @@ impl<C: DeltaCrdt> Leader<C> {
             return Some(t);
         }
         let inc = self.incarnation;
-        let (transfer, received) = self.peers.get_mut(&to)?.owe_fragment_ack.take()?;
+        let (transfer, received) = self.peers.get_mut(&to)?.transfers.take_ack()?;
         let msg = Message::<C>::FragmentAck {
             inc,
             transfer,
@@ -69,9 +69,9 @@ impl<C: DeltaCrdt> Leader<C> {
         let ours = self.config.protocol_version();
         let (to_inc, version) = match self.peers.get(&to) {
             Some(p) if matches!(msg, Message::ProbeReply { .. }) => {
-                (p.reply_to, ours.min(p.version_max))
+                (p.reply_to(), ours.min(p.version_max()))
             }
-            Some(p) => (p.inc, ours.min(p.version_max)),
+            Some(p) => (p.inc(), ours.min(p.version_max())),
             None => (None, ours),
         };
         let addr = Address {
@@ -109,17 +109,15 @@ impl<C: DeltaCrdt> Leader<C> {
         let probing = self.probing;
         let quarantined = self.conflict;
         let peer = self.peers.get_mut(&to)?;
-        if let Some((probe, to_inc)) = peer.owe_probe_reply.take() {
-            peer.reply_to = to_inc;
+        if let Some(probe) = peer.take_reply() {
             return Some(Message::ProbeReply {
                 inc,
                 probe,
-                known: peer.inc,
+                known: peer.inc(),
             });
         }
         if probing {
-            if peer.probe_reply.is_none() && !peer.probe_sent {
-                peer.probe_sent = true;
+            if peer.take_probe() {
                 return Some(Message::Probe {
                     inc,
                     probe: self.probe_id,
@@ -132,21 +130,19 @@ impl<C: DeltaCrdt> Leader<C> {
             return None;
         }
         // A peer that still needs deltas we no longer hold is repaired instead.
-        if head > peer.examined
-            && peer.repair_in_flight.is_none()
-            && peer.acked.saturating_add(1) < base
+        if head > peer.stream.examined()
+            && !peer.repair.in_flight()
+            && peer.stream.acked().saturating_add(1) < base
         {
-            peer.owe_repair = true;
-            peer.sent = head;
-            peer.examined = head;
+            peer.repair.request();
+            peer.stream.covered_by_repair(head);
         }
         // Without its summary we cannot compute what it lacks: ask once per round.
-        if peer.owe_repair && peer.summary.is_none() && !peer.summary_requested {
-            peer.summary_requested = true;
+        if peer.repair.ask_summary(peer.known.summary().is_some()) {
             peer.request_digest(FLAG_SEND_DIGEST);
         }
-        if let Some(flags) = peer.owe_digest.take() {
-            let hash = (self.config.protocol_version().min(peer.version_max) >= 3).then(|| {
+        if let Some(flags) = peer.take_digest() {
+            let hash = (self.config.protocol_version().min(peer.version_max()) >= 3).then(|| {
                 crate::leader::cached_hash(&self.state, &mut self.hash_cache, self.state_version)
             });
             return Some(Message::Digest {
@@ -159,32 +155,27 @@ impl<C: DeltaCrdt> Leader<C> {
             });
         }
         // While a message goes out in fragments, what must follow it waits.
-        if peer.outgoing.is_some() {
+        if peer.transfers.sending() {
             return self.ack_for(to, inc);
         }
         // At most one repair in flight per peer: requests that arrive meanwhile are
         // answered by it (or by its retransmission, if it is lost).
-        let full = peer.owe_full_state;
-        if (peer.owe_repair || full) && peer.repair_in_flight.is_none() {
-            let summary = peer.summary.clone();
-            if full || summary.is_some() {
+        if let Some(whole) = peer.repair.ready() {
+            let summary = peer.known.summary().cloned();
+            if whole || summary.is_some() {
                 let payload = match summary {
-                    Some(summary) if !full => self.repair_for(&summary),
+                    Some(summary) if !whole => self.repair_for(&summary),
                     _ => {
                         self.metrics.full_state_sends += 1;
                         self.state.clone()
                     }
                 };
                 let peer = self.peers.get_mut(&to)?;
-                peer.owe_repair = false;
-                peer.owe_full_state = false;
-                peer.repair_in_flight =
-                    Some(peer.repair_floor.take().map_or(head, |f| f.min(head)));
-                peer.sent = head;
-                peer.examined = head;
+                peer.repair.sent(head);
+                peer.stream.covered_by_repair(head);
                 return Some(Message::Repair {
                     inc,
-                    for_inc: peer.inc.unwrap_or_default(),
+                    for_inc: peer.inc().unwrap_or_default(),
                     seq: head,
                     token: self.token.clone(),
                     payload,
@@ -195,10 +186,10 @@ impl<C: DeltaCrdt> Leader<C> {
         // A responsive peer gets new deltas at once, after those still in flight
         // (pipelined); one that stopped acknowledging gets them with the next
         // retransmission (no flood into a partition).
-        let may_send = peer.backoff == 1 || peer.sent == peer.acked;
-        if head > peer.examined && peer.repair_in_flight.is_none() && may_send {
-            let start = peer.sent + 1;
-            let exclude = peer.inc.map(|i| (to, i));
+        let may_send = peer.backoff.prompt() || peer.stream.settled();
+        if head > peer.stream.examined() && !peer.repair.in_flight() && may_send {
+            let start = peer.stream.sent() + 1;
+            let exclude = peer.inc().map(|i| (to, i));
             // Leave room for the header and token around the joined deltas.
             let budget = self
                 .config
@@ -212,30 +203,22 @@ impl<C: DeltaCrdt> Leader<C> {
             let token = if cut {
                 VersionVector::new()
             } else {
-                token_news(&self.token, &peer.token)
+                token_news(&self.token, peer.known.token())
             };
-            let ack = match (peer.owe_ack, peer.received, peer.inc) {
-                (true, Some(seq), Some(for_inc)) => Some((for_inc, seq)),
-                _ => None,
-            };
-            if payload.is_bottom() && token.is_empty() && !cut && !peer.flush {
+            let ack = peer.ack_due();
+            if payload.is_bottom() && token.is_empty() && !cut && !peer.stream.flush_due() {
                 // Only the peer's own deltas, or ones its token shows it has: their
                 // numbers ride along with the next interval, acknowledgement or
                 // retransmission (then the peer acknowledges them and they are
                 // collected).
-                peer.examined = head;
+                peer.stream.skipped_to(head);
                 return self.ack_for(to, inc);
             }
             if ack.is_some() {
-                peer.owe_ack = false;
+                peer.inbound.ack_sent();
             }
-            peer.flush = false;
-            peer.cut = cut;
-            peer.sent = end;
-            peer.examined = if cut { head } else { end };
-            if !cut {
-                peer.token_in_flight = Some((end, self.token.clone()));
-            }
+            peer.stream
+                .interval_sent(end, head, (!cut).then(|| self.token.clone()));
             return Some(Message::Delta {
                 inc,
                 start,
@@ -251,13 +234,9 @@ impl<C: DeltaCrdt> Leader<C> {
     /// The acknowledgement due to `to`, if any.
     fn ack_for(&mut self, to: ReplicaId, inc: Incarnation) -> Option<Message<C>> {
         let peer = self.peers.get_mut(&to)?;
-        if peer.owe_ack {
-            if let (Some(seq), Some(for_inc)) = (peer.received, peer.inc) {
-                peer.owe_ack = false;
-                return Some(Message::Ack { inc, for_inc, seq });
-            }
-        }
-        None
+        let (for_inc, seq) = peer.ack_due()?;
+        peer.inbound.ack_sent();
+        Some(Message::Ack { inc, for_inc, seq })
     }
 
     /// What a peer with `summary` lacks; the full state instead when that encodes

@@ -1277,9 +1277,10 @@ fn regression_stale_repair_shows_a_reply_without_its_post() {
     );
 }
 
-/// Bug A: the stale repair also clears the restored leader's `need_repair`, so once
-/// its post-restore repair request is lost it never asks again; periodic digests do not
-/// notice what it lacks, and it never converges.
+/// Bug A: the stale repair also ends the restored leader's wait for a repair (its
+/// peer's `Accept::AwaitingRepair`), so once its post-restore repair request is lost it
+/// never asks again; periodic digests do not notice what it lacks, and it never
+/// converges.
 #[test]
 fn regression_stale_repair_leaves_a_restored_leader_diverged_forever() {
     replay_plan_with::<Set>(
