@@ -20,6 +20,7 @@
 use crate::auth::{Access, ClientTokens, Verdict};
 use crate::error::Error;
 use crate::node::{NodeHandle, READ_WAIT_MAX, VALUE_BYTES_MAX};
+use crate::tls::TlsListener;
 use crate::token::CausalToken;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
@@ -55,7 +56,8 @@ pub(crate) async fn serve(
     addr: SocketAddr,
     node: NodeHandle,
     tokens: ClientTokens,
-    mut shutdown: watch::Receiver<bool>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: watch::Receiver<bool>,
 ) -> Result<SocketAddr, Error> {
     let app = App {
         node,
@@ -80,6 +82,23 @@ pub(crate) async fn serve(
     let local = listener
         .local_addr()
         .map_err(|e| Error::Io(e.to_string()))?;
+    match tls {
+        Some(acceptor) => {
+            let tls = TlsListener::new(listener, acceptor, shutdown.clone())
+                .map_err(|e| Error::Io(e.to_string()))?;
+            spawn_server(tls, router, shutdown);
+        }
+        None => spawn_server(listener, router, shutdown),
+    }
+    Ok(local)
+}
+
+/// Serves `router` on `listener` (plain or TLS) until shutdown.
+fn spawn_server<L>(listener: L, router: Router, mut shutdown: watch::Receiver<bool>)
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     tokio::spawn(async move {
         let stop = async move {
             let _ = shutdown.wait_for(|s| *s).await;
@@ -91,7 +110,6 @@ pub(crate) async fn serve(
             tracing::error!(error = %e, "HTTP server failed");
         }
     });
-    Ok(local)
 }
 
 fn error(status: StatusCode, msg: impl Into<String>) -> Response {

@@ -36,6 +36,16 @@
 //! writing under a new id, never reusing a dot it may have sent, and its peers repair
 //! what it lost. What is promised is that an **acknowledged** write is on disk.
 //!
+//! # TLS
+//! With [`NodeConfig::tls`] set ([`TlsConfig`]: PEM certificate chain, key and the
+//! cluster's CA; the binary's `--tls-cert`, `--tls-key`, `--tls-ca`), the HTTP API is
+//! served over HTTPS and peer connections use mutual TLS (rustls with the ring
+//! provider): both sides present certificates that must chain to the CA, and the
+//! dialler checks that the certificate names the dialled host. The HMAC handshake
+//! then runs inside TLS. A failed TLS handshake closes that connection only and
+//! counts as an authentication failure. HTTPS handshakes run in their own tasks, at
+//! most 256 at once, 10 s each.
+//!
 //! # Limits
 //!
 //! | what | limit | over it |
@@ -49,6 +59,7 @@
 //! | peer frame rate | [`FRAMES_PER_SECOND_MAX`] per connection | reading paused, counted |
 //! | peer connections | [`PEER_CONNECTIONS_MAX`] | refused, counted |
 //! | watcher backlog | [`WATCH_BUFFER`] changes | stream closed, counted |
+//! | `--config` file (binary) | 1 MiB | refused at start |
 //!
 //! # On-disk format
 //! `DATA_DIR/crdt-leader.redb`, a redb database (crash-safe, copy-on-write, with
@@ -100,6 +111,7 @@ mod name;
 mod node;
 mod peer;
 mod store;
+mod tls;
 mod token;
 mod write_behind;
 
@@ -114,6 +126,7 @@ pub use node::{
 };
 pub use peer::{FRAMES_PER_SECOND_MAX, FRAME_BYTES_MAX, PEER_CONNECTIONS_MAX};
 pub use store::{FsyncPolicy, STORE_FILE, STORE_FORMAT};
+pub use tls::{TlsConfig, TlsPaths};
 pub use token::{CausalToken, TOKEN_CHARS_MAX};
 pub use write_behind::WRITE_BEHIND_FILE;
 

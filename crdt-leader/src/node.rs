@@ -5,6 +5,7 @@ use crate::driver::{Command, Driver};
 use crate::error::Error;
 use crate::metrics::NodeMetrics;
 use crate::store::{self, FsyncPolicy, STORE_FILE};
+use crate::tls::{Tls, TlsConfig};
 use crate::token::CausalToken;
 use crdt_core::{KeyspaceOp, ReplicaId, Value, ValueOp, KEY_BYTES_MAX};
 use std::net::SocketAddr;
@@ -52,6 +53,8 @@ pub struct NodeConfig {
     pub tick_ms: u64,
     /// Allow running without peer secret or client tokens.
     pub insecure: bool,
+    /// TLS for the HTTP API and (mutual) for peer connections; `None`: plain TCP.
+    pub tls: Option<TlsConfig>,
 }
 
 impl NodeConfig {
@@ -69,6 +72,7 @@ impl NodeConfig {
             fsync: FsyncPolicy::Always,
             tick_ms: 50,
             insecure: false,
+            tls: None,
         }
     }
 
@@ -239,33 +243,23 @@ impl Node {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (peer_ev_tx, peer_ev_rx) = mpsc::channel(4096);
         let peer_ids: Vec<u64> = config.peers.iter().map(|p| p.id).collect();
-        let secret = config.peer_secret.clone().unwrap_or_default();
+        let tls = config.tls.as_ref().map(Tls::new).transpose()?;
+        let ctx = Arc::new(crate::peer::Ctx {
+            my_id: config.id,
+            allowed: peer_ids.clone(),
+            secret: config.peer_secret.clone().unwrap_or_default(),
+            events: peer_ev_tx.clone(),
+            metrics: metrics.clone(),
+            shutdown: shutdown_rx.clone(),
+            tls: tls.clone(),
+        });
         let peer_addr = match config.peer_listen {
-            Some(addr) => Some(
-                crate::peer::listen(
-                    addr,
-                    config.id,
-                    peer_ids.clone(),
-                    secret.clone(),
-                    peer_ev_tx.clone(),
-                    metrics.clone(),
-                    shutdown_rx.clone(),
-                )
-                .await?,
-            ),
+            Some(addr) => Some(crate::peer::listen(addr, ctx.clone()).await?),
             None => None,
         };
         for p in &config.peers {
             if let (Some(addr), true) = (&p.addr, config.id < p.id) {
-                crate::peer::dial(
-                    addr.clone(),
-                    config.id,
-                    p.id,
-                    secret.clone(),
-                    peer_ev_tx.clone(),
-                    metrics.clone(),
-                    shutdown_rx.clone(),
-                );
+                crate::peer::dial(addr.clone(), p.id, ctx.clone());
             }
         }
         let (tx, rx) = mpsc::channel(4096);
@@ -303,8 +297,16 @@ impl Node {
                 .client_tokens
                 .clone()
                 .unwrap_or_else(ClientTokens::open);
-            shared.http_addr =
-                Some(crate::http::serve(addr, handle, tokens, shutdown_rx.clone()).await?);
+            shared.http_addr = Some(
+                crate::http::serve(
+                    addr,
+                    handle,
+                    tokens,
+                    tls.map(|t| t.http),
+                    shutdown_rx.clone(),
+                )
+                .await?,
+            );
         }
         tracing::info!(id = config.id, http = ?shared.http_addr, peer = ?shared.peer_addr, "node started");
         Ok(NodeHandle {

@@ -20,6 +20,7 @@
 
 use crate::error::Error;
 use crate::metrics::NodeMetrics;
+use crate::tls::{Io, Tls};
 use futures_util::{SinkExt, StreamExt};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -27,6 +28,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::{ReadHalf, WriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
@@ -107,8 +109,8 @@ fn proof(secret: &[u8], from: u64, to: u64, their_nonce: &[u8], my_nonce: &[u8])
     mac
 }
 
-type Reader = FramedRead<tokio::net::tcp::OwnedReadHalf, LengthDelimitedCodec>;
-type Writer = FramedWrite<tokio::net::tcp::OwnedWriteHalf, LengthDelimitedCodec>;
+type Reader = FramedRead<ReadHalf<Box<dyn Io>>, LengthDelimitedCodec>;
+type Writer = FramedWrite<WriteHalf<Box<dyn Io>>, LengthDelimitedCodec>;
 
 /// Why a handshake failed (for the log and the metric's label).
 #[derive(Debug, thiserror::Error)]
@@ -178,20 +180,23 @@ async fn handshake(
     Ok(peer)
 }
 
-struct Ctx {
-    my_id: u64,
-    allowed: Vec<u64>,
-    secret: Vec<u8>,
-    events: mpsc::Sender<PeerEvent>,
-    metrics: NodeMetrics,
-    shutdown: watch::Receiver<bool>,
+/// What every peer connection of a node shares.
+pub(crate) struct Ctx {
+    pub(crate) my_id: u64,
+    /// The configured peers' ids.
+    pub(crate) allowed: Vec<u64>,
+    pub(crate) secret: Vec<u8>,
+    pub(crate) events: mpsc::Sender<PeerEvent>,
+    pub(crate) metrics: NodeMetrics,
+    pub(crate) shutdown: watch::Receiver<bool>,
+    /// Mutual TLS around every connection, when configured.
+    pub(crate) tls: Option<Tls>,
 }
 
 /// Authenticates a connection and runs it until it closes. Returns whether the
 /// handshake succeeded.
-async fn connection(stream: TcpStream, expect: Option<u64>, ctx: &Ctx) -> bool {
-    let _ = stream.set_nodelay(true);
-    let (r, w) = stream.into_split();
+async fn connection(stream: Box<dyn Io>, expect: Option<u64>, ctx: &Ctx) -> bool {
+    let (r, w) = tokio::io::split(stream);
     let mut reader = FramedRead::new(r, codec());
     let mut writer = FramedWrite::new(w, codec());
     let hs = tokio::time::timeout(
@@ -326,31 +331,15 @@ impl Bucket {
 }
 
 /// Binds the peer listener and accepts connections until shutdown.
-pub(crate) async fn listen(
-    addr: SocketAddr,
-    my_id: u64,
-    allowed: Vec<u64>,
-    secret: Vec<u8>,
-    events: mpsc::Sender<PeerEvent>,
-    metrics: NodeMetrics,
-    shutdown: watch::Receiver<bool>,
-) -> Result<SocketAddr, Error> {
+pub(crate) async fn listen(addr: SocketAddr, ctx: Arc<Ctx>) -> Result<SocketAddr, Error> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| Error::Io(format!("cannot listen for peers on {addr}: {e}")))?;
     let local = listener
         .local_addr()
         .map_err(|e| Error::Io(e.to_string()))?;
-    let ctx = Arc::new(Ctx {
-        my_id,
-        allowed,
-        secret,
-        events,
-        metrics,
-        shutdown: shutdown.clone(),
-    });
     let limit = Arc::new(Semaphore::new(PEER_CONNECTIONS_MAX));
-    let mut stop = shutdown;
+    let mut stop = ctx.shutdown.clone();
     tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -362,7 +351,30 @@ pub(crate) async fn listen(
                     };
                     let ctx = ctx.clone();
                     tokio::spawn(async move {
-                        connection(stream, None, &ctx).await;
+                        let _ = stream.set_nodelay(true);
+                        let io: Box<dyn Io> = match &ctx.tls {
+                            None => Box::new(stream),
+                            Some(tls) => {
+                                let hs = tokio::time::timeout(
+                                    HANDSHAKE_TIMEOUT,
+                                    tls.peer_accept.accept(stream),
+                                )
+                                .await;
+                                match hs {
+                                    Ok(Ok(s)) => Box::new(s),
+                                    Ok(Err(e)) => {
+                                        ctx.metrics.auth_failed();
+                                        tracing::warn!(error = %e, "peer TLS handshake failed; connection closed");
+                                        return;
+                                    }
+                                    Err(_) => {
+                                        ctx.metrics.frame_rejected("handshake_timeout");
+                                        return;
+                                    }
+                                }
+                            }
+                        };
+                        connection(io, None, &ctx).await;
                         drop(permit);
                     });
                 }
@@ -373,37 +385,44 @@ pub(crate) async fn listen(
     Ok(local)
 }
 
+/// Opens a connection to `addr`: TCP, then TLS when configured.
+async fn connect(addr: &str, ctx: &Ctx) -> Result<Box<dyn Io>, String> {
+    let stream = tokio::time::timeout(HANDSHAKE_TIMEOUT, TcpStream::connect(addr))
+        .await
+        .map_err(|_| "connect timed out".to_string())?
+        .map_err(|e| e.to_string())?;
+    let _ = stream.set_nodelay(true);
+    let Some(tls) = &ctx.tls else {
+        return Ok(Box::new(stream));
+    };
+    let name = crate::tls::server_name(addr).map_err(|e| e.to_string())?;
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.peer_connect.connect(name, stream)).await {
+        Ok(Ok(s)) => Ok(Box::new(s)),
+        Ok(Err(e)) => {
+            ctx.metrics.auth_failed();
+            Err(format!("TLS handshake: {e}"))
+        }
+        Err(_) => Err("TLS handshake timed out".into()),
+    }
+}
+
 /// Keeps a connection to `peer` at `addr` up until shutdown, reconnecting with
 /// exponential backoff and jitter.
-pub(crate) fn dial(
-    addr: String,
-    my_id: u64,
-    peer: u64,
-    secret: Vec<u8>,
-    events: mpsc::Sender<PeerEvent>,
-    metrics: NodeMetrics,
-    shutdown: watch::Receiver<bool>,
-) {
-    let ctx = Ctx {
-        my_id,
-        allowed: vec![peer],
-        secret,
-        events,
-        metrics,
-        shutdown: shutdown.clone(),
-    };
-    let mut stop = shutdown;
+pub(crate) fn dial(addr: String, peer: u64, ctx: Arc<Ctx>) {
+    let mut stop = ctx.shutdown.clone();
     tokio::spawn(async move {
         let mut backoff = BACKOFF_MIN;
         loop {
             if *stop.borrow() {
                 return;
             }
-            let attempt = tokio::time::timeout(HANDSHAKE_TIMEOUT, TcpStream::connect(&addr)).await;
-            if let Ok(Ok(stream)) = attempt {
-                if connection(stream, Some(peer), &ctx).await {
-                    backoff = BACKOFF_MIN;
+            match connect(&addr, &ctx).await {
+                Ok(io) => {
+                    if connection(io, Some(peer), &ctx).await {
+                        backoff = BACKOFF_MIN;
+                    }
                 }
+                Err(e) => tracing::debug!(peer, addr, error = %e, "cannot reach peer"),
             }
             let jitter = crate::random_u64().unwrap_or(0) % (backoff.as_millis() as u64 / 2 + 1);
             let wait = backoff / 2 + Duration::from_millis(jitter);
