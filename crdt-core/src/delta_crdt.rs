@@ -82,6 +82,17 @@ pub trait DeltaCrdt: Crdt + WireFormat + Clone + Default + PartialEq + Debug {
     /// or its counter entry): a replica that finds another value holding more of its
     /// *own* updates than it ever made knows its id is shared or it lost state.
     fn progress_of(&self, replica: ReplicaId) -> u64;
+
+    /// How many writes joining `incoming` into `self` would newly hide by
+    /// last-writer-wins although they are **concurrent** with the write that wins: the
+    /// silent loss LWW accepts by design, counted so that it is visible (a protocol
+    /// calls this before merging what a peer sent, and sums it in its metrics).
+    /// Writes overwritten by causally later ones are not counted. 0 for types without
+    /// last-writer-wins (the default); O(size of `incoming`) for the others.
+    fn concurrent_discards(&self, incoming: &Self) -> u64 {
+        let _ = incoming;
+        0
+    }
 }
 
 impl DeltaCrdt for GCounter {
@@ -345,6 +356,12 @@ impl<T: WireValue + Debug> DeltaCrdt for LwwRegister<T> {
 
     fn progress_of(&self, replica: ReplicaId) -> u64 {
         self.context().get(replica)
+    }
+
+    /// 1 when the join drops a write (ours or theirs) concurrent with the winner.
+    fn concurrent_discards(&self, incoming: &Self) -> u64 {
+        let mut joined = self.clone();
+        u64::from(joined.merge_report(incoming).discarded.is_some())
     }
 }
 

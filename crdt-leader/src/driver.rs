@@ -591,6 +591,7 @@ impl Driver {
         let mut hasher = xxhash_rust::xxh3::Xxh3::new();
         let mut lag: BTreeMap<u64, u64> = self.peers.iter().map(|p| (p.get(), 0)).collect();
         let (mut keys, mut buffered, mut repairs, mut gaps, mut divergences) = (0, 0, 0, 0, 0);
+        let mut lww_discards = 0;
         let mut reason = None;
         for (name, doc) in &self.docs {
             if with_digest {
@@ -609,13 +610,15 @@ impl Driver {
             repairs += m.repairs_sent;
             gaps += m.gaps;
             divergences += m.divergences;
+            lww_discards += m.concurrent_discards;
             if reason.is_none() {
                 if let Err(e) = doc.leader.can_write() {
                     reason = Some(format!("document {name:?}: {e}"));
                 }
             }
         }
-        self.metrics.sync_totals(repairs, gaps, divergences);
+        self.metrics
+            .sync_totals(repairs, gaps, divergences, lww_discards);
         self.metrics
             .set_sizes(self.docs.len(), self.active.len(), keys, buffered);
         let peers = lag

@@ -44,6 +44,7 @@ struct Inner {
     repairs_sent: Counter,
     gaps: Counter,
     divergences: Counter,
+    lww_discards: Counter,
     type_conflicts: Counter,
     watchers_dropped: Counter,
     keys: Gauge,
@@ -78,6 +79,7 @@ impl NodeMetrics {
             repairs_sent: Counter::default(),
             gaps: Counter::default(),
             divergences: Counter::default(),
+            lww_discards: Counter::default(),
             type_conflicts: Counter::default(),
             watchers_dropped: Counter::default(),
             keys: Gauge::default(),
@@ -180,6 +182,11 @@ impl NodeMetrics {
             "divergences",
             "Digests showing a peer with equal summary but different state",
             inner.divergences.clone(),
+        );
+        r.register(
+            "lww_concurrent_discards",
+            "Last-writer-wins writes hidden by a concurrent write that won (LWW's silent losses)",
+            inner.lww_discards.clone(),
         );
         r.register(
             "type_conflicts",
@@ -286,11 +293,12 @@ impl NodeMetrics {
         self.inner.watchers_dropped.inc();
     }
     /// Brings the counters summed from the documents' leaders up to their totals.
-    pub(crate) fn sync_totals(&self, repairs: u64, gaps: u64, divergences: u64) {
+    pub(crate) fn sync_totals(&self, repairs: u64, gaps: u64, divergences: u64, lww: u64) {
         for (c, total) in [
             (&self.inner.repairs_sent, repairs),
             (&self.inner.gaps, gaps),
             (&self.inner.divergences, divergences),
+            (&self.inner.lww_discards, lww),
         ] {
             let now = c.get();
             if total > now {

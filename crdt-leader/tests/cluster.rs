@@ -273,3 +273,44 @@ async fn garbage_and_oversized_frames_close_only_that_connection() {
         t(n.shutdown()).await;
     }
 }
+
+/// Two leaders set one LWW key while apart; when they meet, the loser is hidden by
+/// last-writer-wins: each counts the concurrent write it hid in
+/// `crdt_leader_lww_concurrent_discards_total` (a silent loss made visible).
+#[tokio::test]
+async fn concurrent_lww_writes_that_lose_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c2 = config(2, dir.path());
+    c2.peers = vec![PeerConfig { id: 1, addr: None }];
+    let n2 = t(Node::start(c2)).await.unwrap();
+    // Leader 1 first runs alone (no peers), so both writes are concurrent.
+    let mut c1 = config(1, dir.path());
+    let n1 = t(Node::start(c1.clone())).await.unwrap();
+    for (n, v, ms) in [(&n1, "from 1", 10), (&n2, "from 2", 20)] {
+        t(n.write(
+            "d",
+            "title",
+            ValueOp::LwwSet {
+                value: v.into(),
+                now_ms: ms,
+            },
+        ))
+        .await
+        .unwrap();
+    }
+    t(n1.shutdown()).await;
+    c1.peers = vec![PeerConfig {
+        id: 2,
+        addr: Some(n2.peer_addr().unwrap().to_string()),
+    }];
+    let n1 = t(Node::start(c1)).await.unwrap();
+    converged(&[n1.clone(), n2.clone()]).await;
+    for n in [&n1, &n2] {
+        let v = t(n.read("d", "title", None, Duration::ZERO)).await.unwrap();
+        assert_eq!(v.value, Some(Value::LwwRegister("from 2".into())));
+        let hidden = metric(n, "crdt_leader_lww_concurrent_discards_total").await;
+        assert_eq!(hidden, 1, "leader {}", n.id());
+    }
+    t(n1.shutdown()).await;
+    t(n2.shutdown()).await;
+}

@@ -38,6 +38,11 @@ pub struct Metrics {
     /// lost or damaged without a trace in its causal context); each triggered an
     /// exchange of full states that makes both equal.
     pub divergences: u64,
+    /// Writes the merges of what peers sent hid by last-writer-wins although they
+    /// were concurrent with the winner
+    /// ([`DeltaCrdt::concurrent_discards`](crdt_core::DeltaCrdt::concurrent_discards)):
+    /// LWW's silent losses, made visible.
+    pub concurrent_discards: u64,
     /// Intervals that did not connect to what was received before (a gap): they were
     /// not applied, and a repair was requested.
     pub gaps: u64,

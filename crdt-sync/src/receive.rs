@@ -391,6 +391,7 @@ impl<C: DeltaCrdt> Leader<C> {
         token: &VersionVector,
         payload: &C,
     ) {
+        self.metrics.concurrent_discards += self.state.concurrent_discards(payload);
         let novel = self.state.merge_delta(payload);
         if !novel.is_bottom() {
             self.state_version += 1;

@@ -1,6 +1,6 @@
 //! [`DeltaCrdt`] for [`Keyspace`]: summaries, repair deltas and novelty.
 
-use super::Keyspace;
+use super::{Keyspace, Payload};
 use crate::{CausalContext, CoreError, Crdt, DeltaCrdt, Dot, KeyspaceOp, ReplicaId};
 
 impl Keyspace {
@@ -89,5 +89,33 @@ impl DeltaCrdt for Keyspace {
 
     fn progress_of(&self, replica: ReplicaId) -> u64 {
         self.ctx.max_counter(replica)
+    }
+
+    /// For each key of `incoming` with last-writer-wins writes new here: each of them
+    /// hides (or is hidden by) a concurrent write, so the key shows one value fewer
+    /// than it holds writes. `n` new writes next to `m` of ours that `incoming` has not
+    /// seen hide `n` more writes if `m > 0` (whichever wins), else `n - 1`.
+    /// O(LWW dots of `incoming`'s keys and of ours under them, × log keys).
+    fn concurrent_discards(&self, incoming: &Self) -> u64 {
+        let lww = |p: &Payload| matches!(p, Payload::Lww { .. });
+        let mut hidden = 0u64;
+        for (key, theirs) in &incoming.entries {
+            let new = theirs
+                .iter()
+                .filter(|(d, p)| lww(p) && !self.ctx.contains(d))
+                .count() as u64;
+            if new == 0 {
+                continue;
+            }
+            let kept = self.entries.get(key).map_or(0, |mine| {
+                mine.iter()
+                    .filter(|(d, p)| {
+                        lww(p) && (!incoming.ctx.contains(d) || theirs.iter().any(|(t, _)| t == d))
+                    })
+                    .count()
+            });
+            hidden += if kept > 0 { new } else { new - 1 };
+        }
+        hidden
     }
 }
