@@ -6,6 +6,10 @@
 
 use std::net::Ipv4Addr;
 use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Guards made by this process so far (names stay unique when tests run in parallel).
+static INSTANCES: AtomicU32 = AtomicU32::new(0);
 
 /// Runs `ip ARGS`; the error names the command and what `ip` said.
 pub fn ip(args: &[&str]) -> Result<(), String> {
@@ -82,10 +86,17 @@ impl Netns {
     /// `links` (pairs of namespace indices). Fails (cleaning up what it made) where
     /// namespaces cannot be created.
     pub fn create(n: usize, links: &[(usize, usize)]) -> Result<Self, String> {
+        assert!(n <= 10, "at most 10 namespaces per guard");
+        let k = INSTANCES.fetch_add(1, Ordering::Relaxed);
+        assert!(k < 10, "at most 10 namespace guards per process");
         let pid = std::process::id();
-        // A /24 of 10/8 per test process, skipping one the host already uses.
+        // A /24 of 10/8 per guard, skipping one the host already uses.
         let used = ip_output(&["-4", "-o", "addr"]);
-        let mut net = [10, 100 + ((pid >> 8) % 100) as u8, (pid & 0xff) as u8];
+        let mut net = [
+            10,
+            100 + (((pid >> 8) + 37 * k) % 100) as u8,
+            (pid & 0xff) as u8,
+        ];
         for _ in 0..100 {
             if !used.contains(&format!("inet {}.{}.{}.", net[0], net[1], net[2])) {
                 break;
@@ -99,11 +110,11 @@ impl Netns {
             net,
         };
         for i in 0..n {
-            let name = format!("{PREFIX}{pid}-{i}");
+            let name = format!("{PREFIX}{pid}-{}", 10 * k + i as u32);
             ip(&["netns", "add", &name])?;
             me.names.push(name.clone());
             ip(&["-n", &name, "link", "set", "lo", "up"])?;
-            let (root, inner) = (format!("cf{pid}h{i}"), format!("cf{pid}n{i}"));
+            let (root, inner) = (format!("cf{pid}{k}h{i}"), format!("cf{pid}{k}n{i}"));
             ip(&["link", "add", &root, "type", "veth", "peer", "name", &inner])?;
             me.root_ifs.push(root.clone());
             ip(&["link", "set", &inner, "netns", &name])?;
@@ -123,7 +134,7 @@ impl Netns {
         for (k, &(a, b)) in links.iter().enumerate() {
             assert!(a < b && b < n, "links are (a, b) with a < b < n");
             let subnet = 128 + 4 * k as u8;
-            let (if_a, if_b) = (format!("cf{pid}a{a}{b}"), format!("cf{pid}b{a}{b}"));
+            let (if_a, if_b) = (format!("cf{pid}{k}a{a}{b}"), format!("cf{pid}{k}b{a}{b}"));
             ip(&["link", "add", &if_a, "type", "veth", "peer", "name", &if_b])?;
             ip(&["link", "set", &if_a, "netns", &me.names[a]])?;
             ip(&["link", "set", &if_b, "netns", &me.names[b]])?;

@@ -1,6 +1,6 @@
 //! A TCP proxy the test controls, for faults the kernel cannot make here (no
 //! `netem`): delay, "loss" (a connection cut mid-stream, as TCP turns loss into a
-//! stall or a reset), garbling (a chunk of the byte stream dropped, which corrupts
+//! stall or a reset), garbling (bytes dropped from the stream, which corrupts
 //! the frames behind it: the receiver must close the connection, never crash), and a
 //! partition (every connection cut and new ones refused).
 
@@ -23,7 +23,7 @@ pub struct Faults {
     pub delay_ms: u64,
     /// The probability that a chunk cuts its connection instead of being forwarded.
     pub loss: f64,
-    /// The probability that a chunk is silently dropped from the stream.
+    /// The probability that a chunk loses a random run of its bytes.
     pub garble: f64,
 }
 
@@ -34,12 +34,14 @@ pub struct Stats {
     pub accepted: AtomicU64,
     /// Connections cut (by loss, a partition or [`Proxy::cut`]).
     pub cuts: AtomicU64,
-    /// Chunks dropped from a stream.
+    /// Chunks that lost bytes.
     pub garbled: AtomicU64,
 }
 
 struct Ctl {
     faults: Mutex<Faults>,
+    /// Bytes to put into the stream toward the upstream before its next chunk.
+    inject: Mutex<Option<Vec<u8>>>,
     conns: Mutex<Vec<JoinHandle<()>>>,
     stats: Stats,
     seed: AtomicU64,
@@ -60,6 +62,7 @@ impl Proxy {
         let addr = listener.local_addr().unwrap();
         let ctl = Arc::new(Ctl {
             faults: Mutex::new(Faults::default()),
+            inject: Mutex::new(None),
             conns: Mutex::new(Vec::new()),
             stats: Stats::default(),
             seed: AtomicU64::new(seed),
@@ -99,6 +102,12 @@ impl Proxy {
         }
     }
 
+    /// Puts `bytes` into the stream toward the upstream, before the next chunk
+    /// (a chunk usually starts at a frame, so this can forge a frame header).
+    pub fn inject_once(&self, bytes: &[u8]) {
+        *self.ctl.inject.lock().unwrap() = Some(bytes.to_vec());
+    }
+
     /// What it did so far.
     pub fn stats(&self) -> &Stats {
         &self.ctl.stats
@@ -123,8 +132,8 @@ async fn forward(down: TcpStream, upstream: SocketAddr, ctl: Arc<Ctl>, mut rng: 
     let (ur, uw) = up.into_split();
     let rng2 = Rng(rng.next_u64());
     tokio::select! {
-        _ = pump(dr, uw, &ctl, rng) => {}
-        _ = pump(ur, dw, &ctl, rng2) => {}
+        _ = pump(dr, uw, &ctl, rng, true) => {}
+        _ = pump(ur, dw, &ctl, rng2, false) => {}
     }
 }
 
@@ -133,6 +142,7 @@ async fn pump(
     mut to: tokio::net::tcp::OwnedWriteHalf,
     ctl: &Ctl,
     mut rng: Rng,
+    toward_upstream: bool,
 ) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
@@ -148,14 +158,30 @@ async fn pump(
             ctl.stats.cuts.fetch_add(1, Ordering::Relaxed);
             return;
         }
+        let mut chunk = &buf[..n];
+        let mut tail: &[u8] = &[];
         if f.garble > 0.0 && rng.unit() < f.garble {
+            // Bytes vanish from the middle of the stream: whatever frames they
+            // belonged to, the receiver now reads lengths and bodies out of step.
             ctl.stats.garbled.fetch_add(1, Ordering::Relaxed);
-            continue;
+            let from = rng.below(n as u64) as usize;
+            let to = from + 1 + rng.below((n - from) as u64) as usize;
+            (chunk, tail) = (&buf[..from], &buf[to..n]);
         }
         if f.delay_ms > 0 {
             tokio::time::sleep(Duration::from_millis(rng.below(f.delay_ms + 1))).await;
         }
-        if to.write_all(&buf[..n]).await.is_err() {
+        let injected = if toward_upstream {
+            ctl.inject.lock().unwrap().take()
+        } else {
+            None
+        };
+        if let Some(bytes) = injected {
+            if to.write_all(&bytes).await.is_err() {
+                return;
+            }
+        }
+        if to.write_all(chunk).await.is_err() || to.write_all(tail).await.is_err() {
             return;
         }
     }
