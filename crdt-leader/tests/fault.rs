@@ -996,3 +996,69 @@ async fn a_quiet_dialer_notices_its_peer_restarted_behind_a_partition() {
     });
     println!("converged {} ms after healing", took.as_millis());
 }
+
+/// A frame header forged on the link 2→3 (a length of 1 MiB before a real frame,
+/// as corrupted bytes can make one) while leader 1 is cut off: leader 3 reads the
+/// following frames as the body of one that never completes. It must give up on
+/// that connection, so leader 2 dials again and leader 3 gets the write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frame_that_never_completes_closes_its_connection() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (net, mut procs, mode) = setup(dir.path(), 11).await;
+    println!("mode: {mode}");
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    for p in &mut procs {
+        p.spawn();
+    }
+    let bases: Vec<String> = procs.iter().map(|p| p.base.clone()).collect();
+    for b in &bases {
+        assert!(wait_healthy(&http, b, Duration::from_secs(20)).await);
+    }
+    converge(&http, &bases)
+        .await
+        .expect("the fresh cluster connects");
+    // Leader 1 cut off: 2 → 3 is the only way.
+    let (_, _, Path::Proxied(p23)) = &net.links[2] else {
+        panic!("2–3 goes through a proxy in both modes")
+    };
+    net.set_link(0, false);
+    net.set_link(1, false);
+    let write_then_read_at_3 = |value: &'static str| {
+        let (http, bases) = (http.clone(), bases.clone());
+        async move {
+            let r: Value = http
+                .post(format!("{}/v1/docs/forged/keys/s", bases[1]))
+                .bearer_auth(TOKEN)
+                .json(&Op::Insert(value.into()).body())
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let token = r["token"].as_str().unwrap().to_string();
+            let started = Instant::now();
+            let url = format!("{}/v1/docs/forged/keys/s?token={token}", bases[2]);
+            // Up to 40 s: several reads of at most 10 s each.
+            while started.elapsed() < Duration::from_secs(40) {
+                if let Ok((200, _)) = get_json(&http, &format!("{url}&wait_ms=9000")).await {
+                    return Some(started.elapsed());
+                }
+            }
+            None
+        }
+    };
+    let before = write_then_read_at_3("before").await;
+    assert!(before.is_some(), "2 → 3 replicates before the forgery");
+    net.proxies[*p23].inject_once(&[0, 0x10, 0, 0]);
+    let after = write_then_read_at_3("after").await;
+    println!("leader 3 got the write {after:?} after the forged header");
+    assert!(
+        after.is_some(),
+        "leader 3 never got a write of leader 2 after a forged frame header"
+    );
+    for p in &mut procs {
+        p.check_alive().unwrap();
+    }
+}
