@@ -56,6 +56,7 @@
 //! | HTTP body | [`BODY_BYTES_MAX`] bytes | 413 |
 //! | read wait | [`READ_WAIT_MAX`] | clamped |
 //! | peer frame | [`FRAME_BYTES_MAX`] bytes | connection closed, counted |
+//! | peer frame completion | [`FRAME_COMPLETE_TIMEOUT`] after its first bytes arrived | connection closed, counted |
 //! | peer frame rate | [`FRAMES_PER_SECOND_MAX`] per connection | reading paused, counted |
 //! | peer connections | [`PEER_CONNECTIONS_MAX`] | refused, counted |
 //! | watcher backlog | [`WATCH_BUFFER`] changes | stream closed, counted |
@@ -124,7 +125,9 @@ pub use node::{
     Change, Node, NodeConfig, NodeHandle, PeerConfig, PeerStatus, ReadResult, Status, Watch,
     WriteReceipt, READ_WAIT_MAX, VALUE_BYTES_MAX,
 };
-pub use peer::{FRAMES_PER_SECOND_MAX, FRAME_BYTES_MAX, PEER_CONNECTIONS_MAX};
+pub use peer::{
+    FRAMES_PER_SECOND_MAX, FRAME_BYTES_MAX, FRAME_COMPLETE_TIMEOUT, PEER_CONNECTIONS_MAX,
+};
 pub use store::{FsyncPolicy, STORE_FILE, STORE_FORMAT};
 pub use tls::{TlsConfig, TlsPaths};
 pub use token::{CausalToken, TOKEN_CHARS_MAX};

@@ -42,6 +42,10 @@ pub const FRAMES_PER_SECOND_MAX: u32 = 20_000;
 /// The most concurrent peer connections (handshaking or up) accepted.
 pub const PEER_CONNECTIONS_MAX: usize = 64;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a frame may stay incomplete once its first bytes arrived. A corrupted
+/// length prefix would otherwise make the reader wait for megabytes that never come
+/// while the connection looks up and every frame sent on it vanishes.
+pub const FRAME_COMPLETE_TIMEOUT: Duration = Duration::from_secs(15);
 const HELLO_MAGIC: &[u8; 4] = b"CRDL";
 const WIRE_VERSION: u8 = 1;
 const NONCE_BYTES: usize = 32;
@@ -263,10 +267,13 @@ async fn connection(stream: Box<dyn Io>, expect: Option<u64>, ctx: &Ctx) -> bool
     });
     let mut shutdown = ctx.shutdown.clone();
     let mut bucket = Bucket::new(FRAMES_PER_SECOND_MAX);
+    let mut partial_check = tokio::time::interval(Duration::from_secs(1));
+    let mut partial_since: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             f = reader.next() => match f {
                 Some(Ok(frame)) => {
+                    partial_since = None;
                     ctx.metrics.frame_received(peer, frame.len());
                     if let Some(wait) = bucket.take() {
                         ctx.metrics.frames_throttled();
@@ -293,6 +300,19 @@ async fn connection(stream: Box<dyn Io>, expect: Option<u64>, ctx: &Ctx) -> bool
                 }
                 None => break,
             },
+            _ = partial_check.tick() => {
+                if reader.read_buffer().is_empty() {
+                    partial_since = None;
+                } else if partial_since
+                    .get_or_insert_with(tokio::time::Instant::now)
+                    .elapsed()
+                    > FRAME_COMPLETE_TIMEOUT
+                {
+                    ctx.metrics.frame_rejected("incomplete");
+                    tracing::warn!(peer, "a frame stayed incomplete too long; connection closed");
+                    break;
+                }
+            }
             _ = shutdown.changed() => break,
             _ = &mut done_rx => break,
         }

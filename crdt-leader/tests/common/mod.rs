@@ -6,6 +6,10 @@ use std::future::Future;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+pub mod leader_proc;
+pub mod netns;
+pub mod proxy;
+
 /// Every await in these tests goes through this: 20 s, then the test fails.
 pub async fn t<F: Future>(f: F) -> F::Output {
     tokio::time::timeout(Duration::from_secs(20), f)
@@ -79,4 +83,34 @@ pub async fn converged(nodes: &[NodeHandle]) {
         d.windows(2).all(|w| w[0] == w[1])
     })
     .await;
+}
+
+/// splitmix64: a small seeded generator for tests.
+#[derive(Debug, Clone)]
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.below(hi - lo + 1)
+    }
+
+    /// Uniform in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
 }
