@@ -51,6 +51,32 @@ fn recorded_traces_replay_exactly() {
     }
 }
 
+/// The same for whole seeds of the default swarm (`SEEDS` of them, default 200):
+/// `SEEDS=2000 cargo test --release -p tests --test sim_traces -- --ignored`.
+#[test]
+#[ignore = "minutes; run after changing the simulator"]
+fn many_seeds_replay_exactly() {
+    let n = std::env::var("SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200);
+    let opts = Options {
+        record: true,
+        ..Options::default()
+    };
+    for seed in 0..n {
+        let r = run_seed(seed, &opts);
+        let t = r.recorded.clone().expect("recorded");
+        let again = replay(&t, &opts).unwrap_or_else(|m| panic!("seed {seed}: {m}"));
+        assert_eq!(again.fingerprint(), r.fingerprint(), "seed {seed}");
+        let events = again.recorded.map(|t| t.events).unwrap_or_default();
+        assert!(
+            events == t.events,
+            "seed {seed}: replay recorded another run"
+        );
+    }
+}
+
 fn mismatch(t: &Trace) -> String {
     match replay(t, &Options::default()) {
         Ok(r) => panic!("a stale trace replayed: {:?}", r.violation),

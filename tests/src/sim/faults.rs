@@ -5,7 +5,7 @@
 //! | loss | a message is dropped | safety |
 //! | duplication | a message is delivered twice, each copy with its own delay | safety |
 //! | reordering / delay | each message carries a delivery time: base latency plus jitter, sometimes a long extra delay | safety (liveness delivers in random order) |
-//! | corruption | bits flipped or the payload truncated (see [`corrupt`]) | safety |
+//! | corruption | bits flipped or the payload truncated (see [`corruption`]) | safety |
 //! | partitions | symmetric (both directions) or asymmetric (one direction) cuts between a random group and the rest; they heal after a while | safety |
 //! | crash | the leader's state is destroyed; after a downtime it restarts from its last snapshot with `Leader::restore_with_nonce` (a nonce from the seed's generator, never the OS), probes its peers, and writes once the operator persisted a snapshot of its new incarnation | safety |
 //! | amnesia | the same, but from an older snapshot under the same id | safety |

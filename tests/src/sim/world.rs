@@ -940,7 +940,7 @@ impl<C: Model> World<C> {
                 if px.twin || !px.up || px.leader.is_none() {
                     return Err(format!("process {x} is not a running original"));
                 }
-                if q == x || pq.twin || !pq.up {
+                if q == x || pq.twin || pq.leader.is_none() {
                     return Err(format!("process {q} cannot take the twin of {x}"));
                 }
                 if snapshot.is_some() && self.lineages[px.lineage].is_empty() {
