@@ -8,7 +8,8 @@
 #![cfg(feature = "sabotage")]
 
 use crdt_core::sabotage::{set_sabotage, Bug};
-use tests::sim::{run_seed, Options};
+use tests::sim::trace::Trace;
+use tests::sim::{replay, run_seed, Options};
 
 /// The budget the issue sets: every planted bug is caught within this many seeds.
 const SEEDS: u64 = 200;
@@ -84,4 +85,54 @@ fn key_delete_that_ignores_the_causal_context_is_caught() {
         tests::sim::params::Kind::Keyspace,
         "caught by check [{check}] on a seed that runs no keyspace"
     );
+}
+
+// ---------------------------------------------------------------------------------
+// The kept traces (`tests/traces/<bug name>.trace`): each is the shrunk schedule on
+// which its bug failed, replayed without a seed; it must fail again with the bug
+// planted (and passes without it: `tests/tests/sim_traces.rs`).
+
+fn trace_fails_with(bug: Bug) {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("traces")
+        .join(format!("{}.trace", bug.name()));
+    let t = Trace::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    set_sabotage(Some(bug));
+    let r = replay(&t, &Options::default());
+    set_sabotage(None);
+    let r = r.unwrap_or_else(|m| panic!("{}: {m}", bug.name()));
+    let v = r
+        .violation
+        .unwrap_or_else(|| panic!("{} passes with {bug:?} planted", path.display()));
+    println!("{:<30} trace fails in check [{}]", bug.name(), v.check);
+}
+
+#[test]
+fn gcounter_sum_merge_trace_fails_with_its_bug() {
+    trace_fails_with(Bug::GCounterSumMerge);
+}
+
+#[test]
+fn orset_remove_ignoring_the_context_trace_fails_with_its_bug() {
+    trace_fails_with(Bug::OrSetRemoveIgnoresContext);
+}
+
+#[test]
+fn no_gap_check_trace_fails_with_its_bug() {
+    trace_fails_with(Bug::NoGapCheck);
+}
+
+#[test]
+fn lww_tie_by_arrival_trace_fails_with_its_bug() {
+    trace_fails_with(Bug::LwwTieByArrival);
+}
+
+#[test]
+fn restore_keeping_the_incarnation_trace_fails_with_its_bug() {
+    trace_fails_with(Bug::RestoreKeepsIncarnation);
+}
+
+#[test]
+fn key_delete_ignoring_the_context_trace_fails_with_its_bug() {
+    trace_fails_with(Bug::KeyDeleteIgnoresContext);
 }

@@ -4,6 +4,8 @@
 //! ```text
 //! sim [--seeds N] [--events N] [--start S] [--threads T]   many seeds (CI: 2000 seeds, 10M events)
 //! sim --seed N [--shrink]                                   one seed, verbose; shrink a failure
+//! sim --seed N --record FILE [--shrink]                     ... and write its trace (shrunk if failing)
+//! sim --replay FILE [--shrink --record OUT]                 replay a trace (strictly); shrink a failure
 //! options: --type gcounter|pncounter|orset|lww|keyspace  --events-cap K  --without loss,dup,...
 //!          --sabotage BUG (with --features sabotage)  --quiet
 //! ```
@@ -21,7 +23,9 @@ use std::time::Instant;
 use tests::sim::checker::LIVENESS_ROUNDS;
 use tests::sim::faults::Fault;
 use tests::sim::params::Kind;
-use tests::sim::{command_line, run_seed, shrink, Options, SeedReport};
+use tests::sim::shrink::shrink_trace;
+use tests::sim::trace::Trace;
+use tests::sim::{command_line, replay, run_seed, shrink, Options, SeedReport};
 
 struct Args {
     seed: Option<u64>,
@@ -33,6 +37,8 @@ struct Args {
     trace: usize,
     trace_explicit: bool,
     quiet: bool,
+    record: Option<String>,
+    replay: Option<String>,
     opts: Options,
     #[cfg(feature = "sabotage")]
     sabotage: Option<crdt_core::sabotage::Bug>,
@@ -40,7 +46,7 @@ struct Args {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: sim [--seed N [--shrink]] [--seeds N] [--events N] [--start S] [--threads T]\n           [--type gcounter|pncounter|orset|lww|keyspace] [--events-cap K] [--without f1,f2] [--trace N]\n           [--twin-same-address]\n           [--sabotage BUG] [--quiet]\n  faults: {}",
+        "usage: sim [--seed N [--shrink] [--record FILE]] [--replay FILE [--shrink --record OUT]] [--seeds N] [--events N] [--start S] [--threads T]\n           [--type gcounter|pncounter|orset|lww|keyspace] [--events-cap K] [--without f1,f2] [--trace N]\n           [--twin-same-address]\n           [--sabotage BUG] [--quiet]\n  faults: {}",
         Fault::ALL.map(Fault::name).join(",")
     );
     std::process::exit(2)
@@ -57,6 +63,8 @@ fn parse() -> Args {
         trace: 60,
         trace_explicit: false,
         quiet: false,
+        record: None,
+        replay: None,
         opts: Options::default(),
         #[cfg(feature = "sabotage")]
         sabotage: None,
@@ -80,6 +88,8 @@ fn parse() -> Args {
                 a.trace_explicit = true;
             }
             "--quiet" => a.quiet = true,
+            "--record" => a.record = Some(it.next().unwrap_or_else(|| usage())),
+            "--replay" => a.replay = Some(it.next().unwrap_or_else(|| usage())),
             "--twin-same-address" => a.opts.twin_same_address = true,
             "--type" => {
                 a.opts.kind = Some(
@@ -131,12 +141,132 @@ fn one(a: &Args, seed: u64) -> ExitCode {
     plant(a);
     let opts = Options {
         trace: a.trace,
+        record: a.record.is_some(),
         ..a.opts.clone()
     };
     let t0 = Instant::now();
     let r = run_seed(seed, &opts);
     let secs = t0.elapsed().as_secs_f64();
     println!("seed {seed}: {}", r.params);
+    let code = verbose(a, &r, secs);
+    if let (Some(path), Some(t)) = (&a.record, &r.recorded) {
+        let t = if a.shrink && !r.passed() {
+            shrunk(a, t, &r)
+        } else {
+            t.clone()
+        };
+        write_trace(path, &t);
+    }
+    if !r.passed() {
+        print_failure(&r, &a.opts);
+        if a.shrink && a.record.is_none() {
+            if let Some((small, sr)) = shrink(seed, &a.opts) {
+                println!(
+                    "shrunk: {} safety events, faults off: {:?}",
+                    sr.stats.safety_events,
+                    small.without.iter().map(|f| f.name()).collect::<Vec<_>>()
+                );
+                if let Some(v) = &sr.violation {
+                    println!("  {v}");
+                }
+                println!("  replay: {}", command_line(seed, &small));
+            }
+        }
+    }
+    code
+}
+
+/// Shrinks the trace `t` of the failing run `r`, keeping the check that failed. With
+/// a planted bug (`--sabotage`), the result must also replay strictly, and pass,
+/// without the bug: it then tests exactly that bug.
+fn shrunk(_a: &Args, t: &Trace, r: &SeedReport) -> Trace {
+    let check = r.violation.as_ref().map(|v| v.check);
+    let t0 = Instant::now();
+    let same_check = |x: &SeedReport| x.violation.as_ref().map(|v| v.check) == check;
+    let (small, runs) = shrink_trace(t, &Options::default(), same_check);
+    #[cfg(feature = "sabotage")]
+    let (small, runs) = match _a.sabotage {
+        Some(bug) => {
+            use crdt_core::sabotage::set_sabotage;
+            let clean = |x: &Trace| {
+                set_sabotage(None);
+                let ok = replay(x, &Options::default()).is_ok_and(|c| c.passed());
+                set_sabotage(Some(bug));
+                ok
+            };
+            if clean(&small) {
+                (small, runs)
+            } else {
+                let (s, n) = shrink_trace(&small, &Options::default(), |x| {
+                    same_check(x) && x.recorded.as_ref().is_some_and(clean)
+                });
+                if !clean(&s) {
+                    println!("no shrunk trace fails with the bug and passes without it");
+                }
+                (s, runs + n)
+            }
+        }
+        None => (small, runs),
+    };
+    println!(
+        "shrunk the trace from {} to {} events ({runs} replays, {:.1}s)",
+        t.events.len(),
+        small.events.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    small
+}
+
+fn write_trace(path: &str, t: &Trace) {
+    match std::fs::write(path, t.to_text()) {
+        Ok(()) => println!("trace ({} events) written to {path}", t.events.len()),
+        Err(e) => {
+            eprintln!("cannot write {path}: {e}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// `--replay FILE`: replays a trace strictly (exit code 2 if it does not match the
+/// world), and with `--shrink` shrinks a failure into `--record OUT` (or stdout).
+fn replay_file(a: &Args, path: &str) -> ExitCode {
+    plant(a);
+    let t = Trace::load(std::path::Path::new(path)).unwrap_or_else(|e| {
+        eprintln!("{e}");
+        std::process::exit(2)
+    });
+    let opts = Options {
+        trace: a.trace,
+        ..Options::default()
+    };
+    let t0 = Instant::now();
+    let r = match replay(&t, &opts) {
+        Ok(r) => r,
+        Err(m) => {
+            eprintln!("{path}: {m}");
+            return ExitCode::from(2);
+        }
+    };
+    println!("{path}: {}", r.params);
+    for c in &t.comments {
+        println!("# {c}");
+    }
+    let code = verbose(a, &r, t0.elapsed().as_secs_f64());
+    if let Some(v) = &r.violation {
+        println!("FAIL {path}: {v}");
+        if a.shrink {
+            let small = shrunk(a, &t, &r);
+            match &a.record {
+                Some(out) => write_trace(out, &small),
+                None => print!("{small}"),
+            }
+        }
+    }
+    code
+}
+
+/// Prints a run's counters, notes and (if failing or asked) its last events.
+fn verbose(a: &Args, r: &SeedReport, secs: f64) -> ExitCode {
     println!("stats: {:?}", r.stats);
     for n in &r.notes {
         println!("note: {n}");
@@ -149,7 +279,7 @@ fn one(a: &Args, seed: u64) -> ExitCode {
     }
     if r.passed() {
         println!(
-            "PASS seed {seed} ({} events, quiescent after {} liveness rounds, {:.3}s: {:.0} events/s)",
+            "PASS ({} events, quiescent after {} liveness rounds, {:.3}s: {:.0} events/s)",
             r.stats.events,
             r.stats.liveness_rounds,
             secs,
@@ -161,25 +291,14 @@ fn one(a: &Args, seed: u64) -> ExitCode {
     for line in &r.trace {
         println!("  {line}");
     }
-    print_failure(&r, &a.opts);
-    if a.shrink {
-        if let Some((small, sr)) = shrink(seed, &a.opts) {
-            println!(
-                "shrunk: {} safety events, faults off: {:?}",
-                sr.stats.safety_events,
-                small.without.iter().map(|f| f.name()).collect::<Vec<_>>()
-            );
-            if let Some(v) = &sr.violation {
-                println!("  {v}");
-            }
-            println!("  replay: {}", command_line(seed, &small));
-        }
-    }
     ExitCode::FAILURE
 }
 
 fn main() -> ExitCode {
     let a = parse();
+    if let Some(path) = &a.replay {
+        return replay_file(&a, path);
+    }
     if let Some(seed) = a.seed {
         return one(&a, seed);
     }

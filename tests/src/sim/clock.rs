@@ -41,6 +41,18 @@ impl Clock {
         }
     }
 
+    /// A clock no replay reads (a trace's writes carry their clock readings).
+    #[must_use]
+    pub fn unread() -> Clock {
+        Clock {
+            offset_ms: 0,
+            drift_ppm: 0,
+            steps_ms: 0,
+            coarse: false,
+            frozen: None,
+        }
+    }
+
     /// The reading at virtual time `t`.
     #[must_use]
     pub fn read(&self, t: u64) -> u64 {

@@ -5,7 +5,7 @@
 //! | loss | a message is dropped | safety |
 //! | duplication | a message is delivered twice, each copy with its own delay | safety |
 //! | reordering / delay | each message carries a delivery time: base latency plus jitter, sometimes a long extra delay | safety (liveness delivers in random order) |
-//! | corruption | bits flipped or the payload truncated (see [`corrupt`]) | safety |
+//! | corruption | bits flipped or the payload truncated (see [`corruption`]) | safety |
 //! | partitions | symmetric (both directions) or asymmetric (one direction) cuts between a random group and the rest; they heal after a while | safety |
 //! | crash | the leader's state is destroyed; after a downtime it restarts from its last snapshot with `Leader::restore_with_nonce` (a nonce from the seed's generator, never the OS), probes its peers, and writes once the operator persisted a snapshot of its new incarnation | safety |
 //! | amnesia | the same, but from an older snapshot under the same id | safety |
@@ -23,6 +23,7 @@
 //! a lost message (counted as `corrupt_filtered`).
 
 use super::rng::Rng;
+use super::trace::Corruption;
 
 /// A fault class (for `--without`, to shrink a failing seed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -96,26 +97,24 @@ impl Fault {
     }
 }
 
-/// Corrupts a payload in place: flips one to three random bits, or truncates it.
-pub fn corrupt(rng: &mut Rng, payload: &mut Vec<u8>) {
-    if payload.is_empty() {
-        return;
+/// How to corrupt a payload of `len` bytes: flip one to three random bits, or
+/// truncate it (an empty payload stays as it is).
+pub fn corruption(rng: &mut Rng, len: usize) -> Corruption {
+    if len == 0 {
+        return Corruption::Cut(0);
     }
     if rng.chance(500_000) {
         let flips = rng.range(1, 3) as usize;
         let mut bits: Vec<usize> = Vec::with_capacity(flips);
-        while bits.len() < flips.min(payload.len() * 8) {
-            let bit = rng.index(payload.len() * 8);
+        while bits.len() < flips.min(len * 8) {
+            let bit = rng.index(len * 8);
             if !bits.contains(&bit) {
                 bits.push(bit); // distinct: two flips of one bit would undo each other
             }
         }
-        for bit in bits {
-            payload[bit / 8] ^= 1 << (bit % 8);
-        }
+        Corruption::Flip(bits)
     } else {
-        let keep = rng.index(payload.len());
-        payload.truncate(keep);
+        Corruption::Cut(rng.index(len))
     }
 }
 

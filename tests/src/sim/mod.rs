@@ -10,13 +10,21 @@
 //! state against a sequential [`oracle`] of every acknowledged write. The checks are
 //! listed in [`checker`].
 //!
+//! A run can be recorded as a [`trace::Trace`]: every decision as an event, one per
+//! line, which [`replay`] drives the world from without any generator (a seed keeps its
+//! schedule only while the simulator draws the same numbers; a trace keeps it), and
+//! [`shrink::shrink_trace`] makes small. Failures are kept as traces
+//! (`tests/traces/`).
+//!
 //! ```sh
 //! cargo run --release -p tests --bin sim -- --seeds 2000      # the CI budget
 //! cargo run --release -p tests --bin sim -- --seed 1234       # replay one seed, verbose
+//! cargo run --release -p tests --bin sim -- --seed 1234 --record s.trace   # its trace
+//! cargo run --release -p tests --bin sim -- --replay s.trace [--shrink --record small.trace]
 //! ```
 //!
-//! `docs/TESTING.md` describes the fault model, the checkers, how to extend them and
-//! the self-test that plants known bugs (`--features sabotage`).
+//! `docs/TESTING.md` describes the fault model, the checkers, the trace format, how to
+//! extend them and the self-test that plants known bugs (`--features sabotage`).
 
 pub mod checker;
 pub mod clock;
@@ -24,7 +32,9 @@ pub mod faults;
 pub mod oracle;
 pub mod params;
 pub mod rng;
+pub mod shrink;
 pub mod topology;
+pub mod trace;
 pub mod workload;
 pub mod world;
 
@@ -33,6 +43,7 @@ use crdt_core::{GCounter, Keyspace, LwwRegister, OrSet, PnCounter};
 use faults::Fault;
 use params::{Kind, Params};
 use rng::Rng;
+use trace::{Mismatch, Trace};
 use workload::Model;
 use world::{Stats, World};
 
@@ -54,6 +65,8 @@ pub struct Options {
     /// Skip the `restart` check (a restored leader must write under a fresh id), to
     /// show that the data checks alone catch a restart that reuses dots.
     pub lenient_restart: bool,
+    /// Record the run as a [`Trace`] ([`SeedReport::recorded`]).
+    pub record: bool,
 }
 
 /// What one seed did.
@@ -73,6 +86,12 @@ pub struct SeedReport {
     pub notes: Vec<String>,
     /// The last events before the end (if traced).
     pub trace: Vec<String>,
+    /// A digest of every process's final state and incarnation ([`World::digest`]).
+    pub digest: u64,
+    /// The run as a trace (if recorded).
+    pub recorded: Option<Trace>,
+    /// Events a lenient replay skipped ([`replay_lenient`]).
+    pub skipped: usize,
 }
 
 impl SeedReport {
@@ -88,6 +107,25 @@ impl SeedReport {
         format!(
             "cargo run --release -p tests --bin sim -- --seed {}",
             self.seed
+        )
+    }
+
+    /// What a replay of the same run must reproduce: the verdict (check and detail),
+    /// the final states, and the counters that do not depend on how the run was driven.
+    #[must_use]
+    pub fn fingerprint(&self) -> (Option<(&'static str, String)>, u64, [u64; 6]) {
+        let s = &self.stats;
+        (
+            self.violation.as_ref().map(|v| (v.check, v.detail.clone())),
+            self.digest,
+            [
+                s.writes,
+                s.delivered,
+                s.crashes + s.amnesias,
+                s.probes,
+                s.oracle_writes as u64,
+                s.at_risk as u64,
+            ],
         )
     }
 }
@@ -126,30 +164,110 @@ pub fn run_seed(seed: u64, opts: &Options) -> SeedReport {
     let kind = params.kind;
     let desc = params.describe();
     let o = opts.clone();
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || match kind {
-        Kind::GCounter => simulate::<GCounter>(params, rng, &o),
-        Kind::PnCounter => simulate::<PnCounter>(params, rng, &o),
-        Kind::OrSet => simulate::<OrSet<u64>>(params, rng, &o),
-        Kind::Lww => simulate::<LwwRegister<String>>(params, rng, &o),
-        Kind::Keyspace => simulate::<Keyspace>(params, rng, &o),
-    }));
-    match outcome {
-        Ok((stats, violation, notes, trace)) => SeedReport {
+    let report = run(seed, kind, desc.clone(), move || match kind {
+        Kind::GCounter => simulate(World::<GCounter>::new(params, rng, &o)),
+        Kind::PnCounter => simulate(World::<PnCounter>::new(params, rng, &o)),
+        Kind::OrSet => simulate(World::<OrSet<u64>>::new(params, rng, &o)),
+        Kind::Lww => simulate(World::<LwwRegister<String>>::new(params, rng, &o)),
+        Kind::Keyspace => simulate(World::<Keyspace>::new(params, rng, &o)),
+    });
+    let mut report = report.unwrap_or_else(|m| panic!("a seed cannot mismatch: {m}"));
+    if let Some(t) = &mut report.recorded {
+        t.comments = vec![
+            format!("recorded from seed {seed}: {desc}"),
+            format!("seed command: {}", command_line(seed, opts)),
+        ];
+    }
+    report
+}
+
+/// Replays `trace` strictly: every event must apply to the world as the replay finds
+/// it, else the [`Mismatch`] names the first that does not (its line and why). The
+/// report's `recorded` is the trace of the replay itself if `opts.record`. A panic
+/// of the code under test is reported as the `panic` check failing, as for a seed.
+pub fn replay(trace: &Trace, opts: &Options) -> Result<SeedReport, Mismatch> {
+    replay_with(trace, false, opts)
+}
+
+/// Replays `trace` leniently: events that do not apply are skipped (the shrinker
+/// tries traces with events removed, which make later ones stale). The report's
+/// `recorded` is what the replay really did (a trace that replays strictly) and
+/// `skipped` counts the events it skipped.
+#[must_use]
+pub fn replay_lenient(trace: &Trace, opts: &Options) -> SeedReport {
+    let o = Options {
+        record: true,
+        ..opts.clone()
+    };
+    match replay_with(trace, true, &o) {
+        Ok(r) => r,
+        Err(m) => unreachable!("a lenient replay skips what does not apply: {m}"),
+    }
+}
+
+fn replay_with(trace: &Trace, lenient: bool, opts: &Options) -> Result<SeedReport, Mismatch> {
+    let kind = trace.header.kind;
+    let desc = format!(
+        "trace: {} x{} ({} events)",
+        kind.name(),
+        trace.header.leaders,
+        trace.events.len()
+    );
+    let (t, o) = (trace.clone(), opts.clone());
+    let mut report = run(0, kind, desc, move || match kind {
+        Kind::GCounter => simulate(World::<GCounter>::replaying(&t, lenient, &o)),
+        Kind::PnCounter => simulate(World::<PnCounter>::replaying(&t, lenient, &o)),
+        Kind::OrSet => simulate(World::<OrSet<u64>>::replaying(&t, lenient, &o)),
+        Kind::Lww => simulate(World::<LwwRegister<String>>::replaying(&t, lenient, &o)),
+        Kind::Keyspace => simulate(World::<Keyspace>::replaying(&t, lenient, &o)),
+    })?;
+    if let Some(r) = &mut report.recorded {
+        r.comments.clone_from(&trace.comments);
+    }
+    Ok(report)
+}
+
+struct Outcome {
+    skipped: usize,
+    stats: Stats,
+    violation: Option<Violation>,
+    notes: Vec<String>,
+    trace: Vec<String>,
+    digest: u64,
+    recorded: Option<Trace>,
+}
+
+/// Runs a world; a panic is the `panic` check failing, except a replay's
+/// [`Mismatch`], which is returned.
+fn run(
+    seed: u64,
+    kind: Kind,
+    desc: String,
+    f: impl FnOnce() -> Outcome,
+) -> Result<SeedReport, Mismatch> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(o) => Ok(SeedReport {
             seed,
             kind,
             params: desc,
-            stats,
-            violation,
-            notes,
-            trace,
-        },
+            stats: o.stats,
+            violation: o.violation,
+            notes: o.notes,
+            trace: o.trace,
+            digest: o.digest,
+            recorded: o.recorded,
+            skipped: o.skipped,
+        }),
         Err(panic) => {
+            if let Some(m) = panic.downcast_ref::<Mismatch>() {
+                return Err(m.clone());
+            }
             let msg = panic
                 .downcast_ref::<String>()
                 .cloned()
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()))
                 .unwrap_or_else(|| "(non-string panic)".to_string());
-            SeedReport {
+            Ok(SeedReport {
                 seed,
                 kind,
                 params: desc,
@@ -162,18 +280,34 @@ pub fn run_seed(seed: u64, opts: &Options) -> SeedReport {
                 }),
                 notes: Vec::new(),
                 trace: Vec::new(),
-            }
+                digest: 0,
+                recorded: None,
+                skipped: 0,
+            })
         }
     }
 }
 
-type Outcome = (Stats, Option<Violation>, Vec<String>, Vec<String>);
-
-fn simulate<C: Model>(params: Params, rng: Rng, opts: &Options) -> Outcome {
-    let mut world = World::<C>::new(params, rng, opts);
+fn simulate<C: Model>(mut world: World<C>) -> Outcome {
     world.run();
     let trace = world.trace();
-    (world.stats, world.violation, world.notes, trace)
+    let digest = world.digest();
+    let header = world.header();
+    let events = world.take_recorded();
+    let recorded = (!events.is_empty()).then(|| Trace {
+        header,
+        comments: Vec::new(),
+        events,
+    });
+    Outcome {
+        skipped: world.skipped(),
+        stats: world.stats,
+        violation: world.violation,
+        notes: world.notes,
+        trace,
+        digest,
+        recorded,
+    }
 }
 
 /// Shrinks a failing seed: the smallest safety-phase length that still fails (by

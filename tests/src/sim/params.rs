@@ -10,7 +10,7 @@ use crdt_sync::Config;
 pub use crate::kind::Kind;
 
 /// What the random workload does (per seed).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Workload {
     /// Mean virtual milliseconds between two writes at one leader.
     pub write_gap_ms: u64,
@@ -38,7 +38,7 @@ pub struct Workload {
 }
 
 /// The link faults of the safety phase.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct LinkFaults {
     /// A message is lost.
     pub loss: Ppm,
@@ -58,7 +58,7 @@ pub struct LinkFaults {
 }
 
 /// The node faults and their rates (each a chance per chaos step).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NodeFaults {
     /// Virtual ms between chaos steps.
     pub chaos_ms: u64,
@@ -102,7 +102,7 @@ pub struct NodeFaults {
 }
 
 /// The leaders' wall clocks (used as `now_ms` of LWW writes).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Clocks {
     /// Largest offset from true time, ms (±).
     pub offset_ms: u64,
@@ -267,6 +267,31 @@ impl Params {
             links,
             nodes,
             clocks,
+        }
+    }
+
+    /// The parameters a trace replay runs with: its header's swarm, every fault rate
+    /// zero (a replay draws nothing: the trace says what happens).
+    #[must_use]
+    pub fn from_header(h: &super::trace::Header) -> Params {
+        Params {
+            seed: 0,
+            kind: h.kind,
+            topology: Topology {
+                leaders: h.leaders,
+                edges: h.edges.clone(),
+                name: "trace",
+            },
+            config: h.config(),
+            safety_events: 0,
+            tick_ms: h.tick_ms,
+            workload: Workload::default(),
+            links: LinkFaults::default(),
+            nodes: NodeFaults {
+                first_nonce: h.nonces,
+                ..NodeFaults::default()
+            },
+            clocks: Clocks::default(),
         }
     }
 

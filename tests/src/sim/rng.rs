@@ -16,18 +16,32 @@ pub const ALWAYS: Ppm = 1_000_000;
 
 /// A seeded generator (ChaCha8). Never the OS's or a global one.
 #[derive(Clone, Debug)]
-pub struct Rng(ChaCha8Rng);
+pub struct Rng(Option<ChaCha8Rng>);
 
 impl Rng {
     /// The generator of seed `seed`.
     #[must_use]
     pub fn new(seed: u64) -> Self {
-        Self(ChaCha8Rng::seed_from_u64(seed))
+        Self(Some(ChaCha8Rng::seed_from_u64(seed)))
+    }
+
+    /// A generator that must never be drawn from: a trace replay
+    /// ([`super::trace`]) holds these, so that any decision it does not take from the
+    /// trace fails loudly instead of drawing a number.
+    #[must_use]
+    pub fn none() -> Self {
+        Self(None)
     }
 
     /// 64 random bits.
+    ///
+    /// # Panics
+    /// If this is [`Rng::none`] (a replay drew a number).
     pub fn u64(&mut self) -> u64 {
-        self.0.next_u64()
+        self.0
+            .as_mut()
+            .expect("a trace replay drew a random number: a decision the trace does not record")
+            .next_u64()
     }
 
     /// Uniform in `0..n` (0 if `n == 0`), without modulo bias (Lemire's method).

@@ -55,12 +55,34 @@ pub trait Model: DeltaCrdt + WireFormat + Sized + 'static {
     /// The leader operation of `op` for a writer whose wall clock reads `now_ms`.
     fn op(op: &Self::Write, now_ms: u64) -> <Self as DeltaCrdt>::Op;
 
-    /// State damage (the `damage` fault): makes `state` silently lose one OR-Set
-    /// element, leaving its causal context unchanged, and returns the live dots it lost
-    /// (empty: nothing to damage, or a type without OR-Set elements).
-    fn damage(_rng: &mut Rng, _state: &mut Self) -> Vec<Dot> {
-        Vec::new()
+    /// A write's text form in a trace ([`super::trace`]): one line, no leading or
+    /// trailing blanks.
+    fn write_text(op: &Self::Write) -> String;
+
+    /// Parses [`Model::write_text`].
+    fn parse_write(text: &str) -> Result<Self::Write, String>;
+
+    /// State damage (the `damage` fault): which OR-Set element of `state` to lose, in
+    /// its text form for a trace (`None`: nothing to damage, or a type without OR-Set
+    /// elements).
+    fn damage_pick(_rng: &mut Rng, _state: &Self) -> Option<String> {
+        None
     }
+
+    /// Makes `state` silently lose the element `target` ([`Model::damage_pick`]),
+    /// leaving its causal context unchanged, and returns the live dots it lost; an
+    /// error if `state` does not hold it.
+    fn damage_apply(_state: &mut Self, target: &str) -> Result<Vec<Dot>, String> {
+        Err(format!(
+            "nothing to damage ({target}) in a {}",
+            Self::KIND.name()
+        ))
+    }
+}
+
+fn amount(text: &str) -> Result<u64, String> {
+    text.parse()
+        .map_err(|_| format!("`{text}` is not an amount"))
 }
 
 /// Workload state shared by all leaders of a run (fresh post and reply numbers).
@@ -78,6 +100,24 @@ pub enum CounterOp {
     Inc(u64),
     /// Subtract (PN-Counter only).
     Dec(u64),
+}
+
+impl CounterOp {
+    /// `inc N` or `dec N`.
+    fn text(self) -> String {
+        match self {
+            CounterOp::Inc(n) => format!("inc {n}"),
+            CounterOp::Dec(n) => format!("dec {n}"),
+        }
+    }
+
+    fn parse(text: &str) -> Result<CounterOp, String> {
+        match text.split_once(' ') {
+            Some(("inc", n)) => Ok(CounterOp::Inc(amount(n)?)),
+            Some(("dec", n)) => Ok(CounterOp::Dec(amount(n)?)),
+            _ => Err(format!("`{text}` is not a counter write (inc N, dec N)")),
+        }
+    }
 }
 
 fn draw_amount(rng: &mut Rng, w: &Workload) -> u64 {
@@ -105,6 +145,14 @@ impl Model for GCounter {
         (state.get(writer), 0)
     }
 
+    fn write_text(op: &CounterOp) -> String {
+        op.text()
+    }
+
+    fn parse_write(text: &str) -> Result<CounterOp, String> {
+        CounterOp::parse(text)
+    }
+
     fn op(op: &CounterOp, _: u64) -> GCounterOp {
         match op {
             CounterOp::Inc(n) | CounterOp::Dec(n) => GCounterOp::Increment(*n),
@@ -130,6 +178,14 @@ impl Model for PnCounter {
 
     fn pre(_: &CounterOp, state: &Self, writer: ReplicaId) -> (u64, u64) {
         state.totals(writer)
+    }
+
+    fn write_text(op: &CounterOp) -> String {
+        op.text()
+    }
+
+    fn parse_write(text: &str) -> Result<CounterOp, String> {
+        CounterOp::parse(text)
     }
 
     fn op(op: &CounterOp, _: u64) -> PnCounterOp {
@@ -221,19 +277,40 @@ impl Model for OrSet<u64> {
 
     /// A plain element or a reply (never a post: a reply without its post is what the
     /// causal-consistency probe must never see).
-    fn damage(rng: &mut Rng, state: &mut Self) -> Vec<Dot> {
+    fn damage_pick(rng: &mut Rng, state: &Self) -> Option<String> {
         let cands: Vec<u64> = state
             .iter()
             .copied()
             .filter(|e| *e < POST || *e >= REPLY)
             .collect();
-        if cands.is_empty() {
-            return Vec::new();
-        }
-        let x = *rng.pick(&cands);
+        (!cands.is_empty()).then(|| rng.pick(&cands).to_string())
+    }
+
+    fn damage_apply(state: &mut Self, target: &str) -> Result<Vec<Dot>, String> {
+        let x = amount(target)?;
         let lost = state.dots(&x).map(<[Dot]>::to_vec).unwrap_or_default();
+        if lost.is_empty() {
+            return Err(format!("the set does not hold {x}"));
+        }
         let _ = state.remove(&x);
-        lost
+        Ok(lost)
+    }
+
+    fn write_text(op: &SetOp) -> String {
+        match op {
+            SetOp::Insert(x) => format!("add {x}"),
+            SetOp::Remove(x) => format!("rm {x}"),
+            SetOp::Clear => "clear".to_string(),
+        }
+    }
+
+    fn parse_write(text: &str) -> Result<SetOp, String> {
+        match text.split_once(' ') {
+            Some(("add", x)) => Ok(SetOp::Insert(amount(x)?)),
+            Some(("rm", x)) => Ok(SetOp::Remove(amount(x)?)),
+            None if text == "clear" => Ok(SetOp::Clear),
+            _ => Err(format!("`{text}` is not a set write (add X, rm X, clear)")),
+        }
     }
 
     fn op(op: &SetOp, _: u64) -> OrSetOp<u64> {
@@ -268,6 +345,19 @@ impl Model for LwwRegister<String> {
 
     fn pre(_: &LwwWrite, state: &Self, _: ReplicaId) -> Option<Timestamp> {
         state.timestamp()
+    }
+
+    fn write_text(op: &LwwWrite) -> String {
+        format!("set {}", op.0)
+    }
+
+    fn parse_write(text: &str) -> Result<LwwWrite, String> {
+        match text.split_once(' ') {
+            Some(("set", v)) if !v.is_empty() && !v.contains(char::is_whitespace) => {
+                Ok(LwwWrite(v.to_string()))
+            }
+            _ => Err(format!("`{text}` is not a register write (set VALUE)")),
+        }
     }
 
     fn op(op: &LwwWrite, now_ms: u64) -> LwwOp<String> {
@@ -411,26 +501,80 @@ impl Model for Keyspace {
         }
     }
 
-    /// One element of an OR-Set key that is not in a type conflict, removed as an
-    /// OR-Set remove does (its dots leave the state, not the context).
-    fn damage(rng: &mut Rng, state: &mut Self) -> Vec<Dot> {
+    /// One element of an OR-Set key that is not in a type conflict (`KEY ELEMENT`),
+    /// removed as an OR-Set remove does (its dots leave the state, not the context).
+    fn damage_pick(rng: &mut Rng, state: &Self) -> Option<String> {
         let keys: Vec<String> = state
             .keys()
             .filter(|k| state.value_types(k) == [ValueType::OrSet])
             .map(str::to_string)
             .collect();
         if keys.is_empty() {
-            return Vec::new();
+            return None;
         }
         let key = rng.pick(&keys).clone();
         let elements = set_elements(state, &key);
         if elements.is_empty() {
-            return Vec::new();
+            return None;
         }
         let x = rng.pick(&elements).clone();
-        let before = key_dots(state, &key);
-        let _ = state.set_remove(ReplicaId::new(1), &key, &x);
-        let after = key_dots(state, &key);
-        before.into_iter().filter(|d| !after.contains(d)).collect()
+        Some(format!("{key} {x}"))
+    }
+
+    fn damage_apply(state: &mut Self, target: &str) -> Result<Vec<Dot>, String> {
+        let (key, x) = target
+            .split_once(' ')
+            .ok_or_else(|| format!("`{target}` is not KEY ELEMENT"))?;
+        if state.value_types(key) != [ValueType::OrSet]
+            || !set_elements(state, key).iter().any(|e| e == x)
+        {
+            return Err(format!("key {key} holds no set with {x}"));
+        }
+        let before = key_dots(state, key);
+        let _ = state.set_remove(ReplicaId::new(1), key, x);
+        let after = key_dots(state, key);
+        Ok(before.into_iter().filter(|d| !after.contains(d)).collect())
+    }
+
+    /// `KEY del`, or `KEY` and the value write: `ginc N`, `pinc N`, `pdec N`, `sadd E`,
+    /// `srm E`, `lww V` (its clock is the write event's), `mv V`.
+    fn write_text(op: &KeyWrite) -> String {
+        let w = match &op.op {
+            None => "del".to_string(),
+            Some(ValueOp::GCounterIncrement(n)) => format!("ginc {n}"),
+            Some(ValueOp::PnCounterIncrement(n)) => format!("pinc {n}"),
+            Some(ValueOp::PnCounterDecrement(n)) => format!("pdec {n}"),
+            Some(ValueOp::OrSetInsert(e)) => format!("sadd {e}"),
+            Some(ValueOp::OrSetRemove(e)) => format!("srm {e}"),
+            Some(ValueOp::LwwSet { value, .. }) => format!("lww {value}"),
+            Some(ValueOp::MvRegisterSet(v)) => format!("mv {v}"),
+        };
+        format!("{} {w}", op.key)
+    }
+
+    fn parse_write(text: &str) -> Result<KeyWrite, String> {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let bad = || format!("`{text}` is not a keyspace write (KEY del, KEY ginc N, ...)");
+        let op = match words[..] {
+            [_, "del"] => None,
+            [_, w, arg] => Some(match w {
+                "ginc" => ValueOp::GCounterIncrement(amount(arg)?),
+                "pinc" => ValueOp::PnCounterIncrement(amount(arg)?),
+                "pdec" => ValueOp::PnCounterDecrement(amount(arg)?),
+                "sadd" => ValueOp::OrSetInsert(arg.to_string()),
+                "srm" => ValueOp::OrSetRemove(arg.to_string()),
+                "lww" => ValueOp::LwwSet {
+                    value: arg.to_string(),
+                    now_ms: 0,
+                },
+                "mv" => ValueOp::MvRegisterSet(arg.to_string()),
+                _ => return Err(bad()),
+            }),
+            _ => return Err(bad()),
+        };
+        Ok(KeyWrite {
+            key: words[0].to_string(),
+            op,
+        })
     }
 }

@@ -13,10 +13,11 @@
 
 use super::checker::{conflict_verdict, Running, Violation, LIVENESS_ROUNDS};
 use super::clock::Clock;
-use super::faults::{corrupt, partition};
+use super::faults::{corruption, partition};
 use super::oracle::{Ambiguity, Oracle, WriteMeta};
 use super::params::Params;
 use super::rng::Rng;
+use super::trace::{Corruption, Event, Header, Mismatch, MsgId, Trace};
 use super::workload::{Model, OpGen};
 use super::Options;
 use crate::SaveExt;
@@ -111,9 +112,10 @@ pub struct Stats {
 enum Ev {
     Deliver {
         to: usize,
-        from: usize,
+        id: MsgId,
+        /// As it arrives (corrupted if `corruption` says so).
         payload: Vec<u8>,
-        corrupted: bool,
+        corruption: Option<Corruption>,
         /// Sent to `to` although addressed to another leader.
         misdelivered: bool,
     },
@@ -214,6 +216,35 @@ struct Proc<C: Model> {
     /// At the start of its current probe: per running neighbour, that neighbour's
     /// `forgot` count and what it knew of this leader's incarnation then.
     floor: Vec<(usize, u32, Incarnation)>,
+    /// Messages this process handed to the network (they are named `p#0`, `p#1`...).
+    sent: u64,
+}
+
+/// A message on its way: its name, the processes it may reach (its addressee; every
+/// process behind the address while replaying, where the trace says which one), and
+/// its bytes as sent.
+#[derive(Debug, Clone)]
+struct Sent {
+    id: MsgId,
+    cands: Vec<usize>,
+    payload: Vec<u8>,
+}
+
+/// A trace being replayed.
+struct Replay {
+    events: Vec<Event>,
+    /// The next event.
+    pos: usize,
+    /// Skip the events that do not apply (the shrinker's mode) instead of failing.
+    lenient: bool,
+    /// The trace's line of event 0.
+    first_line: usize,
+    /// Events skipped (lenient).
+    skipped: usize,
+    /// Every message sent so far, by name.
+    sent: BTreeMap<MsgId, Sent>,
+    /// Nonces made up where the trace had none (lenient, or past its end).
+    made_up: u64,
 }
 
 impl<C: Model> Proc<C> {
@@ -239,6 +270,7 @@ impl<C: Model> Proc<C> {
             known: BTreeMap::new(),
             forgot: 0,
             floor: Vec::new(),
+            sent: 0,
         }
     }
 
@@ -264,7 +296,8 @@ pub struct World<C: Model> {
     now: u64,
     seq: u64,
     queue: BinaryHeap<Reverse<Scheduled>>,
-    pending: Vec<(usize, usize, Vec<u8>)>,
+    /// Liveness: the messages of the current round.
+    pending: Vec<Sent>,
     procs: Vec<Proc<C>>,
     lineages: Vec<Vec<Snap>>,
     /// Ids a second process (the twin) was started under.
@@ -302,16 +335,108 @@ pub struct World<C: Model> {
     /// Explanations (shared ids, undetectable conflicts).
     pub notes: Vec<String>,
     trace: Option<(usize, VecDeque<String>)>,
+    /// Replaying a trace (nothing is drawn from a generator), or `None`: running a seed.
+    replay: Option<Replay>,
+    /// The events of the run so far, if recording.
+    recorded: Option<Vec<Event>>,
+    /// Events that did something (deep checks run every `DEEP_EVERY` of them).
+    steps: u64,
 }
 
 impl<C: Model> World<C> {
-    /// A world for `p`, drawing everything else from `rng`.
-    pub fn new(p: Params, mut rng: Rng, opts: &Options) -> Self {
+    /// A world for `p`, drawing everything else from `rng` (recording its events if
+    /// `opts.record`).
+    pub fn new(p: Params, rng: Rng, opts: &Options) -> Self {
+        Self::build(p, Some(rng), opts, None)
+    }
+
+    /// A world that replays `trace` (recording what it does if `opts.record`): strictly
+    /// (every event must apply, or the replay panics with a [`Mismatch`]) or, if
+    /// `lenient`, skipping the events that do not apply. Nothing is drawn from a
+    /// generator.
+    pub fn replaying(trace: &Trace, lenient: bool, opts: &Options) -> Self {
+        let opts = Options {
+            lenient_restart: trace.header.lenient_restart,
+            twin_same_address: false,
+            ..opts.clone()
+        };
+        let replay = Replay {
+            events: trace.events.clone(),
+            pos: 0,
+            lenient,
+            first_line: trace.line_of(0),
+            skipped: 0,
+            sent: BTreeMap::new(),
+            made_up: 0,
+        };
+        Self::build(
+            Params::from_header(&trace.header),
+            None,
+            &opts,
+            Some(replay),
+        )
+    }
+
+    /// The header of a trace of this run.
+    #[must_use]
+    pub fn header(&self) -> Header {
+        Header {
+            kind: self.p.kind,
+            leaders: self.p.topology.leaders,
+            edges: self.p.topology.edges.clone(),
+            message_bytes_max: self.p.config.message_bytes_max,
+            buffer_bytes_max: self.p.config.buffer_bytes_max,
+            digest_interval_ticks: self.p.config.digest_interval_ticks,
+            tick_ms: self.p.tick_ms,
+            nonces: self.first_nonce(),
+            lenient_restart: self.lenient_restart,
+        }
+    }
+
+    /// The events recorded (empty unless recording).
+    pub fn take_recorded(&mut self) -> Vec<Event> {
+        self.recorded.take().unwrap_or_default()
+    }
+
+    /// Events a lenient replay skipped.
+    #[must_use]
+    pub fn skipped(&self) -> usize {
+        self.replay.as_ref().map_or(0, |r| r.skipped)
+    }
+
+    /// A digest of every process's final state (and whether it runs).
+    #[must_use]
+    pub fn digest(&self) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |bytes: &[u8]| {
+            for &b in bytes {
+                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        for p in &self.procs {
+            match &p.leader {
+                Some(l) => {
+                    eat(&[1, u8::from(p.up)]);
+                    eat(&encode(l.state()));
+                    eat(&l.incarnation().to_u64().to_le_bytes());
+                }
+                None => eat(&[0]),
+            }
+        }
+        h
+    }
+
+    fn build(p: Params, rng: Option<Rng>, opts: &Options, replay: Option<Replay>) -> Self {
         let trace = opts.trace;
-        let wrng = rng.fork();
-        let mut frng = rng.fork();
+        let seeded = rng.is_some();
+        let mut rng = rng.unwrap_or_else(Rng::none);
+        let (wrng, mut frng) = if seeded {
+            (rng.fork(), rng.fork())
+        } else {
+            (Rng::none(), Rng::none())
+        };
         let n = p.topology.leaders;
-        let twin_at = frng.range(2, 30);
+        let twin_at = if seeded { frng.range(2, 30) } else { 0 };
         let mut w = World {
             rng,
             wrng,
@@ -347,6 +472,9 @@ impl<C: Model> World<C> {
             notes: Vec::new(),
             trace: (trace > 0).then(|| (trace, VecDeque::new())),
             p,
+            replay,
+            recorded: opts.record.then(Vec::new),
+            steps: 0,
         };
         for i in 0..n {
             let id = ReplicaId::new(i as u64 + 1);
@@ -357,7 +485,7 @@ impl<C: Model> World<C> {
                     .add_peer(ReplicaId::new(m as u64 + 1))
                     .expect("peers within limits");
             }
-            let clock = Clock::draw(&mut w.frng, &w.p.clocks);
+            let clock = w.draw_clock();
             let instance = w.new_instance(Some(leader.writer_id()));
             let mut pr = Proc::new(id, i, instance, leader, clock);
             pr.neighbours = neighbours;
@@ -366,27 +494,39 @@ impl<C: Model> World<C> {
             w.take_snapshot(i);
             w.start_timers(i);
         }
-        w.schedule(w.p.nodes.chaos_ms, Ev::Chaos);
+        if seeded {
+            w.schedule(w.p.nodes.chaos_ms, Ev::Chaos);
+        }
         w
     }
 
     /// Runs both phases (stops at the first violation).
+    ///
+    /// # Panics
+    /// With a [`Mismatch`] if a strict replay meets an event that does not apply.
     pub fn run(&mut self) {
-        while self.stats.events < self.p.safety_events && self.violation.is_none() {
-            let Some(Reverse(s)) = self.queue.pop() else {
-                break;
-            };
-            self.now = self.now.max(s.time);
-            self.stats.events += 1;
-            self.handle(s.ev);
-            if self.stats.events % DEEP_EVERY == 0 {
-                let p = (self.stats.events / DEEP_EVERY) as usize % self.procs.len();
-                self.check_deep(p);
+        let inflight = if self.replay.is_some() {
+            self.replay_safety()
+        } else {
+            while self.stats.events < self.p.safety_events && self.violation.is_none() {
+                let Some(Reverse(s)) = self.queue.pop() else {
+                    break;
+                };
+                self.now = self.now.max(s.time);
+                self.stats.events += 1;
+                self.handle(s.ev);
             }
-        }
+            Vec::new()
+        };
         self.stats.safety_events = self.stats.events;
         if self.violation.is_none() {
-            self.liveness();
+            self.liveness(inflight);
+        }
+        if let Some(r) = &self.replay {
+            if !r.lenient && self.violation.is_none() && r.pos < r.events.len() {
+                let (i, e) = (r.pos, r.events[r.pos].clone());
+                self.mismatch(i, &e, "the run is over, yet the trace goes on");
+            }
         }
         let (w, r) = self.oracle.totals();
         self.stats.oracle_writes = w;
@@ -452,7 +592,16 @@ impl<C: Model> World<C> {
     /// A new, empty leader under `id` (see [`World::first_nonce`]).
     fn new_leader(&mut self, id: ReplicaId) -> Leader<C> {
         if self.first_nonce() {
-            let nonce = (self.frng.u64() as u32).max(1);
+            let nonce = if self.replay.is_some() {
+                let taken = self.take("a `nonce` line", |e| match e {
+                    Event::Nonce(n) => u32::try_from(*n).ok().filter(|n| *n > 0),
+                    _ => None,
+                });
+                taken.unwrap_or_else(|| self.made_up_nonce() as u32)
+            } else {
+                (self.frng.u64() as u32).max(1)
+            };
+            self.record(Event::Nonce(u64::from(nonce)));
             Leader::with_nonce(id, C::default(), self.p.config.clone(), nonce)
         } else {
             Leader::with_config(id, C::default(), self.p.config.clone())
@@ -469,6 +618,9 @@ impl<C: Model> World<C> {
     }
 
     fn start_timers(&mut self, p: usize) {
+        if self.replay.is_some() {
+            return;
+        }
         let e = self.procs[p].epoch;
         let t = self.now;
         let tick = self.rng.range(1, self.p.tick_ms);
@@ -488,34 +640,52 @@ impl<C: Model> World<C> {
         match ev {
             Ev::Deliver {
                 to,
-                from,
+                id,
                 payload,
-                corrupted,
+                corruption,
                 misdelivered,
             } => {
-                if misdelivered && !corrupted {
-                    self.deliver_misdelivered(to, from, &payload);
-                } else {
-                    self.deliver(to, from, &payload, corrupted);
-                }
+                self.record(Event::Deliver {
+                    msg: id,
+                    to,
+                    misdelivered,
+                    corruption: corruption.clone(),
+                });
+                self.arrive(to, id.from, &payload, corruption.is_some(), misdelivered);
+                self.stepped();
             }
             Ev::Tick(p, e) if self.timer_valid(p, e) => {
-                if let Some(l) = self.procs[p].leader.as_mut() {
-                    l.tick();
-                }
-                self.drain(p);
+                self.record(Event::Tick(p));
+                self.tick(p);
                 let next = self.now
                     + self
                         .rng
                         .range(self.p.tick_ms / 2 + 1, self.p.tick_ms * 3 / 2);
                 self.schedule(next, Ev::Tick(p, e));
+                self.stepped();
             }
             Ev::Write(p, e) if self.timer_valid(p, e) => {
-                self.write(p);
+                let now_ms = self.procs[p].clock.read(self.now);
+                if let Some(leader) = self.procs[p].leader.as_ref() {
+                    let op = C::draw(
+                        &mut self.gen,
+                        &mut self.wrng,
+                        &self.p.workload,
+                        leader.state(),
+                    );
+                    self.record(Event::Write {
+                        p,
+                        ms: now_ms,
+                        op: C::write_text(&op),
+                    });
+                    self.write(p, &op, now_ms);
+                }
                 let next = self.now + self.rng.range(1, 2 * self.p.workload.write_gap_ms);
                 self.schedule(next, Ev::Write(p, e));
+                self.stepped();
             }
             Ev::Snapshot(p, e) if self.timer_valid(p, e) => {
+                self.record(Event::Snapshot(p));
                 self.take_snapshot(p);
                 self.observe(p);
                 let next = self.now
@@ -524,10 +694,13 @@ impl<C: Model> World<C> {
                         self.p.nodes.snapshot_ms * 3 / 2,
                     );
                 self.schedule(next, Ev::Snapshot(p, e));
+                self.stepped();
             }
             Ev::Restart(p, e) => {
                 if self.procs[p].epoch == e && !self.procs[p].up && self.procs[p].leader.is_some() {
+                    self.record(Event::Restart(p));
                     self.restart(p, true);
+                    self.stepped();
                 }
             }
             Ev::Flap(p, e) => {
@@ -536,16 +709,14 @@ impl<C: Model> World<C> {
                         && self.frng.chance(self.p.nodes.amnesia.saturating_mul(10));
                     self.log(|| format!("FLAP {p}"));
                     self.crash(p, amnesia);
+                    self.stepped();
                 }
             }
             Ev::Persist(p, e) => {
                 if self.procs[p].epoch == e {
-                    self.procs[p].persist_due = false;
-                    if self.timer_valid(p, e) && self.procs[p].phase == Phase::Unpersisted {
-                        self.take_snapshot(p);
-                        self.log(|| format!("persist {p}"));
-                        self.observe(p);
-                    }
+                    self.record(Event::Persist(p));
+                    self.persist(p);
+                    self.stepped();
                 }
             }
             Ev::Chaos => {
@@ -554,11 +725,310 @@ impl<C: Model> World<C> {
                 self.schedule(next, Ev::Chaos);
             }
             Ev::Heal => {
-                self.cut.clear();
-                self.partitioned = false;
-                self.log(|| "partition heals".to_string());
+                self.record(Event::Heal);
+                self.heal();
+                self.stepped();
             }
             Ev::Tick(..) | Ev::Write(..) | Ev::Snapshot(..) => {}
+        }
+    }
+
+    fn tick(&mut self, p: usize) {
+        if let Some(l) = self.procs[p].leader.as_mut() {
+            l.tick();
+        }
+        self.drain(p);
+    }
+
+    fn persist(&mut self, p: usize) {
+        self.procs[p].persist_due = false;
+        if self.procs[p].running().is_some() && self.procs[p].phase == Phase::Unpersisted {
+            self.take_snapshot(p);
+            self.log(|| format!("persist {p}"));
+            self.observe(p);
+        }
+    }
+
+    fn heal(&mut self) {
+        self.cut.clear();
+        self.partitioned = false;
+        self.log(|| "partition heals".to_string());
+    }
+
+    fn arrive(
+        &mut self,
+        to: usize,
+        from: usize,
+        payload: &[u8],
+        corrupted: bool,
+        misdelivered: bool,
+    ) {
+        if misdelivered && !corrupted {
+            self.deliver_misdelivered(to, from, payload);
+        } else {
+            self.deliver(to, from, payload, corrupted);
+        }
+    }
+
+    /// An event that did something is over: every `DEEP_EVERY` of them, a deep check.
+    fn stepped(&mut self) {
+        self.steps += 1;
+        if self.steps % DEEP_EVERY == 0 {
+            let p = (self.steps / DEEP_EVERY) as usize % self.procs.len();
+            self.check_deep(p);
+        }
+    }
+
+    fn record(&mut self, e: Event) {
+        if let Some(r) = &mut self.recorded {
+            r.push(e);
+        }
+    }
+
+    fn draw_clock(&mut self) -> Clock {
+        if self.replay.is_some() {
+            Clock::unread()
+        } else {
+            Clock::draw(&mut self.frng, &self.p.clocks)
+        }
+    }
+
+    fn made_up_nonce(&mut self) -> u64 {
+        let r = self.replay.as_mut().expect("replaying");
+        r.made_up += 1;
+        0x5eed_0000 + r.made_up
+    }
+
+    // ----------------------------------------------------------------------------
+    // Replay
+
+    /// Stops a strict replay: event `i` does not apply.
+    fn mismatch(&self, i: usize, e: &Event, why: &str) -> ! {
+        let line = self.replay.as_ref().map_or(0, |r| r.first_line + i);
+        std::panic::panic_any(Mismatch(format!("line {line} (`{e}`): {why}")))
+    }
+
+    /// The next event if `want` takes it (`what` names what was wanted). A strict
+    /// replay fails on any other event; a lenient one skips the events `want` does not
+    /// take unless they could be the next decision's (`Round`, `Nonce`, `Liveness`:
+    /// then `None`, the default choice). `None` past the trace's end.
+    fn take<T>(&mut self, what: &str, want: impl Fn(&Event) -> Option<T>) -> Option<T> {
+        loop {
+            let r = self.replay.as_mut()?;
+            let e = r.events.get(r.pos)?;
+            if let Some(t) = want(e) {
+                r.pos += 1;
+                return Some(t);
+            }
+            if !r.lenient {
+                let (i, e) = (r.pos, e.clone());
+                self.mismatch(i, &e, &format!("expected {what}"));
+            }
+            if matches!(e, Event::Round(_) | Event::Nonce(_) | Event::Liveness(_)) {
+                return None;
+            }
+            r.pos += 1;
+            r.skipped += 1;
+        }
+    }
+
+    /// Replays the safety phase; returns the messages in flight at its end.
+    fn replay_safety(&mut self) -> Vec<(MsgId, usize)> {
+        while self.violation.is_none() {
+            let Some(r) = self.replay.as_mut() else {
+                break;
+            };
+            let Some(e) = r.events.get(r.pos).cloned() else {
+                break;
+            };
+            let i = r.pos;
+            r.pos += 1;
+            if let Event::Liveness(inflight) = e {
+                return inflight;
+            }
+            match self.check_event(&e) {
+                Ok(()) => {
+                    self.record(e.clone());
+                    self.stats.events += 1;
+                    self.apply(e);
+                    self.stepped();
+                }
+                Err(why) => {
+                    if self.replay.as_ref().is_some_and(|r| r.lenient) {
+                        if let Some(r) = self.replay.as_mut() {
+                            r.skipped += 1;
+                        }
+                    } else {
+                        self.mismatch(i, &e, &why);
+                    }
+                }
+            }
+        }
+        // The trace ended (or failed) before the liveness phase: nothing in flight.
+        Vec::new()
+    }
+
+    fn proc_ok(&self, p: usize) -> Result<(), String> {
+        if p < self.procs.len() {
+            Ok(())
+        } else {
+            Err(format!(
+                "there is no process {p} (only {})",
+                self.procs.len()
+            ))
+        }
+    }
+
+    fn running_ok(&self, p: usize) -> Result<(), String> {
+        self.proc_ok(p)?;
+        if self.procs[p].running().is_some() {
+            Ok(())
+        } else {
+            Err(format!("process {p} is not running"))
+        }
+    }
+
+    /// Whether a safety-phase event applies to the world as it is (`Err`: why not).
+    fn check_event(&self, e: &Event) -> Result<(), String> {
+        match e {
+            Event::Tick(p) | Event::Snapshot(p) => self.running_ok(*p),
+            Event::Write { p, op, .. } => {
+                self.running_ok(*p)?;
+                C::parse_write(op).map(drop)
+            }
+            Event::Persist(p) => {
+                self.proc_ok(*p)?;
+                if self.procs[*p].persist_due {
+                    Ok(())
+                } else {
+                    Err(format!("process {p} has no snapshot to persist"))
+                }
+            }
+            Event::Crash { p, snap, .. } => {
+                self.running_ok(*p)?;
+                let have = self.lineages[self.procs[*p].lineage].len();
+                if *snap < have {
+                    Ok(())
+                } else {
+                    Err(format!("process {p}'s lineage has {have} snapshots"))
+                }
+            }
+            Event::Restart(p) => {
+                self.proc_ok(*p)?;
+                if !self.procs[*p].up && self.procs[*p].leader.is_some() {
+                    Ok(())
+                } else {
+                    Err(format!("process {p} is not down"))
+                }
+            }
+            Event::Partition(cut) => cut
+                .iter()
+                .try_for_each(|&(a, b)| self.proc_ok(a).and(self.proc_ok(b))),
+            Event::Heal => Ok(()),
+            Event::Damage { p, target } => {
+                self.running_ok(*p)?;
+                let mut state = self.procs[*p].leader.as_ref().map(|l| l.state().clone());
+                state
+                    .as_mut()
+                    .map_or(Ok(Vec::new()), |s| C::damage_apply(s, target))
+                    .map(drop)
+            }
+            Event::Twin { x, q, snapshot } => {
+                self.proc_ok(*x)?;
+                self.proc_ok(*q)?;
+                let (px, pq) = (&self.procs[*x], &self.procs[*q]);
+                if px.twin || !px.up || px.leader.is_none() {
+                    return Err(format!("process {x} is not a running original"));
+                }
+                if q == x || pq.twin || pq.leader.is_none() {
+                    return Err(format!("process {q} cannot take the twin of {x}"));
+                }
+                if snapshot.is_some() && self.lineages[px.lineage].is_empty() {
+                    return Err(format!("process {x} has no snapshot"));
+                }
+                Ok(())
+            }
+            Event::Deliver {
+                msg,
+                to,
+                misdelivered,
+                ..
+            } => {
+                self.proc_ok(*to)?;
+                let sent = self
+                    .replay
+                    .as_ref()
+                    .and_then(|r| r.sent.get(msg))
+                    .ok_or_else(|| format!("no message {msg} was sent"))?;
+                if *misdelivered {
+                    let (from_id, to_id) = (self.procs[msg.from].id, self.procs[sent.cands[0]].id);
+                    let t = &self.procs[*to];
+                    if t.leader.is_none() || t.id == from_id || t.id == to_id {
+                        return Err(format!(
+                            "process {to} cannot take message {msg} misdelivered"
+                        ));
+                    }
+                } else if !sent.cands.contains(to) {
+                    return Err(format!(
+                        "message {msg} was addressed to process(es) {:?}, not {to}",
+                        sent.cands
+                    ));
+                }
+                Ok(())
+            }
+            Event::Nonce(_) => Err("a nonce where no leader is made".to_string()),
+            Event::Round(_) => Err("a liveness round in the safety phase".to_string()),
+            Event::Liveness(_) => Ok(()),
+        }
+    }
+
+    /// Applies a safety-phase event that [`World::check_event`] accepted.
+    fn apply(&mut self, e: Event) {
+        match e {
+            Event::Tick(p) => self.tick(p),
+            Event::Write { p, ms, op } => {
+                if let Ok(op) = C::parse_write(&op) {
+                    self.write(p, &op, ms);
+                }
+            }
+            Event::Snapshot(p) => {
+                self.take_snapshot(p);
+                self.observe(p);
+            }
+            Event::Persist(p) => self.persist(p),
+            Event::Crash {
+                p,
+                snap,
+                nonce,
+                amnesia,
+            } => {
+                self.crash_at(p, snap, nonce, amnesia);
+            }
+            Event::Restart(p) => self.restart(p, true),
+            Event::Partition(cut) => self.partition_with(cut),
+            Event::Heal => self.heal(),
+            Event::Damage { p, target } => self.damage_at(p, &target),
+            Event::Twin { x, q, snapshot } => self.twin_at(x, q, snapshot),
+            Event::Deliver {
+                msg,
+                to,
+                misdelivered,
+                corruption,
+            } => {
+                let Some(mut payload) = self
+                    .replay
+                    .as_ref()
+                    .and_then(|r| r.sent.get(&msg))
+                    .map(|s| s.payload.clone())
+                else {
+                    return;
+                };
+                if let Some(c) = &corruption {
+                    c.apply(&mut payload);
+                }
+                self.arrive(to, msg.from, &payload, corruption.is_some(), misdelivered);
+            }
+            Event::Nonce(_) | Event::Round(_) | Event::Liveness(_) => {}
         }
     }
 
@@ -574,6 +1044,11 @@ impl<C: Model> World<C> {
             .and_then(Leader::poll_transmit)
         {
             self.stats.messages += 1;
+            let id = MsgId {
+                from: p,
+                seq: self.procs[p].sent,
+            };
+            self.procs[p].sent += 1;
             if t.payload.len() > max {
                 self.fail(
                     "bound",
@@ -595,20 +1070,28 @@ impl<C: Model> World<C> {
                 self.stats.undeliverable += 1;
                 continue;
             }
-            let to = if cands.len() == 1 {
-                cands[0]
+            // Replaying, the trace names which process behind the address receives it.
+            let cands = if cands.len() == 1 || self.replay.is_some() {
+                cands
             } else {
-                *self.rng.pick(&cands)
+                vec![*self.rng.pick(&cands)]
+            };
+            let sent = Sent {
+                id,
+                cands,
+                payload: t.payload,
             };
             if self.liveness {
-                self.pending.push((to, p, t.payload));
-                continue;
+                self.pending.push(sent);
+            } else if let Some(r) = self.replay.as_mut() {
+                r.sent.insert(id, sent);
+            } else {
+                self.send(p, sent.cands[0], id, sent.payload);
             }
-            self.send(p, to, t.payload);
         }
     }
 
-    fn send(&mut self, from: usize, to: usize, payload: Vec<u8>) {
+    fn send(&mut self, from: usize, to: usize, id: MsgId, payload: Vec<u8>) {
         let l = self.p.links.clone();
         // Misdelivery: to a leader object with neither the sender's nor the
         // addressee's id (a reused address, a stale route).
@@ -650,8 +1133,9 @@ impl<C: Model> World<C> {
                 payload.clone().unwrap_or_default()
             };
             let corrupted = self.rng.chance(l.corrupt);
-            if corrupted {
-                corrupt(&mut self.rng, &mut bytes);
+            let corruption = corrupted.then(|| corruption(&mut self.rng, bytes.len()));
+            if let Some(c) = &corruption {
+                c.apply(&mut bytes);
             }
             let mut delay = self.rng.range(l.latency_ms.0, l.latency_ms.1);
             if self.rng.chance(l.reorder) {
@@ -671,9 +1155,9 @@ impl<C: Model> World<C> {
                 at,
                 Ev::Deliver {
                     to,
-                    from,
+                    id,
                     payload: bytes,
-                    corrupted,
+                    corruption,
                     misdelivered,
                 },
             );
@@ -868,26 +1352,20 @@ impl<C: Model> World<C> {
     // ----------------------------------------------------------------------------
     // Writes and checks
 
-    fn write(&mut self, p: usize) {
-        let now_ms = self.procs[p].clock.read(self.now);
+    /// Process `p` writes `op`, its clock reading `now_ms`.
+    fn write(&mut self, p: usize, op: &C::Write, now_ms: u64) {
         let instance = self.procs[p].instance;
         let Some(leader) = self.procs[p].leader.as_mut() else {
             return;
         };
-        let op = C::draw(
-            &mut self.gen,
-            &mut self.wrng,
-            &self.p.workload,
-            leader.state(),
-        );
         let conflicted = leader.has_id_conflict();
         let writer = leader.writer_id();
         let inc = leader.incarnation();
         let pre = leader
             .can_write()
             .is_ok()
-            .then(|| C::pre(&op, leader.state(), writer));
-        let res = leader.apply(C::op(&op, now_ms));
+            .then(|| C::pre(op, leader.state(), writer));
+        let res = leader.apply(C::op(op, now_ms));
         self.log(|| {
             format!(
                 "write at {p} ({writer}): {op:?} -> {}",
@@ -926,7 +1404,7 @@ impl<C: Model> World<C> {
                     };
                     if let Err(e) = self
                         .oracle
-                        .record(&meta, &op, &pre, &delta, after, &self.amb)
+                        .record(&meta, op, &pre, &delta, after, &self.amb)
                     {
                         self.fail("write", e);
                         return;
@@ -1075,18 +1553,33 @@ impl<C: Model> World<C> {
     }
 
     fn crash(&mut self, p: usize, amnesia: bool) {
-        let lineage = self.procs[p].lineage;
-        let snaps = &self.lineages[lineage];
+        let snaps = self.lineages[self.procs[p].lineage].len();
         let idx = if amnesia {
-            self.frng.index(snaps.len() - 1)
+            self.frng.index(snaps - 1)
         } else {
-            snaps.len() - 1
+            snaps - 1
         };
-        let snap = snaps[idx].clone();
-        self.procs[p].leader = None;
         // Never `Leader::restore`: its nonce comes from the OS. The seed's generator
         // gives every restore its own nonce, so a run replays exactly.
         let nonce = self.frng.u64();
+        self.record(Event::Crash {
+            p,
+            snap: idx,
+            nonce,
+            amnesia,
+        });
+        if self.crash_at(p, idx, nonce, amnesia) {
+            let down = self.frng.range(1, self.p.nodes.down_ms);
+            let epoch = self.procs[p].epoch;
+            self.schedule(self.now + down, Ev::Restart(p, epoch));
+        }
+    }
+
+    /// Process `p` crashes and is restored (down) from its lineage's snapshot `idx`
+    /// with `nonce`; `false` if that failed (a violation).
+    fn crash_at(&mut self, p: usize, idx: usize, nonce: u64, amnesia: bool) -> bool {
+        let snap = self.lineages[self.procs[p].lineage][idx].clone();
+        self.procs[p].leader = None;
         let restored =
             match Leader::<C>::restore_with_nonce(&snap.bytes, self.p.config.clone(), nonce) {
                 Ok(l) => l,
@@ -1095,7 +1588,7 @@ impl<C: Model> World<C> {
                         "restart",
                         format!("process {p}: its snapshot does not restore: {e}"),
                     );
-                    return;
+                    return false;
                 }
             };
         if restored.incarnation() != snap.inc {
@@ -1107,7 +1600,7 @@ impl<C: Model> World<C> {
                     restored.incarnation()
                 ),
             );
-            return;
+            return false;
         }
         let instance = self.new_instance(None);
         let phase = phase_of(&restored).unwrap_or(Phase::Writable);
@@ -1116,7 +1609,7 @@ impl<C: Model> World<C> {
                 "restart",
                 format!("process {p} restored with peers is not probing ({phase:?})"),
             );
-            return;
+            return false;
         }
         let pr = &mut self.procs[p];
         pr.leader = Some(restored);
@@ -1132,7 +1625,6 @@ impl<C: Model> World<C> {
         pr.known.clear();
         pr.forgot += 1;
         pr.floor.clear();
-        let epoch = pr.epoch;
         if amnesia {
             self.stats.amnesias += 1;
         } else {
@@ -1146,8 +1638,7 @@ impl<C: Model> World<C> {
             )
         });
         self.mark_at_risk();
-        let down = self.frng.range(1, self.p.nodes.down_ms);
-        self.schedule(self.now + down, Ev::Restart(p, epoch));
+        true
     }
 
     fn restart(&mut self, p: usize, timers: bool) {
@@ -1168,7 +1659,7 @@ impl<C: Model> World<C> {
         }
         self.procs[p].floor = self.probe_floor(p);
         self.log(|| format!("restart {p}"));
-        if timers {
+        if timers && self.replay.is_none() {
             self.start_timers(p);
             if self.frng.chance(self.p.nodes.flap) {
                 let at = self.now + self.frng.range(1, self.p.nodes.flap_ms);
@@ -1261,9 +1752,11 @@ impl<C: Model> World<C> {
                 self.observe(p);
             } else if !self.procs[p].persist_due {
                 self.procs[p].persist_due = true;
-                let e = self.procs[p].epoch;
-                let at = self.now + self.rng.range(0, self.p.tick_ms);
-                self.schedule(at, Ev::Persist(p, e));
+                if self.replay.is_none() {
+                    let e = self.procs[p].epoch;
+                    let at = self.now + self.rng.range(0, self.p.tick_ms);
+                    self.schedule(at, Ev::Persist(p, e));
+                }
             }
         }
     }
@@ -1349,10 +1842,9 @@ impl<C: Model> World<C> {
         if !self.partitioned && self.frng.chance(nf.partition) {
             let asym = self.frng.chance(nf.asymmetric);
             let cut = partition(&mut self.frng, self.procs.len(), asym);
-            self.cut = cut.into_iter().collect();
-            self.partitioned = true;
-            self.stats.partitions += 1;
             let until = self.now + self.frng.range(50, nf.partition_ms);
+            self.record(Event::Partition(cut.clone()));
+            self.partition_with(cut);
             self.log(|| {
                 format!(
                     "partition ({}) until {until}",
@@ -1360,8 +1852,11 @@ impl<C: Model> World<C> {
                 )
             });
             self.schedule(until, Ev::Heal);
+            self.stepped();
         }
-        if self.frng.chance(nf.crash) {
+        // Each fault below is an event of its own in a trace; none strikes after a
+        // violation (a replay stops there).
+        if self.violation.is_none() && self.frng.chance(nf.crash) {
             let up: Vec<usize> = originals
                 .iter()
                 .copied()
@@ -1370,9 +1865,10 @@ impl<C: Model> World<C> {
             if !up.is_empty() {
                 let p = *self.frng.pick(&up);
                 self.crash(p, false);
+                self.stepped();
             }
         }
-        if self.frng.chance(nf.amnesia) {
+        if self.violation.is_none() && self.frng.chance(nf.amnesia) {
             let up: Vec<usize> = originals
                 .iter()
                 .copied()
@@ -1381,6 +1877,7 @@ impl<C: Model> World<C> {
             if !up.is_empty() {
                 let p = *self.frng.pick(&up);
                 self.crash(p, true);
+                self.stepped();
             }
         }
         if self.frng.chance(self.p.nodes.clock_step) {
@@ -1388,12 +1885,22 @@ impl<C: Model> World<C> {
             self.procs[p].clock.step(&mut self.frng);
             self.stats.clock_steps += 1;
         }
-        if nf.twin && !self.twin_started && self.chaos_steps >= self.twin_at {
+        if self.violation.is_none()
+            && nf.twin
+            && !self.twin_started
+            && self.chaos_steps >= self.twin_at
+        {
             self.start_twin();
         }
-        if nf.damage > 0 && self.frng.chance(nf.damage) {
+        if self.violation.is_none() && nf.damage > 0 && self.frng.chance(nf.damage) {
             self.damage();
         }
+    }
+
+    fn partition_with(&mut self, cut: Vec<(usize, usize)>) {
+        self.cut = cut.into_iter().collect();
+        self.partitioned = true;
+        self.stats.partitions += 1;
     }
 
     /// The `damage` fault: a running leader's state silently loses an OR-Set element
@@ -1408,12 +1915,29 @@ impl<C: Model> World<C> {
         }
         let p = *self.frng.pick(&up);
         let World { procs, frng, .. } = self;
-        let Some(l) = procs[p].leader.as_mut() else {
+        let Some(target) = procs[p]
+            .leader
+            .as_ref()
+            .and_then(|l| C::damage_pick(frng, l.state()))
+        else {
+            return;
+        };
+        self.record(Event::Damage {
+            p,
+            target: target.clone(),
+        });
+        self.damage_at(p, &target);
+        self.stepped();
+    }
+
+    /// Process `p`'s state silently loses `target` ([`Model::damage_apply`]).
+    fn damage_at(&mut self, p: usize, target: &str) {
+        let Some(l) = self.procs[p].leader.as_mut() else {
             return;
         };
         let ctx_before = l.state().summary();
         let mut lost = Vec::new();
-        l.inject_state_damage(|s| lost = C::damage(frng, s));
+        l.inject_state_damage(|s| lost = C::damage_apply(s, target).unwrap_or_default());
         let ctx_same = l.state().summary() == ctx_before;
         if lost.is_empty() {
             return;
@@ -1464,14 +1988,25 @@ impl<C: Model> World<C> {
         } else {
             *self.frng.pick(&far)
         };
+        let snapshot = from_snapshot.then(|| self.frng.u64());
+        self.record(Event::Twin { x, q, snapshot });
+        self.twin_at(x, q, snapshot);
+        self.stepped();
+    }
+
+    /// Starts the twin of `x` attached to `q` (behind `x`'s address if `q` is a
+    /// neighbour of `x`): restored from `x`'s last snapshot with the nonce `snapshot`,
+    /// or empty.
+    fn twin_at(&mut self, x: usize, q: usize, snapshot: Option<u64>) {
+        let same_address = self.procs[x].neighbours.contains(&q);
+        let from_snapshot = snapshot.is_some();
         let id = self.procs[x].id;
         let q_id = self.procs[q].id;
-        let mut leader = if from_snapshot {
+        let mut leader = if let Some(nonce) = snapshot {
             let lineage = self.procs[x].lineage;
             let Some(snap) = self.lineages[lineage].last().cloned() else {
                 return;
             };
-            let nonce = self.frng.u64();
             match Leader::<C>::restore_with_nonce(&snap.bytes, self.p.config.clone(), nonce) {
                 Ok(l) => l,
                 Err(e) => {
@@ -1502,7 +2037,7 @@ impl<C: Model> World<C> {
             }
             self.new_instance(Some(writer))
         };
-        let clock = Clock::draw(&mut self.frng, &self.p.clocks);
+        let clock = self.draw_clock();
         let t = self.procs.len();
         let mut pr = Proc::new(id, self.lineages.len(), instance, leader, clock);
         pr.neighbours = vec![q];
@@ -1536,7 +2071,8 @@ impl<C: Model> World<C> {
     // ----------------------------------------------------------------------------
     // Liveness
 
-    fn liveness(&mut self) {
+    /// `inflight`: replaying, the messages the trace says are still in flight.
+    fn liveness(&mut self, inflight: Vec<(MsgId, usize)>) {
         self.liveness = true;
         self.log(|| "LIVENESS: heal everything, stop writes".to_string());
         self.cut.clear();
@@ -1547,15 +2083,47 @@ impl<C: Model> World<C> {
         for s in in_flight {
             if let Ev::Deliver {
                 to,
-                from,
+                id,
                 payload,
-                corrupted: false,
+                corruption: None,
                 misdelivered: false,
             } = s.ev
             {
-                self.pending.push((to, from, payload));
+                self.pending.push(Sent {
+                    id,
+                    cands: vec![to],
+                    payload,
+                });
             }
         }
+        for (i, (id, to)) in inflight.into_iter().enumerate() {
+            let Some(r) = self.replay.as_mut() else {
+                break;
+            };
+            match r.sent.get(&id) {
+                Some(s) if s.cands.contains(&to) => {
+                    let payload = s.payload.clone();
+                    self.pending.push(Sent {
+                        id,
+                        cands: vec![to],
+                        payload,
+                    });
+                }
+                _ if r.lenient => r.skipped += 1,
+                _ => {
+                    // The `liveness` event is the one before the replay's position.
+                    let at = r.pos - 1;
+                    let e = r.events[at].clone();
+                    self.mismatch(
+                        at,
+                        &e,
+                        &format!("in-flight item {} ({id}->{to}) was never sent so", i + 1),
+                    );
+                }
+            }
+        }
+        let inflight = self.pending.iter().map(|s| (s.id, s.cands[0])).collect();
+        self.record(Event::Liveness(inflight));
         for p in 0..self.procs.len() {
             if self.procs[p].leader.is_some() && !self.procs[p].up {
                 self.restart(p, false);
@@ -1584,25 +2152,75 @@ impl<C: Model> World<C> {
                 return;
             }
             self.now += self.p.tick_ms;
+            if self.replay.is_some() {
+                self.take(&format!("`round {round}`"), |e| match e {
+                    Event::Round(n) if *n == round => Some(()),
+                    _ => None,
+                });
+            }
+            self.record(Event::Round(round));
             let mut order: Vec<usize> = (0..self.procs.len())
                 .filter(|&p| self.procs[p].running().is_some())
                 .collect();
-            self.rng.shuffle(&mut order);
-            for p in order {
+            if self.replay.is_none() {
+                self.rng.shuffle(&mut order);
+            }
+            while !order.is_empty() {
+                // Replaying, the trace says which comes next (by default, in order).
+                let i = if self.replay.is_some() {
+                    self.take(
+                        &format!("a tick of one of processes {order:?}"),
+                        |e| match e {
+                            Event::Tick(p) => order.iter().position(|q| q == p),
+                            _ => None,
+                        },
+                    )
+                    .unwrap_or(0)
+                } else {
+                    0
+                };
+                let p = order.remove(i);
+                self.record(Event::Tick(p));
                 self.stats.events += 1;
-                if let Some(l) = self.procs[p].leader.as_mut() {
-                    l.tick();
-                }
-                self.drain(p);
+                self.tick(p);
             }
             let mut delivered = 0;
             while !self.pending.is_empty() && self.violation.is_none() {
                 let mut batch = core::mem::take(&mut self.pending);
-                self.rng.shuffle(&mut batch);
-                for (to, from, payload) in batch {
+                if self.replay.is_none() {
+                    self.rng.shuffle(&mut batch);
+                }
+                batch.reverse();
+                while let Some(last) = batch.last() {
+                    let (i, to) = if self.replay.is_some() {
+                        let what =
+                            format!("the delivery of one of {} messages in flight", batch.len());
+                        self.take(&what, |e| match e {
+                            Event::Deliver {
+                                msg,
+                                to,
+                                misdelivered: false,
+                                corruption: None,
+                            } => batch
+                                .iter()
+                                .rposition(|s| s.id == *msg && s.cands.contains(to))
+                                .map(|i| (i, *to)),
+                            _ => None,
+                        })
+                        .unwrap_or((batch.len() - 1, last.cands[0]))
+                    } else {
+                        (batch.len() - 1, last.cands[0])
+                    };
+                    let m = batch.remove(i);
+                    self.record(Event::Deliver {
+                        msg: m.id,
+                        to,
+                        misdelivered: false,
+                        corruption: None,
+                    });
                     self.stats.events += 1;
                     delivered += 1;
-                    self.deliver(to, from, &payload, false);
+                    self.deliver(to, m.id.from, &m.payload, false);
                 }
                 if delivered > ROUND_MESSAGES_MAX {
                     let running: Vec<(usize, &Leader<C>)> = self
