@@ -56,7 +56,13 @@ fn device(dir: &std::path::Path) -> String {
     };
     let dir = dir.to_string_lossy();
     let source = run("df", &["--output=source,fstype", &dir]);
-    let source = source.lines().nth(1).unwrap_or("").trim().to_string();
+    let source = source
+        .lines()
+        .nth(1)
+        .unwrap_or("")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     let dev = source.split_whitespace().next().unwrap_or("").to_string();
     let info = if dev.starts_with("/dev/") {
         run("lsblk", &["-dno", "NAME,TYPE,ROTA,SIZE,MODEL", &dev])
