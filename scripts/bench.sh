@@ -3,27 +3,52 @@
 # docs/bench/wire_tree.svg) on this machine. Benchmarks run on demand, never in CI's
 # test command (CI only compiles them: `cargo bench -p crdt-bench --no-run`).
 #
-# Usage: bash scripts/bench.sh [--quick] [--criterion]
+# Usage: bash scripts/bench.sh [--quick] [--criterion] [--only STAGE[,STAGE...]]
 #   (default)    the table binary (ours vs crdts vs ahash; warm-up, repetitions,
-#                median), the wire experiment, and the crdt-wasm benchmark in Node:
-#                about 8 minutes on 2 cores
-#   --quick      smoke run: fewer repetitions, 1e4 and 1e5 elements only
-#                (writes BENCHMARKS.md all the same: do not commit its figures)
+#                median), the wire experiment, the crdt-wasm benchmark in Node, and
+#                the load benchmark (crdt-leader over HTTP vs redis-server): about
+#                9 minutes on 2 cores, plus a first release build of crdt-leader
+#   --quick      smoke run: fewer repetitions, 1e4 and 1e5 elements only, shorter
+#                load phases (writes BENCHMARKS.md all the same: do not commit its
+#                figures)
 #   --criterion  also the full criterion suite (`cargo bench -p crdt-bench`,
 #                reports in target/criterion/): about 15 more minutes
-# Everything runs under `nice -n 10`.
+#   --only S,..  run only these stages (micro, wire, wasm, load); the others' sections
+#                say they were not measured (a partial file: do not commit it)
+# The load stage needs redis-server (Debian package); as root it is installed with
+# apt-get when missing.
+# Everything but the load stage runs under `nice -n 10`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 quick=""
 criterion=0
+only=""
 for a in "$@"; do
   case "$a" in
     --quick) quick="--quick" ;;
     --criterion) criterion=1 ;;
-    *) echo "unknown option: $a" >&2; exit 2 ;;
+    --only=*) only="${a#--only=}" ;;
+    --only) expect_only=1; continue ;;
+    *)
+      if [ "${expect_only:-0}" = 1 ]; then
+        only="$a"
+      else
+        echo "unknown option: $a" >&2; exit 2
+      fi ;;
+  esac
+  expect_only=0
+done
+if [ "${expect_only:-0}" = 1 ]; then echo "--only needs a list of stages" >&2; exit 2; fi
+for s in ${only//,/ }; do
+  case "$s" in
+    micro|wire|wasm|load) ;;
+    *) echo "unknown stage: $s (micro, wire, wasm, load)" >&2; exit 2 ;;
   esac
 done
+# Whether stage $1 runs in this invocation.
+want() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
+skipped() { echo "Not measured in this run (\`--only $only\`)."; }
 
 start=$(date +%s)
 # The tree as measured, before this run writes its own outputs.
@@ -34,23 +59,59 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 echo "== building (release)"
-cargo build -q --release -p crdt-bench --bins
-
-echo "== micro-benchmarks: ours vs crdts vs ahash (bench_table)"
-nice -n 10 ./target/release/bench_table $quick --targets "$tmp/targets_micro.md" > "$tmp/micro.md"
-
-echo "== wire experiment (wire) and plots"
-nice -n 10 ./target/release/wire --svg-dir docs/bench --targets "$tmp/targets_wire.md" > "$tmp/wire.md"
-
-echo "== the same operations through crdt-wasm in Node (scripts/wasm.sh bench)"
-wasm_sizes="10000,100000,1000000"
-if [ -n "$quick" ]; then wasm_sizes="10000,100000"; fi
-if BENCH_SIZES="$wasm_sizes" nice -n 10 bash scripts/wasm.sh bench "$tmp/wasm.md" > "$tmp/wasm.log" 2>&1; then
-  wasm_ok=1
+if want load; then
+  # The load benchmark starts crdt-leader processes (found beside its own binary).
+  cargo build -q --release -p crdt-bench --bins -p crdt-leader
 else
-  wasm_ok=0
-  echo "   crdt-wasm benchmark failed (the end of its log below); the report says so"
-  tail -n 20 "$tmp/wasm.log"
+  cargo build -q --release -p crdt-bench --bins
+fi
+: > "$tmp/targets_micro.md"
+: > "$tmp/targets_wire.md"
+: > "$tmp/targets_load.md"
+
+if want micro; then
+  echo "== micro-benchmarks: ours vs crdts vs ahash (bench_table)"
+  nice -n 10 ./target/release/bench_table $quick --targets "$tmp/targets_micro.md" > "$tmp/micro.md"
+else
+  skipped > "$tmp/micro.md"
+fi
+
+if want wire; then
+  echo "== wire experiment (wire) and plots"
+  nice -n 10 ./target/release/wire --svg-dir docs/bench --targets "$tmp/targets_wire.md" > "$tmp/wire.md"
+else
+  skipped > "$tmp/wire.md"
+fi
+
+wasm_ok=0
+if want wasm; then
+  echo "== the same operations through crdt-wasm in Node (scripts/wasm.sh bench)"
+  wasm_sizes="10000,100000,1000000"
+  if [ -n "$quick" ]; then wasm_sizes="10000,100000"; fi
+  if BENCH_SIZES="$wasm_sizes" nice -n 10 bash scripts/wasm.sh bench "$tmp/wasm.md" > "$tmp/wasm.log" 2>&1; then
+    wasm_ok=1
+  else
+    echo "   crdt-wasm benchmark failed (the end of its log below); the report says so"
+    tail -n 20 "$tmp/wasm.log"
+  fi
+fi
+
+load_ok=0
+if want load; then
+  echo "== load: crdt-leader over HTTP vs redis-server, appendfsync always (load)"
+  if ! command -v redis-server > /dev/null && [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+    echo "   installing redis-server (Debian package)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; } \
+      > "$tmp/apt.log" 2>&1 || tail -n 20 "$tmp/apt.log"
+  fi
+  # Not under nice: the servers it starts would inherit it, and their latencies would
+  # then mostly measure the rest of the machine's work (a run of a few seconds).
+  if ./target/release/load $quick --targets "$tmp/targets_load.md" > "$tmp/load.md" 2> "$tmp/load.log"; then
+    load_ok=1
+  else
+    echo "   load benchmark failed (the end of its log below); the report says so"
+    tail -n 20 "$tmp/load.log"
+  fi
 fi
 
 if [ "$criterion" = 1 ]; then
@@ -71,6 +132,10 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
     echo "> **Smoke run (\`--quick\`)**: few repetitions, no 1e6 sizes. Not for committing."
     echo
   fi
+  if [ -n "$only" ]; then
+    echo "> **Partial run (\`--only $only\`)**: the other sections were not measured. Not for committing."
+    echo
+  fi
   echo "| | |"
   echo "|---|---|"
   echo "| CPU | $cpu |"
@@ -88,6 +153,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   echo '```sh'
   echo "cargo run --release -p crdt-bench --bin bench_table${quick:+ -- $quick}   # micro-benchmark tables"
   echo "cargo run --release -p crdt-bench --bin wire -- --svg-dir docs/bench   # wire experiment + plots"
+  echo "cargo build --release -p crdt-leader && cargo run --release -p crdt-bench --bin load${quick:+ -- $quick}   # load vs Redis"
   echo "cargo bench -p crdt-bench                                  # criterion suite (target/criterion/)"
   echo '```'
   echo
@@ -98,7 +164,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   echo
   echo "| target | goal | measured | verdict |"
   echo "|---|---|---:|---|"
-  cat "$tmp/targets_micro.md" "$tmp/targets_wire.md"
+  cat "$tmp/targets_micro.md" "$tmp/targets_wire.md" "$tmp/targets_load.md"
   echo
   cat docs/bench/notes.md
   echo
@@ -125,8 +191,24 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   echo
   if [ "$wasm_ok" = 1 ]; then
     cat "$tmp/wasm.md"
-  else
+  elif want wasm; then
     echo "Not measured in this run: \`scripts/wasm.sh bench\` failed (see its output)."
+  else
+    skipped
+  fi
+  echo
+  echo "## Load: crdt-leader over HTTP vs Redis (appendfsync always)"
+  echo
+  echo "Durable writes per second and latency at one leader, next to \`redis-server\` under"
+  echo "the same mix, and the replication lag to a second leader (\`bash scripts/bench.sh --only load\`"
+  echo "runs only this; method in the notes above)."
+  echo
+  if [ "$load_ok" = 1 ]; then
+    cat "$tmp/load.md"
+  elif want load; then
+    echo "Not measured in this run: the \`load\` binary failed (see its output)."
+  else
+    skipped
   fi
   echo
   if [ "$criterion" = 1 ]; then
@@ -141,4 +223,8 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   fi
 } > BENCHMARKS.md
 
-echo "== wrote BENCHMARKS.md and docs/bench/wire_{mesh,tree}.svg in $((secs / 60)) min $((secs % 60)) s"
+if want wire; then
+  echo "== wrote BENCHMARKS.md and docs/bench/wire_{mesh,tree}.svg in $((secs / 60)) min $((secs % 60)) s"
+else
+  echo "== wrote BENCHMARKS.md in $((secs / 60)) min $((secs % 60)) s"
+fi

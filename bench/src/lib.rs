@@ -9,6 +9,8 @@
 //! - [`timing`], [`heap`]: how time, live heap and allocations are measured;
 //!   [`measurement`]: each operation timed that way;
 //! - [`wire`]: the synchronization experiment (binary `wire`), [`svg`] its plots;
+//! - [`load`]: the load benchmark of `crdt-leader` over HTTP next to Redis (binary
+//!   `load`);
 //! - [`table`]: markdown output and the target ledger; [`criterion_support`]: the
 //!   criterion benches' sizes and settings.
 
@@ -16,6 +18,7 @@ pub mod counter;
 pub mod criterion_support;
 pub mod element;
 pub mod heap;
+pub mod load;
 pub mod measurement;
 pub mod orset;
 pub mod register;

@@ -1,0 +1,254 @@
+//! Two `crdt-leader` release processes on loopback (temporary data directories,
+//! `--fsync always`, a real peer secret and a real client token), and their HTTP API.
+
+use super::child::{free_port, Child};
+use crate::rng::SplitMix64;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How long a leader may take to print its HTTP address.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the two leaders may take to connect and replicate a first write.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Any one HTTP request (a lag read waits at most [`LAG_WAIT_MS`] on the server).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// The `wait_ms` of a replication-lag read.
+pub const LAG_WAIT_MS: u64 = 5_000;
+/// The document every write goes to.
+pub const DOC: &str = "load";
+
+/// One leader: its process and HTTP base URL.
+#[derive(Debug)]
+pub struct Leader {
+    /// The process (killed on drop).
+    pub process: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+/// Leader 1 (written to) and leader 2 (replicated to).
+#[derive(Debug)]
+pub struct Pair {
+    /// Written to.
+    pub a: Leader,
+    /// Measured for replication lag.
+    pub b: Leader,
+    /// The bearer token both accept (write access to every document).
+    pub token: String,
+    _dir: tempfile::TempDir,
+}
+
+fn random_hex(rng: &mut SplitMix64, bytes: usize) -> String {
+    (0..bytes)
+        .map(|_| format!("{:02x}", rng.next_u64() as u8))
+        .collect()
+}
+
+impl Pair {
+    /// Starts leader 2, then leader 1 (the lower id dials the higher), waits until
+    /// both serve HTTP and a write at 1 is readable at 2.
+    ///
+    /// # Errors
+    /// Anything that keeps the pair from starting, with the end of the leader's log.
+    pub async fn start(bin: &Path) -> Result<Self, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("crdt-load-")
+            .tempdir()
+            .map_err(|e| e.to_string())?;
+        // Secrets for a loopback benchmark: unpredictable enough, not cryptographic.
+        let seed = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+            ^ u64::from(std::process::id());
+        let mut rng = SplitMix64::new(seed);
+        let secret_file = dir.path().join("peer-secret");
+        std::fs::write(&secret_file, random_hex(&mut rng, 32)).map_err(|e| e.to_string())?;
+        let token = random_hex(&mut rng, 16);
+        let tokens_file = dir.path().join("client-tokens");
+        std::fs::write(&tokens_file, format!("{token} write *\n")).map_err(|e| e.to_string())?;
+        let [http1, peer1, http2, peer2] = [free_port()?, free_port()?, free_port()?, free_port()?];
+        let start = |id: u64, http: u16, listen: u16, other: u64, other_port: u16| {
+            let data = dir.path().join(format!("leader-{id}"));
+            let mut cmd = Command::new(bin);
+            cmd.arg("--id")
+                .arg(id.to_string())
+                .arg("--data-dir")
+                .arg(&data)
+                .arg("--http")
+                .arg(format!("127.0.0.1:{http}"))
+                .arg("--peer-listen")
+                .arg(format!("127.0.0.1:{listen}"))
+                .arg("--peer")
+                .arg(format!("{other}@127.0.0.1:{other_port}"))
+                .arg("--peer-secret-file")
+                .arg(&secret_file)
+                .arg("--client-tokens")
+                .arg(&tokens_file)
+                .arg("--fsync")
+                .arg("always")
+                .env("RUST_LOG", "warn");
+            let log: PathBuf = dir.path().join(format!("leader-{id}.log"));
+            let mut process = Child::spawn(&format!("crdt-leader {id}"), cmd, &log)?;
+            let line = process.first_line(START_TIMEOUT)?;
+            let url = line
+                .split_once("HTTP on ")
+                .map(|(_, u)| u.trim().to_string())
+                .ok_or_else(|| process.failure(&format!("printed {line:?}, not its address")))?;
+            Ok::<_, String>(Leader { process, url })
+        };
+        let b = start(2, http2, peer2, 1, peer1)?;
+        let a = start(1, http1, peer1, 2, peer2)?;
+        let pair = Self {
+            a,
+            b,
+            token,
+            _dir: dir,
+        };
+        pair.check_replication().await?;
+        Ok(pair)
+    }
+
+    /// One write at leader 1, read at leader 2 with its token, within
+    /// [`CONNECT_TIMEOUT`].
+    async fn check_replication(&self) -> Result<(), String> {
+        let http = client(4)?;
+        let deadline = Instant::now() + CONNECT_TIMEOUT;
+        let w = write(
+            &http,
+            &self.a.url,
+            &self.token,
+            "warmup",
+            &serde_json::json!({"type": "gcounter", "op": "increment", "by": 1}).to_string(),
+        )
+        .await?;
+        loop {
+            match read_covering(&http, &self.b.url, &self.token, "warmup", &w, 1_000).await {
+                Ok(true) => return Ok(()),
+                Ok(false) | Err(_) if Instant::now() < deadline => {}
+                Ok(false) => {
+                    return Err(format!(
+                        "leader 2 did not receive a write at leader 1 within {CONNECT_TIMEOUT:?}"
+                    ))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// `GET /metrics` of leader 1: the sum and count of its fsync histogram.
+    ///
+    /// # Errors
+    /// When the request fails or no fsync histogram is found.
+    pub async fn fsyncs(&self, http: &reqwest::Client) -> Result<Fsyncs, String> {
+        let text = http
+            .get(format!("{}/metrics", self.a.url))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .text()
+            .await
+            .map_err(|e| e.to_string())?;
+        let value = |suffix: &str| {
+            text.lines()
+                .filter(|l| !l.starts_with('#'))
+                .filter_map(|l| l.split_once(' '))
+                .find(|(name, _)| name.contains("fsync") && name.ends_with(suffix))
+                .and_then(|(_, v)| v.trim().parse::<f64>().ok())
+        };
+        match (value("_count"), value("_sum")) {
+            (Some(count), Some(sum)) => Ok(Fsyncs {
+                count,
+                seconds: sum,
+            }),
+            _ => Err("no fsync histogram in leader 1's /metrics".into()),
+        }
+    }
+}
+
+/// Leader 1's durable commits so far (its `fsync` histogram).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Fsyncs {
+    /// Commits.
+    pub count: f64,
+    /// Total seconds spent in them.
+    pub seconds: f64,
+}
+
+/// An HTTP/1.1 client with keep-alive (up to `connections` pooled per host),
+/// `TCP_NODELAY`, no proxy and [`REQUEST_TIMEOUT`].
+///
+/// # Errors
+/// When the client cannot be built.
+pub fn client(connections: usize) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .no_proxy()
+        .tcp_nodelay(true)
+        .pool_max_idle_per_host(connections)
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// `POST /v1/docs/load/keys/{key}` with a JSON operation; the causal token of the
+/// acknowledgement (sent once the write is durable).
+///
+/// # Errors
+/// A transport error or a status other than 200.
+pub async fn write(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    key: &str,
+    body: &str,
+) -> Result<String, String> {
+    let r = http
+        .post(format!("{url}/v1/docs/{DOC}/keys/{key}"))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = r.status();
+    let bytes = r.bytes().await.map_err(|e| e.to_string())?;
+    if status != reqwest::StatusCode::OK {
+        return Err(format!("{status}: {}", String::from_utf8_lossy(&bytes)));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+    v["token"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| "no token in the answer".into())
+}
+
+/// `GET /v1/docs/load/keys/{key}?token=T&wait_ms=M`: `true` once the leader covers
+/// the token, `false` if it still did not after `wait_ms` (503).
+///
+/// # Errors
+/// A transport error or another status.
+pub async fn read_covering(
+    http: &reqwest::Client,
+    url: &str,
+    bearer: &str,
+    key: &str,
+    token: &str,
+    wait_ms: u64,
+) -> Result<bool, String> {
+    let r = http
+        .get(format!(
+            "{url}/v1/docs/{DOC}/keys/{key}?token={token}&wait_ms={wait_ms}"
+        ))
+        .bearer_auth(bearer)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = r.status();
+    let _ = r.bytes().await;
+    match status {
+        reqwest::StatusCode::OK => Ok(true),
+        reqwest::StatusCode::SERVICE_UNAVAILABLE => Ok(false),
+        s => Err(format!("lag read answered {s}")),
+    }
+}
