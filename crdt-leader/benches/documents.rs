@@ -124,9 +124,13 @@ async fn main() {
             let n = n1a.clone();
             tokio::spawn(async move {
                 for i in (w..docs).step_by(256) {
-                    n.write(&format!("doc-{i:06}"), "hits", ValueOp::GCounterIncrement(1))
-                        .await
-                        .expect("write");
+                    n.write(
+                        &format!("doc-{i:06}"),
+                        "hits",
+                        ValueOp::GCounterIncrement(1),
+                    )
+                    .await
+                    .expect("write");
                 }
             })
         })

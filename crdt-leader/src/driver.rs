@@ -447,18 +447,20 @@ impl Driver {
         let Some(doc) = self.docs.get_mut(&name) else {
             return;
         };
-        let before_summary = doc.leader.state().summary();
-        let before_hash = doc.leader.state().state_hash();
         let before_token = doc.leader.causal_token();
         let watched = snapshot(doc);
-        if let Err(e) = doc.leader.receive(ReplicaId::new(peer), payload) {
-            self.metrics.message_rejected();
-            tracing::debug!(peer, doc = %name, error = %e, "message refused");
-        }
-        let changed = doc.leader.state().state_hash() != before_hash
-            || doc.leader.causal_token() != before_token;
+        // What the message added, from the leader itself: diffing the state against
+        // its summary before would cost O(state) per frame.
+        let delta = match doc.leader.receive_changes(ReplicaId::new(peer), payload) {
+            Ok(delta) => delta,
+            Err(e) => {
+                self.metrics.message_rejected();
+                tracing::debug!(peer, doc = %name, error = %e, "message refused");
+                Keyspace::new()
+            }
+        };
+        let changed = !delta.is_bottom() || doc.leader.causal_token() != before_token;
         if changed {
-            let delta = doc.leader.state().delta_since(&before_summary);
             if let Some(watched) = watched {
                 let token = CausalToken::new(&name, doc.leader.causal_token());
                 let after = snapshot(doc).unwrap_or_default();

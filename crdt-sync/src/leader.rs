@@ -58,6 +58,8 @@ pub struct Leader<C: DeltaCrdt> {
     pub(crate) state_version: u64,
     /// `(state_version, state_hash)` of the last hash computed.
     pub(crate) hash_cache: Option<(u64, u64)>,
+    /// During [`Leader::receive_changes`]: the join of what the message added.
+    pub(crate) changes: Option<C>,
 }
 
 /// The state's hash, recomputed only after the state changed.
@@ -134,6 +136,7 @@ impl<C: DeltaCrdt> Leader<C> {
             cursor: None,
             state_version: 0,
             hash_cache: None,
+            changes: None,
         };
         let novel = leader.state.merge_delta(&initial);
         if !novel.is_bottom() {
