@@ -13,7 +13,7 @@
 #                figures)
 #   --criterion  also the full criterion suite (`cargo bench -p crdt-bench`,
 #                reports in target/criterion/): about 15 more minutes
-#   --only S,..  run only these stages (micro, wire, wasm, load); the others' sections
+#   --only S,..  run only these stages (micro, wire, wasm, load, docs); the others' sections
 #                say they were not measured (a partial file: do not commit it)
 # The load stage needs redis-server (Debian package); as root it is installed with
 # apt-get when missing.
@@ -42,8 +42,8 @@ done
 if [ "${expect_only:-0}" = 1 ]; then echo "--only needs a list of stages" >&2; exit 2; fi
 for s in ${only//,/ }; do
   case "$s" in
-    micro|wire|wasm|load) ;;
-    *) echo "unknown stage: $s (micro, wire, wasm, load)" >&2; exit 2 ;;
+    micro|wire|wasm|load|docs) ;;
+    *) echo "unknown stage: $s (micro, wire, wasm, load, docs)" >&2; exit 2 ;;
   esac
 done
 # Whether stage $1 runs in this invocation.
@@ -114,6 +114,17 @@ if want load; then
   fi
 fi
 
+docs_ok=0
+if want docs; then
+  echo "== documents: 100,000 documents on two leaders, idle and 1% written (docs)"
+  if nice -n 10 cargo bench -q -p crdt-leader --bench documents -- $quick > "$tmp/docs.md" 2> "$tmp/docs.log"; then
+    docs_ok=1
+  else
+    echo "   documents benchmark failed (the end of its log below); the report says so"
+    tail -n 20 "$tmp/docs.log"
+  fi
+fi
+
 if [ "$criterion" = 1 ]; then
   echo "== criterion suite (cargo bench -p crdt-bench)"
   nice -n 10 cargo bench -p crdt-bench > "$tmp/criterion.txt" 2>/dev/null
@@ -154,6 +165,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   echo "cargo run --release -p crdt-bench --bin bench_table${quick:+ -- $quick}   # micro-benchmark tables"
   echo "cargo run --release -p crdt-bench --bin wire -- --svg-dir docs/bench   # wire experiment + plots"
   echo "cargo build --release -p crdt-leader && cargo run --release -p crdt-bench --bin load${quick:+ -- $quick}   # load vs Redis"
+  echo "cargo bench -p crdt-leader --bench documents${quick:+ -- $quick}   # 100,000 documents, idle and 1% written"
   echo "cargo bench -p crdt-bench                                  # criterion suite (target/criterion/)"
   echo '```'
   echo
@@ -208,6 +220,18 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   elif want load; then
     echo "Not measured in this run: the \`load\` binary failed (see its output)."
   else
+    skipped
+  fi
+  echo
+  if [ "$docs_ok" = 1 ]; then
+    cat "$tmp/docs.md"
+  elif want docs; then
+    echo "## Documents (crdt-leader)"
+    echo
+    echo "Not measured in this run: the \`documents\` benchmark failed (see its output)."
+  else
+    echo "## Documents (crdt-leader)"
+    echo
     skipped
   fi
   echo
