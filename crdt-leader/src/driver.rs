@@ -127,6 +127,13 @@ pub(crate) struct Driver {
     behind_since: BTreeMap<u64, Instant>,
 }
 
+/// Whether a document needs no ticks: every delta acknowledged, no peer known to lag,
+/// and it takes writes (not restoring).
+fn settled(leader: &Leader<Keyspace>) -> bool {
+    let m = leader.metrics();
+    m.deltas_buffered == 0 && m.peer_lag.values().all(|l| *l == 0) && leader.can_write().is_ok()
+}
+
 fn value_of(leader: &Leader<Keyspace>, key: &str) -> Option<Value> {
     leader.state().get(key)
 }
@@ -474,7 +481,14 @@ impl Driver {
             self.log(&name, &delta);
             self.wake_waiters(&name);
         }
-        self.mark_active(&name);
+        // A message that changed nothing and left the document settled needs no
+        // ticks (its replies went out below): a periodic digest from a peer must not
+        // wake an idle document, or two leaders' digests keep every document of the
+        // cluster ticking for ever.
+        let settled = self.docs.get(&name).is_some_and(|d| settled(&d.leader));
+        if changed || !settled {
+            self.mark_active(&name);
+        }
         self.after_change(&name);
     }
 
@@ -564,10 +578,7 @@ impl Driver {
                     .filter(|(_, l)| **l > 0)
                     .map(|(p, _)| p.get()),
             );
-            let settled = m.deltas_buffered == 0
-                && m.peer_lag.values().all(|l| *l == 0)
-                && doc.leader.can_write().is_ok();
-            if settled {
+            if settled(&doc.leader) {
                 doc.quiet_ticks += 1;
             } else {
                 doc.quiet_ticks = 0;

@@ -314,3 +314,38 @@ async fn concurrent_lww_writes_that_lose_are_counted() {
     t(n1.shutdown()).await;
     t(n2.shutdown()).await;
 }
+
+/// Idle documents stay idle between leaders too: once everything is acknowledged,
+/// no document is ticked on either side (periodic digests must not wake them; on
+/// the old driver two leaders' digests kept every document ticking for ever), and
+/// a write wakes only its own document.
+#[tokio::test]
+async fn idle_documents_go_quiet_on_every_leader() {
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = cluster(2, dir.path()).await;
+    for i in 0..50 {
+        t(nodes[0].write(&format!("d{i}"), "k", ValueOp::GCounterIncrement(1)))
+            .await
+            .unwrap();
+    }
+    converged(&nodes).await;
+    let quiet = || async {
+        let mut all = true;
+        for n in &nodes {
+            all &= metric(n, "crdt_leader_docs_active").await == 0;
+        }
+        all
+    };
+    eventually("no document is ticked on any leader", quiet).await;
+    // Many digest intervals later (tick 10 ms, a digest every 8 ticks): still quiet.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(quiet().await, "idle documents woke up");
+    t(nodes[1].write("d7", "k", ValueOp::GCounterIncrement(1)))
+        .await
+        .unwrap();
+    assert_eq!(metric(&nodes[1], "crdt_leader_docs_active").await, 1);
+    eventually("the written document settles again", quiet).await;
+    for n in &nodes {
+        t(n.shutdown()).await;
+    }
+}
