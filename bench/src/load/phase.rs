@@ -50,7 +50,7 @@ pub struct Lag {
     pub not_covered: u64,
     /// Reads that failed.
     pub errors: u64,
-    /// Samples skipped because [`LAG_IN_FLIGHT`] reads were in flight.
+    /// Samples skipped because `LAG_IN_FLIGHT` reads were in flight.
     pub skipped: u64,
 }
 
