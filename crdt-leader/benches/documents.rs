@@ -5,7 +5,8 @@
 //!
 //! `cargo bench -p crdt-leader --bench documents` (`-- --quick`: 10,000 documents);
 //! `bash scripts/bench.sh` puts its table into BENCHMARKS.md. Prints a Markdown
-//! section on stdout.
+//! section on stdout. `cargo test --all-targets` runs it as a smoke test with 300
+//! documents and one-second windows.
 
 use crdt_core::ValueOp;
 use crdt_leader::{FsyncPolicy, Node, NodeConfig, NodeHandle, PeerConfig};
@@ -14,7 +15,20 @@ use std::time::{Duration, Instant};
 
 const SECRET: &[u8] = b"documents-benchmark-secret";
 const TICK_MS: u64 = 50;
-const WINDOW: Duration = Duration::from_secs(5);
+/// The measuring window (a second under `cargo test`, which runs this as a smoke test).
+fn window() -> Duration {
+    if bench_mode() {
+        Duration::from_secs(5)
+    } else {
+        Duration::from_secs(1)
+    }
+}
+
+/// `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without
+/// it, as a smoke test of a few hundred documents.
+fn bench_mode() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
 
 /// Resident memory of this process, in bytes (Linux; 0 elsewhere).
 fn rss_bytes() -> u64 {
@@ -109,11 +123,15 @@ async fn main() {
     let docs: usize = std::env::var("DOCS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(if quick { 10_000 } else { 100_000 });
+        .unwrap_or(match (bench_mode(), quick) {
+            (false, _) => 300,
+            (true, true) => 10_000,
+            (true, false) => 100_000,
+        });
     let dir = tempfile::tempdir().expect("temporary directory");
     let (n1, n2) = start(dir.path()).await;
     settle(&[&n1, &n2], 0).await;
-    let idle_empty = cpu_per_second(WINDOW, std::future::pending()).await;
+    let idle_empty = cpu_per_second(window(), std::future::pending()).await;
     let rss_empty = rss_bytes();
 
     // Create the documents: one counter key each, written at leader 1 by 256 tasks.
@@ -141,7 +159,7 @@ async fn main() {
     let create_secs = created.elapsed().as_secs_f64();
     let settle_time = settle(&[&n1, &n2], docs).await;
     let rss_full = rss_bytes();
-    let idle_full = cpu_per_second(WINDOW, std::future::pending()).await;
+    let idle_full = cpu_per_second(window(), std::future::pending()).await;
 
     // 1% of the documents written: each of them once per second, spread evenly.
     let hot = (docs / 100).max(1);
@@ -166,7 +184,7 @@ async fn main() {
             active_samples.push(gauge(&n1, "crdt_leader_docs_active").await);
         }
     };
-    let busy = cpu_per_second(WINDOW, async {
+    let busy = cpu_per_second(window(), async {
         tokio::join!(load, sampler);
     })
     .await;
@@ -180,7 +198,7 @@ async fn main() {
          writers, replicated and quiet {:.1} s later). CPU is the whole process (both \
          leaders) per second of wall time over {} s windows.\n",
         settle_time.as_secs_f64(),
-        WINDOW.as_secs()
+        window().as_secs()
     );
     println!("| phase | documents ticked (mean, leader 1) | CPU ms per s |");
     println!("|---|---|---|");
