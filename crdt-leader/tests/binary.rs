@@ -14,16 +14,42 @@ use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_crdt-leader");
 
+/// A leader process, killed when dropped (also when a test fails half-way), so no
+/// test leaves a server behind.
+struct Proc(Child);
+
+impl std::ops::Deref for Proc {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Proc {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts a leader on loopback and returns it with its HTTP address.
-fn start(dir: &std::path::Path, extra: &[&str]) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["--id", "1", "--http", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+fn start(dir: &std::path::Path, extra: &[&str]) -> (Proc, String) {
+    let mut child = Proc(
+        Command::new(BIN)
+            .args(["--id", "1", "--http", "127.0.0.1:0", "--data-dir"])
+            .arg(dir)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let stdout = child.stdout.take().unwrap();
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).unwrap();
