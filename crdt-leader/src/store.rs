@@ -210,7 +210,7 @@ fn replay_write_behind(db: &Database, dir: &Path, path: &Path) -> Result<(), Err
         );
     }
     tracing::info!(records = records.len(), "replaying the write-behind log");
-    commit(db, path, records, Durability::Immediate, None).map_err(|e| refuse(e.to_string()))?;
+    commit(db, path, &records, Durability::Immediate, None).map_err(|e| refuse(e.to_string()))?;
     write_behind::clear_left_over(dir).map_err(|e| refuse(e.to_string()))
 }
 
@@ -427,18 +427,15 @@ fn commit_batch(
     durability: Durability,
     metrics: &NodeMetrics,
 ) -> Result<(), Error> {
-    let durable = matches!(durability, Durability::Immediate);
-    let logged = match behind {
-        Some(wb) if !durable => Some((writes.clone(), wb)),
-        _ => None,
-    };
-    commit(db, path, writes, durability, Some(metrics))?;
-    match logged {
-        Some((records, wb)) => wb.append(&records).map_err(|e| Error::Storage {
-            path: wb.path().to_path_buf(),
-            reason: format!("cannot append to the write-behind log: {e}"),
-        }),
-        None => {
+    commit(db, path, &writes, durability, Some(metrics))?;
+    match behind {
+        Some(wb) if !matches!(durability, Durability::Immediate) => {
+            wb.append(&writes).map_err(|e| Error::Storage {
+                path: wb.path().to_path_buf(),
+                reason: format!("cannot append to the write-behind log: {e}"),
+            })
+        }
+        _ => {
             clear_behind(behind);
             Ok(())
         }
@@ -448,7 +445,7 @@ fn commit_batch(
 /// A durable empty commit (makes the non-durable ones before it durable), after
 /// which the write-behind log is emptied.
 fn sync(db: &Database, path: &Path, behind: &mut Option<WriteBehind>, metrics: &NodeMetrics) {
-    if commit(db, path, Vec::new(), Durability::Immediate, Some(metrics)).is_ok() {
+    if commit(db, path, &[], Durability::Immediate, Some(metrics)).is_ok() {
         clear_behind(behind);
     }
 }
@@ -465,7 +462,7 @@ fn clear_behind(behind: &mut Option<WriteBehind>) {
 fn commit(
     db: &Database,
     path: &Path,
-    writes: Vec<Record>,
+    writes: &[Record],
     durability: Durability,
     metrics: Option<&NodeMetrics>,
 ) -> Result<(), Error> {
@@ -483,7 +480,7 @@ fn commit(
         for write in writes {
             match write {
                 Record::Append { doc, seq, entry } => {
-                    log.insert((doc.as_str(), seq), entry.as_slice())
+                    log.insert((doc.as_str(), *seq), entry.as_slice())
                         .map_err(|e| fail(e.to_string()))?;
                 }
                 Record::Checkpoint {
@@ -493,10 +490,10 @@ fn commit(
                 } => {
                     let mut record = Vec::with_capacity(8 + bytes.len());
                     record.extend_from_slice(&next_seq.to_le_bytes());
-                    record.extend_from_slice(&bytes);
+                    record.extend_from_slice(bytes);
                     cps.insert(doc.as_str(), record.as_slice())
                         .map_err(|e| fail(e.to_string()))?;
-                    log.retain_in((doc.as_str(), 0)..(doc.as_str(), next_seq), |_, _| false)
+                    log.retain_in((doc.as_str(), 0)..(doc.as_str(), *next_seq), |_, _| false)
                         .map_err(|e| fail(e.to_string()))?;
                 }
             }

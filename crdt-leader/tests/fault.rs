@@ -557,6 +557,30 @@ async fn converge(http: &reqwest::Client, bases: &[String]) -> Result<Duration, 
     Err(format!("{last:#?}"))
 }
 
+/// Starts every leader, waits until each serves HTTP (failing with their log tails
+/// otherwise) and until the fresh cluster has converged; returns their base URLs.
+async fn start_cluster(http: &reqwest::Client, procs: &mut [LeaderProc]) -> Vec<String> {
+    for p in procs.iter_mut() {
+        p.spawn();
+    }
+    let bases: Vec<String> = procs.iter().map(|p| p.base.clone()).collect();
+    for b in &bases {
+        assert!(
+            wait_healthy(http, b, Duration::from_secs(20)).await,
+            "{b} did not serve within 20 s:\n{}",
+            procs
+                .iter()
+                .map(|p| p.log_tail(20))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    converge(http, &bases)
+        .await
+        .expect("the fresh cluster connects");
+    bases
+}
+
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()
         .map(|a| {
@@ -699,32 +723,14 @@ async fn nothing_acknowledged_is_lost_under_kills_pauses_and_partitions() {
     let (net, procs, mode) = setup(dir.path(), seed).await;
     println!("mode: {mode}");
     let net = Arc::new(net);
-    let bases: Arc<Vec<String>> = Arc::new(procs.iter().map(|p| p.base.clone()).collect());
-    let procs = Arc::new(Mutex::new(procs));
+    let mut procs = procs;
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(1))
         .no_proxy()
         .build()
         .unwrap();
-    for p in procs.lock().unwrap().iter_mut() {
-        p.spawn();
-    }
-    for b in bases.iter() {
-        assert!(
-            wait_healthy(&http, b, Duration::from_secs(20)).await,
-            "{b} did not serve within 20 s:\n{}",
-            procs
-                .lock()
-                .unwrap()
-                .iter()
-                .map(|p| p.log_tail(20))
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
-    }
-    converge(&http, &bases)
-        .await
-        .expect("the fresh cluster connects");
+    let bases = Arc::new(start_cluster(&http, &mut procs).await);
+    let procs = Arc::new(Mutex::new(procs));
 
     let start = Instant::now();
     let stop = Arc::new(AtomicBool::new(false));
@@ -967,16 +973,7 @@ async fn a_quiet_dialer_notices_its_peer_restarted_behind_a_partition() {
     }
     let mut procs = procs;
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    for p in &mut procs {
-        p.spawn();
-    }
-    let bases: Vec<String> = procs.iter().map(|p| p.base.clone()).collect();
-    for b in &bases {
-        assert!(wait_healthy(&http, b, Duration::from_secs(20)).await);
-    }
-    converge(&http, &bases)
-        .await
-        .expect("the fresh cluster connects");
+    let bases = start_cluster(&http, &mut procs).await;
     let r = http
         .post(format!("{}/v1/docs/quiet/keys/k", bases[0]))
         .bearer_auth(TOKEN)
@@ -1009,16 +1006,7 @@ async fn a_frame_that_never_completes_closes_its_connection() {
     let (net, mut procs, mode) = setup(dir.path(), 11).await;
     println!("mode: {mode}");
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    for p in &mut procs {
-        p.spawn();
-    }
-    let bases: Vec<String> = procs.iter().map(|p| p.base.clone()).collect();
-    for b in &bases {
-        assert!(wait_healthy(&http, b, Duration::from_secs(20)).await);
-    }
-    converge(&http, &bases)
-        .await
-        .expect("the fresh cluster connects");
+    let bases = start_cluster(&http, &mut procs).await;
     // Leader 1 cut off: 2 → 3 is the only way.
     let (_, _, Path::Proxied(p23)) = &net.links[2] else {
         panic!("2–3 goes through a proxy in both modes")
