@@ -6,6 +6,7 @@ use crate::error::Error;
 use crate::metrics::NodeMetrics;
 use crate::node::{Change, PeerStatus, ReadResult, Status, Watch, WriteReceipt};
 use crate::peer::{doc_frame, PeerEvent};
+use crate::round::{PendingLog, Round, ROUND_MAX};
 use crate::store::{encode_entry, Job, StoreEvent, StoredDoc};
 use crate::token::CausalToken;
 use crate::write_behind::Record;
@@ -125,6 +126,8 @@ pub(crate) struct Driver {
     metrics: NodeMetrics,
     /// Per peer, since when some document has continuously had writes it lacks.
     behind_since: BTreeMap<u64, Instant>,
+    /// What the current round leaves for its flush.
+    round: Round,
 }
 
 /// Whether a document needs no ticks: every delta acknowledged, no peer known to lag,
@@ -158,6 +161,7 @@ impl Driver {
             waiters: HashMap::new(),
             metrics,
             behind_since: BTreeMap::new(),
+            round: Round::default(),
         };
         for s in stored {
             let mut leader = s.leader;
@@ -181,6 +185,7 @@ impl Driver {
             d.active.insert(s.name.clone());
             d.after_change(&s.name);
         }
+        d.flush();
         d
     }
 
@@ -195,23 +200,70 @@ impl Driver {
         let mut ticker = tokio::time::interval(tick);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tokio::select! {
+            let shutdown = tokio::select! {
                 cmd = commands.recv() => match cmd {
-                    Some(Command::Shutdown { reply }) => {
-                        let store = self.store;
-                        drop(store);
-                        let _ = tokio::task::spawn_blocking(move || store_thread.join()).await;
-                        let _ = reply.send(());
-                        return;
+                    Some(Command::Shutdown { reply }) => Some(Some(reply)),
+                    Some(cmd) => {
+                        self.command(cmd);
+                        None
                     }
-                    Some(cmd) => self.command(cmd),
-                    None => return,
+                    None => Some(None),
                 },
-                Some(ev) = peer_events.recv() => self.peer_event(ev),
-                Some(ev) = store_events.recv() => self.store_event(ev),
-                _ = ticker.tick() => self.tick(),
+                Some(ev) = peer_events.recv() => {
+                    self.peer_event(ev);
+                    None
+                }
+                Some(ev) = store_events.recv() => {
+                    self.store_event(ev);
+                    None
+                }
+                _ = ticker.tick() => {
+                    self.tick();
+                    None
+                }
+            };
+            // Whatever else is ready joins the round (bounded), so its writes share
+            // one log entry and one message per peer.
+            let shutdown = match shutdown {
+                Some(s) => Some(s),
+                None => self.drain(&mut commands, &mut peer_events),
+            };
+            self.flush();
+            if let Some(reply) = shutdown {
+                let store = self.store;
+                drop(store);
+                let _ = tokio::task::spawn_blocking(move || store_thread.join()).await;
+                if let Some(reply) = reply {
+                    let _ = reply.send(());
+                }
+                return;
             }
         }
+    }
+
+    /// Handles the commands and peer events that are already waiting (at most
+    /// [`ROUND_MAX`] of each); `Some` once a shutdown (or the end of the command
+    /// channel) is among them.
+    fn drain(
+        &mut self,
+        commands: &mut mpsc::Receiver<Command>,
+        peer_events: &mut mpsc::Receiver<PeerEvent>,
+    ) -> Option<Option<oneshot::Sender<()>>> {
+        for _ in 0..ROUND_MAX {
+            match commands.try_recv() {
+                Ok(Command::Shutdown { reply }) => return Some(Some(reply)),
+                Ok(cmd) => self.command(cmd),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => return Some(None),
+            }
+        }
+        for _ in 0..ROUND_MAX {
+            match peer_events.try_recv() {
+                Ok(ev) => self.peer_event(ev),
+                Err(_) => break,
+            }
+        }
+        None
     }
 
     fn command(&mut self, cmd: Command) {
@@ -271,7 +323,10 @@ impl Driver {
             Command::Status { digest, reply } => {
                 let _ = reply.send(Ok(self.status(digest)));
             }
-            Command::Shutdown { .. } => unreachable!("handled by run"),
+            // Handled by `run` and `drain` before a command gets here.
+            Command::Shutdown { reply } => {
+                let _ = reply.send(());
+            }
         }
     }
 
@@ -345,28 +400,23 @@ impl Driver {
         };
         let token = CausalToken::new(&name, doc.leader.causal_token());
         let value = value_of(&doc.leader, &key);
-        self.log(&name, &delta);
         let receipt = WriteReceipt {
             token: token.clone(),
             value: value.clone(),
         };
-        let _ = self.store.send(Job::AfterCommit(Box::new(move |r| {
-            let _ = reply.send(r.map(|()| receipt));
-        })));
-        if let Some(doc) = self.docs.get_mut(&name) {
-            notify(doc, &key, value, &token, &self.metrics);
-        }
+        notify(doc, &key, value, &token, &self.metrics);
+        self.round.change(&name, &delta, Some((reply, receipt)));
         self.mark_active(&name);
-        self.after_change(&name);
     }
 
-    /// Appends a state change (and the token after it) to the document's log, and
+    /// Appends the round's changes of a document (and the token after them) to its
+    /// log as one entry, queues the answers of the writes it holds behind it, and
     /// folds the log into a new checkpoint once it has grown.
-    fn log(&mut self, name: &str, delta: &Keyspace) {
+    fn log(&mut self, name: &str, pending: PendingLog) {
         let Some(doc) = self.docs.get_mut(name) else {
             return;
         };
-        let entry = encode_entry(delta, &doc.leader.causal_token());
+        let entry = encode_entry(&pending.delta, &doc.leader.causal_token());
         doc.log_entries += 1;
         doc.log_bytes += entry.len() as u64;
         let seq = doc.next_seq;
@@ -376,10 +426,33 @@ impl Driver {
             seq,
             entry,
         }));
+        if !pending.replies.is_empty() {
+            let replies = pending.replies;
+            let _ = self.store.send(Job::AfterCommit(Box::new(move |r| {
+                for (reply, receipt) in replies {
+                    let _ = reply.send(r.clone().map(|()| receipt));
+                }
+            })));
+        }
         if doc.log_entries >= COMPACT_LOG_ENTRIES
             || doc.log_bytes >= COMPACT_LOG_BYTES.max(doc.checkpoint_bytes)
         {
             doc.checkpoint(&self.store, name, false);
+        }
+    }
+
+    /// Ends a round: logs each document's changes as one entry, then sends what the
+    /// touched documents' leaders have for peers.
+    fn flush(&mut self) {
+        if self.round.is_empty() {
+            return;
+        }
+        let (logs, dirty) = self.round.take();
+        for (name, pending) in logs {
+            self.log(&name, pending);
+        }
+        for name in dirty {
+            self.transmit(&name);
         }
     }
 
@@ -478,7 +551,7 @@ impl Driver {
                     }
                 }
             }
-            self.log(&name, &delta);
+            self.round.change(&name, &delta, None);
             self.wake_waiters(&name);
         }
         // A message that changed nothing and left the document settled needs no
@@ -526,9 +599,15 @@ impl Driver {
         }
     }
 
-    /// After the document changed or was ticked: sends what its leader has for peers,
-    /// and persists a restored leader's new incarnation.
+    /// After the document changed or was ticked: the round's flush sends what its
+    /// leader has for peers.
     fn after_change(&mut self, name: &str) {
+        self.round.touch(name);
+    }
+
+    /// Sends what the document's leader has for peers, and persists a restored
+    /// leader's new incarnation.
+    fn transmit(&mut self, name: &str) {
         let Some(doc) = self.docs.get_mut(name) else {
             return;
         };
@@ -694,3 +773,7 @@ fn notify(doc: &mut Doc, key: &str, value: Option<Value>, token: &CausalToken, m
         }
     });
 }
+
+#[cfg(test)]
+#[path = "driver_tests.rs"]
+mod tests;

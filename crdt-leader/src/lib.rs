@@ -111,6 +111,7 @@ mod metrics;
 mod name;
 mod node;
 mod peer;
+mod round;
 mod store;
 mod tls;
 mod token;

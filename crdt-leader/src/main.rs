@@ -10,6 +10,11 @@ use crdt_leader::Node;
 use settings::{Cli, Cmd};
 use std::process::ExitCode;
 
+/// The server's allocator: glibc malloc cost about a third of the HTTP workers' CPU
+/// under the load benchmark (see the dependency's note in Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Resolves on SIGTERM or Ctrl-C.
 pub(crate) async fn wait_for_signal() {
     #[cfg(unix)]

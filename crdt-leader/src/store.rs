@@ -493,8 +493,21 @@ fn commit(
                     record.extend_from_slice(bytes);
                     cps.insert(doc.as_str(), record.as_slice())
                         .map_err(|e| fail(e.to_string()))?;
-                    log.retain_in((doc.as_str(), 0)..(doc.as_str(), *next_seq), |_, _| false)
+                    // The folded entries' keys, then one `remove` each: redb's
+                    // `retain_in` copies the tree's path for every entry it deletes
+                    // (it may not modify what it iterates), which made compaction
+                    // most of the store thread's time under load; `remove` changes
+                    // the pages this transaction already copied in place.
+                    let seqs = log
+                        .range((doc.as_str(), 0)..(doc.as_str(), *next_seq))
+                        .map_err(|e| fail(e.to_string()))?
+                        .map(|row| row.map(|(k, _)| k.value().1))
+                        .collect::<Result<Vec<u64>, _>>()
                         .map_err(|e| fail(e.to_string()))?;
+                    for seq in seqs {
+                        log.remove((doc.as_str(), seq))
+                            .map_err(|e| fail(e.to_string()))?;
+                    }
                 }
             }
         }

@@ -116,9 +116,8 @@ impl Pair {
         let deadline = Instant::now() + CONNECT_TIMEOUT;
         let w = write(
             &http,
-            &self.a.url,
+            key_url(&self.a.url, "warmup")?,
             &self.token,
-            "warmup",
             &serde_json::json!({"type": "gcounter", "op": "increment", "by": 1}).to_string(),
         )
         .await?;
@@ -198,13 +197,18 @@ pub fn client(connections: usize) -> Result<reqwest::Client, String> {
 /// A transport error or a status other than 200.
 pub async fn write(
     http: &reqwest::Client,
-    url: &str,
+    url: reqwest::Url,
     token: &str,
-    key: &str,
     body: &str,
 ) -> Result<String, String> {
+    /// The field the benchmark needs; the value is skipped, not built.
+    #[derive(serde::Deserialize)]
+    struct Answer<'a> {
+        #[serde(borrow)]
+        token: std::borrow::Cow<'a, str>,
+    }
     let r = http
-        .post(format!("{url}/v1/docs/{DOC}/keys/{key}"))
+        .post(url)
         .bearer_auth(token)
         .header("content-type", "application/json")
         .body(body.to_string())
@@ -216,11 +220,16 @@ pub async fn write(
     if status != reqwest::StatusCode::OK {
         return Err(format!("{status}: {}", String::from_utf8_lossy(&bytes)));
     }
-    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
-    v["token"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| "no token in the answer".into())
+    let answer: Answer<'_> = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+    Ok(answer.token.into_owned())
+}
+
+/// The URL of `POST /v1/docs/load/keys/{key}` at the leader at `url`.
+///
+/// # Errors
+/// If `url` and `key` do not make a URL.
+pub fn key_url(url: &str, key: &str) -> Result<reqwest::Url, String> {
+    reqwest::Url::parse(&format!("{url}/v1/docs/{DOC}/keys/{key}")).map_err(|e| e.to_string())
 }
 
 /// `GET /v1/docs/load/keys/{key}?token=T&wait_ms=M`: `true` once the leader covers

@@ -95,6 +95,8 @@ enum Conn {
         http: reqwest::Client,
         url: String,
         bearer: Arc<str>,
+        /// Parsed once per key: URL parsing was a visible part of the client's CPU.
+        urls: std::collections::HashMap<String, reqwest::Url>,
     },
     Redis(redis::Conn),
 }
@@ -103,7 +105,12 @@ impl Conn {
     /// The write; for a leader its causal token.
     async fn write(&mut self, op: &Op) -> Result<Option<String>, String> {
         match self {
-            Self::Leader { http, url, bearer } => {
+            Self::Leader {
+                http,
+                url,
+                bearer,
+                urls,
+            } => {
                 let (key, body) = match op {
                     Op::Incr(k) => (k, r#"{"type":"gcounter","op":"increment","by":1}"#.into()),
                     Op::Add(k, m) => (
@@ -111,7 +118,15 @@ impl Conn {
                         format!(r#"{{"type":"orset","op":"insert","value":"{m}"}}"#),
                     ),
                 };
-                leader::write(http, url, bearer, key, &body).await.map(Some)
+                let target = match urls.get(key) {
+                    Some(u) => u.clone(),
+                    None => {
+                        let u = leader::key_url(url, key)?;
+                        urls.insert(key.clone(), u.clone());
+                        u
+                    }
+                };
+                leader::write(http, target, bearer, &body).await.map(Some)
             }
             Self::Redis(c) => {
                 match op {
@@ -245,6 +260,7 @@ pub async fn run(system: &System<'_>, clients: usize, window: Window) -> Result<
                 http: http.clone(),
                 url: pair.a.url.clone(),
                 bearer: pair.token.as_str().into(),
+                urls: std::collections::HashMap::new(),
             },
             (System::Redis(r), _) => Conn::Redis(redis::Conn::connect(&r.addr, &r.password).await?),
             (System::Leader(_), None) => unreachable!("a leader phase has a client"),

@@ -1,0 +1,92 @@
+//! The driver's rounds, without sockets or a store thread: a channel stands in for
+//! each.
+
+use super::*;
+use crdt_core::ValueOp;
+
+fn driver() -> (Driver, std::sync::mpsc::Receiver<Job>) {
+    let (store, jobs) = std::sync::mpsc::channel();
+    let d = Driver::new(
+        ReplicaId::new(1),
+        Config::default(),
+        vec![ReplicaId::new(2)],
+        Vec::new(),
+        store,
+        NodeMetrics::new(),
+    );
+    (d, jobs)
+}
+
+fn write(d: &mut Driver, key: &str, n: u64) -> oneshot::Receiver<Result<WriteReceipt, Error>> {
+    let (reply, rx) = oneshot::channel();
+    d.command(Command::Write {
+        doc: "doc".into(),
+        op: KeyspaceOp::Write {
+            key: key.into(),
+            op: ValueOp::GCounterIncrement(n),
+        },
+        reply,
+    });
+    rx
+}
+
+/// Ten writes handled in one round become one log entry (answered together once it
+/// is committed) and one message to the peer, not ten of each.
+#[test]
+fn writes_of_one_round_share_one_log_entry_and_one_peer_message() {
+    let (mut d, jobs) = driver();
+    let (tx, mut frames) = mpsc::channel(64);
+    d.peer_event(PeerEvent::Up {
+        peer: 2,
+        conn: 1,
+        tx,
+    });
+    d.flush();
+    while frames.try_recv().is_ok() {}
+    while jobs.try_recv().is_ok() {}
+
+    let mut answers: Vec<_> = (0..10)
+        .map(|i| write(&mut d, &format!("k{i}"), 1))
+        .collect();
+    d.flush();
+
+    let jobs: Vec<Job> = jobs.try_iter().collect();
+    let appends = jobs.iter().filter(|j| matches!(j, Job::Append(_))).count();
+    assert_eq!(appends, 1, "one log entry for the round");
+    let Some(Job::AfterCommit(answer)) = jobs.into_iter().last() else {
+        panic!("the answers must come after the entry");
+    };
+    let mut sent = Vec::new();
+    while let Ok(f) = frames.try_recv() {
+        sent.push(f);
+    }
+    assert_eq!(sent.len(), 1, "one message to the peer for the round");
+    // Nobody is answered before the commit; everybody after it.
+    assert!(answers.iter_mut().all(|a| a.try_recv().is_err()));
+    answer(Ok(()));
+    for mut a in answers {
+        assert!(a.try_recv().unwrap().is_ok());
+    }
+    // The entry replays to the leader's state.
+    let doc = &d.docs["doc"];
+    assert_eq!(doc.leader.state().keys().count(), 10);
+}
+
+/// A failed commit fails every write of the round, and none is reported durable.
+#[test]
+fn a_failed_commit_fails_every_write_of_its_round() {
+    let (mut d, jobs) = driver();
+    let answers: Vec<_> = (0..3).map(|_| write(&mut d, "k", 1)).collect();
+    d.flush();
+    let answer = jobs
+        .try_iter()
+        .find_map(|j| match j {
+            Job::AfterCommit(f) => Some(f),
+            _ => None,
+        })
+        .expect("an answer job");
+    answer(Err(Error::NotYet));
+    for mut a in answers {
+        assert!(a.try_recv().unwrap().is_err());
+    }
+}
