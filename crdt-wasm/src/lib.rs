@@ -37,6 +37,8 @@
 #![forbid(unsafe_code)]
 
 pub mod codec;
+mod doc;
+mod doc_js;
 pub mod error;
 mod gcounter;
 pub mod js;
@@ -49,6 +51,7 @@ mod replica;
 pub mod replica_id;
 pub mod text;
 
+pub use doc::{metric_counters, type_name, Doc, WriteStatus};
 pub use error::{Arg, Error, Problem};
 pub use gcounter::GCounter;
 
