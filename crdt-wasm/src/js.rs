@@ -79,10 +79,10 @@ pub fn u64(arg: Arg, v: &JsValue) -> Result<u64, Error> {
     }
 }
 
-/// An `OrSetU64` element: as [`u64`].
+/// An `OrSetU64` element: as [`u64()`].
 ///
 /// # Errors
-/// As [`u64`].
+/// As [`u64()`].
 pub fn u64_element(v: &JsValue) -> Result<u64, Error> {
     u64(Arg::U64Element, v)
 }
