@@ -8,6 +8,7 @@
 use core::fmt;
 use crdt_core::codec::DecodeError;
 use crdt_core::CoreError;
+use crdt_sync::SyncError;
 
 /// What to do about an encoding over this binding's fixed decode limits.
 const SEND_DELTAS: &str =
@@ -28,8 +29,14 @@ pub enum Arg {
     U64Element,
     /// The value written to an `LwwRegister`.
     Value,
-    /// The bytes given to `merge` / `decode`.
+    /// The bytes given to `merge` / `decode` (and `Doc`'s `receive`, `restore`, ...).
     Bytes,
+    /// A key of a `Doc`.
+    Key,
+    /// The id of a `Doc`'s peer (`addPeer`, `receive`).
+    PeerId,
+    /// The entropy given to `Doc.restore`.
+    Nonce,
 }
 
 impl Arg {
@@ -43,6 +50,20 @@ impl Arg {
             Arg::StringElement | Arg::U64Element => "element",
             Arg::Value => "value",
             Arg::Bytes => "bytes",
+            Arg::Key => "key",
+            Arg::PeerId => "peer id",
+            Arg::Nonce => "nonce",
+        }
+    }
+
+    /// The largest string accepted for this argument where sizes are bounded, in bytes
+    /// of UTF-8: [`KEY_BYTES_MAX`](crdt_core::KEY_BYTES_MAX) for keys,
+    /// [`MAX_STRING_BYTES`](crate::text::MAX_STRING_BYTES) otherwise.
+    #[must_use]
+    pub const fn max_bytes(self) -> usize {
+        match self {
+            Arg::Key => crdt_core::KEY_BYTES_MAX,
+            _ => crate::text::MAX_STRING_BYTES,
         }
     }
 
@@ -52,9 +73,13 @@ impl Arg {
             Arg::StringElement => "store large data elsewhere and insert a key or hash of it",
             Arg::Value => "store large data elsewhere and set a key or hash of it",
             Arg::Bytes => SEND_DELTAS,
-            Arg::ReplicaId | Arg::Amount | Arg::Timestamp | Arg::U64Element => {
-                "pass a smaller value"
-            }
+            Arg::Key => "use a shorter key (e.g. a hash of the long one)",
+            Arg::ReplicaId
+            | Arg::Amount
+            | Arg::Timestamp
+            | Arg::U64Element
+            | Arg::PeerId
+            | Arg::Nonce => "pass a smaller value",
         }
     }
 
@@ -68,6 +93,9 @@ impl Arg {
             Arg::U64Element => "pass an integer in 0..=Number.MAX_SAFE_INTEGER, or a BigInt in 0n..=2n**64n-1n (OrSet holds strings)",
             Arg::Value => "pass a string",
             Arg::Bytes => "pass the Uint8Array returned by a mutator or by encode()",
+            Arg::Key => "pass a string of at most 4096 bytes of UTF-8",
+            Arg::PeerId => "pass the replica id of the peer, an integer in 0..=Number.MAX_SAFE_INTEGER",
+            Arg::Nonce => "pass 64 random bits as a BigInt, e.g. crypto.getRandomValues(new BigUint64Array(1))[0]",
         }
     }
 }
@@ -166,6 +194,17 @@ pub enum Error {
     /// The state could not be encoded (an element's serializer failed; never happens for
     /// strings and integers).
     Encode(String),
+    /// `crdt-sync`'s leader behind a `Doc` refused a message, a snapshot or a write.
+    Sync(SyncError),
+    /// A snapshot given to `Doc.restore` names a replica id JavaScript cannot hold
+    /// exactly (above `Number.MAX_SAFE_INTEGER`).
+    UnsafeId {
+        /// The id.
+        id: u64,
+    },
+    /// `Doc.persisted(bytes)` was given other bytes than the snapshot the `Doc` waits
+    /// for.
+    NotLatestSnapshot,
 }
 
 /// `x` as JavaScript would print it for the integers and special values met here.
@@ -242,7 +281,40 @@ impl fmt::Display for Error {
                 f,
                 "cannot encode the state: {e}: this is a bug in crdt-wasm, please report it"
             ),
+            Error::Sync(e) => fmt_sync(f, e),
+            Error::UnsafeId { id } => write!(
+                f,
+                "Doc: the snapshot names replica id {id}, above Number.MAX_SAFE_INTEGER, which JavaScript cannot hold exactly: restore it in Rust (crdt_sync::Leader::restore), and give JavaScript replicas ids in 0..=Number.MAX_SAFE_INTEGER"
+            ),
+            Error::NotLatestSnapshot => f.write_str(
+                "Doc: these bytes are not the latest snapshot() of this Doc's new incarnation, so they do not make it writable: store the bytes of the latest snapshot() and pass those",
+            ),
         }
+    }
+}
+
+/// A [`SyncError`] in the words of the JavaScript API (the leader's own messages name
+/// Rust methods where they say what to do).
+fn fmt_sync(f: &mut fmt::Formatter<'_>, e: &SyncError) -> fmt::Result {
+    match e {
+        SyncError::CheckpointRequired => f.write_str(
+            "Doc: this restored Doc has not stored its new incarnation yet, so it cannot write: store doc.snapshot() durably, pass those bytes to doc.persisted(bytes), then write",
+        ),
+        SyncError::Restoring => f.write_str(
+            "Doc: this restored Doc is still asking its peers which incarnations of it they have seen, so it cannot write yet: keep delivering messages (pollTransmit, receive) and calling tick(), and removePeer(id) a peer gone for good",
+        ),
+        SyncError::ReplicaIdConflict { replica } => write!(
+            f,
+            "Doc: another replica writes under this Doc's writer id {replica} (a second live copy, or a copy that outlived the snapshot this Doc was restored from), so writes are refused: stop using this Doc and create a new one under a fresh replica id"
+        ),
+        SyncError::UnknownPeer(p) => write!(
+            f,
+            "Doc: message from {p}, which is not a peer of this Doc: call addPeer({p}) first, or drop traffic from unknown replicas"
+        ),
+        SyncError::SelfPeer => {
+            f.write_str("Doc: a Doc cannot be its own peer: pass the id of another replica")
+        }
+        other => write!(f, "Doc: {other}"),
     }
 }
 
@@ -251,6 +323,21 @@ impl std::error::Error for Error {}
 impl From<CoreError> for Error {
     fn from(e: CoreError) -> Self {
         Error::Refused(e)
+    }
+}
+
+impl From<SyncError> for Error {
+    /// A refused write keeps `crdt-core`'s reason; a malformed snapshot or message is a
+    /// decode error of `Doc`'s bytes; the rest are the leader's own refusals.
+    fn from(e: SyncError) -> Self {
+        match e {
+            SyncError::Refused(c) => Error::Refused(c),
+            SyncError::Decode(source) => Error::Decode {
+                class: "Doc",
+                source,
+            },
+            other => Error::Sync(other),
+        }
     }
 }
 
@@ -320,6 +407,31 @@ mod tests {
                 instead: "valuesBigInt",
             },
             Error::Encode("boom".into()),
+            Error::Sync(SyncError::CheckpointRequired),
+            Error::Sync(SyncError::Restoring),
+            Error::Sync(SyncError::ReplicaIdConflict {
+                replica: crdt_core::ReplicaId::new(7),
+            }),
+            Error::Sync(SyncError::UnknownPeer(crdt_core::ReplicaId::new(7))),
+            Error::Sync(SyncError::SelfPeer),
+            Error::Sync(SyncError::Corrupt),
+            Error::UnsafeId { id: 1 << 60 },
+            Error::NotLatestSnapshot,
+            Error::TooLarge {
+                arg: Arg::Key,
+                size: 4097,
+                max: 4096,
+            },
+            Error::WrongType {
+                arg: Arg::Nonce,
+                expected: "a number or a BigInt",
+                found: "string".into(),
+            },
+            Error::WrongType {
+                arg: Arg::PeerId,
+                expected: "a number",
+                found: "string".into(),
+            },
         ];
         for e in all {
             let m = e.to_string();
@@ -473,6 +585,31 @@ mod tests {
         for (e, want) in cases {
             assert_eq!(e.to_string(), want);
         }
+    }
+
+    #[test]
+    fn sync_errors_are_sorted_by_kind() {
+        assert_eq!(
+            Error::from(SyncError::Refused(CoreError::ClockExhausted)),
+            Error::Refused(CoreError::ClockExhausted)
+        );
+        assert_eq!(
+            Error::from(SyncError::Decode(DecodeError::Truncated)),
+            Error::Decode {
+                class: "Doc",
+                source: DecodeError::Truncated
+            }
+        );
+        assert_eq!(
+            Error::from(SyncError::Corrupt),
+            Error::Sync(SyncError::Corrupt)
+        );
+        // Messages name the JS methods, not the Rust ones.
+        let m = Error::Sync(SyncError::CheckpointRequired).to_string();
+        assert!(
+            m.contains("doc.persisted(bytes)") && !m.contains("Leader::"),
+            "{m}"
+        );
     }
 
     #[test]

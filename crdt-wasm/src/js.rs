@@ -1,4 +1,5 @@
-//! Reading JavaScript arguments: the only code that looks inside a `JsValue`.
+//! Reading JavaScript arguments, the only code that looks inside a `JsValue`, and
+//! building the JavaScript values `Doc`'s reads return.
 //!
 //! Each reader checks the JS type first (no coercion: `"5"` is not a number) and then
 //! hands a Rust value to the checks in [`crate::number`], [`crate::text`] and
@@ -7,8 +8,8 @@
 
 use crate::error::{Arg, Error};
 use crate::number::safe_integer;
-use crate::text::{check_size, MAX_STRING_BYTES};
-use js_sys::{JsString, Uint8Array};
+use crate::text::check_size;
+use js_sys::{Array, BigInt, JsString, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -63,25 +64,31 @@ pub fn amount(v: &JsValue) -> Result<u64, Error> {
     }
 }
 
-/// An `OrSetU64` element: a safe-integer number or a BigInt in `0..=2^64-1`.
+/// A 64-bit argument: a safe-integer number or a BigInt in `0..=2^64-1`.
 ///
 /// # Errors
 /// [`Error::WrongType`], [`Error::BadNumber`] or [`Error::BigIntOutOfRange`].
-pub fn u64_element(v: &JsValue) -> Result<u64, Error> {
+pub fn u64(arg: Arg, v: &JsValue) -> Result<u64, Error> {
     if v.is_bigint() {
-        u64::try_from(v.clone()).map_err(|_| Error::BigIntOutOfRange {
-            arg: Arg::U64Element,
-        })
+        u64::try_from(v.clone()).map_err(|_| Error::BigIntOutOfRange { arg })
     } else {
         let x = v
             .as_f64()
-            .ok_or_else(|| wrong_type(Arg::U64Element, "a number or a BigInt", v))?;
-        safe_integer(Arg::U64Element, x)
+            .ok_or_else(|| wrong_type(arg, "a number or a BigInt", v))?;
+        safe_integer(arg, x)
     }
 }
 
+/// An `OrSetU64` element: as [`u64()`].
+///
+/// # Errors
+/// As [`u64()`].
+pub fn u64_element(v: &JsValue) -> Result<u64, Error> {
+    u64(Arg::U64Element, v)
+}
+
 /// A well-formed JS string (no lone surrogates). With `bounded`, at most
-/// [`MAX_STRING_BYTES`] of UTF-8; lookups (`has`, `remove`) pass `false` so that any
+/// [`Arg::max_bytes`] of UTF-8; lookups (`has`, `remove`) pass `false` so that any
 /// element a peer stored can still be found.
 ///
 /// # Errors
@@ -92,11 +99,11 @@ pub fn string(arg: Arg, v: &JsValue, bounded: bool) -> Result<String, Error> {
         .ok_or_else(|| wrong_type(arg, "a string", v))?;
     // Every UTF-16 code unit takes at least one UTF-8 byte: refuse before copying.
     let units = s.length() as usize;
-    if bounded && units > MAX_STRING_BYTES {
+    if bounded && units > arg.max_bytes() {
         return Err(Error::TooLarge {
             arg,
             size: units,
-            max: MAX_STRING_BYTES,
+            max: arg.max_bytes(),
         });
     }
     let well_formed = s
@@ -133,4 +140,42 @@ pub fn bytes(v: &JsValue) -> Result<Vec<u8>, Error> {
 /// As [`integer`].
 pub fn replica_id(v: &JsValue) -> Result<crdt_core::ReplicaId, Error> {
     integer(Arg::ReplicaId, v).map(crdt_core::ReplicaId::new)
+}
+
+/// A peer's replica id: as [`replica_id`], named as a peer in messages.
+///
+/// # Errors
+/// As [`integer`].
+pub fn peer_id(v: &JsValue) -> Result<crdt_core::ReplicaId, Error> {
+    integer(Arg::PeerId, v).map(crdt_core::ReplicaId::new)
+}
+
+/// `v` as a JS number where exact (at most `Number.MAX_SAFE_INTEGER`), else a BigInt.
+#[must_use]
+pub fn unsigned(v: u64) -> JsValue {
+    crate::number::exact_u(u128::from(v)).map_or_else(|| BigInt::from(v).into(), JsValue::from)
+}
+
+/// `v` as a JS number where exact (magnitude at most `Number.MAX_SAFE_INTEGER`), else a
+/// BigInt.
+#[must_use]
+pub fn signed(v: i64) -> JsValue {
+    crate::number::exact_i(i128::from(v)).map_or_else(|| BigInt::from(v).into(), JsValue::from)
+}
+
+/// A JS array of strings, in the given order.
+#[must_use]
+pub fn strings<'a>(items: impl IntoIterator<Item = &'a str>) -> Array {
+    items.into_iter().map(JsValue::from_str).collect()
+}
+
+/// A plain JS object with the given properties, in order.
+#[must_use]
+pub fn object<'a>(fields: impl IntoIterator<Item = (&'a str, JsValue)>) -> JsValue {
+    let obj = Object::new();
+    for (name, value) in fields {
+        // Defining a property of a fresh plain object cannot fail.
+        let _ = Reflect::set(&obj, &JsValue::from_str(name), &value);
+    }
+    obj.into()
 }

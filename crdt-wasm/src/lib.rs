@@ -8,11 +8,33 @@
 //! | [`OrSet`] | `OrSet<String>` | `insert(s)`, `remove(s)`, `clear()` | `has(s)`, `values()`, `size` |
 //! | [`OrSetU64`] | `OrSet<u64>` | `insert(n)`, `remove(n)`, `clear()` | `has(n)`, `values()`, `valuesBigInt()`, `size` |
 //! | [`LwwRegister`] | `LwwRegister<String>` | `set(s, nowMs)` | `get()` |
+//! | [`Doc`] | `crdt_sync::Leader<Keyspace>` | per key, see below | `get(key)`, `keys(prefix)` |
 //!
 //! Every class is constructed with a replica id and has `merge(bytes)`, `encode()`,
 //! the static `decode(bytes, replicaId)` and the `replicaId` getter. Bytes are
 //! `crdt-core`'s canonical codec, so deltas and states travel unchanged between
 //! JavaScript and Rust replicas.
+//!
+//! [`Doc`] is a whole document: a `crdt_sync::Leader<crdt_core::Keyspace>`, what a
+//! `crdt-leader` server runs per document, so a browser tab is one more leader whose
+//! peers are its server and its sibling tabs. Keys hold any of the five keyspace
+//! types; the method picks the type:
+//!
+//! | type (`typeOf`) | writes | `get(key)` returns |
+//! |---|---|---|
+//! | `pncounter` | `increment(key, n = 1)`, `decrement(key, n = 1)` | number (BigInt beyond ±(2^53 - 1)) |
+//! | `gcounter` | `incrementGCounter(key, n = 1)` | number (BigInt beyond 2^53 - 1) |
+//! | `orset` | `insert(key, s)`, `remove(key, s)` | sorted array of strings |
+//! | `lww` | `setLww(key, s, nowMs)` | string |
+//! | `mvreg` | `setMv(key, s)` | sorted array of strings |
+//! | `conflict` | (a write of one of the types resolves it) | `{ conflict: [{ type, value }, ...] }` |
+//!
+//! `delete(key)` removes any key, `keys(prefix)` lists them. The protocol:
+//! `addPeer(id)`, `removePeer(id)`, `receive(from, bytes)`, `pollTransmit()` →
+//! `{ to, bytes }`, `tick()`; `causalToken()` and `covers(token)`; `snapshot()`,
+//! `Doc.restore(bytes, nonce)` (a new incarnation that writes once `persisted(bytes)`
+//! says its snapshot is stored: `writeStatus`); `metrics()`. Its encodings are checked
+//! byte for byte against the native build (`tests/vectors/doc_ops.json`).
 //!
 //! ```js
 //! const { OrSet } = require("./crdt_wasm.js");
@@ -30,13 +52,15 @@
 //!
 //! # Layout
 //! Each JS class is a thin `#[wasm_bindgen]` layer that reads its JS arguments
-//! ([`js`]) and calls plain Rust methods that take Rust values; those, and the
-//! validation in [`number`], [`text`], [`replica_id`] and [`codec`], are unit-tested on
-//! the host target. The JS layer is tested by `crdt-wasm/tests/*.test.mjs` in Node
+//! ([`js`]) and calls plain Rust methods that take Rust values (for `Doc`: `doc_js.rs`
+//! over `doc.rs`); those, and the validation in [`number`], [`text`], [`replica_id`]
+//! and [`codec`], are unit-tested on the host target. The JS layer is tested by `crdt-wasm/tests/*.test.mjs` in Node
 //! (`scripts/wasm.sh test`). The API is documented in `docs/WASM.md`.
 #![forbid(unsafe_code)]
 
 pub mod codec;
+mod doc;
+mod doc_js;
 pub mod error;
 mod gcounter;
 pub mod js;
@@ -49,6 +73,7 @@ mod replica;
 pub mod replica_id;
 pub mod text;
 
+pub use doc::{metric_counters, type_name, Doc, WriteStatus};
 pub use error::{Arg, Error, Problem};
 pub use gcounter::GCounter;
 

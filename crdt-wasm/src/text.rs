@@ -1,4 +1,5 @@
-//! Strings from JavaScript: elements of an `OrSet` and values of an `LwwRegister`.
+//! Strings from JavaScript: elements of an `OrSet`, values of an `LwwRegister`, keys
+//! and values of a `Doc`.
 //!
 //! JS strings are UTF-16 and may hold lone surrogates, which have no UTF-8 form; the
 //! JS layer ([`crate::js::string`]) refuses them instead of letting them turn into
@@ -13,16 +14,18 @@ use crate::error::{Arg, Error};
 /// replicas to accept it; large blobs belong in a blob store, referenced by key.
 pub const MAX_STRING_BYTES: usize = 1 << 20;
 
-/// Checks the size of a string argument.
+/// Checks the size of a string argument against [`Arg::max_bytes`]: 4096 bytes for a
+/// key, [`MAX_STRING_BYTES`] for the rest.
 ///
 /// # Errors
-/// [`Error::TooLarge`] past [`MAX_STRING_BYTES`].
+/// [`Error::TooLarge`] past the argument's limit.
 pub fn check_size(arg: Arg, s: &str) -> Result<(), Error> {
-    if s.len() > MAX_STRING_BYTES {
+    let max = arg.max_bytes();
+    if s.len() > max {
         return Err(Error::TooLarge {
             arg,
             size: s.len(),
-            max: MAX_STRING_BYTES,
+            max,
         });
     }
     Ok(())
@@ -45,6 +48,16 @@ mod tests {
                 arg: Arg::Value,
                 size: MAX_STRING_BYTES + 1,
                 max: MAX_STRING_BYTES
+            })
+        );
+        let key = "k".repeat(crdt_core::KEY_BYTES_MAX);
+        assert_eq!(check_size(Arg::Key, &key), Ok(()));
+        assert_eq!(
+            check_size(Arg::Key, &format!("{key}k")),
+            Err(Error::TooLarge {
+                arg: Arg::Key,
+                size: 4097,
+                max: 4096
             })
         );
     }

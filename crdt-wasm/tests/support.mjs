@@ -64,10 +64,11 @@ export function snapshot(obj) {
 
 /**
  * Asserts that `fn` throws an Error matching `re` (a RegExp, or a string the message
- * must equal exactly) and leaves `obj` unchanged.
+ * must equal exactly) and leaves `obj` unchanged: `state(obj)` (default: its encoding)
+ * is the same before and after.
  */
-export function refuses(obj, fn, re) {
-  const before = snapshot(obj);
+export function refuses(obj, fn, re, state = snapshot) {
+  const before = state(obj);
   assert.throws(fn, (e) => {
     assert.ok(e instanceof Error, `threw a non-Error: ${e}`);
     // A Rust panic would surface as a wasm trap (RuntimeError: unreachable).
@@ -76,7 +77,7 @@ export function refuses(obj, fn, re) {
     else if (re) assert.match(e.message, re);
     return true;
   });
-  assert.equal(snapshot(obj), before, "a refused call changed the object");
+  assert.equal(state(obj), before, "a refused call changed the object");
 }
 
 /**
