@@ -268,7 +268,7 @@ impl<C: DeltaCrdt> Leader<C> {
         id: ReplicaId,
         old_inc: Incarnation,
         token: VersionVector,
-        peers: std::collections::BTreeMap<ReplicaId, Peer<C::Summary>>,
+        peers: std::collections::BTreeMap<ReplicaId, Box<Peer<C::Summary>>>,
         state: C,
         config: Config,
         nonce: u64,
@@ -291,7 +291,7 @@ struct Decoded<C: DeltaCrdt> {
     id: ReplicaId,
     incarnation: Incarnation,
     token: VersionVector,
-    peers: std::collections::BTreeMap<ReplicaId, Peer<C::Summary>>,
+    peers: std::collections::BTreeMap<ReplicaId, Box<Peer<C::Summary>>>,
     state: C,
 }
 
@@ -331,7 +331,7 @@ fn decode<C: DeltaCrdt>(bytes: &[u8], config: &Config) -> Result<Decoded<C>, Syn
                 }
             };
         }
-        peers.insert(p, Peer::new(inc));
+        peers.insert(p, Box::new(Peer::new(inc)));
     }
     let state = C::decode_body(&mut r)?;
     r.finish()?;

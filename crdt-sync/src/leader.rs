@@ -43,7 +43,10 @@ pub struct Leader<C: DeltaCrdt> {
     pub(crate) state: C,
     pub(crate) token: VersionVector,
     pub(crate) buffer: DeltaBuffer<C>,
-    pub(crate) peers: BTreeMap<ReplicaId, Peer<C::Summary>>,
+    /// Boxed: a B-tree leaf holds 11 values, and a `Peer` is a few hundred bytes, so
+    /// unboxed the first peer cost a whole leaf (about 6 KB) in every leader, which
+    /// is every document of a node.
+    pub(crate) peers: BTreeMap<ReplicaId, Box<Peer<C::Summary>>>,
     /// Set once another leader was found writing under our writer id: writes refused.
     pub(crate) conflict: bool,
     /// Set by `restore` until `checkpoint` persists the new incarnation.
@@ -165,7 +168,7 @@ impl<C: DeltaCrdt> Leader<C> {
                 max: self.config.peers_max,
             });
         }
-        self.peers.insert(peer, Peer::new(None));
+        self.peers.insert(peer, Box::new(Peer::new(None)));
         Ok(())
     }
 

@@ -114,7 +114,7 @@ impl<C: DeltaCrdt> Leader<C> {
             });
         }
         let inc = msg.incarnation();
-        let known = self.peers.get(&from).and_then(crate::peer::Peer::inc);
+        let known = self.peers.get(&from).and_then(|p| p.inc());
         match &msg {
             Message::Probe { probe, .. } => {
                 if let Some(peer) = self.peers.get_mut(&from) {
