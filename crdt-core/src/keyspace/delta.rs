@@ -97,7 +97,7 @@ impl DeltaCrdt for Keyspace {
     /// seen hide `n` more writes if `m > 0` (whichever wins), else `n - 1`.
     /// O(LWW dots of `incoming`'s keys and of ours under them, × log keys).
     fn concurrent_discards(&self, incoming: &Self) -> u64 {
-        let lww = |p: &Payload| matches!(p, Payload::Lww { .. });
+        let lww = |p: &Payload| matches!(p, Payload::Lww(_));
         let mut hidden = 0u64;
         for (key, theirs) in &incoming.entries {
             let new = theirs

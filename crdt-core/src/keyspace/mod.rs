@@ -37,10 +37,13 @@
 //!   of the other types), as does a delete.
 //!
 //! # Cost
-//! Keys live in a B-tree, and an index maps each live dot to its key (per writer, a
-//! B-tree from dot counter to key). A second context, `removed`, holds the dots seen
-//! but no longer live (the context minus the live dots, kept as runs; it only grows and
-//! joins by union, like the context, and is rebuilt rather than encoded).
+//! Keys live in an ordered map of sorted chunks (the OR-Set's chunked store: up to 64
+//! entries per chunk under a B-tree on each chunk's first key), and an index maps each
+//! live dot to its key (per writer, the same chunked map from dot counter to key).
+//! Both take O(log keys + 64) per lookup, insert or remove. A second context,
+//! `removed`, holds the dots seen but no longer live (the context minus the live dots,
+//! kept as runs; it only grows and joins by union, like the context, and is rebuilt
+//! rather than encoded).
 //! - a write or delete: O(log keys + size of the key's entry); its delta names one key;
 //! - merging a delta of `d` live dots whose removals form `k` runs: O((d + k + dropped)
 //!   × log keys) plus the contexts' merge, independent of the number of keys;
@@ -54,6 +57,16 @@
 //!   checks: O(size of the context); the entries' part is kept up to date on every
 //!   change (one hash per dot added or dropped).
 //!
+//! # Memory
+//! A key with one live dot (a counter written by one replica, a one-element set)
+//! costs, on 64-bit targets, beyond its key's and value's bytes: the key's shared
+//! allocation header (16 bytes, and padding to 8), its slot in the key map (the key
+//! pointer, 16, and the entry with its one dot inline, 48: dot 16, payload 24, length
+//! 8), its slot in the dot index (counter 8, key pointer 16), and about 2 bytes of
+//! chunk index: about 100 bytes in all (`bench_table` measures it). Ascending writes
+//! leave chunks full; random inserts split full chunks in halves, so slots can take up
+//! to twice their size.
+//!
 //! [`DeltaCrdt::delta_since`]: crate::DeltaCrdt::delta_since
 
 mod delta;
@@ -64,17 +77,24 @@ mod value;
 pub use mutate::KEY_BYTES_MAX;
 pub use value::{KeyspaceOp, Value, ValueOp, ValueType};
 
-pub(crate) use value::Payload;
+pub(crate) use value::{LwwWrite, Payload};
 
 use crate::codec::Invalid;
+use crate::dot_store::ChunkMap;
 use crate::{CausalContext, Crdt, Dot, ReplicaId};
 use core::fmt;
 use core::ops::Bound;
+use smallvec::SmallVec;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// The live dots of one key with their payloads, sorted by dot, never empty.
-pub(crate) type Entry = Vec<(Dot, Payload)>;
+/// The live dots of one key with their payloads, sorted by dot, never empty. One dot
+/// (a key with one writer, or a one-element set) is held inline, without allocation.
+pub(crate) type Entry = SmallVec<[(Dot, Payload); 1]>;
+
+// An entry of one dot is 48 bytes inline on 64-bit targets (its dot, a 24-byte
+// payload, and the length); the memory target of a key depends on it.
+const _: () = assert!(core::mem::size_of::<Payload>() <= 24);
 
 /// A replicated ordered map from UTF-8 keys (at most [`KEY_BYTES_MAX`] bytes) to
 /// values of five CRDT types, all under one causal context (see the module docs for
@@ -87,12 +107,12 @@ pub(crate) type Entry = Vec<(Dot, Payload)>;
 ///   minus the live dots.
 #[derive(Clone, Default)]
 pub struct Keyspace {
-    entries: BTreeMap<Arc<str>, Entry>,
+    entries: ChunkMap<Arc<str>, Entry>,
     ctx: CausalContext,
     /// The dots of `ctx` that are not live.
     removed: CausalContext,
-    /// Every live dot's key: writer, then dot counter.
-    index: BTreeMap<ReplicaId, BTreeMap<u64, Arc<str>>>,
+    /// Every live dot's key (sharing the entry's key): writer, then dot counter.
+    index: BTreeMap<ReplicaId, ChunkMap<u64, Arc<str>>>,
     /// The wrapping sum of every live dot's hash (see [`Keyspace::state_hash`]).
     live_hash: u64,
 }
@@ -102,7 +122,7 @@ impl Keyspace {
     #[must_use]
     pub const fn new() -> Self {
         Self {
-            entries: BTreeMap::new(),
+            entries: ChunkMap::new(),
             ctx: CausalContext::new(),
             removed: CausalContext::new(),
             index: BTreeMap::new(),
@@ -154,7 +174,7 @@ impl Keyspace {
         end: Bound<&'a str>,
     ) -> impl DoubleEndedIterator<Item = (&'a str, Value)> + 'a {
         self.entries
-            .range::<str, _>((start, end))
+            .range::<str>(start, end)
             .map(|(k, e)| (&**k, read(e)))
     }
 
@@ -162,7 +182,7 @@ impl Keyspace {
     /// start, then O(size of each entry) per key.
     pub fn prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, Value)> + 'a {
         self.entries
-            .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
+            .range::<str>(Bound::Included(prefix), Bound::Unbounded)
             .take_while(move |(k, _)| k.starts_with(prefix))
             .map(|(k, e)| (&**k, read(e)))
     }
@@ -183,7 +203,7 @@ impl Keyspace {
     /// The number of live dots (writes that are still part of a value).
     #[must_use]
     pub fn live_dot_count(&self) -> usize {
-        self.index.values().map(BTreeMap::len).sum()
+        self.index.values().map(ChunkMap::len).sum()
     }
 
     /// Checks every invariant the type documents (O(n log n): for tests and fuzzers;
@@ -226,11 +246,14 @@ impl Keyspace {
         entries: Vec<(Arc<str>, Entry)>,
         ctx: CausalContext,
     ) -> Result<Self, Invalid> {
-        let mut out = Self::new();
-        let mut live: Vec<Dot> = Vec::new();
-        for (key, entry) in entries {
+        let mut live_hash = 0u64;
+        let mut live: Vec<(Dot, Arc<str>)> = Vec::new();
+        for (i, (key, entry)) in entries.iter().enumerate() {
             if key.len() > KEY_BYTES_MAX {
                 return Err(Invalid::Inconsistent("a key is longer than KEY_BYTES_MAX"));
+            }
+            if i > 0 && entries[i - 1].0 >= *key {
+                return Err(Invalid::Unsorted("keys"));
             }
             if entry.is_empty() {
                 return Err(Invalid::EmptyDotSet);
@@ -238,29 +261,36 @@ impl Keyspace {
             if !entry.windows(2).all(|w| w[0].0 < w[1].0) {
                 return Err(Invalid::Unsorted("a key's dots"));
             }
-            for (dot, _) in &entry {
+            for (dot, payload) in entry {
                 if !ctx.contains(dot) {
                     return Err(Invalid::DotOutsideContext);
                 }
-                let slot = out.index.entry(dot.replica()).or_default();
-                if slot.insert(dot.counter(), key.clone()).is_some() {
-                    return Err(Invalid::DuplicateDot);
-                }
-                live.push(*dot);
-            }
-            for (dot, payload) in &entry {
-                out.live_hash = out
-                    .live_hash
-                    .wrapping_add(hash::dot_hash(&key, *dot, payload));
-            }
-            if out.entries.insert(key, entry).is_some() {
-                return Err(Invalid::Unsorted("keys"));
+                live.push((*dot, key.clone()));
+                live_hash = live_hash.wrapping_add(hash::dot_hash(key, *dot, payload));
             }
         }
-        live.sort_unstable();
-        out.removed = ctx.without_sorted(&live);
-        out.ctx = ctx;
-        Ok(out)
+        live.sort_unstable_by_key(|(dot, _)| *dot);
+        if live.windows(2).any(|w| w[0].0 == w[1].0) {
+            return Err(Invalid::DuplicateDot);
+        }
+        let dots: Vec<Dot> = live.iter().map(|(dot, _)| *dot).collect();
+        let mut index = BTreeMap::new();
+        let mut rest = live.into_iter().peekable();
+        while let Some((first, key)) = rest.next() {
+            let writer = first.replica();
+            let mut of_writer = vec![(first.counter(), key)];
+            while let Some((dot, key)) = rest.next_if(|(d, _)| d.replica() == writer) {
+                of_writer.push((dot.counter(), key));
+            }
+            index.insert(writer, ChunkMap::from_sorted(of_writer));
+        }
+        Ok(Self {
+            entries: ChunkMap::from_sorted(entries),
+            removed: ctx.without_sorted(&dots),
+            ctx,
+            index,
+            live_hash,
+        })
     }
 
     /// The entries, by key (for the codec).
@@ -278,25 +308,38 @@ impl Keyspace {
 
     /// Makes `dot` live under `key` (the caller checked it is unseen).
     fn insert_live(&mut self, key: &Arc<str>, dot: Dot, payload: Payload) {
-        let key = match self.entries.get_key_value(&**key) {
-            Some((k, _)) => k.clone(),
-            None => key.clone(),
-        };
-        let added = hash::dot_hash(&key, dot, &payload);
-        let entry = self.entries.entry(key.clone()).or_default();
-        match entry.binary_search_by(|(d, _)| d.cmp(&dot)) {
-            Ok(i) => {
-                let old = core::mem::replace(&mut entry[i].1, payload);
-                let dropped = hash::dot_hash(&key, dot, &old);
-                self.live_hash = self.live_hash.wrapping_sub(dropped);
+        let added = hash::dot_hash(key, dot, &payload);
+        // One search of the keys when the key is present, two when it is new.
+        let stored = match self.entries.get_key_value_mut(&**key) {
+            Some((stored, entry)) => {
+                match entry.binary_search_by(|(d, _)| d.cmp(&dot)) {
+                    Ok(i) => {
+                        let old = core::mem::replace(&mut entry[i].1, payload);
+                        let dropped = hash::dot_hash(key, dot, &old);
+                        self.live_hash = self.live_hash.wrapping_sub(dropped);
+                    }
+                    Err(i) => {
+                        if entry.len() == entry.capacity() {
+                            // Grow by a quarter, not double: most entries hold few dots.
+                            entry.reserve_exact((entry.len() / 4).max(1));
+                        }
+                        entry.insert(i, (dot, payload));
+                    }
+                }
+                stored.clone()
             }
-            Err(i) => entry.insert(i, (dot, payload)),
-        }
+            None => {
+                let mut entry = Entry::new();
+                entry.push((dot, payload));
+                self.entries.insert(key.clone(), entry);
+                key.clone()
+            }
+        };
         self.live_hash = self.live_hash.wrapping_add(added);
         self.index
             .entry(dot.replica())
             .or_default()
-            .insert(dot.counter(), key);
+            .insert(dot.counter(), stored);
     }
 
     /// Drops the live dot `dot` from its key (and the key if that was its last dot).
@@ -310,14 +353,14 @@ impl Keyspace {
         if per_writer.is_empty() {
             self.index.remove(&dot.replica());
         }
-        if let Some(entry) = self.entries.get_mut(&key) {
+        if let Some(entry) = self.entries.get_mut(&*key) {
             if let Ok(i) = entry.binary_search_by(|(d, _)| d.cmp(&dot)) {
                 let (_, payload) = entry.remove(i);
                 let dropped = hash::dot_hash(&key, dot, &payload);
                 self.live_hash = self.live_hash.wrapping_sub(dropped);
             }
             if entry.is_empty() {
-                self.entries.remove(&key);
+                self.entries.remove(&*key);
             }
         }
     }
@@ -329,7 +372,7 @@ impl Keyspace {
             if let Some(per_writer) = self.index.get(&r) {
                 out.extend(
                     per_writer
-                        .range(first..=last)
+                        .range(Bound::Included(&first), Bound::Included(&last))
                         .filter_map(|(c, _)| Dot::try_new(r, *c)),
                 );
             }
@@ -393,7 +436,7 @@ fn read_typed(entry: &Entry, t: ValueType) -> Value {
         ValueType::OrSet | ValueType::MvRegister => {
             let mut vals: Vec<String> = of_type
                 .filter_map(|(_, p)| match p {
-                    Payload::OrSet(s) | Payload::Mv(s) => Some(s.clone()),
+                    Payload::OrSet(s) | Payload::Mv(s) => Some(s.to_string()),
                     _ => None,
                 })
                 .collect();
@@ -408,13 +451,11 @@ fn read_typed(entry: &Entry, t: ValueType) -> Value {
         ValueType::LwwRegister => {
             let winner = of_type
                 .filter_map(|(d, p)| match p {
-                    Payload::Lww { stamp, value } => {
-                        Some((*stamp, d.replica(), d.counter(), value))
-                    }
+                    Payload::Lww(w) => Some((w.stamp, d.replica(), d.counter(), &w.value)),
                     _ => None,
                 })
                 .max();
-            Value::LwwRegister(winner.map(|w| w.3.clone()).unwrap_or_default())
+            Value::LwwRegister(winner.map(|w| w.3.to_string()).unwrap_or_default())
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Keyspace mutators: each returns a delta naming one key.
 
-use super::{Entry, Keyspace, KeyspaceOp, Payload, ValueOp};
+use super::{Entry, Keyspace, KeyspaceOp, LwwWrite, Payload, ValueOp};
 use crate::{CausalContext, CoreError, Crdt, Dot, ReplicaId, Timestamp};
 use std::sync::Arc;
 
@@ -140,7 +140,7 @@ impl Keyspace {
     fn write(&mut self, writer: ReplicaId, key: &str, op: ValueOp) -> Result<Self, CoreError> {
         check_key(key)?;
         let attempted = op.value_type();
-        let empty: Entry = Vec::new();
+        let empty = Entry::new();
         let entry = self.entries.get(key).unwrap_or(&empty);
         let present = super::types(entry);
         if let Some(existing) = present.first() {
@@ -191,7 +191,7 @@ impl Keyspace {
             }
             ValueOp::OrSetInsert(element) => {
                 superseded.extend(same_element(entry, &element));
-                Some(Payload::OrSet(element))
+                Some(Payload::OrSet(element.into_boxed_str()))
             }
             ValueOp::OrSetRemove(element) => {
                 // A remove resolves nothing else: it only drops the element's adds.
@@ -202,7 +202,7 @@ impl Keyspace {
                 let latest = entry
                     .iter()
                     .filter_map(|(_, p)| match p {
-                        Payload::Lww { stamp, .. } => Some(*stamp),
+                        Payload::Lww(w) => Some(w.stamp),
                         _ => None,
                     })
                     .max();
@@ -211,11 +211,14 @@ impl Keyspace {
                     None => Timestamp::new(now_ms, 0),
                 };
                 superseded = entry.iter().map(|(d, _)| *d).collect();
-                Some(Payload::Lww { stamp, value })
+                Some(Payload::Lww(Box::new(LwwWrite {
+                    stamp,
+                    value: value.into_boxed_str(),
+                })))
             }
             ValueOp::MvRegisterSet(value) => {
                 superseded = entry.iter().map(|(d, _)| *d).collect();
-                Some(Payload::Mv(value))
+                Some(Payload::Mv(value.into_boxed_str()))
             }
         };
         let live = match payload {
@@ -256,7 +259,7 @@ impl Keyspace {
 /// The dots of `entry` that add `element` to its OR-Set.
 fn same_element<'a>(entry: &'a Entry, element: &'a str) -> impl Iterator<Item = Dot> + 'a {
     entry.iter().filter_map(move |(d, p)| match p {
-        Payload::OrSet(e) if e == element => Some(*d),
+        Payload::OrSet(e) if **e == *element => Some(*d),
         _ => None,
     })
 }
