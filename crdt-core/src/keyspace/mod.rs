@@ -59,17 +59,18 @@
 //!
 //! # Memory
 //! A key with one live dot (a counter written by one replica, a one-element set)
-//! costs, on 64-bit targets, beyond its key's and value's bytes: the key's shared
-//! allocation header (16 bytes, and padding to 8), its slot in the key map (the key
-//! pointer, 16, and the entry with its one dot inline, 48: dot 16, payload 24, length
-//! 8), its slot in the dot index (counter 8, key pointer 16), and about 2 bytes of
-//! chunk index: about 100 bytes in all (`bench_table` measures it). Ascending writes
-//! leave chunks full; random inserts split full chunks in halves, so slots can take up
-//! to twice their size.
+//! costs, on 64-bit targets, besides its key's bytes: the key's shared allocation
+//! header (16 bytes, and padding to 8), its slot in the key map (the key pointer, 16,
+//! and the entry with its one dot inline, 40: payload 24, dot 16), its slot in the dot
+//! index (counter 8, key pointer 16), and about 2 bytes of chunk index. That is about
+//! 100 bytes, 92 beyond a counter's 8-byte value (`bench_table` measures it; a set's
+//! element is a separate allocation). Ascending writes leave chunks full; random
+//! inserts split full chunks in halves, so slots can take up to twice their size.
 //!
 //! [`DeltaCrdt::delta_since`]: crate::DeltaCrdt::delta_since
 
 mod delta;
+mod entry;
 mod hash;
 mod mutate;
 mod value;
@@ -77,6 +78,7 @@ mod value;
 pub use mutate::KEY_BYTES_MAX;
 pub use value::{KeyspaceOp, Value, ValueOp, ValueType};
 
+pub(crate) use entry::Entry;
 pub(crate) use value::{LwwWrite, Payload};
 
 use crate::codec::Invalid;
@@ -84,16 +86,11 @@ use crate::dot_store::ChunkMap;
 use crate::{CausalContext, Crdt, Dot, ReplicaId};
 use core::fmt;
 use core::ops::Bound;
-use smallvec::SmallVec;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// The live dots of one key with their payloads, sorted by dot, never empty. One dot
-/// (a key with one writer, or a one-element set) is held inline, without allocation.
-pub(crate) type Entry = SmallVec<[(Dot, Payload); 1]>;
-
-// An entry of one dot is 48 bytes inline on 64-bit targets (its dot, a 24-byte
-// payload, and the length); the memory target of a key depends on it.
+// An entry of one dot holds it inline with its payload; the memory figure of a key
+// depends on the payload's size.
 const _: () = assert!(core::mem::size_of::<Payload>() <= 24);
 
 /// A replicated ordered map from UTF-8 keys (at most [`KEY_BYTES_MAX`] bytes) to
@@ -197,7 +194,7 @@ impl Keyspace {
     pub fn dots(&self) -> impl Iterator<Item = (&str, Dot)> + '_ {
         self.entries
             .iter()
-            .flat_map(|(k, e)| e.iter().map(move |(d, _)| (&**k, *d)))
+            .flat_map(|(k, e)| e.iter().map(move |(_, d)| (&**k, *d)))
     }
 
     /// The number of live dots (writes that are still part of a value).
@@ -258,10 +255,10 @@ impl Keyspace {
             if entry.is_empty() {
                 return Err(Invalid::EmptyDotSet);
             }
-            if !entry.windows(2).all(|w| w[0].0 < w[1].0) {
+            if !entry.windows(2).all(|w| w[0].1 < w[1].1) {
                 return Err(Invalid::Unsorted("a key's dots"));
             }
-            for (dot, payload) in entry {
+            for (payload, dot) in entry {
                 if !ctx.contains(dot) {
                     return Err(Invalid::DotOutsideContext);
                 }
@@ -302,8 +299,8 @@ impl Keyspace {
     fn live(&self, dot: Dot) -> Option<(&Arc<str>, &Payload)> {
         let key = self.index.get(&dot.replica())?.get(&dot.counter())?;
         let entry = self.entries.get(key)?;
-        let i = entry.binary_search_by(|(d, _)| d.cmp(&dot)).ok()?;
-        Some((key, &entry[i].1))
+        let i = entry.binary_search_by(|(_, d)| d.cmp(&dot)).ok()?;
+        Some((key, &entry[i].0))
     }
 
     /// Makes `dot` live under `key` (the caller checked it is unseen).
@@ -312,25 +309,19 @@ impl Keyspace {
         // One search of the keys when the key is present, two when it is new.
         let stored = match self.entries.get_key_value_mut(&**key) {
             Some((stored, entry)) => {
-                match entry.binary_search_by(|(d, _)| d.cmp(&dot)) {
+                match entry.binary_search_by(|(_, d)| d.cmp(&dot)) {
                     Ok(i) => {
-                        let old = core::mem::replace(&mut entry[i].1, payload);
+                        let old = core::mem::replace(&mut entry[i].0, payload);
                         let dropped = hash::dot_hash(key, dot, &old);
                         self.live_hash = self.live_hash.wrapping_sub(dropped);
                     }
-                    Err(i) => {
-                        if entry.len() == entry.capacity() {
-                            // Grow by a quarter, not double: most entries hold few dots.
-                            entry.reserve_exact((entry.len() / 4).max(1));
-                        }
-                        entry.insert(i, (dot, payload));
-                    }
+                    Err(i) => entry.insert(i, (payload, dot)),
                 }
                 stored.clone()
             }
             None => {
                 let mut entry = Entry::new();
-                entry.push((dot, payload));
+                entry.push((payload, dot));
                 self.entries.insert(key.clone(), entry);
                 key.clone()
             }
@@ -354,8 +345,8 @@ impl Keyspace {
             self.index.remove(&dot.replica());
         }
         if let Some(entry) = self.entries.get_mut(&*key) {
-            if let Ok(i) = entry.binary_search_by(|(d, _)| d.cmp(&dot)) {
-                let (_, payload) = entry.remove(i);
+            if let Ok(i) = entry.binary_search_by(|(_, d)| d.cmp(&dot)) {
+                let (payload, _) = entry.remove(i);
                 let dropped = hash::dot_hash(&key, dot, &payload);
                 self.live_hash = self.live_hash.wrapping_sub(dropped);
             }
@@ -383,7 +374,7 @@ impl Keyspace {
 
 /// The types present in an entry, ascending, without duplicates.
 fn types(entry: &Entry) -> Vec<ValueType> {
-    let mut out: Vec<ValueType> = entry.iter().map(|(_, p)| p.value_type()).collect();
+    let mut out: Vec<ValueType> = entry.iter().map(|(p, _)| p.value_type()).collect();
     out.sort_unstable();
     out.dedup();
     out
@@ -404,13 +395,13 @@ fn read(entry: &Entry) -> Value {
 
 /// The value of `entry`'s dots of type `t`.
 fn read_typed(entry: &Entry, t: ValueType) -> Value {
-    let of_type = entry.iter().filter(move |(_, p)| p.value_type() == t);
+    let of_type = entry.iter().filter(move |(p, _)| p.value_type() == t);
     // Counters: per writer, the payload of its highest dot (entries are sorted by
     // dot, so that is the last one seen of each writer).
     let mut latest: BTreeMap<ReplicaId, &Payload> = BTreeMap::new();
     match t {
         ValueType::GCounter | ValueType::PnCounter => {
-            for (d, p) in of_type {
+            for (p, d) in of_type {
                 latest.insert(d.replica(), p);
             }
             let (mut inc, mut dec) = (0u128, 0u128);
@@ -435,7 +426,7 @@ fn read_typed(entry: &Entry, t: ValueType) -> Value {
         }
         ValueType::OrSet | ValueType::MvRegister => {
             let mut vals: Vec<String> = of_type
-                .filter_map(|(_, p)| match p {
+                .filter_map(|(p, _)| match p {
                     Payload::OrSet(s) | Payload::Mv(s) => Some(s.to_string()),
                     _ => None,
                 })
@@ -450,7 +441,7 @@ fn read_typed(entry: &Entry, t: ValueType) -> Value {
         }
         ValueType::LwwRegister => {
             let winner = of_type
-                .filter_map(|(d, p)| match p {
+                .filter_map(|(p, d)| match p {
                     Payload::Lww(w) => Some((w.stamp, d.replica(), d.counter(), &w.value)),
                     _ => None,
                 })
@@ -477,7 +468,7 @@ impl Crdt for Keyspace {
                     if !matches!(payload, Payload::OrSet(_)) && !other.entries.contains_key(&**key)
                     {
                         if let Some(entry) = self.entries.get(&**key) {
-                            all.extend(entry.iter().map(|(d, _)| *d));
+                            all.extend(entry.iter().map(|(_, d)| *d));
                         }
                     }
                 }
@@ -496,7 +487,7 @@ impl Crdt for Keyspace {
         }
         // 2. Live dots there that this side has not seen.
         for (key, entry) in &other.entries {
-            for (dot, payload) in entry {
+            for (payload, dot) in entry {
                 if !self.ctx.contains(dot) {
                     self.insert_live(key, *dot, payload.clone());
                 }

@@ -119,7 +119,7 @@ impl Keyspace {
         let Some(entry) = self.entries.get(key) else {
             return Ok(Self::new());
         };
-        let superseded: Vec<Dot> = entry.iter().map(|(d, _)| *d).collect();
+        let superseded: Vec<Dot> = entry.iter().map(|(_, d)| *d).collect();
         let delta = Self::one_key(Arc::from(key), None, &superseded);
         self.merge(&delta);
         Ok(delta)
@@ -155,14 +155,14 @@ impl Keyspace {
         // Dots of other types (a type conflict this write resolves).
         let other_types = entry
             .iter()
-            .filter(|(_, p)| p.value_type() != attempted)
-            .map(|(d, _)| *d);
+            .filter(|(p, _)| p.value_type() != attempted)
+            .map(|(_, d)| *d);
         let mut superseded: Vec<Dot> = other_types.collect();
         let of_writer = |d: &Dot| d.replica() == writer;
         let payload = match op {
             ValueOp::GCounterIncrement(n) => {
                 let mut base = 0u64;
-                for (d, p) in entry {
+                for (p, d) in entry {
                     if let (true, Payload::GCounter(t)) = (of_writer(d), p) {
                         base = *t; // the writer's highest dot comes last
                         superseded.push(*d);
@@ -175,7 +175,7 @@ impl Keyspace {
             }
             ValueOp::PnCounterIncrement(n) | ValueOp::PnCounterDecrement(n) => {
                 let (mut inc, mut dec) = (0u64, 0u64);
-                for (d, p) in entry {
+                for (p, d) in entry {
                     if let (true, Payload::PnCounter { inc: i, dec: m }) = (of_writer(d), p) {
                         (inc, dec) = (*i, *m);
                         superseded.push(*d);
@@ -201,7 +201,7 @@ impl Keyspace {
             ValueOp::LwwSet { value, now_ms } => {
                 let latest = entry
                     .iter()
-                    .filter_map(|(_, p)| match p {
+                    .filter_map(|(p, _)| match p {
                         Payload::Lww(w) => Some(w.stamp),
                         _ => None,
                     })
@@ -210,14 +210,14 @@ impl Keyspace {
                     Some(s) => s.tick(now_ms).ok_or(CoreError::ClockExhausted)?,
                     None => Timestamp::new(now_ms, 0),
                 };
-                superseded = entry.iter().map(|(d, _)| *d).collect();
+                superseded = entry.iter().map(|(_, d)| *d).collect();
                 Some(Payload::Lww(Box::new(LwwWrite {
                     stamp,
                     value: value.into_boxed_str(),
                 })))
             }
             ValueOp::MvRegisterSet(value) => {
-                superseded = entry.iter().map(|(d, _)| *d).collect();
+                superseded = entry.iter().map(|(_, d)| *d).collect();
                 Some(Payload::Mv(value.into_boxed_str()))
             }
         };
@@ -258,7 +258,7 @@ impl Keyspace {
 
 /// The dots of `entry` that add `element` to its OR-Set.
 fn same_element<'a>(entry: &'a Entry, element: &'a str) -> impl Iterator<Item = Dot> + 'a {
-    entry.iter().filter_map(move |(d, p)| match p {
+    entry.iter().filter_map(move |(p, d)| match p {
         Payload::OrSet(e) if **e == *element => Some(*d),
         _ => None,
     })

@@ -47,7 +47,7 @@ impl WireFormat for Keyspace {
         for (key, entry) in entries {
             write_str(w, key);
             w.len(entry.len());
-            for (dot, payload) in entry {
+            for (payload, dot) in entry {
                 w.dot(*dot);
                 payload.encode(w);
             }
@@ -69,7 +69,7 @@ impl WireFormat for Keyspace {
             if m == 0 {
                 return Err(Invalid::EmptyDotSet.into());
             }
-            let mut entry = Entry::with_capacity(super::prealloc::<(crate::Dot, Payload)>(m));
+            let mut entry = Entry::with_capacity(super::prealloc::<(Payload, crate::Dot)>(m));
             let mut dots = Ascending::new("a key's dots");
             for _ in 0..m {
                 let dot = r.dot()?;
@@ -93,7 +93,7 @@ impl WireFormat for Keyspace {
                     4 => Payload::Mv(read_str(r, Limit::Bytes)?.into()),
                     _ => return Err(Invalid::NonCanonical("a keyspace value tag").into()),
                 };
-                entry.push((dot, payload));
+                entry.push((payload, dot));
             }
             entries.push((Arc::from(key), entry));
         }
