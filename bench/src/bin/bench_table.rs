@@ -578,7 +578,7 @@ fn keyspace_section(plan: Plan, n: u64, ledger: &mut Ledger) {
         [t(&a), t(&b), "—".into()],
         ratio(vs),
         String::new(),
-        "≥ 1000x crdts; flat in keys",
+        "≥ 1000x crdts (flatness: targets)",
         Some(vs >= 1000.0),
     ));
     table.row(row(
