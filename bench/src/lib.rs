@@ -5,6 +5,7 @@
 //!
 //! - [`orset`], [`counter`], [`register`]: the contenders behind one interface per
 //!   type, shared by the table binary (`bench_table`) and the criterion benches;
+//!   [`keyspace`]: the keyspace workloads next to `crdts::Map`;
 //! - [`element`]: the OR-Set element types; [`rng`]: the seeded generator;
 //! - [`timing`], [`heap`]: how time, live heap and allocations are measured;
 //!   [`measurement`]: each operation timed that way;
@@ -18,6 +19,7 @@ pub mod counter;
 pub mod criterion_support;
 pub mod element;
 pub mod heap;
+pub mod keyspace;
 pub mod load;
 pub mod measurement;
 pub mod orset;

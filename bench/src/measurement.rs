@@ -17,7 +17,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 /// Runs `k` operations in chunks of at most `chunk`, summing the timed parts.
-fn chunked(k: u64, chunk: u64, mut f: impl FnMut(u64) -> Duration) -> Duration {
+pub fn chunked(k: u64, chunk: u64, mut f: impl FnMut(u64) -> Duration) -> Duration {
     let mut left = k;
     let mut total = Duration::ZERO;
     while left > 0 {

@@ -1,7 +1,9 @@
 //! The OR-Set's dot store: an ordered map from elements to their dots, packed densely.
 
 use crate::dots::Dots;
+use core::borrow::Borrow;
 use core::fmt;
+use core::ops::{Bound, RangeBounds};
 use smallvec::SmallVec;
 use std::collections::{btree_map, BTreeMap};
 
@@ -10,10 +12,10 @@ use std::collections::{btree_map, BTreeMap};
 const CHUNK: usize = 64;
 
 /// One element and its dots.
-type Entry<T> = (T, Dots);
+type Entry<T, V> = (T, V);
 
 /// A run of consecutive entries, sorted, `1..=CHUNK` long.
-type Chunk<T> = Vec<Entry<T>>;
+type Chunk<T, V> = Vec<Entry<T, V>>;
 
 /// An ordered map `T -> Dots` (ascending by `T`), stored as sorted chunks of up to
 /// [`CHUNK`] entries indexed by a B-tree on each chunk's first element.
@@ -30,29 +32,32 @@ type Chunk<T> = Vec<Entry<T>>;
 /// Equality, iteration and everything encoded depend only on the entries, never on
 /// how they are chunked.
 #[derive(Clone)]
-pub(crate) struct DotStore<T> {
-    repr: Repr<T>,
+pub(crate) struct ChunkMap<T, V> {
+    repr: Repr<T, V>,
 }
 
+/// The OR-Set's dot store: each element's dots.
+pub(crate) type DotStore<T> = ChunkMap<T, Dots>;
+
 #[derive(Clone)]
-enum Repr<T> {
+enum Repr<T, V> {
     /// At most [`CHUNK`] entries, sorted.
-    Small(SmallVec<[Entry<T>; 1]>),
+    Small(SmallVec<[Entry<T, V>; 1]>),
     /// Chunks keyed by their first element: each non-empty, sorted, at most [`CHUNK`]
     /// long, and wholly below the next chunk's first element. `len` counts entries.
     Chunked {
-        chunks: BTreeMap<T, Chunk<T>>,
+        chunks: BTreeMap<T, Chunk<T, V>>,
         len: usize,
     },
 }
 
-impl<T> Default for DotStore<T> {
+impl<T, V> Default for ChunkMap<T, V> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<T> DotStore<T> {
+impl<T, V> ChunkMap<T, V> {
     /// The empty store (no allocation).
     pub(crate) const fn new() -> Self {
         Self {
@@ -72,7 +77,7 @@ impl<T> DotStore<T> {
     }
 
     /// The entries in ascending order.
-    pub(crate) fn iter(&self) -> Iter<'_, T> {
+    pub(crate) fn iter(&self) -> Iter<'_, T, V> {
         match &self.repr {
             Repr::Small(v) => Iter {
                 chunks: None,
@@ -93,17 +98,17 @@ impl<T> DotStore<T> {
         self.iter().map(|(k, _)| k)
     }
 
-    pub(crate) fn values(&self) -> impl DoubleEndedIterator<Item = &Dots> + ExactSizeIterator + '_ {
+    pub(crate) fn values(&self) -> impl DoubleEndedIterator<Item = &V> + ExactSizeIterator + '_ {
         self.iter().map(|(_, v)| v)
     }
 }
 
-impl<T: Ord + Clone> DotStore<T> {
+impl<T: Ord + Clone, V> ChunkMap<T, V> {
     /// Builds a store from entries sorted strictly ascending by element (the caller
     /// checks), packing chunks full; allocates nothing beyond the chunks themselves.
-    pub(crate) fn from_sorted(entries: impl IntoIterator<Item = Entry<T>>) -> Self {
+    pub(crate) fn from_sorted(entries: impl IntoIterator<Item = Entry<T, V>>) -> Self {
         let mut rest = entries.into_iter();
-        let head: SmallVec<[Entry<T>; 1]> = rest.by_ref().take(CHUNK).collect();
+        let head: SmallVec<[Entry<T, V>; 1]> = rest.by_ref().take(CHUNK).collect();
         debug_assert!(head.windows(2).all(|w| w[0].0 < w[1].0));
         let Some(next) = rest.next() else {
             return Self {
@@ -115,7 +120,7 @@ impl<T: Ord + Clone> DotStore<T> {
         let mut prev = head.into_vec();
         let mut next = Some(next);
         while let Some(first) = next.take() {
-            let chunk: Chunk<T> = core::iter::once(first)
+            let chunk: Chunk<T, V> = core::iter::once(first)
                 .chain(rest.by_ref().take(CHUNK - 1))
                 .collect();
             debug_assert!(prev.last().map(|(k, _)| k) < chunk.first().map(|(k, _)| k));
@@ -135,45 +140,132 @@ impl<T: Ord + Clone> DotStore<T> {
 
     /// The chunk that holds `key` or would: the last one starting at or before it,
     /// else the first.
-    fn chunk_of<'a>(chunks: &'a BTreeMap<T, Chunk<T>>, key: &T) -> Option<&'a Chunk<T>> {
+    fn chunk_of<'a, Q>(chunks: &'a BTreeMap<T, Chunk<T, V>>, key: &Q) -> Option<&'a Chunk<T, V>>
+    where
+        T: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
         chunks
-            .range(..=key)
+            .range::<Q, _>((Bound::Unbounded, Bound::Included(key)))
             .next_back()
             .or_else(|| chunks.iter().next())
             .map(|(_, c)| c)
     }
 
-    fn slice_of(&self, key: &T) -> &[Entry<T>] {
+    fn slice_of<Q>(&self, key: &Q) -> &[Entry<T, V>]
+    where
+        T: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
         match &self.repr {
             Repr::Small(v) => v,
             Repr::Chunked { chunks, .. } => Self::chunk_of(chunks, key).map_or(&[], |c| c),
         }
     }
 
-    pub(crate) fn get(&self, key: &T) -> Option<&Dots> {
+    /// The entry under `key`, with the key as stored.
+    pub(crate) fn get_key_value<Q>(&self, key: &Q) -> Option<(&T, &V)>
+    where
+        T: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
         let s = self.slice_of(key);
-        s.binary_search_by(|(k, _)| k.cmp(key))
+        s.binary_search_by(|(k, _)| k.borrow().cmp(key))
             .ok()
-            .map(|i| &s[i].1)
+            .map(|i| (&s[i].0, &s[i].1))
     }
 
-    pub(crate) fn contains_key(&self, key: &T) -> bool {
+    pub(crate) fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        T: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.get_key_value(key).map(|(_, v)| v)
+    }
+
+    pub(crate) fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        T: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
         self.get(key).is_some()
     }
 
-    pub(crate) fn get_mut(&mut self, key: &T) -> Option<&mut Dots> {
-        let s: &mut [Entry<T>] = match &mut self.repr {
+    pub(crate) fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        T: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.get_key_value_mut(key).map(|(_, v)| v)
+    }
+
+    /// The entry under `key` with the key as stored, the value mutable (one search).
+    pub(crate) fn get_key_value_mut<Q>(&mut self, key: &Q) -> Option<(&T, &mut V)>
+    where
+        T: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        let s: &mut [Entry<T, V>] = match &mut self.repr {
             Repr::Small(v) => v,
-            Repr::Chunked { chunks, .. } => chunks.range_mut(..=key).next_back()?.1,
+            Repr::Chunked { chunks, .. } => {
+                chunks
+                    .range_mut::<Q, _>((Bound::Unbounded, Bound::Included(key)))
+                    .next_back()?
+                    .1
+            }
         };
-        match s.binary_search_by(|(k, _)| k.cmp(key)) {
-            Ok(i) => Some(&mut s[i].1),
+        match s.binary_search_by(|(k, _)| k.borrow().cmp(key)) {
+            Ok(i) => {
+                let (k, v) = &mut s[i];
+                Some((&*k, v))
+            }
             Err(_) => None,
         }
     }
 
+    /// The entries with keys within `(lo, hi)`, ascending (none if the bounds are
+    /// inverted). O(log n + CHUNK) to start, then O(1) per entry.
+    pub(crate) fn range<'a, Q>(
+        &'a self,
+        lo: Bound<&'a Q>,
+        hi: Bound<&'a Q>,
+    ) -> impl DoubleEndedIterator<Item = (&'a T, &'a V)> + 'a
+    where
+        T: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        let empty = match (lo, hi) {
+            (Bound::Included(a), Bound::Included(b)) => a > b,
+            (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) => {
+                a >= b
+            }
+            _ => false,
+        };
+        let (small, chunks): (&'a [Entry<T, V>], _) = match &self.repr {
+            _ if empty => (&[][..], None),
+            Repr::Small(v) => (&v[..], None),
+            Repr::Chunked { chunks, .. } => {
+                // From the chunk holding `lo` (the first one if none does).
+                let start = match lo {
+                    Bound::Included(q) | Bound::Excluded(q) => chunks
+                        .range::<Q, _>((Bound::Unbounded, Bound::Included(q)))
+                        .next_back()
+                        .map(|(k, _)| k.borrow()),
+                    Bound::Unbounded => None,
+                };
+                let start = start.map_or(Bound::Unbounded, Bound::Included);
+                (&[][..], Some(chunks.range::<Q, _>((start, hi))))
+            }
+        };
+        small
+            .iter()
+            .chain(chunks.into_iter().flatten().flat_map(|(_, c)| c.iter()))
+            .map(|(k, v)| (k, v))
+            .filter(move |(k, _)| RangeBounds::<Q>::contains(&(lo, hi), (*k).borrow()))
+    }
+
     /// Inserts or replaces; returns the replaced dots.
-    pub(crate) fn insert(&mut self, key: T, value: Dots) -> Option<Dots> {
+    pub(crate) fn insert(&mut self, key: T, value: V) -> Option<V> {
         loop {
             match &mut self.repr {
                 Repr::Small(v) => match v.binary_search_by(|(k, _)| k.cmp(&key)) {
@@ -184,7 +276,7 @@ impl<T: Ord + Clone> DotStore<T> {
                     }
                     Err(_) => {
                         // Full: become one chunk, then insert as below.
-                        let chunk: Chunk<T> = core::mem::take(v).into_vec();
+                        let chunk: Chunk<T, V> = core::mem::take(v).into_vec();
                         let len = chunk.len();
                         let mut chunks = BTreeMap::new();
                         if let Some(first) = chunk.first().map(|(k, _)| k.clone()) {
@@ -204,7 +296,7 @@ impl<T: Ord + Clone> DotStore<T> {
         }
     }
 
-    fn insert_chunked(chunks: &mut BTreeMap<T, Chunk<T>>, key: T, value: Dots) -> Option<Dots> {
+    fn insert_chunked(chunks: &mut BTreeMap<T, Chunk<T, V>>, key: T, value: V) -> Option<V> {
         let in_last = chunks.last_key_value().is_some_and(|(k, _)| *k <= key);
         let Some((_, chunk)) = chunks.range_mut(..=&key).next_back() else {
             // Below every element: it starts the first chunk, which is re-keyed, or a
@@ -249,22 +341,28 @@ impl<T: Ord + Clone> DotStore<T> {
     }
 
     /// Removes `key`; returns its entry.
-    pub(crate) fn remove_entry(&mut self, key: &T) -> Option<Entry<T>> {
+    pub(crate) fn remove_entry<Q>(&mut self, key: &Q) -> Option<Entry<T, V>>
+    where
+        T: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
         let (chunks, len) = match &mut self.repr {
             Repr::Small(v) => {
-                let i = v.binary_search_by(|(k, _)| k.cmp(key)).ok()?;
+                let i = v.binary_search_by(|(k, _)| k.borrow().cmp(key)).ok()?;
                 return Some(v.remove(i));
             }
             Repr::Chunked { chunks, len } => (chunks, len),
         };
-        let (first, chunk) = chunks.range_mut(..=key).next_back()?;
-        let i = chunk.binary_search_by(|(k, _)| k.cmp(key)).ok()?;
+        let (first, chunk) = chunks
+            .range_mut::<Q, _>((Bound::Unbounded, Bound::Included(key)))
+            .next_back()?;
+        let i = chunk.binary_search_by(|(k, _)| k.borrow().cmp(key)).ok()?;
         let entry = chunk.remove(i);
         *len -= 1;
         // Re-file the chunk if its first element changed or it became sparse.
         if i == 0 || chunk.len() < CHUNK / 4 {
             let first = first.clone();
-            if let Some(chunk) = chunks.remove(&first) {
+            if let Some(chunk) = chunks.remove::<T>(&first) {
                 Self::rebalance(chunks, chunk);
             }
         }
@@ -274,16 +372,20 @@ impl<T: Ord + Clone> DotStore<T> {
         Some(entry)
     }
 
-    pub(crate) fn remove(&mut self, key: &T) -> Option<Dots> {
+    pub(crate) fn remove<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        T: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
         self.remove_entry(key).map(|(_, v)| v)
     }
 
     /// Keeps the entries for which `keep` returns true (O(n)).
-    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&T, &mut Dots) -> bool) {
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&T, &mut V) -> bool) {
         match &mut self.repr {
             Repr::Small(v) => v.retain(|(k, d)| keep(k, d)),
             Repr::Chunked { chunks, .. } => {
-                let mut kept: Vec<Entry<T>> = Vec::new();
+                let mut kept: Vec<Entry<T, V>> = Vec::new();
                 let mut changed = false;
                 for chunk in chunks.values_mut() {
                     let before = chunk.len();
@@ -305,7 +407,7 @@ impl<T: Ord + Clone> DotStore<T> {
     /// Re-files a chunk taken out after a remove: dropped if empty, merged with a
     /// neighbour if sparse and the two fit in one chunk, and keyed by its (possibly
     /// new) first element.
-    fn rebalance(chunks: &mut BTreeMap<T, Chunk<T>>, mut chunk: Chunk<T>) {
+    fn rebalance(chunks: &mut BTreeMap<T, Chunk<T, V>>, mut chunk: Chunk<T, V>) {
         let Some(first) = chunk.first().map(|(k, _)| k.clone()) else {
             return;
         };
@@ -335,7 +437,7 @@ impl<T: Ord + Clone> DotStore<T> {
     }
 
     /// Every entry, ascending, by value.
-    pub(crate) fn into_vec(self) -> Vec<Entry<T>> {
+    pub(crate) fn into_vec(self) -> Vec<Entry<T, V>> {
         match self.repr {
             Repr::Small(v) => v.into_vec(),
             Repr::Chunked { chunks, len } => {
@@ -351,7 +453,7 @@ impl<T: Ord + Clone> DotStore<T> {
     /// Back to one vector once small (so a set emptied by removes holds no chunks).
     fn shrink_to_small(&mut self) {
         if let Repr::Chunked { chunks, .. } = &mut self.repr {
-            let mut all: Vec<Entry<T>> = Vec::with_capacity(chunks.values().map(Vec::len).sum());
+            let mut all: Vec<Entry<T, V>> = Vec::with_capacity(chunks.values().map(Vec::len).sum());
             for (_, chunk) in core::mem::take(chunks) {
                 all.extend(chunk);
             }
@@ -373,37 +475,37 @@ fn push_within_capacity<E>(chunk: &mut Vec<E>, i: usize, e: E) {
     chunk.insert(i, e);
 }
 
-impl<T: PartialEq> PartialEq for DotStore<T> {
+impl<T: PartialEq, V: PartialEq> PartialEq for ChunkMap<T, V> {
     fn eq(&self, other: &Self) -> bool {
         self.len() == other.len() && self.iter().eq(other.iter())
     }
 }
 
-impl<T: fmt::Debug> fmt::Debug for DotStore<T> {
+impl<T: fmt::Debug, V: fmt::Debug> fmt::Debug for ChunkMap<T, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map().entries(self.iter()).finish()
     }
 }
 
-impl<'a, T> IntoIterator for &'a DotStore<T> {
-    type Item = (&'a T, &'a Dots);
-    type IntoIter = Iter<'a, T>;
+impl<'a, T, V> IntoIterator for &'a ChunkMap<T, V> {
+    type Item = (&'a T, &'a V);
+    type IntoIter = Iter<'a, T, V>;
 
-    fn into_iter(self) -> Iter<'a, T> {
+    fn into_iter(self) -> Iter<'a, T, V> {
         self.iter()
     }
 }
 
-/// The entries of a [`DotStore`] in ascending order.
-pub(crate) struct Iter<'a, T> {
-    chunks: Option<btree_map::Values<'a, T, Chunk<T>>>,
-    front: core::slice::Iter<'a, Entry<T>>,
-    back: core::slice::Iter<'a, Entry<T>>,
+/// The entries of a [`ChunkMap`] in ascending order.
+pub(crate) struct Iter<'a, T, V> {
+    chunks: Option<btree_map::Values<'a, T, Chunk<T, V>>>,
+    front: core::slice::Iter<'a, Entry<T, V>>,
+    back: core::slice::Iter<'a, Entry<T, V>>,
     len: usize,
 }
 
-impl<'a, T> Iterator for Iter<'a, T> {
-    type Item = (&'a T, &'a Dots);
+impl<'a, T, V> Iterator for Iter<'a, T, V> {
+    type Item = (&'a T, &'a V);
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
@@ -427,7 +529,7 @@ impl<'a, T> Iterator for Iter<'a, T> {
     }
 }
 
-impl<T> DoubleEndedIterator for Iter<'_, T> {
+impl<T, V> DoubleEndedIterator for Iter<'_, T, V> {
     fn next_back(&mut self) -> Option<Self::Item> {
         loop {
             if let Some((k, v)) = self.back.next_back() {
@@ -450,7 +552,7 @@ impl<T> DoubleEndedIterator for Iter<'_, T> {
     }
 }
 
-impl<T> ExactSizeIterator for Iter<'_, T> {}
+impl<T, V> ExactSizeIterator for Iter<'_, T, V> {}
 
 #[cfg(test)]
 mod tests {
@@ -462,7 +564,7 @@ mod tests {
         Dots::one(Dot::new(ReplicaId::new(c % 3), c + 1))
     }
 
-    impl<T: Ord + Clone> DotStore<T> {
+    impl<T: Ord + Clone, V> ChunkMap<T, V> {
         /// Every structural invariant; `len` matches.
         fn check(&self) {
             match &self.repr {
@@ -624,6 +726,52 @@ mod tests {
             panic!("5,000 entries are chunked")
         };
         assert!(chunks.values().skip(1).all(|c| c.len() == CHUNK));
+    }
+
+    #[test]
+    fn ranges_and_borrowed_lookups_match_a_btree_map() {
+        use std::sync::Arc;
+        for n in [0u64, 1, 40, 64, 65, 1_000] {
+            let model: BTreeMap<Arc<str>, u64> = (0..n)
+                .map(|i| (Arc::from(format!("k{:04}", i * 3)), i))
+                .collect();
+            let store = ChunkMap::from_sorted(model.iter().map(|(k, v)| (k.clone(), *v)));
+            let mut rng = Rng(n);
+            for _ in 0..300 {
+                let a = format!("k{:04}", rng.next() % (3 * n + 3));
+                let b = format!("k{:04}", rng.next() % (3 * n + 3));
+                let bound = |s: &str, r: u64| -> Bound<String> {
+                    match r % 3 {
+                        0 => Bound::Included(s.to_string()),
+                        1 => Bound::Excluded(s.to_string()),
+                        _ => Bound::Unbounded,
+                    }
+                };
+                let (lo, hi) = (bound(&a, rng.next()), bound(&b, rng.next()));
+                let (lo, hi) = (
+                    lo.as_ref().map(String::as_str),
+                    hi.as_ref().map(String::as_str),
+                );
+                let got: Vec<(&Arc<str>, &u64)> = store.range::<str>(lo, hi).collect();
+                let inverted = match (lo, hi) {
+                    (Bound::Included(x), Bound::Included(y)) => x > y,
+                    (
+                        Bound::Included(x) | Bound::Excluded(x),
+                        Bound::Included(y) | Bound::Excluded(y),
+                    ) => x >= y,
+                    _ => false,
+                };
+                let want: Vec<(&Arc<str>, &u64)> = if inverted {
+                    Vec::new()
+                } else {
+                    model.range::<str, _>((lo, hi)).collect()
+                };
+                assert_eq!(got, want, "{lo:?}..{hi:?} of {n}");
+                let back: Vec<(&Arc<str>, &u64)> = store.range::<str>(lo, hi).rev().collect();
+                assert!(back.iter().rev().eq(want.iter()));
+                assert_eq!(store.get_key_value(&*a), model.get_key_value(&*a));
+            }
+        }
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! cargo run --release -p crdt-bench --bin bench_table -- [--quick] [--sizes 10000,100000] [--targets FILE]
 //! ```
 //! `--quick` runs fewer repetitions and only 1e4 and 1e5 elements (a smoke run);
-//! `--targets FILE` writes the target rows (markdown, no header) to FILE.
+//! `--targets FILE` writes the target rows (markdown, no header) to FILE;
+//! `--only orset,counter,register,keyspace` runs only those sections (targets of the
+//! others are then absent).
 //!
 //! The counting allocator is the global allocator here (for live heap and allocation
 //! counts); when no measurement is running it costs one thread-local flag check per
@@ -15,6 +17,7 @@ use alloc_counter::CountingAlloc;
 use crdt_bench::counter::{CounterContender, PlainG, PlainPn, REPLICAS};
 use crdt_bench::element::Element;
 use crdt_bench::heap;
+use crdt_bench::keyspace::{self as ks, MergePath, RepairPair};
 use crdt_bench::measurement as m;
 use crdt_bench::orset::{
     CrdtsOps, CrdtsStateMerge, Ours, OursDelta, OursMergeDelta, Plain, PlainDelta, SetContender,
@@ -23,7 +26,7 @@ use crdt_bench::orset::{
 use crdt_bench::register::{Marker, RegisterContender};
 use crdt_bench::rng::SplitMix64;
 use crdt_bench::table::{bytes, ns, ratio, sig3, Table, Target};
-use crdt_bench::timing::{Plan, Sample};
+use crdt_bench::timing::{per_op, Plan, Sample};
 use crdt_core::{GCounter, LwwRegister, PnCounter};
 use std::path::PathBuf;
 
@@ -82,6 +85,13 @@ struct Ledger {
     encoded: Worst,
     delta_1e6: Option<f64>,
     gcounter_1024: Option<f64>,
+    /// Per keyspace size: `(n, ours, crdts)` one-key merge times in ns.
+    ks_merge: Vec<(u64, f64, f64)>,
+    ks_metadata: Worst,
+    /// Repair of a peer lacking 10 writes: `(n, time ratio, bytes ratio)`.
+    ks_repair: Option<(u64, f64, f64)>,
+    /// A deleted key after more writes: `(writes, the measurement)`.
+    ks_deleted: Option<(u64, ks::DeletedKey)>,
 }
 
 fn verdict(met: bool) -> &'static str {
@@ -464,6 +474,247 @@ fn register_section(plan: Plan) {
     println!("{}", table.render());
 }
 
+/// The keyspace's target rows (issue 11).
+fn keyspace_targets(ledger: &Ledger, b: &dyn Fn(f64) -> String) -> Vec<Target> {
+    let mut out = Vec::new();
+    let first = ledger.ks_merge.first();
+    let last = ledger.ks_merge.last();
+    if let (Some(&(n0, t0, _)), Some(&(n1, t1, _))) = (first, last) {
+        if n1 > n0 {
+            let v = t1 / t0;
+            out.push(Target::new(
+                format!(
+                    "Keyspace: merge a one-key delta, {} keys vs {} keys",
+                    bytes(n1),
+                    bytes(n0)
+                ),
+                "≤ 3x slower (flat)",
+                format!("{} ({} vs {})", ratio(v), ns(t1), ns(t0)),
+                v <= 3.0,
+            ));
+        }
+    }
+    let mut worst = Worst::default();
+    for &(n, ours, theirs) in &ledger.ks_merge {
+        worst.note(theirs / ours, format!("n = {}", bytes(n)), true);
+    }
+    if let Some(v) = worst.value {
+        out.push(Target::new(
+            "Keyspace: merge a one-key delta vs crdts `Map` merging a one-key state",
+            "≥ 1000x faster",
+            format!("{} (worst, {})", ratio(v), worst.at),
+            v >= 1000.0,
+        ));
+    }
+    if let Some((n, time, size)) = ledger.ks_repair {
+        out.push(Target::new(
+            format!(
+                "Keyspace: repair a peer lacking {} writes, {} keys: time vs merging the deltas",
+                ks::REPAIR_WRITES,
+                bytes(n)
+            ),
+            "≤ 10x",
+            ratio(time),
+            time <= 10.0,
+        ));
+        out.push(Target::new(
+            "Keyspace: that repair's bytes vs the deltas' bytes",
+            "≤ 2x",
+            ratio(size),
+            size <= 2.0,
+        ));
+    }
+    if let Some(v) = ledger.ks_metadata.value {
+        out.push(Target::new(
+            "Keyspace: metadata per key (counter, one-element OR-Set), heap beyond key and value bytes",
+            "≤ 64 B",
+            format!("{} (worst, {})", b(v), ledger.ks_metadata.at),
+            v <= 64.0,
+        ));
+    }
+    if let Some((writes, gone)) = ledger.ks_deleted {
+        out.push(Target::new(
+            format!(
+                "Keyspace: a deleted key after {} more writes elsewhere",
+                bytes(writes)
+            ),
+            "0 B (encoded and heap)",
+            format!(
+                "{} B encoded, {} B heap{}",
+                gone.encoded_extra,
+                gone.heap_extra,
+                if gone.equal { "" } else { ", states differ" }
+            ),
+            gone.equal && gone.encoded_extra == 0 && gone.heap_extra == 0,
+        ));
+    }
+    out
+}
+
+fn keyspace_section(plan: Plan, n: u64, ledger: &mut Ledger) {
+    let mut rng = SplitMix64::new(0xC0 ^ n);
+    let at = format!("n = {}", bytes(n));
+    println!("### Keyspace, {} keys\n", bytes(n));
+    let mut table = Table::new(&HEADERS, 1);
+
+    let mut ours = ks::build_sets(n);
+    let mut theirs = ks::build_theirs(n);
+    let a = per_op(
+        plan,
+        ks::merge_one_key_rep(&mut ours, n, MergePath::Merge, &mut rng),
+    );
+    let a2 = per_op(
+        plan,
+        ks::merge_one_key_rep(&mut ours, n, MergePath::MergeDelta, &mut rng),
+    );
+    let b = per_op(
+        plan.max_batch(64),
+        ks::their_merge_one_key_rep(&mut theirs, n, &mut rng),
+    );
+    ledger.ks_merge.push((n, a.median_ns, b.median_ns));
+    let vs = b.median_ns / a.median_ns;
+    table.row(row(
+        "merge a one-key delta (ours: `merge`; crdts: `merge` of a one-key `Map`)",
+        [t(&a), t(&b), "—".into()],
+        ratio(vs),
+        String::new(),
+        "≥ 1000x crdts (flatness: targets)",
+        Some(vs >= 1000.0),
+    ));
+    table.row(row(
+        "  … ours via `merge_delta` (as crdt-sync)",
+        [t(&a2), String::new(), String::new()],
+        ratio(b.median_ns / a2.median_ns),
+        String::new(),
+        "—",
+        None,
+    ));
+    let encoded = |len: usize| sig3(len as f64 / n as f64);
+    table.row(row(
+        "encoded bytes per one-element OR-Set key (14-byte key)",
+        [
+            encoded(crdt_core::codec::encode(&ours).len()),
+            encoded(postcard::to_allocvec(&theirs).map_or(0, |v| v.len())),
+            "—".into(),
+        ],
+        String::new(),
+        String::new(),
+        "—",
+        None,
+    ));
+    drop((ours, theirs));
+
+    let counter = ks::metadata_per_key(n, ks::COUNTER_VALUE_BYTES, ks::build_counters);
+    let set = ks::metadata_per_key(n, ks::ELEMENT.len(), ks::build_sets);
+    let their_set = ks::metadata_per_key(n, ks::ELEMENT.len(), ks::build_theirs);
+    ledger
+        .ks_metadata
+        .note(counter, format!("counter, {at}"), false);
+    ledger.ks_metadata.note(set, format!("OR-Set, {at}"), false);
+    table.row(row(
+        "metadata per counter key: live heap beyond key and value bytes",
+        [format!("{} B", sig3(counter)), "—".into(), "—".into()],
+        String::new(),
+        String::new(),
+        "≤ 64 B",
+        Some(counter <= 64.0),
+    ));
+    table.row(row(
+        "metadata per one-element OR-Set key: live heap beyond key and value bytes",
+        [
+            format!("{} B", sig3(set)),
+            format!("{} B", sig3(their_set)),
+            "—".into(),
+        ],
+        ratio(their_set / set),
+        String::new(),
+        "≤ 64 B",
+        Some(set <= 64.0),
+    ));
+    println!("{}", table.render());
+}
+
+fn keyspace_repair_section(plan: Plan, n: u64, writes: u64, ledger: &mut Ledger) {
+    println!(
+        "### Keyspace: repair and delete, {} counter keys\n",
+        bytes(n)
+    );
+    let mut table = Table::new(&HEADERS, 1);
+    let mut pair = RepairPair::new(ks::build_counters(n), n);
+    let repair = per_op(plan.max_batch(256), pair.repair_rep());
+    let deltas = per_op(plan.max_batch(256), pair.deltas_rep());
+    // Bytes of one more round of writes, both ways.
+    let written = pair.write();
+    let delta_bytes: usize = written
+        .iter()
+        .map(|d| crdt_bench::wire::body(d).len())
+        .sum();
+    let repair_delta = pair.repair();
+    let repair_bytes = crdt_bench::wire::body(&repair_delta).len();
+    drop(pair);
+    let (tr, br) = (
+        repair.median_ns / deltas.median_ns,
+        repair_bytes as f64 / delta_bytes as f64,
+    );
+    ledger.ks_repair = Some((n, tr, br));
+    table.row(row(
+        &format!(
+            "repair a peer lacking {} writes (`delta_since` + `merge_delta`)",
+            ks::REPAIR_WRITES
+        ),
+        [t(&repair), String::new(), String::new()],
+        String::new(),
+        String::new(),
+        "≤ 10x the deltas' merge",
+        Some(tr <= 10.0),
+    ));
+    table.row(row(
+        &format!(
+            "  … merging those {} deltas (`merge_delta` each)",
+            ks::REPAIR_WRITES
+        ),
+        [t(&deltas), String::new(), String::new()],
+        String::new(),
+        String::new(),
+        "—",
+        None,
+    ));
+    table.row(row(
+        "  bytes: the repair's body / the deltas' bodies",
+        [
+            format!(
+                "{} / {}",
+                bytes(repair_bytes as u64),
+                bytes(delta_bytes as u64)
+            ),
+            String::new(),
+            String::new(),
+        ],
+        String::new(),
+        String::new(),
+        "≤ 2x",
+        Some(br <= 2.0),
+    ));
+    let gone = ks::deleted_key(writes, n);
+    ledger.ks_deleted = Some((writes, gone));
+    table.row(row(
+        &format!(
+            "a deleted key after {} more writes elsewhere: encoded / heap bytes it still costs",
+            bytes(writes)
+        ),
+        [
+            format!("{} / {} B", gone.encoded_extra, gone.heap_extra),
+            String::new(),
+            String::new(),
+        ],
+        String::new(),
+        String::new(),
+        "0 B",
+        Some(gone.equal && gone.encoded_extra == 0 && gone.heap_extra == 0),
+    ));
+    println!("{}", table.render());
+}
+
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
@@ -491,21 +742,48 @@ fn main() -> std::io::Result<()> {
         encoded: Worst::default(),
         delta_1e6: None,
         gcounter_1024: None,
+        ks_merge: Vec::new(),
+        ks_metadata: Worst::default(),
+        ks_repair: None,
+        ks_deleted: None,
     };
-    for &n in &sizes {
-        orset_section::<u64>(plan, n, &mut ledger);
+    let only = arg(&args, "--only");
+    let want = |section: &str| {
+        only.as_deref()
+            .map_or(true, |o| o.split(',').any(|s| s.trim() == section))
+    };
+    if want("orset") {
+        for &n in &sizes {
+            orset_section::<u64>(plan, n, &mut ledger);
+        }
+        for &n in &sizes {
+            orset_section::<String>(plan, n, &mut ledger);
+        }
     }
-    for &n in &sizes {
-        orset_section::<String>(plan, n, &mut ledger);
+    if want("counter") {
+        counter_section::<GCounter, crdts::GCounter<u64>, PlainG>(
+            plan,
+            "G-Counter",
+            &mut ledger,
+            true,
+        );
+        counter_section::<PnCounter, crdts::PNCounter<u64>, PlainPn>(
+            plan,
+            "PN-Counter",
+            &mut ledger,
+            false,
+        );
     }
-    counter_section::<GCounter, crdts::GCounter<u64>, PlainG>(plan, "G-Counter", &mut ledger, true);
-    counter_section::<PnCounter, crdts::PNCounter<u64>, PlainPn>(
-        plan,
-        "PN-Counter",
-        &mut ledger,
-        false,
-    );
-    register_section(plan);
+    if want("register") {
+        register_section(plan);
+    }
+    if want("keyspace") {
+        for &n in &sizes {
+            keyspace_section(plan, n, &mut ledger);
+        }
+        let largest = sizes.iter().copied().max().unwrap_or(10_000);
+        keyspace_repair_section(plan, largest, largest, &mut ledger);
+    }
 
     let mut targets = Vec::new();
     let worst = |w: &Worst,
@@ -569,6 +847,7 @@ fn main() -> std::io::Result<()> {
             v >= 10.0,
         )
     }));
+    targets.extend(keyspace_targets(&ledger, &b));
     let rows: Vec<String> = targets.iter().map(Target::row).collect();
     if let Some(path) = targets_file {
         std::fs::write(path, rows.join("\n") + "\n")?;

@@ -8,7 +8,7 @@ use super::topology::Topology;
 use super::workload::{Kind, Replicated, Script};
 use super::{body, Protocol};
 use crate::timing::Stopwatch;
-use crdt_core::{GCounter, OrSet};
+use crdt_core::{GCounter, Keyspace, OrSet};
 use std::time::Duration;
 
 /// Leaders in the experiment (as in Enes et al.).
@@ -169,6 +169,7 @@ impl Experiment {
         let outcomes = match kind {
             Kind::AddOnlySet | Kind::SetWithRemoves => run_all::<OrSet<u64>>(&topology, &script),
             Kind::Counter => run_all::<GCounter>(&topology, &script),
+            Kind::Map => run_all::<Keyspace>(&topology, &script),
         };
         for o in &outcomes {
             assert_eq!(
@@ -197,7 +198,12 @@ mod tests {
 
     #[test]
     fn every_protocol_converges_to_the_same_state() {
-        for kind in [Kind::AddOnlySet, Kind::SetWithRemoves, Kind::Counter] {
+        for kind in [
+            Kind::AddOnlySet,
+            Kind::SetWithRemoves,
+            Kind::Counter,
+            Kind::Map,
+        ] {
             for topology in [Topology::mesh(15, MESH_SEED), Topology::tree(15)] {
                 let e = Experiment::run(topology, kind, 10);
                 // `run` checked convergence and equal final states; the lower bound

@@ -44,7 +44,7 @@ pub struct Leaders<C: Replicated, D> {
     leaders: Vec<Leader<C>>,
     probe: bool,
     peaks: Vec<u64>,
-    /// Bytes and messages by message kind (the 4th header byte).
+    /// Bytes and messages by message kind (the byte after the 4-byte envelope).
     kinds: [(u64, u64); 16],
     _delivery: core::marker::PhantomData<D>,
 }
@@ -122,8 +122,9 @@ impl<C: Replicated, D: Delivery> Protocol<C> for Leaders<C, D> {
             }
             for (from, t) in outbox {
                 bytes += t.payload.len() as u64;
-                // Header: magic (2 bytes), protocol version, kind.
-                let kind = usize::from(t.payload.get(3).copied().unwrap_or(0)).min(15);
+                // Envelope: magic (2 bytes), protocol version, highest version; then
+                // the kind.
+                let kind = usize::from(t.payload.get(4).copied().unwrap_or(0)).min(15);
                 self.kinds[kind].0 += t.payload.len() as u64;
                 self.kinds[kind].1 += 1;
                 let to = (t.to.get() - 1) as usize;
@@ -151,8 +152,8 @@ impl<C: Replicated, D: Delivery> Protocol<C> for Leaders<C, D> {
     }
 
     /// By `crdt-sync` message kind (`Delta` 1, `Ack` 2, `Digest` 3, `Repair` 4,
-    /// `Probe` 5, `ProbeReply` 6, `Delta` with a piggybacked ack 7; other kind bytes
-    /// are shown by number).
+    /// `Probe` 5, `ProbeReply` 6, `Delta` with a piggybacked ack 7, `Fragment` 8,
+    /// `FragmentAck` 9; other kind bytes are shown by number).
     fn breakdown(&self) -> Vec<(&'static str, u64, u64)> {
         const NAMES: [&str; 16] = [
             "kind 0",
@@ -163,8 +164,8 @@ impl<C: Replicated, D: Delivery> Protocol<C> for Leaders<C, D> {
             "Probe",
             "ProbeReply",
             "Delta+Ack",
-            "kind 8",
-            "kind 9",
+            "Fragment",
+            "FragmentAck",
             "kind 10",
             "kind 11",
             "kind 12",

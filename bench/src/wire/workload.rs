@@ -1,7 +1,9 @@
 //! The update workloads: a deterministic script of one update per leader per round.
 
 use crate::rng::SplitMix64;
-use crdt_core::{DeltaCrdt, GCounter, GCounterOp, OrSet, OrSetOp, ReplicaId};
+use crdt_core::{
+    DeltaCrdt, GCounter, GCounterOp, Keyspace, KeyspaceOp, OrSet, OrSetOp, ReplicaId, ValueOp,
+};
 use std::collections::BTreeSet;
 
 /// One local update.
@@ -13,7 +15,12 @@ pub enum Op {
     Remove(u64),
     /// Add 1 to the counter.
     Increment,
+    /// Add 1 to the counter under the map's key number `n` (of [`MAP_KEYS`]).
+    IncrementKey(u64),
 }
+
+/// Keys of the map workload.
+pub const MAP_KEYS: u64 = 1000;
 
 /// A replicated type the workloads can drive.
 pub trait Replicated: DeltaCrdt {
@@ -31,7 +38,7 @@ impl Replicated for OrSet<u64> {
         match op {
             Op::Insert(x) => OrSetOp::Insert(*x),
             Op::Remove(x) => OrSetOp::Remove(*x),
-            Op::Increment => unreachable!("not a set update"),
+            Op::Increment | Op::IncrementKey(_) => unreachable!("not a set update"),
         }
     }
 }
@@ -40,7 +47,21 @@ impl Replicated for GCounter {
     fn op(op: &Op) -> GCounterOp {
         match op {
             Op::Increment => GCounterOp::Increment(1),
-            Op::Insert(_) | Op::Remove(_) => unreachable!("not a counter update"),
+            Op::Insert(_) | Op::Remove(_) | Op::IncrementKey(_) => {
+                unreachable!("not a counter update")
+            }
+        }
+    }
+}
+
+impl Replicated for Keyspace {
+    fn op(op: &Op) -> KeyspaceOp {
+        match op {
+            Op::IncrementKey(k) => KeyspaceOp::Write {
+                key: format!("key:{k:03}"),
+                op: ValueOp::GCounterIncrement(1),
+            },
+            Op::Insert(_) | Op::Remove(_) | Op::Increment => unreachable!("not a map update"),
         }
     }
 }
@@ -55,6 +76,9 @@ pub enum Kind {
     SetWithRemoves,
     /// G-Counter: every update increments.
     Counter,
+    /// A map (`Keyspace`) of [`MAP_KEYS`] G-Counters: every update increments one key,
+    /// chosen at random (the "GMap" of Enes et al. is a map of 1,000 keys too).
+    Map,
 }
 
 impl Kind {
@@ -65,6 +89,7 @@ impl Kind {
             Kind::AddOnlySet => "add-only OR-Set (GSet)",
             Kind::SetWithRemoves => "OR-Set, 20% removes",
             Kind::Counter => "G-Counter",
+            Kind::Map => "map of 1,000 G-Counters (keyspace)",
         }
     }
 }
@@ -93,6 +118,7 @@ impl Script {
                 (0..leaders)
                     .map(|l| match kind {
                         Kind::Counter => Op::Increment,
+                        Kind::Map => Op::IncrementKey(rng.below(MAP_KEYS)),
                         Kind::SetWithRemoves if !own[l].is_empty() && rng.percent(20) => {
                             let i = rng.below(own[l].len() as u64) as usize;
                             Op::Remove(own[l].swap_remove(i))
@@ -137,7 +163,7 @@ mod tests {
                 match round[l] {
                     Op::Insert(x) => assert!(live.insert(x)),
                     Op::Remove(x) => assert!(live.remove(&x)),
-                    Op::Increment => unreachable!(),
+                    Op::Increment | Op::IncrementKey(_) => unreachable!(),
                 }
             }
         }

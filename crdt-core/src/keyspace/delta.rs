@@ -73,7 +73,7 @@ impl DeltaCrdt for Keyspace {
         let mut fresh: Vec<Dot> = Vec::new();
         let mut novel = Keyspace::new();
         for (key, entry) in &delta.entries {
-            for (dot, payload) in entry {
+            for (payload, dot) in entry {
                 if !self.ctx.contains(dot) {
                     fresh.push(*dot);
                     novel.insert_live(key, *dot, payload.clone());
@@ -97,20 +97,20 @@ impl DeltaCrdt for Keyspace {
     /// seen hide `n` more writes if `m > 0` (whichever wins), else `n - 1`.
     /// O(LWW dots of `incoming`'s keys and of ours under them, × log keys).
     fn concurrent_discards(&self, incoming: &Self) -> u64 {
-        let lww = |p: &Payload| matches!(p, Payload::Lww { .. });
+        let lww = |p: &Payload| matches!(p, Payload::Lww(_));
         let mut hidden = 0u64;
         for (key, theirs) in &incoming.entries {
             let new = theirs
                 .iter()
-                .filter(|(d, p)| lww(p) && !self.ctx.contains(d))
+                .filter(|(p, d)| lww(p) && !self.ctx.contains(d))
                 .count() as u64;
             if new == 0 {
                 continue;
             }
             let kept = self.entries.get(key).map_or(0, |mine| {
                 mine.iter()
-                    .filter(|(d, p)| {
-                        lww(p) && (!incoming.ctx.contains(d) || theirs.iter().any(|(t, _)| t == d))
+                    .filter(|(p, d)| {
+                        lww(p) && (!incoming.ctx.contains(d) || theirs.iter().any(|(_, t)| t == d))
                     })
                     .count()
             });

@@ -37,10 +37,13 @@
 //!   of the other types), as does a delete.
 //!
 //! # Cost
-//! Keys live in a B-tree, and an index maps each live dot to its key (per writer, a
-//! B-tree from dot counter to key). A second context, `removed`, holds the dots seen
-//! but no longer live (the context minus the live dots, kept as runs; it only grows and
-//! joins by union, like the context, and is rebuilt rather than encoded).
+//! Keys live in an ordered map of sorted chunks (the OR-Set's chunked store: up to 64
+//! entries per chunk under a B-tree on each chunk's first key), and an index maps each
+//! live dot to its key (per writer, the same chunked map from dot counter to key).
+//! Both take O(log keys + 64) per lookup, insert or remove. A second context,
+//! `removed`, holds the dots seen but no longer live (the context minus the live dots,
+//! kept as runs; it only grows and joins by union, like the context, and is rebuilt
+//! rather than encoded).
 //! - a write or delete: O(log keys + size of the key's entry); its delta names one key;
 //! - merging a delta of `d` live dots whose removals form `k` runs: O((d + k + dropped)
 //!   × log keys) plus the contexts' merge, independent of the number of keys;
@@ -54,9 +57,20 @@
 //!   checks: O(size of the context); the entries' part is kept up to date on every
 //!   change (one hash per dot added or dropped).
 //!
+//! # Memory
+//! A key with one live dot (a counter written by one replica, a one-element set)
+//! costs, on 64-bit targets, besides its key's bytes: the key's shared allocation
+//! header (16 bytes, and padding to 8), its slot in the key map (the key pointer, 16,
+//! and the entry with its one dot inline, 40: payload 24, dot 16), its slot in the dot
+//! index (counter 8, key pointer 16), and about 2 bytes of chunk index. That is about
+//! 100 bytes, 92 beyond a counter's 8-byte value (`bench_table` measures it; a set's
+//! element is a separate allocation). Ascending writes leave chunks full; random
+//! inserts split full chunks in halves, so slots can take up to twice their size.
+//!
 //! [`DeltaCrdt::delta_since`]: crate::DeltaCrdt::delta_since
 
 mod delta;
+mod entry;
 mod hash;
 mod mutate;
 mod value;
@@ -64,17 +78,20 @@ mod value;
 pub use mutate::KEY_BYTES_MAX;
 pub use value::{KeyspaceOp, Value, ValueOp, ValueType};
 
-pub(crate) use value::Payload;
+pub(crate) use entry::Entry;
+pub(crate) use value::{LwwWrite, Payload};
 
 use crate::codec::Invalid;
+use crate::dot_store::ChunkMap;
 use crate::{CausalContext, Crdt, Dot, ReplicaId};
 use core::fmt;
 use core::ops::Bound;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// The live dots of one key with their payloads, sorted by dot, never empty.
-pub(crate) type Entry = Vec<(Dot, Payload)>;
+// An entry of one dot holds it inline with its payload; the memory figure of a key
+// depends on the payload's size.
+const _: () = assert!(core::mem::size_of::<Payload>() <= 24);
 
 /// A replicated ordered map from UTF-8 keys (at most [`KEY_BYTES_MAX`] bytes) to
 /// values of five CRDT types, all under one causal context (see the module docs for
@@ -87,12 +104,12 @@ pub(crate) type Entry = Vec<(Dot, Payload)>;
 ///   minus the live dots.
 #[derive(Clone, Default)]
 pub struct Keyspace {
-    entries: BTreeMap<Arc<str>, Entry>,
+    entries: ChunkMap<Arc<str>, Entry>,
     ctx: CausalContext,
     /// The dots of `ctx` that are not live.
     removed: CausalContext,
-    /// Every live dot's key: writer, then dot counter.
-    index: BTreeMap<ReplicaId, BTreeMap<u64, Arc<str>>>,
+    /// Every live dot's key (sharing the entry's key): writer, then dot counter.
+    index: BTreeMap<ReplicaId, ChunkMap<u64, Arc<str>>>,
     /// The wrapping sum of every live dot's hash (see [`Keyspace::state_hash`]).
     live_hash: u64,
 }
@@ -102,7 +119,7 @@ impl Keyspace {
     #[must_use]
     pub const fn new() -> Self {
         Self {
-            entries: BTreeMap::new(),
+            entries: ChunkMap::new(),
             ctx: CausalContext::new(),
             removed: CausalContext::new(),
             index: BTreeMap::new(),
@@ -154,7 +171,7 @@ impl Keyspace {
         end: Bound<&'a str>,
     ) -> impl DoubleEndedIterator<Item = (&'a str, Value)> + 'a {
         self.entries
-            .range::<str, _>((start, end))
+            .range::<str>(start, end)
             .map(|(k, e)| (&**k, read(e)))
     }
 
@@ -162,7 +179,7 @@ impl Keyspace {
     /// start, then O(size of each entry) per key.
     pub fn prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, Value)> + 'a {
         self.entries
-            .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
+            .range::<str>(Bound::Included(prefix), Bound::Unbounded)
             .take_while(move |(k, _)| k.starts_with(prefix))
             .map(|(k, e)| (&**k, read(e)))
     }
@@ -177,13 +194,13 @@ impl Keyspace {
     pub fn dots(&self) -> impl Iterator<Item = (&str, Dot)> + '_ {
         self.entries
             .iter()
-            .flat_map(|(k, e)| e.iter().map(move |(d, _)| (&**k, *d)))
+            .flat_map(|(k, e)| e.iter().map(move |(_, d)| (&**k, *d)))
     }
 
     /// The number of live dots (writes that are still part of a value).
     #[must_use]
     pub fn live_dot_count(&self) -> usize {
-        self.index.values().map(BTreeMap::len).sum()
+        self.index.values().map(ChunkMap::len).sum()
     }
 
     /// Checks every invariant the type documents (O(n log n): for tests and fuzzers;
@@ -226,41 +243,51 @@ impl Keyspace {
         entries: Vec<(Arc<str>, Entry)>,
         ctx: CausalContext,
     ) -> Result<Self, Invalid> {
-        let mut out = Self::new();
-        let mut live: Vec<Dot> = Vec::new();
-        for (key, entry) in entries {
+        let mut live_hash = 0u64;
+        let mut live: Vec<(Dot, Arc<str>)> = Vec::new();
+        for (i, (key, entry)) in entries.iter().enumerate() {
             if key.len() > KEY_BYTES_MAX {
                 return Err(Invalid::Inconsistent("a key is longer than KEY_BYTES_MAX"));
+            }
+            if i > 0 && entries[i - 1].0 >= *key {
+                return Err(Invalid::Unsorted("keys"));
             }
             if entry.is_empty() {
                 return Err(Invalid::EmptyDotSet);
             }
-            if !entry.windows(2).all(|w| w[0].0 < w[1].0) {
+            if !entry.windows(2).all(|w| w[0].1 < w[1].1) {
                 return Err(Invalid::Unsorted("a key's dots"));
             }
-            for (dot, _) in &entry {
+            for (payload, dot) in entry {
                 if !ctx.contains(dot) {
                     return Err(Invalid::DotOutsideContext);
                 }
-                let slot = out.index.entry(dot.replica()).or_default();
-                if slot.insert(dot.counter(), key.clone()).is_some() {
-                    return Err(Invalid::DuplicateDot);
-                }
-                live.push(*dot);
-            }
-            for (dot, payload) in &entry {
-                out.live_hash = out
-                    .live_hash
-                    .wrapping_add(hash::dot_hash(&key, *dot, payload));
-            }
-            if out.entries.insert(key, entry).is_some() {
-                return Err(Invalid::Unsorted("keys"));
+                live.push((*dot, key.clone()));
+                live_hash = live_hash.wrapping_add(hash::dot_hash(key, *dot, payload));
             }
         }
-        live.sort_unstable();
-        out.removed = ctx.without_sorted(&live);
-        out.ctx = ctx;
-        Ok(out)
+        live.sort_unstable_by_key(|(dot, _)| *dot);
+        if live.windows(2).any(|w| w[0].0 == w[1].0) {
+            return Err(Invalid::DuplicateDot);
+        }
+        let dots: Vec<Dot> = live.iter().map(|(dot, _)| *dot).collect();
+        let mut index = BTreeMap::new();
+        let mut rest = live.into_iter().peekable();
+        while let Some((first, key)) = rest.next() {
+            let writer = first.replica();
+            let mut of_writer = vec![(first.counter(), key)];
+            while let Some((dot, key)) = rest.next_if(|(d, _)| d.replica() == writer) {
+                of_writer.push((dot.counter(), key));
+            }
+            index.insert(writer, ChunkMap::from_sorted(of_writer));
+        }
+        Ok(Self {
+            entries: ChunkMap::from_sorted(entries),
+            removed: ctx.without_sorted(&dots),
+            ctx,
+            index,
+            live_hash,
+        })
     }
 
     /// The entries, by key (for the codec).
@@ -272,31 +299,38 @@ impl Keyspace {
     fn live(&self, dot: Dot) -> Option<(&Arc<str>, &Payload)> {
         let key = self.index.get(&dot.replica())?.get(&dot.counter())?;
         let entry = self.entries.get(key)?;
-        let i = entry.binary_search_by(|(d, _)| d.cmp(&dot)).ok()?;
-        Some((key, &entry[i].1))
+        let i = entry.binary_search_by(|(_, d)| d.cmp(&dot)).ok()?;
+        Some((key, &entry[i].0))
     }
 
     /// Makes `dot` live under `key` (the caller checked it is unseen).
     fn insert_live(&mut self, key: &Arc<str>, dot: Dot, payload: Payload) {
-        let key = match self.entries.get_key_value(&**key) {
-            Some((k, _)) => k.clone(),
-            None => key.clone(),
-        };
-        let added = hash::dot_hash(&key, dot, &payload);
-        let entry = self.entries.entry(key.clone()).or_default();
-        match entry.binary_search_by(|(d, _)| d.cmp(&dot)) {
-            Ok(i) => {
-                let old = core::mem::replace(&mut entry[i].1, payload);
-                let dropped = hash::dot_hash(&key, dot, &old);
-                self.live_hash = self.live_hash.wrapping_sub(dropped);
+        let added = hash::dot_hash(key, dot, &payload);
+        // One search of the keys when the key is present, two when it is new.
+        let stored = match self.entries.get_key_value_mut(&**key) {
+            Some((stored, entry)) => {
+                match entry.binary_search_by(|(_, d)| d.cmp(&dot)) {
+                    Ok(i) => {
+                        let old = core::mem::replace(&mut entry[i].0, payload);
+                        let dropped = hash::dot_hash(key, dot, &old);
+                        self.live_hash = self.live_hash.wrapping_sub(dropped);
+                    }
+                    Err(i) => entry.insert(i, (payload, dot)),
+                }
+                stored.clone()
             }
-            Err(i) => entry.insert(i, (dot, payload)),
-        }
+            None => {
+                let mut entry = Entry::new();
+                entry.push((payload, dot));
+                self.entries.insert(key.clone(), entry);
+                key.clone()
+            }
+        };
         self.live_hash = self.live_hash.wrapping_add(added);
         self.index
             .entry(dot.replica())
             .or_default()
-            .insert(dot.counter(), key);
+            .insert(dot.counter(), stored);
     }
 
     /// Drops the live dot `dot` from its key (and the key if that was its last dot).
@@ -310,14 +344,14 @@ impl Keyspace {
         if per_writer.is_empty() {
             self.index.remove(&dot.replica());
         }
-        if let Some(entry) = self.entries.get_mut(&key) {
-            if let Ok(i) = entry.binary_search_by(|(d, _)| d.cmp(&dot)) {
-                let (_, payload) = entry.remove(i);
+        if let Some(entry) = self.entries.get_mut(&*key) {
+            if let Ok(i) = entry.binary_search_by(|(_, d)| d.cmp(&dot)) {
+                let (payload, _) = entry.remove(i);
                 let dropped = hash::dot_hash(&key, dot, &payload);
                 self.live_hash = self.live_hash.wrapping_sub(dropped);
             }
             if entry.is_empty() {
-                self.entries.remove(&key);
+                self.entries.remove(&*key);
             }
         }
     }
@@ -329,7 +363,7 @@ impl Keyspace {
             if let Some(per_writer) = self.index.get(&r) {
                 out.extend(
                     per_writer
-                        .range(first..=last)
+                        .range(Bound::Included(&first), Bound::Included(&last))
                         .filter_map(|(c, _)| Dot::try_new(r, *c)),
                 );
             }
@@ -340,7 +374,7 @@ impl Keyspace {
 
 /// The types present in an entry, ascending, without duplicates.
 fn types(entry: &Entry) -> Vec<ValueType> {
-    let mut out: Vec<ValueType> = entry.iter().map(|(_, p)| p.value_type()).collect();
+    let mut out: Vec<ValueType> = entry.iter().map(|(p, _)| p.value_type()).collect();
     out.sort_unstable();
     out.dedup();
     out
@@ -361,13 +395,13 @@ fn read(entry: &Entry) -> Value {
 
 /// The value of `entry`'s dots of type `t`.
 fn read_typed(entry: &Entry, t: ValueType) -> Value {
-    let of_type = entry.iter().filter(move |(_, p)| p.value_type() == t);
+    let of_type = entry.iter().filter(move |(p, _)| p.value_type() == t);
     // Counters: per writer, the payload of its highest dot (entries are sorted by
     // dot, so that is the last one seen of each writer).
     let mut latest: BTreeMap<ReplicaId, &Payload> = BTreeMap::new();
     match t {
         ValueType::GCounter | ValueType::PnCounter => {
-            for (d, p) in of_type {
+            for (p, d) in of_type {
                 latest.insert(d.replica(), p);
             }
             let (mut inc, mut dec) = (0u128, 0u128);
@@ -392,8 +426,8 @@ fn read_typed(entry: &Entry, t: ValueType) -> Value {
         }
         ValueType::OrSet | ValueType::MvRegister => {
             let mut vals: Vec<String> = of_type
-                .filter_map(|(_, p)| match p {
-                    Payload::OrSet(s) | Payload::Mv(s) => Some(s.clone()),
+                .filter_map(|(p, _)| match p {
+                    Payload::OrSet(s) | Payload::Mv(s) => Some(s.to_string()),
                     _ => None,
                 })
                 .collect();
@@ -407,14 +441,12 @@ fn read_typed(entry: &Entry, t: ValueType) -> Value {
         }
         ValueType::LwwRegister => {
             let winner = of_type
-                .filter_map(|(d, p)| match p {
-                    Payload::Lww { stamp, value } => {
-                        Some((*stamp, d.replica(), d.counter(), value))
-                    }
+                .filter_map(|(p, d)| match p {
+                    Payload::Lww(w) => Some((w.stamp, d.replica(), d.counter(), &w.value)),
                     _ => None,
                 })
                 .max();
-            Value::LwwRegister(winner.map(|w| w.3.clone()).unwrap_or_default())
+            Value::LwwRegister(winner.map(|w| w.3.to_string()).unwrap_or_default())
         }
     }
 }
@@ -436,7 +468,7 @@ impl Crdt for Keyspace {
                     if !matches!(payload, Payload::OrSet(_)) && !other.entries.contains_key(&**key)
                     {
                         if let Some(entry) = self.entries.get(&**key) {
-                            all.extend(entry.iter().map(|(d, _)| *d));
+                            all.extend(entry.iter().map(|(_, d)| *d));
                         }
                     }
                 }
@@ -455,7 +487,7 @@ impl Crdt for Keyspace {
         }
         // 2. Live dots there that this side has not seen.
         for (key, entry) in &other.entries {
-            for (dot, payload) in entry {
+            for (payload, dot) in entry {
                 if !self.ctx.contains(dot) {
                     self.insert_live(key, *dot, payload.clone());
                 }

@@ -1,6 +1,6 @@
 //! Keyspace mutators: each returns a delta naming one key.
 
-use super::{Entry, Keyspace, KeyspaceOp, Payload, ValueOp};
+use super::{Entry, Keyspace, KeyspaceOp, LwwWrite, Payload, ValueOp};
 use crate::{CausalContext, CoreError, Crdt, Dot, ReplicaId, Timestamp};
 use std::sync::Arc;
 
@@ -119,7 +119,7 @@ impl Keyspace {
         let Some(entry) = self.entries.get(key) else {
             return Ok(Self::new());
         };
-        let superseded: Vec<Dot> = entry.iter().map(|(d, _)| *d).collect();
+        let superseded: Vec<Dot> = entry.iter().map(|(_, d)| *d).collect();
         let delta = Self::one_key(Arc::from(key), None, &superseded);
         self.merge(&delta);
         Ok(delta)
@@ -140,7 +140,7 @@ impl Keyspace {
     fn write(&mut self, writer: ReplicaId, key: &str, op: ValueOp) -> Result<Self, CoreError> {
         check_key(key)?;
         let attempted = op.value_type();
-        let empty: Entry = Vec::new();
+        let empty = Entry::new();
         let entry = self.entries.get(key).unwrap_or(&empty);
         let present = super::types(entry);
         if let Some(existing) = present.first() {
@@ -155,14 +155,14 @@ impl Keyspace {
         // Dots of other types (a type conflict this write resolves).
         let other_types = entry
             .iter()
-            .filter(|(_, p)| p.value_type() != attempted)
-            .map(|(d, _)| *d);
+            .filter(|(p, _)| p.value_type() != attempted)
+            .map(|(_, d)| *d);
         let mut superseded: Vec<Dot> = other_types.collect();
         let of_writer = |d: &Dot| d.replica() == writer;
         let payload = match op {
             ValueOp::GCounterIncrement(n) => {
                 let mut base = 0u64;
-                for (d, p) in entry {
+                for (p, d) in entry {
                     if let (true, Payload::GCounter(t)) = (of_writer(d), p) {
                         base = *t; // the writer's highest dot comes last
                         superseded.push(*d);
@@ -175,7 +175,7 @@ impl Keyspace {
             }
             ValueOp::PnCounterIncrement(n) | ValueOp::PnCounterDecrement(n) => {
                 let (mut inc, mut dec) = (0u64, 0u64);
-                for (d, p) in entry {
+                for (p, d) in entry {
                     if let (true, Payload::PnCounter { inc: i, dec: m }) = (of_writer(d), p) {
                         (inc, dec) = (*i, *m);
                         superseded.push(*d);
@@ -191,7 +191,7 @@ impl Keyspace {
             }
             ValueOp::OrSetInsert(element) => {
                 superseded.extend(same_element(entry, &element));
-                Some(Payload::OrSet(element))
+                Some(Payload::OrSet(element.into_boxed_str()))
             }
             ValueOp::OrSetRemove(element) => {
                 // A remove resolves nothing else: it only drops the element's adds.
@@ -201,8 +201,8 @@ impl Keyspace {
             ValueOp::LwwSet { value, now_ms } => {
                 let latest = entry
                     .iter()
-                    .filter_map(|(_, p)| match p {
-                        Payload::Lww { stamp, .. } => Some(*stamp),
+                    .filter_map(|(p, _)| match p {
+                        Payload::Lww(w) => Some(w.stamp),
                         _ => None,
                     })
                     .max();
@@ -210,12 +210,15 @@ impl Keyspace {
                     Some(s) => s.tick(now_ms).ok_or(CoreError::ClockExhausted)?,
                     None => Timestamp::new(now_ms, 0),
                 };
-                superseded = entry.iter().map(|(d, _)| *d).collect();
-                Some(Payload::Lww { stamp, value })
+                superseded = entry.iter().map(|(_, d)| *d).collect();
+                Some(Payload::Lww(Box::new(LwwWrite {
+                    stamp,
+                    value: value.into_boxed_str(),
+                })))
             }
             ValueOp::MvRegisterSet(value) => {
-                superseded = entry.iter().map(|(d, _)| *d).collect();
-                Some(Payload::Mv(value))
+                superseded = entry.iter().map(|(_, d)| *d).collect();
+                Some(Payload::Mv(value.into_boxed_str()))
             }
         };
         let live = match payload {
@@ -255,8 +258,8 @@ impl Keyspace {
 
 /// The dots of `entry` that add `element` to its OR-Set.
 fn same_element<'a>(entry: &'a Entry, element: &'a str) -> impl Iterator<Item = Dot> + 'a {
-    entry.iter().filter_map(move |(d, p)| match p {
-        Payload::OrSet(e) if e == element => Some(*d),
+    entry.iter().filter_map(move |(p, d)| match p {
+        Payload::OrSet(e) if **e == *element => Some(*d),
         _ => None,
     })
 }

@@ -33,6 +33,10 @@ impl fmt::Display for ValueType {
 
 /// What one live dot of an entry holds: a counter writer's running totals, one set
 /// element, or one register write.
+///
+/// 24 bytes: strings are boxed slices (no spare capacity, 16 bytes) and a
+/// last-writer-wins write, the largest variant, is boxed, so that an entry of one dot
+/// stays small for every type (see the keyspace's memory notes).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Payload {
     /// The writer's total of increments (its latest dot holds it).
@@ -45,16 +49,20 @@ pub(crate) enum Payload {
         dec: u64,
     },
     /// One add of an element.
-    OrSet(String),
+    OrSet(Box<str>),
     /// One register write ordered by its timestamp.
-    Lww {
-        /// When it was written.
-        stamp: Timestamp,
-        /// The value.
-        value: String,
-    },
+    Lww(Box<LwwWrite>),
     /// One multi-value register write.
-    Mv(String),
+    Mv(Box<str>),
+}
+
+/// One last-writer-wins register write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct LwwWrite {
+    /// When it was written.
+    pub(crate) stamp: Timestamp,
+    /// The value.
+    pub(crate) value: Box<str>,
 }
 
 impl Payload {
@@ -79,7 +87,8 @@ impl Payload {
                 w.u8(2);
                 string(w, e);
             }
-            Payload::Lww { stamp, value } => {
+            Payload::Lww(lww) => {
+                let LwwWrite { stamp, value } = &**lww;
                 w.u8(3);
                 w.varint(stamp.millis());
                 w.varint(u64::from(stamp.logical()));
@@ -97,7 +106,7 @@ impl Payload {
             Payload::GCounter(_) => ValueType::GCounter,
             Payload::PnCounter { .. } => ValueType::PnCounter,
             Payload::OrSet(_) => ValueType::OrSet,
-            Payload::Lww { .. } => ValueType::LwwRegister,
+            Payload::Lww(_) => ValueType::LwwRegister,
             Payload::Mv(_) => ValueType::MvRegister,
         }
     }

@@ -26,6 +26,10 @@ pub struct Stats {
     pub bytes: u64,
     /// The most bytes live at once, counting only allocations made during the call.
     pub peak: u64,
+    /// The bytes still live when the call returned: allocated minus freed during it
+    /// (what a value built by the call holds, spare capacity included), or 0 if the
+    /// call freed more than it allocated.
+    pub live: u64,
 }
 
 #[derive(Clone, Copy)]
@@ -121,6 +125,7 @@ pub fn measure<R>(f: impl FnOnce() -> R) -> (R, Stats) {
             allocations: k.allocations,
             bytes: k.bytes,
             peak: k.peak.max(0) as u64,
+            live: k.live.max(0) as u64,
         },
     )
 }

@@ -21,7 +21,7 @@ use super::super::{
 };
 use super::causal::{read_ctx, write_ctx};
 use super::Ascending;
-use crate::keyspace::{Entry, Payload};
+use crate::keyspace::{Entry, LwwWrite, Payload};
 use crate::{Keyspace, Timestamp};
 use std::sync::Arc;
 
@@ -47,7 +47,7 @@ impl WireFormat for Keyspace {
         for (key, entry) in entries {
             write_str(w, key);
             w.len(entry.len());
-            for (dot, payload) in entry {
+            for (payload, dot) in entry {
                 w.dot(*dot);
                 payload.encode(w);
             }
@@ -69,7 +69,7 @@ impl WireFormat for Keyspace {
             if m == 0 {
                 return Err(Invalid::EmptyDotSet.into());
             }
-            let mut entry: Entry = Vec::with_capacity(super::prealloc::<(crate::Dot, Payload)>(m));
+            let mut entry = Entry::with_capacity(super::prealloc::<(Payload, crate::Dot)>(m));
             let mut dots = Ascending::new("a key's dots");
             for _ in 0..m {
                 let dot = r.dot()?;
@@ -80,20 +80,20 @@ impl WireFormat for Keyspace {
                         inc: r.varint()?,
                         dec: r.varint()?,
                     },
-                    2 => Payload::OrSet(read_str(r, Limit::Bytes)?.to_string()),
+                    2 => Payload::OrSet(read_str(r, Limit::Bytes)?.into()),
                     3 => {
                         let millis = r.varint()?;
                         let logical = r.varint_u32("a timestamp's logical counter")?;
-                        let value = read_str(r, Limit::Bytes)?.to_string();
-                        Payload::Lww {
+                        let value = read_str(r, Limit::Bytes)?.into();
+                        Payload::Lww(Box::new(LwwWrite {
                             stamp: Timestamp::new(millis, logical),
                             value,
-                        }
+                        }))
                     }
-                    4 => Payload::Mv(read_str(r, Limit::Bytes)?.to_string()),
+                    4 => Payload::Mv(read_str(r, Limit::Bytes)?.into()),
                     _ => return Err(Invalid::NonCanonical("a keyspace value tag").into()),
                 };
-                entry.push((dot, payload));
+                entry.push((payload, dot));
             }
             entries.push((Arc::from(key), entry));
         }
