@@ -128,6 +128,8 @@ pub(crate) struct Driver {
     behind_since: BTreeMap<u64, Instant>,
     /// What the current round leaves for its flush.
     round: Round,
+    /// Documents whose leaders still had messages when a peer's outbox was full.
+    blocked: BTreeSet<String>,
 }
 
 /// Whether a document needs no ticks: every delta acknowledged, no peer known to lag,
@@ -162,6 +164,7 @@ impl Driver {
             metrics,
             behind_since: BTreeMap::new(),
             round: Round::default(),
+            blocked: BTreeSet::new(),
         };
         for s in stored {
             let mut leader = s.leader;
@@ -611,7 +614,19 @@ impl Driver {
         let Some(doc) = self.docs.get_mut(name) else {
             return;
         };
-        while let Some(t) = doc.leader.poll_transmit() {
+        // The leader is polled only while every peer's outbox has room: a message it
+        // hands out counts as sent, so dropping it for want of space would turn a burst
+        // (every document's digest after a reconnect) into loss and retransmissions.
+        // Only the driver sends into an outbox, so room seen here is still there at the
+        // send. A document that had to stop is retried at the next tick.
+        loop {
+            if self.links.values().any(|l| l.tx.capacity() == 0) {
+                self.blocked.insert(name.to_string());
+                break;
+            }
+            let Some(t) = doc.leader.poll_transmit() else {
+                break;
+            };
             if let Some(link) = self.links.get(&t.to.get()) {
                 if link.tx.try_send(doc_frame(name, &t.payload)).is_err() {
                     self.metrics.frame_dropped();
@@ -642,6 +657,9 @@ impl Driver {
 
     /// One round for the documents with pending work; idle ones cost nothing.
     fn tick(&mut self) {
+        for name in std::mem::take(&mut self.blocked) {
+            self.after_change(&name);
+        }
         let names: Vec<String> = self.active.iter().cloned().collect();
         let mut behind: BTreeSet<u64> = BTreeSet::new();
         for name in names {

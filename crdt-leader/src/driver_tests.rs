@@ -90,3 +90,57 @@ fn a_failed_commit_fails_every_write_of_its_round() {
         assert!(a.try_recv().unwrap().is_err());
     }
 }
+
+/// A full outbox holds messages back in the leaders instead of dropping them: five
+/// documents' writes through an outbox of two all reach the peer once it drains.
+#[test]
+fn a_full_peer_outbox_holds_messages_back_instead_of_dropping_them() {
+    let (mut d, _jobs) = driver();
+    let (tx, mut frames) = mpsc::channel(2);
+    d.peer_event(PeerEvent::Up {
+        peer: 2,
+        conn: 1,
+        tx,
+    });
+    d.flush();
+    let mut docs_heard = BTreeSet::new();
+    let drain = |frames: &mut mpsc::Receiver<Vec<u8>>, heard: &mut BTreeSet<String>| {
+        while let Ok(f) = frames.try_recv() {
+            let (doc, _) = crate::peer::parse_frame(&f).expect("a document frame");
+            heard.insert(doc);
+        }
+    };
+    for i in 0..5 {
+        let (reply, _rx) = oneshot::channel();
+        d.command(Command::Write {
+            doc: format!("doc-{i}"),
+            op: KeyspaceOp::Write {
+                key: "k".into(),
+                op: ValueOp::GCounterIncrement(1),
+            },
+            reply,
+        });
+    }
+    d.flush();
+    assert!(!d.blocked.is_empty(), "some documents wait for room");
+    // Bounded: each tick moves at most two frames.
+    for _ in 0..20 {
+        drain(&mut frames, &mut docs_heard);
+        d.tick();
+        d.flush();
+    }
+    drain(&mut frames, &mut docs_heard);
+    let dropped = d
+        .metrics
+        .render()
+        .lines()
+        .find(|l| l.starts_with("crdt_leader_frames_dropped_total "))
+        .map(|l| l.ends_with(" 0"));
+    assert_eq!(dropped, Some(true), "no frame was dropped");
+    for i in 0..5 {
+        assert!(
+            docs_heard.contains(&format!("doc-{i}")),
+            "doc-{i} reached the peer"
+        );
+    }
+}

@@ -160,7 +160,7 @@ impl NodeMetrics {
         );
         r.register(
             "frames_dropped",
-            "Outgoing frames dropped because the peer's queue was full (the protocol resends)",
+            "Outgoing frames dropped because the peer connection had closed (the protocol resends)",
             inner.frames_dropped.clone(),
         );
         r.register(

@@ -85,7 +85,7 @@ pub(crate) fn doc_frame(doc: &str, payload: &[u8]) -> Vec<u8> {
 }
 
 /// Parses a document message frame.
-fn parse_frame(frame: &[u8]) -> Option<(String, Vec<u8>)> {
+pub(crate) fn parse_frame(frame: &[u8]) -> Option<(String, Vec<u8>)> {
     let (&kind, rest) = frame.split_first()?;
     if kind != KIND_DOC {
         return None;
