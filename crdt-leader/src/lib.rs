@@ -25,7 +25,13 @@
 //! channel; peer connections send it frames; it answers, polls each leader's outgoing
 //! messages into the peers' queues, and every `tick_ms` ticks only the documents with
 //! pending work (unacknowledged deltas, lagging peers, a restore in progress, or
-//! recent traffic) — an idle document costs nothing per tick. A **store thread**
+//! recent traffic) — an idle document costs nothing per tick. The driver works in
+//! **rounds**: everything already waiting when it wakes (up to 256 requests and 256
+//! peer frames) is handled, then each changed document's changes become one log
+//! entry and its leader is polled once, so concurrent writes share a log entry and
+//! one message per peer. A leader is polled only while every peer's queue has room,
+//! so a burst (every document's digest after a reconnect) waits instead of being
+//! dropped. A **store thread**
 //! owns the redb database: it drains every pending record, writes them in one
 //! transaction and commits once (**group commit**), then answers every write in the
 //! batch; a write is acknowledged only after that commit is durable.
