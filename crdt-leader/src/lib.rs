@@ -104,6 +104,8 @@
 #![forbid(unsafe_code)]
 
 mod auth;
+mod bucket;
+mod client_admission;
 mod driver;
 mod error;
 mod http;
@@ -116,6 +118,8 @@ mod store;
 mod tls;
 mod token;
 mod write_behind;
+mod ws;
+mod ws_wire;
 
 pub use auth::{Access, ClientTokens, Verdict};
 pub use driver::WATCH_BUFFER;
@@ -133,6 +137,7 @@ pub use store::{FsyncPolicy, STORE_FILE, STORE_FORMAT};
 pub use tls::{TlsConfig, TlsPaths};
 pub use token::{CausalToken, TOKEN_CHARS_MAX};
 pub use write_behind::WRITE_BEHIND_FILE;
+pub use ws_wire::{WsClose, WsLimits, WS_HELLO_BYTES_MAX, WS_PROTOCOL, WS_REPLICA_LIMIT};
 
 /// 64 bits from the operating system's generator.
 pub(crate) fn random_u64() -> Result<u64, Error> {
