@@ -442,25 +442,29 @@ async fn oversized_garbage_and_text_frames_close_that_connection_only() {
         .unwrap();
     assert!(node_has(&node, "d", "k", "still").await);
     // Over the rate, reading pauses: 60 frames (duplicates of one message) at 20/s.
-    let msg = {
-        let mut l = Leader::new(ReplicaId::new(904), Keyspace::new());
-        l.add_peer(ReplicaId::new(1)).unwrap();
-        l.tick();
-        l.tick();
-        l.poll_transmit().map(|t| t.payload)
-    };
-    if let Some(msg) = msg {
-        let (mut ws, _) = open(&node, "d", ADMIN, 904).await.unwrap();
-        let started = Instant::now();
-        for _ in 0..60 {
-            t(ws.send(Message::binary(msg.clone()))).await.unwrap();
-        }
-        eventually("throttled", || async {
-            metric(&node, "crdt_leader_ws_frames_throttled_total", None).await > 0.0
-        })
-        .await;
-        assert!(started.elapsed() < Duration::from_secs(20));
+    let mut l = Leader::new(ReplicaId::new(904), Keyspace::new());
+    l.add_peer(ReplicaId::new(1)).unwrap();
+    l.apply(KeyspaceOp::Write {
+        key: "rate".into(),
+        op: ValueOp::OrSetInsert("x".into()),
+    })
+    .unwrap();
+    let msg = l.poll_transmit().expect("a delta").payload;
+    let (mut ws, _) = open(&node, "d", ADMIN, 904).await.unwrap();
+    for _ in 0..60 {
+        t(ws.send(Message::binary(msg.clone()))).await.unwrap();
     }
+    eventually("throttled", || async {
+        metric(&node, "crdt_leader_ws_frames_throttled_total", None).await > 0.0
+    })
+    .await;
+    // Paced, not closed: the write arrived and the connection stays open.
+    assert!(node_has(&node, "d", "rate", "x").await);
+    eventually("two connections open", || async {
+        metric(&node, "crdt_leader_ws_connections", None).await == 2.0
+    })
+    .await;
+    drop(ws);
     t(node.shutdown()).await;
 }
 
