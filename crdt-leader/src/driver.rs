@@ -17,6 +17,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
+#[path = "driver_clients.rs"]
+mod clients;
+pub(crate) use clients::{ClientCommand, Clients};
+
 /// How many changes a watcher may fall behind before its stream is closed.
 pub const WATCH_BUFFER: usize = 1024;
 /// Log entries after which a document's log is folded into a new checkpoint.
@@ -67,6 +71,8 @@ pub(crate) enum Command {
     Shutdown {
         reply: oneshot::Sender<()>,
     },
+    /// About a WebSocket client.
+    Client(ClientCommand),
 }
 
 struct Watcher {
@@ -130,6 +136,10 @@ pub(crate) struct Driver {
     round: Round,
     /// Documents whose leaders still had messages when a peer's outbox was full.
     blocked: BTreeSet<String>,
+    /// WebSocket clients, peers of their documents' leaders.
+    clients: Clients,
+    /// The most clients per document.
+    ws_per_doc_max: usize,
 }
 
 /// Whether a document needs no ticks: every delta acknowledged, no peer known to lag,
@@ -151,6 +161,7 @@ impl Driver {
         stored: Vec<StoredDoc>,
         store: std::sync::mpsc::Sender<Job>,
         metrics: NodeMetrics,
+        ws_per_doc_max: usize,
     ) -> Self {
         let mut d = Self {
             id,
@@ -165,6 +176,8 @@ impl Driver {
             behind_since: BTreeMap::new(),
             round: Round::default(),
             blocked: BTreeSet::new(),
+            clients: Clients::default(),
+            ws_per_doc_max,
         };
         for s in stored {
             let mut leader = s.leader;
@@ -326,6 +339,7 @@ impl Driver {
             Command::Status { digest, reply } => {
                 let _ = reply.send(Ok(self.status(digest)));
             }
+            Command::Client(c) => self.client_command(c),
             // Handled by `run` and `drain` before a command gets here.
             Command::Shutdown { reply } => {
                 let _ = reply.send(());
@@ -527,25 +541,37 @@ impl Driver {
             self.metrics.frame_rejected("bad_document_name");
             return;
         }
-        let Some(doc) = self.docs.get_mut(&name) else {
-            return;
+        let from = ReplicaId::new(peer);
+        if let Err(e) = self.receive_into(&name, |l| l.receive_changes(from, payload)) {
+            self.metrics.message_rejected();
+            tracing::debug!(peer, doc = %name, error = %e, "message refused");
+        }
+    }
+
+    /// Feeds one message to the document's leader through `recv` (which returns what
+    /// it added), then logs what it added, tells watchers and waiting reads, and
+    /// schedules the leader's answers. `recv`'s error is returned (the leader's state
+    /// is unchanged then).
+    fn receive_into(
+        &mut self,
+        name: &str,
+        recv: impl FnOnce(&mut Leader<Keyspace>) -> Result<Keyspace, SyncError>,
+    ) -> Result<(), SyncError> {
+        let Some(doc) = self.docs.get_mut(name) else {
+            return Ok(());
         };
         let before_token = doc.leader.causal_token();
         let watched = snapshot(doc);
         // What the message added, from the leader itself: diffing the state against
         // its summary before would cost O(state) per frame.
-        let delta = match doc.leader.receive_changes(ReplicaId::new(peer), payload) {
-            Ok(delta) => delta,
-            Err(e) => {
-                self.metrics.message_rejected();
-                tracing::debug!(peer, doc = %name, error = %e, "message refused");
-                Keyspace::new()
-            }
+        let (delta, result) = match recv(&mut doc.leader) {
+            Ok(delta) => (delta, Ok(())),
+            Err(e) => (Keyspace::new(), Err(e)),
         };
         let changed = !delta.is_bottom() || doc.leader.causal_token() != before_token;
         if changed {
             if let Some(watched) = watched {
-                let token = CausalToken::new(&name, doc.leader.causal_token());
+                let token = CausalToken::new(name, doc.leader.causal_token());
                 let after = snapshot(doc).unwrap_or_default();
                 let keys: BTreeSet<&String> = watched.keys().chain(after.keys()).collect();
                 for k in keys {
@@ -554,18 +580,19 @@ impl Driver {
                     }
                 }
             }
-            self.round.change(&name, &delta, None);
-            self.wake_waiters(&name);
+            self.round.change(name, &delta, None);
+            self.wake_waiters(name);
         }
         // A message that changed nothing and left the document settled needs no
         // ticks (its replies went out below): a periodic digest from a peer must not
         // wake an idle document, or two leaders' digests keep every document of the
         // cluster ticking for ever.
-        let settled = self.docs.get(&name).is_some_and(|d| settled(&d.leader));
+        let settled = self.docs.get(name).is_some_and(|d| settled(&d.leader));
         if changed || !settled {
-            self.mark_active(&name);
+            self.mark_active(name);
         }
-        self.after_change(&name);
+        self.after_change(name);
+        result
     }
 
     /// The document has pending work: tick it until it settles.
@@ -614,13 +641,13 @@ impl Driver {
         let Some(doc) = self.docs.get_mut(name) else {
             return;
         };
-        // The leader is polled only while every peer's outbox has room: a message it
+        // The leader is polled only while every peer's (and client's) outbox has room: a message it
         // hands out counts as sent, so dropping it for want of space would turn a burst
         // (every document's digest after a reconnect) into loss and retransmissions.
         // Only the driver sends into an outbox, so room seen here is still there at the
         // send. A document that had to stop is retried at the next tick.
         loop {
-            if self.links.values().any(|l| l.tx.capacity() == 0) {
+            if self.links.values().any(|l| l.tx.capacity() == 0) || self.clients.any_full(name) {
                 self.blocked.insert(name.to_string());
                 break;
             }
@@ -629,6 +656,10 @@ impl Driver {
             };
             if let Some(link) = self.links.get(&t.to.get()) {
                 if link.tx.try_send(doc_frame(name, &t.payload)).is_err() {
+                    self.metrics.frame_dropped();
+                }
+            } else if let Some(client) = self.clients.get(name, t.to) {
+                if client.tx.try_send(t.payload).is_err() {
                     self.metrics.frame_dropped();
                 }
             }
@@ -669,10 +700,11 @@ impl Driver {
             };
             doc.leader.tick();
             let m = doc.leader.metrics();
+            // Cluster peers only: clients have no lag series (unbounded labels).
             behind.extend(
                 m.peer_lag
                     .iter()
-                    .filter(|(_, l)| **l > 0)
+                    .filter(|(p, l)| **l > 0 && self.peers.contains(p))
                     .map(|(p, _)| p.get()),
             );
             if settled(&doc.leader) {
@@ -713,7 +745,10 @@ impl Driver {
             }
             let m = doc.leader.metrics();
             for (p, l) in &m.peer_lag {
-                *lag.entry(p.get()).or_default() += *l;
+                // Cluster peers only (clients are not in `lag`).
+                if let Some(sum) = lag.get_mut(&p.get()) {
+                    *sum += *l;
+                }
             }
             keys += doc.leader.state().len();
             buffered += m.buffered_bytes;

@@ -13,6 +13,7 @@ fn driver() -> (Driver, std::sync::mpsc::Receiver<Job>) {
         Vec::new(),
         store,
         NodeMetrics::new(),
+        64,
     );
     (d, jobs)
 }

@@ -8,6 +8,7 @@
 //! | `GET /v1/docs/{doc}/keys?prefix=P&limit=N` | `200 {"keys":[...]}` |
 //! | `GET /v1/docs?prefix=P&limit=N` | `200 {"docs":[...]}` (those the token may read) |
 //! | `GET /v1/docs/{doc}/watch?prefix=P` | Server-Sent Events, `change` events |
+//! | `GET /v1/docs/{doc}/sync` | a WebSocket: the client is a peer of the document's leader (`docs/WEBSOCKET.md`) |
 //! | `GET /v1/status` | `200 {"id","can_write","peers","docs","digest"}` |
 //! | `GET /metrics`, `GET /healthz` | no token |
 //!
@@ -22,8 +23,12 @@ use crate::error::Error;
 use crate::node::{NodeHandle, READ_WAIT_MAX, VALUE_BYTES_MAX};
 use crate::tls::TlsListener;
 use crate::token::CausalToken;
+use crate::ws::WsCtx;
+use crate::ws_wire::WsLimits;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -49,6 +54,7 @@ const LIST_LIMIT_DEFAULT: usize = 100;
 struct App {
     node: NodeHandle,
     tokens: Arc<ClientTokens>,
+    ws: WsCtx,
 }
 
 /// Binds `addr` and serves the API until shutdown; returns the bound address.
@@ -57,11 +63,13 @@ pub(crate) async fn serve(
     node: NodeHandle,
     tokens: ClientTokens,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    ws: WsLimits,
     shutdown: watch::Receiver<bool>,
 ) -> Result<SocketAddr, Error> {
     let app = App {
         node,
         tokens: Arc::new(tokens),
+        ws: WsCtx::new(ws, shutdown.clone()),
     };
     let router = Router::new()
         .route(
@@ -70,6 +78,7 @@ pub(crate) async fn serve(
         )
         .route("/v1/docs/{doc}/keys", get(keys))
         .route("/v1/docs/{doc}/watch", get(watch_doc))
+        .route("/v1/docs/{doc}/sync", get(sync))
         .route("/v1/docs", get(docs))
         .route("/v1/status", get(status))
         .route("/metrics", get(metrics))
@@ -460,6 +469,15 @@ async fn watch_doc(
     Sse::new(stream)
         .keep_alive(KeepAlive::default())
         .into_response()
+}
+
+/// The WebSocket: its token comes in the first frame, never in the URL.
+async fn sync(
+    State(app): State<App>,
+    Path(doc): Path<String>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    crate::ws::sync(app.node, app.tokens, app.ws, doc, ws).await
 }
 
 async fn status(State(app): State<App>, headers: HeaderMap) -> Response {

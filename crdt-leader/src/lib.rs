@@ -42,6 +42,19 @@
 //! writing under a new id, never reusing a dot it may have sent, and its peers repair
 //! what it lost. What is promised is that an **acknowledged** write is on disk.
 //!
+//! # WebSocket clients
+//! `GET /v1/docs/{doc}/sync` upgrades to a WebSocket whose client (a browser tab
+//! running crdt-wasm's `Doc`, the same `Leader<Keyspace>`) becomes a peer of that
+//! document's leader for the connection's life. The token and the client's replica
+//! id come in the first text frame (`{"token","replica"}`), never in the URL; the
+//! server answers with its replica id and the access granted; then each side sends
+//! crdt-sync messages as binary frames. A client may only introduce updates of the
+//! writer ids it owns (its replica id and those derived for the incarnations it
+//! presents): anything else is a forged write, refused whole before any state
+//! changes, counted, and closed with [`WsClose::Forged`]; a `read` token's new
+//! updates close with [`WsClose::ReadOnly`]. Limits are [`WsLimits`]; close codes
+//! [`WsClose`]. The exact contract is `docs/WEBSOCKET.md`.
+//!
 //! # TLS
 //! With [`NodeConfig::tls`] set ([`TlsConfig`]: PEM certificate chain, key and the
 //! cluster's CA; the binary's `--tls-cert`, `--tls-key`, `--tls-ca`), the HTTP API is
@@ -66,6 +79,10 @@
 //! | peer frame rate | [`FRAMES_PER_SECOND_MAX`] per connection | reading paused, counted |
 //! | peer connections | [`PEER_CONNECTIONS_MAX`] | refused, counted |
 //! | watcher backlog | [`WATCH_BUFFER`] changes | stream closed, counted |
+//! | WebSocket hello | [`WS_HELLO_BYTES_MAX`] bytes, within [`WsLimits::hello_timeout`] | closed ([`WsClose::BadHello`], [`WsClose::HelloTimeout`]) |
+//! | WebSocket frame | [`WsLimits::frame_bytes_max`] | closed ([`WsClose::TooLarge`]), counted |
+//! | WebSocket frame rate | [`WsLimits::frames_per_second_max`] per connection | reading paused, counted |
+//! | WebSocket connections | [`WsLimits::connections_max`] per node, [`WsLimits::connections_per_doc_max`] per document | closed ([`WsClose::Busy`]) |
 //! | `--config` file (binary) | 1 MiB | refused at start |
 //!
 //! # On-disk format
@@ -110,6 +127,8 @@
 #![forbid(unsafe_code)]
 
 mod auth;
+mod bucket;
+mod client_admission;
 mod driver;
 mod error;
 mod http;
@@ -122,6 +141,8 @@ mod store;
 mod tls;
 mod token;
 mod write_behind;
+mod ws;
+mod ws_wire;
 
 pub use auth::{Access, ClientTokens, Verdict};
 pub use driver::WATCH_BUFFER;
@@ -139,6 +160,7 @@ pub use store::{FsyncPolicy, STORE_FILE, STORE_FORMAT};
 pub use tls::{TlsConfig, TlsPaths};
 pub use token::{CausalToken, TOKEN_CHARS_MAX};
 pub use write_behind::WRITE_BEHIND_FILE;
+pub use ws_wire::{WsClose, WsLimits, WS_HELLO_BYTES_MAX, WS_PROTOCOL, WS_REPLICA_LIMIT};
 
 /// 64 bits from the operating system's generator.
 pub(crate) fn random_u64() -> Result<u64, Error> {

@@ -51,6 +51,26 @@ struct Inner {
     docs: Gauge,
     docs_active: Gauge,
     buffered_bytes: Gauge,
+    ws: WsMetrics,
+}
+
+/// The WebSocket clients' metrics.
+#[derive(Default)]
+struct WsMetrics {
+    connections: Gauge,
+    frames_received: Counter,
+    frames_sent: Counter,
+    bytes_received: Counter,
+    bytes_sent: Counter,
+    frames_throttled: Counter,
+    rejected_frames: Family<Labels, Counter>,
+    forged_writes: Counter,
+    auth_failures: Family<Labels, Counter>,
+    closes: Family<Labels, Counter>,
+}
+
+fn reason_label(reason: &str) -> Labels {
+    vec![("reason".to_string(), reason.to_string())]
 }
 
 impl NodeMetrics {
@@ -86,6 +106,7 @@ impl NodeMetrics {
             docs: Gauge::default(),
             docs_active: Gauge::default(),
             buffered_bytes: Gauge::default(),
+            ws: WsMetrics::default(),
         };
         let r = &mut registry;
         r.register_with_unit(
@@ -211,6 +232,7 @@ impl NodeMetrics {
             prometheus_client::registry::Unit::Bytes,
             inner.buffered_bytes.clone(),
         );
+        register_ws(r, &inner.ws);
         let inner = Inner { registry, ..inner };
         Self {
             inner: Arc::new(inner),
@@ -271,7 +293,7 @@ impl NodeMetrics {
     pub(crate) fn frame_rejected(&self, reason: &str) {
         self.inner
             .rejected_frames
-            .get_or_create(&vec![("reason".to_string(), reason.to_string())])
+            .get_or_create(&reason_label(reason))
             .inc();
     }
     pub(crate) fn message_rejected(&self) {
@@ -314,4 +336,102 @@ impl NodeMetrics {
             .buffered_bytes
             .set(i64::try_from(buffered).unwrap_or(i64::MAX));
     }
+
+    pub(crate) fn ws_connected(&self, up: bool) {
+        if up {
+            self.inner.ws.connections.inc();
+        } else {
+            self.inner.ws.connections.dec();
+        }
+    }
+    pub(crate) fn ws_frame_received(&self, bytes: usize) {
+        self.inner.ws.frames_received.inc();
+        self.inner.ws.bytes_received.inc_by(bytes as u64);
+    }
+    pub(crate) fn ws_frame_sent(&self, bytes: usize) {
+        self.inner.ws.frames_sent.inc();
+        self.inner.ws.bytes_sent.inc_by(bytes as u64);
+    }
+    pub(crate) fn ws_throttled(&self) {
+        self.inner.ws.frames_throttled.inc();
+    }
+    pub(crate) fn ws_frame_rejected(&self, reason: &str) {
+        self.inner
+            .ws
+            .rejected_frames
+            .get_or_create(&reason_label(reason))
+            .inc();
+    }
+    pub(crate) fn ws_forged_write(&self) {
+        self.inner.ws.forged_writes.inc();
+    }
+    pub(crate) fn ws_auth_failed(&self, reason: &str) {
+        self.inner
+            .ws
+            .auth_failures
+            .get_or_create(&reason_label(reason))
+            .inc();
+    }
+    pub(crate) fn ws_closed(&self, reason: &str) {
+        self.inner
+            .ws
+            .closes
+            .get_or_create(&reason_label(reason))
+            .inc();
+    }
+}
+
+fn register_ws(r: &mut Registry, ws: &WsMetrics) {
+    r.register(
+        "ws_connections",
+        "Open WebSocket client connections",
+        ws.connections.clone(),
+    );
+    r.register(
+        "ws_frames_received",
+        "Binary frames received from WebSocket clients",
+        ws.frames_received.clone(),
+    );
+    r.register(
+        "ws_frames_sent",
+        "Binary frames sent to WebSocket clients",
+        ws.frames_sent.clone(),
+    );
+    r.register_with_unit(
+        "ws_received",
+        "Bytes of binary frames received from WebSocket clients",
+        prometheus_client::registry::Unit::Bytes,
+        ws.bytes_received.clone(),
+    );
+    r.register_with_unit(
+        "ws_sent",
+        "Bytes of binary frames sent to WebSocket clients",
+        prometheus_client::registry::Unit::Bytes,
+        ws.bytes_sent.clone(),
+    );
+    r.register(
+        "ws_frames_throttled",
+        "Client frames over the per-connection rate that paused reading",
+        ws.frames_throttled.clone(),
+    );
+    r.register(
+        "ws_rejected_frames",
+        "Client frames rejected (the connection was closed), by reason",
+        ws.rejected_frames.clone(),
+    );
+    r.register(
+        "ws_forged_writes",
+        "Client frames carrying new updates of a writer the client does not own",
+        ws.forged_writes.clone(),
+    );
+    r.register(
+        "ws_auth_failures",
+        "WebSocket hellos refused: unauthorized (no or unknown token) or forbidden (no right on the document)",
+        ws.auth_failures.clone(),
+    );
+    r.register(
+        "ws_closes",
+        "WebSocket connections closed by the server, by close reason",
+        ws.closes.clone(),
+    );
 }

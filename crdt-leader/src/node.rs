@@ -7,6 +7,7 @@ use crate::metrics::NodeMetrics;
 use crate::store::{self, FsyncPolicy, STORE_FILE};
 use crate::tls::{Tls, TlsConfig};
 use crate::token::CausalToken;
+use crate::ws_wire::WsLimits;
 use crdt_core::{KeyspaceOp, ReplicaId, Value, ValueOp, KEY_BYTES_MAX};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -55,6 +56,8 @@ pub struct NodeConfig {
     pub insecure: bool,
     /// TLS for the HTTP API and (mutual) for peer connections; `None`: plain TCP.
     pub tls: Option<TlsConfig>,
+    /// Limits of WebSocket clients (`GET /v1/docs/{doc}/sync`).
+    pub ws: WsLimits,
 }
 
 impl NodeConfig {
@@ -73,6 +76,7 @@ impl NodeConfig {
             tick_ms: 50,
             insecure: false,
             tls: None,
+            ws: WsLimits::default(),
         }
     }
 
@@ -98,6 +102,7 @@ impl NodeConfig {
                 "peer ids must be distinct, non-zero and differ from --id".into(),
             ));
         }
+        self.ws.check()?;
         if self.tick_ms == 0 {
             return Err(Error::Config("tick_ms must be at least 1".into()));
         }
@@ -270,6 +275,7 @@ impl Node {
             docs,
             job_tx,
             metrics.clone(),
+            config.ws.connections_per_doc_max,
         );
         let tick = Duration::from_millis(config.tick_ms);
         tokio::spawn(driver.run(rx, peer_ev_rx, store_ev_rx, tick, store_thread));
@@ -303,6 +309,7 @@ impl Node {
                     handle,
                     tokens,
                     tls.map(|t| t.http),
+                    config.ws,
                     shutdown_rx.clone(),
                 )
                 .await?,

@@ -18,6 +18,7 @@
 //! the name, and a crdt-sync payload. A wrong secret, an unknown peer id, a malformed
 //! or oversized frame closes that connection only, and is counted in metrics.
 
+use crate::bucket::Bucket;
 use crate::error::Error;
 use crate::metrics::NodeMetrics;
 use crate::tls::{Io, Tls};
@@ -323,33 +324,6 @@ async fn connection(stream: Box<dyn Io>, expect: Option<u64>, ctx: &Ctx) -> bool
     true
 }
 
-/// A token bucket of frames: `rate` per second, `rate` of burst.
-struct Bucket {
-    rate: f64,
-    tokens: f64,
-    last: tokio::time::Instant,
-}
-
-impl Bucket {
-    fn new(rate: u32) -> Self {
-        Self {
-            rate: f64::from(rate),
-            tokens: f64::from(rate),
-            last: tokio::time::Instant::now(),
-        }
-    }
-
-    /// Takes one frame's token; `Some(wait)` if the caller must pause first.
-    fn take(&mut self) -> Option<Duration> {
-        let now = tokio::time::Instant::now();
-        let refill = now.duration_since(self.last).as_secs_f64() * self.rate;
-        self.tokens = (self.tokens + refill).min(self.rate);
-        self.last = now;
-        self.tokens -= 1.0;
-        (self.tokens < 0.0).then(|| Duration::from_secs_f64(-self.tokens / self.rate))
-    }
-}
-
 /// Binds the peer listener and accepts connections until shutdown.
 pub(crate) async fn listen(addr: SocketAddr, ctx: Arc<Ctx>) -> Result<SocketAddr, Error> {
     let listener = TcpListener::bind(addr)
@@ -471,18 +445,6 @@ mod tests {
         assert_eq!(parse_frame(&[1, 9, b'a']), None);
         assert_eq!(parse_frame(&[1, 1, b'/']), None);
         assert_eq!(parse_frame(&[1, 0]), None);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn the_frame_bucket_allows_its_rate_and_then_paces() {
-        let mut b = Bucket::new(10);
-        for _ in 0..10 {
-            assert_eq!(b.take(), None);
-        }
-        let wait = b.take().expect("the eleventh frame in a second waits");
-        assert!((wait.as_secs_f64() - 0.1).abs() < 1e-6, "{wait:?}");
-        tokio::time::advance(Duration::from_secs(1)).await;
-        assert_eq!(b.take(), None);
     }
 
     #[test]

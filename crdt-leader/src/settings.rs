@@ -64,6 +64,19 @@ pub(crate) struct Cli {
     /// Run without peer secret or client tokens (trusted networks only).
     #[arg(long)]
     insecure: bool,
+    /// The largest binary frame a WebSocket client may send, in bytes (default
+    /// 16 MiB + 1 KiB).
+    #[arg(long)]
+    ws_frame_bytes_max: Option<usize>,
+    /// Frames per second read from one WebSocket connection (default 500).
+    #[arg(long)]
+    ws_frames_per_second_max: Option<u32>,
+    /// Open WebSocket connections per node (default 1024).
+    #[arg(long)]
+    ws_connections_max: Option<usize>,
+    /// WebSocket clients per document (default 64).
+    #[arg(long)]
+    ws_connections_per_doc_max: Option<usize>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -94,6 +107,10 @@ struct FileSettings {
     tls_ca: Option<PathBuf>,
     #[serde(default)]
     insecure: bool,
+    ws_frame_bytes_max: Option<usize>,
+    ws_frames_per_second_max: Option<u32>,
+    ws_connections_max: Option<usize>,
+    ws_connections_per_doc_max: Option<usize>,
 }
 
 impl FileSettings {
@@ -204,6 +221,23 @@ impl Cli {
             ca: self.tls_ca.clone().or(file.tls_ca),
         };
         config.tls = tls.load().map_err(|e| e.to_string())?;
+        let ws = &mut config.ws;
+        ws.frame_bytes_max = self
+            .ws_frame_bytes_max
+            .or(file.ws_frame_bytes_max)
+            .unwrap_or(ws.frame_bytes_max);
+        ws.frames_per_second_max = self
+            .ws_frames_per_second_max
+            .or(file.ws_frames_per_second_max)
+            .unwrap_or(ws.frames_per_second_max);
+        ws.connections_max = self
+            .ws_connections_max
+            .or(file.ws_connections_max)
+            .unwrap_or(ws.connections_max);
+        ws.connections_per_doc_max = self
+            .ws_connections_per_doc_max
+            .or(file.ws_connections_per_doc_max)
+            .unwrap_or(ws.connections_per_doc_max);
         Ok(config)
     }
 }
@@ -230,6 +264,7 @@ http = "127.0.0.1:8080"
 peer = ["1@10.0.0.1:7000", "2@10.0.0.2:7000"]
 peer-secret-file = "secret"
 fsync = "interval:50"
+ws-frames-per-second-max = 50
 "#,
         )
         .unwrap();
@@ -242,6 +277,11 @@ fsync = "interval:50"
         assert_eq!(c.peers.len(), 2);
         assert_eq!(c.peer_secret.as_deref(), Some(&b"0123456789abcdef0123"[..]));
         assert_eq!(c.fsync, FsyncPolicy::IntervalMs(50));
+        assert_eq!(c.ws.frames_per_second_max, 50);
+        assert_eq!(
+            c.ws.frame_bytes_max,
+            crdt_leader::WsLimits::default().frame_bytes_max
+        );
         let c = cli(&[
             "--config",
             f.to_str().unwrap(),

@@ -103,6 +103,15 @@ pub enum SyncError {
     /// replica id or clock is exhausted); nothing was written.
     #[error("write refused: {0}")]
     Refused(#[from] CoreError),
+    /// An untrusted peer's message carries updates its [`Admission`](crate::Admission)
+    /// refused (e.g. new dots of a writer it does not own): nothing was changed.
+    #[error("peer {peer} sent updates of writer {writer}, which it may not introduce: the message was refused")]
+    NotAdmitted {
+        /// The peer.
+        peer: ReplicaId,
+        /// The first writer whose updates were refused.
+        writer: ReplicaId,
+    },
     /// A message contradicts what this leader sent (e.g. an acknowledgement of an
     /// update never sent): the peer is corrupt or hostile.
     #[error("protocol violation by {peer}: {reason}")]

@@ -175,6 +175,7 @@
 //! `Keyspace`). Each restart adds one writer id to version vectors.
 #![forbid(unsafe_code)]
 
+mod admission;
 mod buffer;
 mod checkpoint;
 mod config;
@@ -189,6 +190,7 @@ mod transfer;
 mod transmit;
 mod writer_id;
 
+pub use admission::Admission;
 pub use checkpoint::{Checkpoint, CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_MIN, CHECKPOINT_MAGIC};
 pub use config::Config;
 pub use error::SyncError;

@@ -1,5 +1,6 @@
 //! Handling incoming messages.
 
+use crate::admission::Admission;
 use crate::message::{Address, Message, FLAG_FULL_STATE, FLAG_REPAIR_ME, FLAG_SEND_DIGEST};
 use crate::peer::{Accept, RepairOut};
 use crate::PROTOCOL_VERSION_MIN;
@@ -20,9 +21,18 @@ impl<C: DeltaCrdt> Leader<C> {
     /// refused from then on). On error the leader's state, buffer and peer records are
     /// unchanged.
     pub fn receive(&mut self, from: ReplicaId, payload: &[u8]) -> Result<(), SyncError> {
+        self.receive_with(from, payload, None)
+    }
+
+    fn receive_with(
+        &mut self,
+        from: ReplicaId,
+        payload: &[u8],
+        admission: Option<&mut dyn Admission<C>>,
+    ) -> Result<(), SyncError> {
         self.metrics.messages_received += 1;
         self.metrics.bytes_received += payload.len() as u64;
-        let result = self.receive_inner(from, payload);
+        let result = self.receive_inner(from, payload, admission);
         if result.is_err() {
             self.metrics.rejected_messages += 1;
         }
@@ -38,13 +48,48 @@ impl<C: DeltaCrdt> Leader<C> {
     /// # Errors
     /// As [`receive`](Self::receive); the state is then unchanged.
     pub fn receive_changes(&mut self, from: ReplicaId, payload: &[u8]) -> Result<C, SyncError> {
+        self.receive_collecting(from, payload, None)
+    }
+
+    /// [`receive_changes`](Self::receive_changes) from a peer that is not trusted with
+    /// every writer's updates (a client): `admission` sees the sender's incarnation of
+    /// every message addressed to this leader, and every update it carries (payload and
+    /// causal token) **before** anything is changed — before even the check for
+    /// updates under this leader's own id, so an untrusted peer cannot make this
+    /// leader refuse writes ([`SyncError::ReplicaIdConflict`]). A message whose updates
+    /// it refuses (also inside a completed fragmented transfer) is rejected with
+    /// [`SyncError::NotAdmitted`] and changes no state.
+    ///
+    /// # Errors
+    /// As [`receive`](Self::receive), and [`SyncError::NotAdmitted`].
+    pub fn receive_admitted(
+        &mut self,
+        from: ReplicaId,
+        payload: &[u8],
+        admission: &mut dyn Admission<C>,
+    ) -> Result<C, SyncError> {
+        self.receive_collecting(from, payload, Some(admission))
+    }
+
+    /// Receives, and returns the join of what the message added.
+    fn receive_collecting(
+        &mut self,
+        from: ReplicaId,
+        payload: &[u8],
+        admission: Option<&mut dyn Admission<C>>,
+    ) -> Result<C, SyncError> {
         self.changes = Some(C::empty_delta());
-        let result = self.receive(from, payload);
+        let result = self.receive_with(from, payload, admission);
         let changes = self.changes.take().unwrap_or_else(C::empty_delta);
         result.map(|()| changes)
     }
 
-    fn receive_inner(&mut self, from: ReplicaId, payload: &[u8]) -> Result<(), SyncError> {
+    fn receive_inner(
+        &mut self,
+        from: ReplicaId,
+        payload: &[u8],
+        admission: Option<&mut dyn Admission<C>>,
+    ) -> Result<(), SyncError> {
         if payload.len() > self.config.message_bytes_max {
             return Err(SyncError::MessageTooLarge {
                 bytes: payload.len(),
@@ -54,7 +99,7 @@ impl<C: DeltaCrdt> Leader<C> {
         let body = crate::message::unseal(payload).ok_or(SyncError::Corrupt)?;
         self.check_version(from, body)?;
         let (_, addr, msg) = Message::<C>::decode(body, &self.config.decode_limits())?;
-        self.receive_decoded(from, addr, msg)
+        self.receive_decoded(from, addr, msg, admission)
     }
 
     /// Reads the envelope: remembers the highest version a peer speaks (even from a
@@ -93,6 +138,7 @@ impl<C: DeltaCrdt> Leader<C> {
         from: ReplicaId,
         addr: Address,
         msg: Message<C>,
+        mut admission: Option<&mut dyn Admission<C>>,
     ) -> Result<(), SyncError> {
         if from == self.id && addr.from == from {
             return self.on_own_message(&msg);
@@ -114,6 +160,10 @@ impl<C: DeltaCrdt> Leader<C> {
             });
         }
         let inc = msg.incarnation();
+        if let Some(a) = admission.as_deref_mut() {
+            a.incarnation(inc)
+                .map_err(|writer| SyncError::NotAdmitted { peer: from, writer })?;
+        }
         let known = self.peers.get(&from).and_then(|p| p.inc());
         match &msg {
             Message::Probe { probe, .. } => {
@@ -179,7 +229,16 @@ impl<C: DeltaCrdt> Leader<C> {
             }
             return Ok(());
         }
-        // Validate everything before changing anything.
+        // Validate everything before changing anything; an untrusted sender's updates
+        // first (updates under our own id from it are refused, not a conflict).
+        if let (
+            Some(a),
+            Message::Delta { token, payload, .. } | Message::Repair { token, payload, .. },
+        ) = (admission.as_deref_mut(), &msg)
+        {
+            a.admit(inc, token, payload, &self.state, &self.token)
+                .map_err(|writer| SyncError::NotAdmitted { peer: from, writer })?;
+        }
         match &msg {
             Message::Delta { token, payload, .. } | Message::Repair { token, payload, .. } => {
                 self.check_own_id(token, Some(payload))?;
@@ -236,7 +295,7 @@ impl<C: DeltaCrdt> Leader<C> {
                 total,
                 bytes,
                 ..
-            } => return self.on_fragment(from, transfer, index, count, total, &bytes),
+            } => return self.on_fragment(from, transfer, index, count, total, &bytes, admission),
             Message::FragmentAck {
                 transfer, received, ..
             } => self.on_fragment_ack(from, transfer, received),

@@ -207,6 +207,7 @@ impl<C: DeltaCrdt> Leader<C> {
         count: u32,
         total: u64,
         bytes: &[u8],
+        admission: Option<&mut dyn crate::admission::Admission<C>>,
     ) -> Result<(), SyncError> {
         let max = self.config.transfer_bytes_max;
         if total > max as u64 {
@@ -287,6 +288,6 @@ impl<C: DeltaCrdt> Leader<C> {
                 reason: "a transfer that carries a fragment",
             });
         }
-        self.receive_decoded(from, addr, msg)
+        self.receive_decoded(from, addr, msg, admission)
     }
 }
