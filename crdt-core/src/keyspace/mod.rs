@@ -425,14 +425,17 @@ fn read_typed(entry: &Entry, t: ValueType) -> Value {
             }
         }
         ValueType::OrSet | ValueType::MvRegister => {
-            let mut vals: Vec<String> = of_type
+            // Sorted and deduplicated as references, then copied once each (a
+            // write's answer carries the whole set: this runs on every write).
+            let mut refs: Vec<&str> = of_type
                 .filter_map(|(p, _)| match p {
-                    Payload::OrSet(s) | Payload::Mv(s) => Some(s.to_string()),
+                    Payload::OrSet(s) | Payload::Mv(s) => Some(&**s),
                     _ => None,
                 })
                 .collect();
-            vals.sort_unstable();
-            vals.dedup();
+            refs.sort_unstable();
+            refs.dedup();
+            let vals: Vec<String> = refs.into_iter().map(str::to_string).collect();
             if t == ValueType::OrSet {
                 Value::OrSet(vals)
             } else {
