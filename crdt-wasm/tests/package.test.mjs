@@ -83,6 +83,12 @@ it("the typings declare every export, and document every member of Doc", () => {
   }
   const web = readFileSync(path.join(INSTALLED, "web", "crdt_wasm.d.ts"), "utf8");
   assert.match(web, /export default function __wbg_init/);
+  // metrics(): DocMetrics declares exactly the keys it returns.
+  assert.match(web, /metrics\(\): DocMetrics;/);
+  const declared = /export interface DocMetrics \{([\s\S]*?)\n\}/.exec(web)[1];
+  const keys = [...declared.matchAll(/^ {4}(\w+):/gm)].map((m) => m[1]);
+  const { Doc } = require("crdt-wasm");
+  assert.deepEqual(keys, Object.keys(new Doc(1).metrics()));
 });
 
 it("require('crdt-wasm') loads the nodejs build by the package's name, and Doc syncs", () => {
