@@ -149,6 +149,28 @@ write_package_json() {
   ' > "$PKG/package.json"
 }
 
+# -Oz: binaryen's size passes. --strip-debug drops the names section, --strip-producers
+# the toolchain note: neither is used at run time. The --enable-* flags are the features
+# Rust's wasm32 target emits (rustc >= 1.82 enables them by default).
+WASM_OPT_FLAGS=(-Oz --strip-debug --strip-producers --enable-bulk-memory
+  --enable-reference-types --enable-nontrapping-float-to-int --enable-sign-ext
+  --enable-mutable-globals --enable-multivalue)
+
+# Optimizes a .wasm in place. wasm-opt takes about 20 s, so its output is kept in
+# target/wasm/opt-cache/ under a hash of its input and flags: the nodejs and web builds
+# hold the same module, and a rebuild that changed nothing reuses it.
+wasm_opt() {
+  local key cache=$OUT/opt-cache
+  key=$({ cat "$1"; echo "${WASM_OPT_FLAGS[*]}"; "$WASM_OPT_BIN" --version; } | sha256sum | cut -c1-64)
+  if [ ! -f "$cache/$key.wasm" ]; then
+    rm -rf "$cache"
+    mkdir -p "$cache"
+    "$WASM_OPT_BIN" "${WASM_OPT_FLAGS[@]}" "$1" -o "$cache/$key.tmp"
+    mv "$cache/$key.tmp" "$cache/$key.wasm"
+  fi
+  cp "$cache/$key.wasm" "$1"
+}
+
 cmd_package() {
   cmd_setup # about a second when everything is installed
   local mode wasm start=$SECONDS
@@ -175,13 +197,7 @@ cmd_package() {
   for dir in nodejs web; do
     wasm-bindgen --target "$dir" --out-dir "$PKG/$dir" "$wasm"
     if [ "${WASM_OPT:-1}" != 0 ]; then
-      # -Oz: binaryen's size passes. --strip-debug drops the names section, --strip-producers
-      # the toolchain note: neither is used at run time. The --enable-* flags are the
-      # features Rust's wasm32 target emits (rustc >= 1.82 enables them by default).
-      "$WASM_OPT_BIN" -Oz --strip-debug --strip-producers --enable-bulk-memory \
-        --enable-reference-types --enable-nontrapping-float-to-int --enable-sign-ext \
-        --enable-mutable-globals --enable-multivalue \
-        "$PKG/$dir/crdt_wasm_bg.wasm" -o "$PKG/$dir/crdt_wasm_bg.wasm"
+      wasm_opt "$PKG/$dir/crdt_wasm_bg.wasm"
     fi
   done
   # Tell Node (and bundlers) which module system each directory uses.
