@@ -67,8 +67,8 @@ echo "== crdt-leader: three leaders on loopback, writes on all three, read-your-
 echo "== a 200 MiB state reaches a new peer under a 1 MiB message limit (release; bounded memory at both ends)"
 cargo run -q --release -p tests --example large_transfer
 
-echo "== crdt-wasm in Node (wasm32 build, wasm-bindgen, node --test; docs/WASM.md)"
-# Installs the wasm32 target and the matching wasm-bindgen-cli on first use.
+echo "== crdt-wasm: the npm package (wasm32 build, wasm-bindgen, wasm-opt, size check) and its Node tests (docs/WASM.md)"
+# Installs the wasm32 target, the matching wasm-bindgen-cli and binaryen on first use.
 bash scripts/wasm.sh all
 
 echo "== fuzzing (each cargo-fuzz target for ${FUZZ_SECONDS:-60}s; fails on any crash)"

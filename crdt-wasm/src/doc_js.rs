@@ -317,7 +317,7 @@ impl Doc {
 
     /// `metrics()`: the sync counters as numbers (camelCase names of
     /// `crdt_sync::Metrics`), and `peerLag`: `[{ peer, lag }]`, ascending by peer.
-    #[wasm_bindgen(js_name = metrics, unchecked_return_type = "Record<string, any>")]
+    #[wasm_bindgen(js_name = metrics, unchecked_return_type = "DocMetrics")]
     pub fn js_metrics(&self) -> JsValue {
         let m = self.metrics();
         let lag: Array = m
@@ -332,5 +332,66 @@ impl Doc {
             .collect();
         let counters = metric_counters(&m).map(|(name, n)| (name, js::unsigned(n)));
         js::object(counters.into_iter().chain([("peerLag", lag.into())]))
+    }
+}
+
+// Puts `DOC_METRICS_TS` into the generated `.d.ts`.
+#[wasm_bindgen(typescript_custom_section)]
+const _: &str = DOC_METRICS_TS;
+
+/// The TypeScript declaration of `DocMetrics`, the type of `Doc.metrics()` (also read
+/// by the test below, which keeps it in step with `metric_counters`). The section above
+/// reads it when wasm-bindgen's macro runs, which rustc does not count as a use.
+#[allow(dead_code)]
+const DOC_METRICS_TS: &str = r#"
+/**
+ * What `Doc.metrics()` returns: `crdt_sync::Metrics` in camelCase. Each counter is a
+ * number, or a BigInt past `Number.MAX_SAFE_INTEGER`.
+ */
+export interface DocMetrics {
+    bytesSent: number | bigint;
+    messagesSent: number | bigint;
+    bytesReceived: number | bigint;
+    messagesReceived: number | bigint;
+    deltasSent: number | bigint;
+    repairsSent: number | bigint;
+    repairBytesSent: number | bigint;
+    fullStateSends: number | bigint;
+    rejectedMessages: number | bigint;
+    staleMessages: number | bigint;
+    misdelivered: number | bigint;
+    echoes: number | bigint;
+    divergences: number | bigint;
+    concurrentDiscards: number | bigint;
+    gaps: number | bigint;
+    bufferOverflows: number | bigint;
+    unsendable: number | bigint;
+    transfersSent: number | bigint;
+    fragmentsSent: number | bigint;
+    transfersReceived: number | bigint;
+    deltasBuffered: number | bigint;
+    bufferedBytes: number | bigint;
+    /** Writes each peer is known to miss, ascending by peer. */
+    peerLag: { peer: number, lag: number | bigint }[];
+}
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::DOC_METRICS_TS;
+    use crate::metric_counters;
+
+    /// The declared type lists exactly the counters `metrics()` returns, in order.
+    #[test]
+    fn the_metrics_type_names_every_counter() {
+        let declared: Vec<&str> = DOC_METRICS_TS
+            .lines()
+            .filter_map(|l| l.trim().strip_suffix(": number | bigint;"))
+            .collect();
+        let returned: Vec<&str> = metric_counters(&crdt_sync::Metrics::default())
+            .iter()
+            .map(|(name, _)| *name)
+            .collect();
+        assert_eq!(declared, returned);
     }
 }

@@ -207,15 +207,109 @@ pub enum Error {
     NotLatestSnapshot,
 }
 
-/// `x` as JavaScript would print it for the integers and special values met here.
+/// 2^53 - 1 as a float: whole numbers up to it print exactly as integers.
+const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+
+/// `x` as JavaScript would print it for the integers and special values met here, and
+/// as Rust's `{}` (`{:e}` from 1e21 on) prints the others: the shortest digits that
+/// read back as `x`.
+///
+/// Only [`shortest_digits`] depends on the target: the digits come from JavaScript's
+/// `Number.prototype.toString` in wasm and from Rust's formatting natively, both the
+/// shortest round-trip digits. That keeps `core`'s float formatting (about 20 KB of
+/// Grisu and Dragon4 code and tables) out of the `.wasm` (docs/WASM.md, "Size").
 fn fmt_number(f: &mut fmt::Formatter<'_>, x: f64) -> fmt::Result {
-    if x.is_infinite() {
-        f.write_str(if x > 0.0 { "Infinity" } else { "-Infinity" })
-    } else if x.abs() >= 1e21 {
-        write!(f, "{x:e}")
-    } else {
-        write!(f, "{x}")
+    if x.is_nan() {
+        return f.write_str("NaN");
     }
+    if x.is_infinite() {
+        return f.write_str(if x > 0.0 { "Infinity" } else { "-Infinity" });
+    }
+    if x == 0.0 {
+        return f.write_str(if x.is_sign_negative() { "-0" } else { "0" });
+    }
+    if x.fract() == 0.0 && x.abs() <= MAX_SAFE {
+        // Exact, and the shortest digits: a whole number below 2^53 fits an i64.
+        return write!(f, "{}", x as i64);
+    }
+    let text = shortest_digits(x);
+    let Some((negative, digits, exp)) = parse_decimal(&text) else {
+        // Not reached: both sources print plain decimal or exponent notation.
+        return f.write_str(&text);
+    };
+    if negative {
+        f.write_str("-")?;
+    }
+    let (first, rest) = digits.split_at(1);
+    if x.abs() >= 1e21 {
+        // Rust's `{:e}`: d[.ddd]eN
+        f.write_str(first)?;
+        if !rest.is_empty() {
+            write!(f, ".{rest}")?;
+        }
+        write!(f, "e{exp}")
+    } else if exp < 0 {
+        // 0.000ddd
+        f.write_str("0.")?;
+        for _ in 0..(-exp - 1) {
+            f.write_str("0")?;
+        }
+        f.write_str(&digits)
+    } else {
+        // ddd.ddd, or ddd000 for a whole number (only its shortest digits are printed).
+        let point = usize::try_from(exp).map_or(0, |e| e + 1);
+        if digits.len() <= point {
+            f.write_str(&digits)?;
+            for _ in digits.len()..point {
+                f.write_str("0")?;
+            }
+            Ok(())
+        } else {
+            let (int, frac) = digits.split_at(point);
+            write!(f, "{int}.{frac}")
+        }
+    }
+}
+
+/// The shortest digits that read back as `x`, in decimal or exponent notation.
+#[cfg(target_arch = "wasm32")]
+fn shortest_digits(x: f64) -> String {
+    js_sys::Number::from(x)
+        .to_string_with_radix(10)
+        .map(String::from)
+        .unwrap_or_default()
+}
+
+/// The shortest digits that read back as `x`, in exponent notation.
+#[cfg(not(target_arch = "wasm32"))]
+fn shortest_digits(x: f64) -> String {
+    format!("{x:e}")
+}
+
+/// `[-]I[.F][e[+-]X]` as (negative, significant digits without leading or trailing
+/// zeros, exponent of the first digit), e.g. `"-0.0015"` → `(true, "15", -3)`.
+fn parse_decimal(text: &str) -> Option<(bool, String, i32)> {
+    let (negative, text) = match text.strip_prefix('-') {
+        Some(t) => (true, t),
+        None => (false, text),
+    };
+    let (mantissa, exp) = match text.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.strip_prefix('+').unwrap_or(e).parse::<i32>().ok()?),
+        None => (text, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if !(int.bytes().chain(frac.bytes())).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let all: String = int.chars().chain(frac.chars()).collect();
+    let leading = all.bytes().take_while(|&b| b == b'0').count();
+    let digits = all[leading..].trim_end_matches('0');
+    if digits.is_empty() {
+        return None;
+    }
+    let int_len = i32::try_from(int.len()).ok()?;
+    let leading = i32::try_from(leading).ok()?;
+    Some((negative, digits.to_string(), exp + int_len - leading - 1))
 }
 
 impl fmt::Display for Error {
@@ -610,6 +704,88 @@ mod tests {
             m.contains("doc.persisted(bytes)") && !m.contains("Leader::"),
             "{m}"
         );
+    }
+
+    /// Numbers print as before this formatter replaced `{}` / `{:e}` (and as JavaScript
+    /// prints them, up to `e+` and the expansion of small fractions).
+    #[test]
+    fn numbers_print_as_rust_does() {
+        let show = |x: f64| {
+            let e = Error::BadNumber {
+                arg: Arg::Amount,
+                value: x,
+                problem: Problem::Fractional,
+            };
+            let m = e.to_string();
+            let m = m.strip_prefix("invalid amount n: ").unwrap().to_string();
+            m.split_once(" is not accepted").unwrap().0.to_string()
+        };
+        let rust = |x: f64| {
+            if x.is_infinite() {
+                (if x > 0.0 { "Infinity" } else { "-Infinity" }).to_string()
+            } else if x.abs() >= 1e21 {
+                format!("{x:e}")
+            } else {
+                format!("{x}")
+            }
+        };
+        let cases = [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            1.5,
+            -1.5,
+            0.5,
+            0.1,
+            0.2 + 0.1,
+            1e-7,
+            -1.5e-7,
+            123.456,
+            1e20,
+            9.007_199_254_740_992e15,
+            1e21,
+            1.5e21,
+            1e300,
+            -1e300,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            5e-324,
+            4_503_599_627_370_495.5,
+            1234.5e-10,
+            1e-6,
+            1.25e-6,
+            -1.610_327_641_151_702_4e19,
+            -1.5e300,
+            -0.5,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        for x in cases {
+            assert_eq!(show(x), rust(x), "{x:?}");
+        }
+        // And a spread of bit patterns (a fixed xorshift sequence).
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let x = f64::from_bits(state);
+            if !x.is_nan() {
+                assert_eq!(show(x), rust(x), "{x:?}");
+            }
+        }
+        assert_eq!(show(f64::NAN), "NaN");
+        assert_eq!(show(1e300), "1e300");
+        assert_eq!(show(1e-7), "0.0000001");
+        // JavaScript's spellings of the same digits parse to the same parts.
+        assert_eq!(parse_decimal("1e+300"), Some((false, "1".into(), 300)));
+        assert_eq!(parse_decimal("-1.5e-7"), Some((true, "15".into(), -7)));
+        assert_eq!(parse_decimal("0.000001"), Some((false, "1".into(), -6)));
+        assert_eq!(parse_decimal("123.456"), Some((false, "123456".into(), 2)));
+        assert_eq!(parse_decimal("1.7976931348623157e+308").unwrap().2, 308);
+        assert_eq!(parse_decimal("abc"), None);
+        assert_eq!(parse_decimal("0"), None);
     }
 
     #[test]

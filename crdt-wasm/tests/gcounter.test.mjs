@@ -77,3 +77,31 @@ it("GCounter: refuses bad amounts without changing", () => {
   for (const [n, re] of BAD_INTEGERS) refuses(c, () => c.increment(n), re);
   assert.equal(c.value(), 5);
 });
+
+it("refused numbers are printed with their shortest digits, as crdt-wasm's native build prints them", () => {
+  const c = new GCounter(1);
+  const cases = [
+    [1.5, "1.5"],
+    [0.1 + 0.2, "0.30000000000000004"],
+    [1e-7, "0.0000001"],
+    [-1.5e-7, "-0.00000015"],
+    [123.456, "123.456"],
+    [-16103276411517024000, "-16103276411517024000"],
+    [2 ** 53, "9007199254740992"],
+    [1e21, "1e21"],
+    [-1.5e300, "-1.5e300"],
+    [Number.MAX_VALUE, "1.7976931348623157e308"],
+    [5e-324, `0.${"0".repeat(323)}5`],
+    [-0.5, "-0.5"],
+    [NaN, "NaN"],
+    [-Infinity, "-Infinity"],
+  ];
+  for (const [x, text] of cases) {
+    assert.throws(
+      () => c.increment(x),
+      (e) => e.message.startsWith(`invalid amount n: ${text} is not accepted because `),
+      `${x}`,
+    );
+  }
+  assert.equal(c.value(), 0);
+});
