@@ -40,7 +40,10 @@ WASM_OPT_BIN=$TOOLS/node_modules/.bin/wasm-opt
 # Size check of the optimized module (bytes; `size` below). SIZE_CEILING: just above
 # the size measured with the rustup toolchain, so a regression fails the run.
 # SIZE_TARGET: issue 13's goal (200 KB), reported but not enforced (docs/WASM.md, "Size").
-SIZE_CEILING=445000
+# Raised from 445,000 to 494,000 when the Keyspace's chunked maps (ChunkMap, issue 11:
+# 361 -> 92 B of metadata per key) and crdt-sync's admission check met the package in
+# main: 490,933 bytes measured (202,125 gzipped).
+SIZE_CEILING=494000
 SIZE_TARGET=200000
 
 log() { echo "wasm.sh: $*"; }
