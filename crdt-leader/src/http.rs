@@ -171,20 +171,6 @@ fn authorize(
     }
 }
 
-/// The JSON type name of a value.
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::GCounter(_) => "gcounter",
-        Value::PnCounter(_) => "pncounter",
-        Value::OrSet(_) => "orset",
-        Value::LwwRegister(_) => "lww",
-        Value::MvRegister(_) => "mvreg",
-        Value::Conflict(_) => "conflict",
-        #[allow(unreachable_patterns)]
-        _ => "unknown",
-    }
-}
-
 /// The JSON of a value (a conflict as `null`; see [`value_fields`]).
 fn value_json(v: &Value) -> Json_ {
     match v {
@@ -203,12 +189,12 @@ fn value_fields(obj: &mut serde_json::Map<String, Json_>, v: Option<&Value>) {
             obj.insert("value".into(), Json_::Null);
         }
         Some(v) => {
-            obj.insert("type".into(), json!(type_name(v)));
+            obj.insert("type".into(), json!(v.type_name()));
             obj.insert("value".into(), value_json(v));
             if let Value::Conflict(all) = v {
                 let list: Vec<Json_> = all
                     .iter()
-                    .map(|x| json!({"type": type_name(x), "value": value_json(x)}))
+                    .map(|x| json!({"type": x.type_name(), "value": value_json(x)}))
                     .collect();
                 obj.insert("conflict".into(), Json_::Array(list));
             }

@@ -55,20 +55,6 @@ impl WriteStatus {
     }
 }
 
-/// A value's type as the HTTP API names it: `gcounter`, `pncounter`, `orset`, `lww`,
-/// `mvreg`, or `conflict` for concurrent first writes of different types.
-#[must_use]
-pub fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::GCounter(_) => "gcounter",
-        Value::PnCounter(_) => "pncounter",
-        Value::OrSet(_) => "orset",
-        Value::LwwRegister(_) => "lww",
-        Value::MvRegister(_) => "mvreg",
-        Value::Conflict(_) => "conflict",
-    }
-}
-
 /// `crdt_sync::Metrics` as `(camelCase name, value)` pairs, the per-peer lag apart.
 #[must_use]
 pub fn metric_counters(m: &Metrics) -> [(&'static str, u64); 22] {
@@ -466,7 +452,7 @@ mod tests {
         assert_eq!(b.keys("li"), ["likes", "list"]);
         let types: Vec<_> = ["likes", "views", "list", "title", "note"]
             .iter()
-            .map(|k| a.get(k).as_ref().map(type_name))
+            .map(|k| a.get(k).as_ref().map(|v| v.type_name()))
             .collect();
         assert_eq!(
             types,
@@ -494,7 +480,7 @@ mod tests {
         b.insert("k", "s".into()).expect("w");
         sync(&mut a, &mut b);
         let v = a.get("k").expect("present");
-        assert_eq!(type_name(&v), "conflict");
+        assert_eq!(v.type_name(), "conflict");
         assert_eq!(
             v,
             Value::Conflict(vec![Value::PnCounter(1), Value::OrSet(vec!["s".into()])])

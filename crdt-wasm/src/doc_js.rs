@@ -1,7 +1,7 @@
 //! The JS class `Doc`: reads its JS arguments ([`crate::js`]) and calls the Rust API
 //! in `doc.rs`; reads are returned as plain JS values shaped like the HTTP API's.
 
-use crate::doc::{metric_counters, type_name, Doc};
+use crate::doc::{metric_counters, Doc};
 use crate::error::{Arg, Error};
 use crate::js;
 use crdt_core::Value;
@@ -23,7 +23,7 @@ fn value(v: &Value) -> JsValue {
         Value::Conflict(all) => {
             let each: Array = all
                 .iter()
-                .map(|x| js::object([("type", type_name(x).into()), ("value", value(x))]))
+                .map(|x| js::object([("type", x.type_name().into()), ("value", value(x))]))
                 .collect();
             js::object([("conflict", each.into())])
         }
@@ -220,7 +220,7 @@ impl Doc {
         #[wasm_bindgen(unchecked_param_type = "string")] key: &JsValue,
     ) -> Result<Option<String>, JsError> {
         let key = js::string(Arg::Key, key, false)?;
-        Ok(self.get(&key).map(|v| type_name(&v).to_string()))
+        Ok(self.get(&key).map(|v| v.type_name().to_string()))
     }
 
     /// `keys(prefix = "")`: the keys starting with `prefix`, ascending by UTF-8 bytes.

@@ -73,7 +73,7 @@ mod replica;
 pub mod replica_id;
 pub mod text;
 
-pub use doc::{metric_counters, type_name, Doc, WriteStatus};
+pub use doc::{metric_counters, Doc, WriteStatus};
 pub use error::{Arg, Error, Problem};
 pub use gcounter::GCounter;
 

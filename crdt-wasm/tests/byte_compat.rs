@@ -8,7 +8,7 @@
 //! commit it (then `bash scripts/wasm.sh all` checks the wasm build against it).
 
 use crdt_core::{ReplicaId, Value};
-use crdt_wasm::{type_name, Doc};
+use crdt_wasm::Doc;
 use serde_json::{json, Value as Json};
 use std::collections::BTreeMap;
 
@@ -49,7 +49,7 @@ fn value_json(v: &Value) -> Json {
         Value::Conflict(all) => json!({
             "conflict": all
                 .iter()
-                .map(|x| json!({ "type": type_name(x), "value": value_json(x) }))
+                .map(|x| json!({ "type": x.type_name(), "value": value_json(x) }))
                 .collect::<Vec<_>>()
         }),
     }

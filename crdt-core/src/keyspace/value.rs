@@ -155,6 +155,23 @@ pub enum ValueOp {
     MvRegisterSet(String),
 }
 
+impl Value {
+    /// The value's type as crdt-leader's HTTP API and crdt-wasm's `Doc` name it:
+    /// `gcounter`, `pncounter`, `orset`, `lww`, `mvreg`, or `conflict` for concurrent
+    /// first writes of different types.
+    #[must_use]
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::GCounter(_) => "gcounter",
+            Value::PnCounter(_) => "pncounter",
+            Value::OrSet(_) => "orset",
+            Value::LwwRegister(_) => "lww",
+            Value::MvRegister(_) => "mvreg",
+            Value::Conflict(_) => "conflict",
+        }
+    }
+}
+
 impl ValueOp {
     /// The type of value this operation writes.
     #[must_use]
