@@ -29,6 +29,8 @@ pub(crate) enum ClientCommand {
     Attach {
         doc: String,
         replica: u64,
+        /// Earlier incarnations the hello listed (their writer ids the client owns).
+        incarnations: Vec<Incarnation>,
         access: Access,
         conn: u64,
         /// crdt-sync messages for the client.
@@ -65,6 +67,14 @@ pub(crate) struct Client {
 #[derive(Default)]
 pub(crate) struct Clients {
     docs: HashMap<String, BTreeMap<ReplicaId, Client>>,
+}
+
+/// The driver's end of one client connection.
+struct ClientLink {
+    conn: u64,
+    /// crdt-sync messages for the client.
+    tx: mpsc::Sender<Vec<u8>>,
+    close: CloseTx,
 }
 
 impl Clients {
@@ -106,13 +116,15 @@ impl Driver {
             ClientCommand::Attach {
                 doc,
                 replica,
+                incarnations,
                 access,
                 conn,
                 tx,
                 close,
                 reply,
             } => {
-                let r = self.attach(&doc, replica, access == Access::Write, conn, tx, close);
+                let link = ClientLink { conn, tx, close };
+                let r = self.attach(&doc, replica, incarnations, access == Access::Write, link);
                 let _ = reply.send(r);
             }
             ClientCommand::Frame {
@@ -131,11 +143,11 @@ impl Driver {
         &mut self,
         name: &str,
         replica: u64,
+        incarnations: Vec<Incarnation>,
         may_write: bool,
-        conn: u64,
-        tx: mpsc::Sender<Vec<u8>>,
-        close: CloseTx,
+        link: ClientLink,
     ) -> Result<u64, WsClose> {
+        let ClientLink { conn, tx, close } = link;
         let r = ReplicaId::new(replica);
         if replica == 0 || replica >= WS_REPLICA_LIMIT || r == self.id || self.peers.contains(&r) {
             return Err(WsClose::ReplicaReserved);
@@ -164,7 +176,7 @@ impl Driver {
                     may_write,
                     tx,
                     close: Some(close),
-                    incarnations: Vec::new(),
+                    incarnations,
                 },
             );
         self.mark_active(name);

@@ -17,6 +17,7 @@ use axum::body::Bytes;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
+use crdt_sync::Incarnation;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
@@ -119,7 +120,7 @@ impl Conn<'_> {
         if let Err(e) = crate::check_doc_name(self.doc) {
             return Some((WsClose::BadHello, e.to_string()));
         }
-        let (replica, access) = match self.hello(socket).await {
+        let (replica, incarnations, access) = match self.hello(socket).await {
             Ok(h) => h,
             Err(close) => return close,
         };
@@ -130,6 +131,7 @@ impl Conn<'_> {
         let attach = ClientCommand::Attach {
             doc: self.doc.to_string(),
             replica,
+            incarnations,
             access,
             conn,
             tx,
@@ -160,7 +162,10 @@ impl Conn<'_> {
     }
 
     /// Reads and checks the first frame: the client's replica id and its right.
-    async fn hello(&self, socket: &mut WebSocket) -> Result<(u64, Access), Close> {
+    async fn hello(
+        &self,
+        socket: &mut WebSocket,
+    ) -> Result<(u64, Vec<Incarnation>, Access), Close> {
         let limits = &self.ctx.limits;
         let first = match tokio::time::timeout(limits.hello_timeout, socket.recv()).await {
             Err(_) => {
@@ -206,7 +211,7 @@ impl Conn<'_> {
                 )));
             }
         };
-        Ok((hello.replica, access))
+        Ok((hello.replica, hello.incarnations, access))
     }
 
     /// Moves frames both ways until either side closes.

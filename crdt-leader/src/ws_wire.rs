@@ -3,7 +3,9 @@
 //! and the close codes.
 
 use crate::auth::Access;
+use crate::client_admission::INCARNATIONS_MAX;
 use crate::error::Error;
+use crdt_sync::Incarnation;
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -165,17 +167,22 @@ impl WsClose {
     }
 }
 
-/// The client's first frame: `{"token":"…","replica":N}`.
+/// The client's first frame: `{"token":"…","replica":N}`, optionally with
+/// `"incarnations":["…",…]`: earlier incarnations of the client whose writes it may
+/// still deliver (decimal `u64` strings, at most [`INCARNATIONS_MAX`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Hello {
     pub(crate) token: String,
     pub(crate) replica: u64,
+    pub(crate) incarnations: Vec<Incarnation>,
 }
 
 #[derive(Deserialize)]
 struct HelloJson {
     token: String,
     replica: u64,
+    #[serde(default)]
+    incarnations: Vec<String>,
 }
 
 /// Parses the first frame's text; `Err` says what is wrong (the close reason).
@@ -183,11 +190,32 @@ pub(crate) fn parse_hello(text: &str) -> Result<Hello, String> {
     if text.len() > WS_HELLO_BYTES_MAX {
         return Err(format!("hello over {WS_HELLO_BYTES_MAX} bytes"));
     }
-    let h: HelloJson = serde_json::from_str(text)
-        .map_err(|_| "expected {\"token\":\"...\",\"replica\":N}".to_string())?;
+    let h: HelloJson = serde_json::from_str(text).map_err(|_| {
+        "expected {\"token\":\"...\",\"replica\":N} (\"incarnations\": decimal strings)".to_string()
+    })?;
+    if h.incarnations.len() >= INCARNATIONS_MAX {
+        return Err(format!(
+            "{} incarnations or more: at most {} besides the current one",
+            INCARNATIONS_MAX,
+            INCARNATIONS_MAX - 1
+        ));
+    }
+    let mut incarnations = Vec::with_capacity(h.incarnations.len());
+    for text in &h.incarnations {
+        let inc = text
+            .parse::<u64>()
+            .ok()
+            .filter(|v| v.to_string() == *text)
+            .ok_or_else(|| format!("incarnation {text:?} is not a canonical decimal u64"))?;
+        let inc = Incarnation::from_u64(inc);
+        if !incarnations.contains(&inc) {
+            incarnations.push(inc);
+        }
+    }
     Ok(Hello {
         token: h.token,
         replica: h.replica,
+        incarnations,
     })
 }
 
@@ -222,9 +250,24 @@ mod tests {
             parse_hello(r#"{"token":"abcdefgh","replica":7}"#),
             Ok(Hello {
                 token: "abcdefgh".into(),
-                replica: 7
+                replica: 7,
+                incarnations: Vec::new(),
             })
         );
+        assert_eq!(
+            parse_hello(r#"{"token":"t","replica":7,"incarnations":["4294967296","9","9"]}"#)
+                .map(|h| h.incarnations),
+            Ok(vec![
+                Incarnation::from_u64(1 << 32),
+                Incarnation::from_u64(9)
+            ])
+        );
+        let many: Vec<String> = (0..INCARNATIONS_MAX).map(|i| format!("\"{i}\"")).collect();
+        let too_many = format!(
+            r#"{{"token":"t","replica":7,"incarnations":[{}]}}"#,
+            many.join(",")
+        );
+        assert!(parse_hello(&too_many).unwrap_err().contains("incarnations"));
         for bad in [
             "",
             "{}",
@@ -232,6 +275,10 @@ mod tests {
             r#"{"token":"abcdefgh","replica":-1}"#,
             r#"{"token":"abcdefgh","replica":1.5}"#,
             r#"{"token":7,"replica":1}"#,
+            r#"{"token":"t","replica":1,"incarnations":[5]}"#,
+            r#"{"token":"t","replica":1,"incarnations":["05"]}"#,
+            r#"{"token":"t","replica":1,"incarnations":["-1"]}"#,
+            r#"{"token":"t","replica":1,"incarnations":["18446744073709551616"]}"#,
             "[1,2]",
         ] {
             assert!(parse_hello(bad).is_err(), "{bad}");

@@ -23,8 +23,13 @@ async fn dial(node: &NodeHandle, doc: &str) -> Ws {
 
 /// Connects and sends the hello; the server's answer, or the close code it sent.
 async fn open(node: &NodeHandle, doc: &str, token: &str, replica: u64) -> Result<(Ws, Json), u16> {
+    open_with(node, doc, json!({"token": token, "replica": replica})).await
+}
+
+/// [`open`] with any hello.
+async fn open_with(node: &NodeHandle, doc: &str, hello: Json) -> Result<(Ws, Json), u16> {
     let mut ws = dial(node, doc).await;
-    let hello = json!({"token": token, "replica": replica}).to_string();
+    let hello = hello.to_string();
     t(ws.send(Message::text(hello))).await.unwrap();
     match next(&mut ws).await {
         Message::Text(s) => Ok((ws, serde_json::from_str(s.as_str()).unwrap())),
@@ -68,12 +73,23 @@ struct Tab {
 
 impl Tab {
     async fn connect(
-        mut leader: Leader<Keyspace>,
+        leader: Leader<Keyspace>,
         node: &NodeHandle,
         doc: &str,
         token: &str,
     ) -> Result<(Self, Json), u16> {
-        let (ws, answer) = open(node, doc, token, leader.id().get()).await?;
+        let hello = json!({"token": token, "replica": leader.id().get()});
+        Self::connect_with(leader, node, doc, hello).await
+    }
+
+    /// [`Tab::connect`] with any hello.
+    async fn connect_with(
+        mut leader: Leader<Keyspace>,
+        node: &NodeHandle,
+        doc: &str,
+        hello: Json,
+    ) -> Result<(Self, Json), u16> {
+        let (ws, answer) = open_with(node, doc, hello).await?;
         let server = ReplicaId::new(answer["replica"].as_u64().unwrap());
         leader.add_peer(server).unwrap();
         Ok((Self { leader, ws }, answer))
@@ -529,5 +545,81 @@ async fn a_tab_reconnects_with_its_replica_id_after_a_restore() {
         metric(&node, "crdt_leader_ws_forged_writes_total", None).await,
         0.0
     );
+    t(node.shutdown()).await;
+}
+
+/// A tab restored from its checkpoint with no peers (offline), made writable.
+fn restored_offline(saved: &crdt_sync::Checkpoint, nonce: u64) -> Leader<Keyspace> {
+    let mut leader = Leader::restore_with_nonce(saved.bytes(), Config::default(), nonce).unwrap();
+    // No peer to probe: the new incarnation is taken at once and must be stored.
+    let checkpoint = leader.checkpoint();
+    leader.persisted(checkpoint).unwrap();
+    leader
+}
+
+#[tokio::test]
+async fn writes_of_earlier_offline_lives_are_accepted_when_the_hello_lists_their_incarnations() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = t(Node::start(config(1, dir.path()))).await.unwrap();
+    // A tab that never reached its server: reloaded twice while offline, writing in
+    // each life, so two of its writer ids are ones the server cannot know.
+    let mut first = Leader::new(ReplicaId::new(4343), Keyspace::new());
+    let write = |l: &mut Leader<Keyspace>, v: &str| {
+        l.apply(KeyspaceOp::Write {
+            key: "k".into(),
+            op: ValueOp::OrSetInsert(v.into()),
+        })
+        .unwrap();
+    };
+    write(&mut first, "life-0");
+    let mut second = restored_offline(&first.checkpoint(), 0x5eed_0011);
+    write(&mut second, "life-1");
+    let mut third = restored_offline(&second.checkpoint(), 0x5eed_0012);
+    write(&mut third, "life-2");
+    let lives = [second.incarnation(), third.incarnation()];
+    assert!(lives[0] != lives[1] && third.writer_id() != ReplicaId::new(4343));
+    let saved = third.checkpoint();
+
+    // Without the list, life 1's dots are another writer's: a forged write.
+    let bare = json!({"token": ADMIN, "replica": 4343});
+    let (mut tab, _) = Tab::connect_with(restored_offline(&saved, 1), &node, "d", bare)
+        .await
+        .unwrap();
+    tab.write("k", "life-3");
+    let refused = tab
+        .sync_until("refused", |l| {
+            l.metrics().peer_lag.values().all(|l| *l == 0)
+        })
+        .await;
+    assert_eq!(refused, Err(4430));
+    assert!(
+        !node_has(&node, "d", "k", "life-0").await,
+        "nothing applied"
+    );
+    drop(tab);
+
+    // The hello names life 1's incarnation (life 0 is the replica id itself, and
+    // the current one is in every envelope): everything is delivered.
+    let listed: Vec<String> = lives.iter().map(|i| i.to_u64().to_string()).collect();
+    let hello = json!({"token": ADMIN, "replica": 4343, "incarnations": listed});
+    let mut tab = loop {
+        match Tab::connect_with(restored_offline(&saved, 2), &node, "d", hello.clone()).await {
+            Ok((tab, _)) => break tab,
+            Err(4409) => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(code) => panic!("refused with {code}"),
+        }
+    };
+    tab.sync_until("acknowledged", |l| {
+        l.metrics().peer_lag.values().all(|l| *l == 0)
+    })
+    .await
+    .unwrap();
+    for life in ["life-0", "life-1", "life-2"] {
+        assert!(node_has(&node, "d", "k", life).await, "{life} delivered");
+    }
+    // A list naming more incarnations than a connection may hold is a bad hello.
+    let many: Vec<String> = (1..=16u64).map(|i| (i << 32).to_string()).collect();
+    let hello = json!({"token": ADMIN, "replica": 4344, "incarnations": many});
+    assert_eq!(open_with(&node, "d", hello).await.err(), Some(4400));
     t(node.shutdown()).await;
 }

@@ -157,6 +157,14 @@ impl Doc {
         self.leader.id()
     }
 
+    /// The incarnation this document writes under (`Incarnation::to_u64`; 0 in its
+    /// first life): what a client lists in its WebSocket hello for a restored life
+    /// whose writes are not yet delivered (docs/WEBSOCKET.md, §2).
+    #[must_use]
+    pub fn incarnation(&self) -> u64 {
+        self.leader.incarnation().to_u64()
+    }
+
     /// Adds a peer to exchange messages with (a server, a sibling tab). Adding a
     /// present peer does nothing.
     ///
@@ -557,6 +565,11 @@ mod tests {
         assert_eq!(a.persisted(&saved), Ok(())); // writable: nothing to do
         let mut r = Doc::restore(&saved, 0x1234_5678_9abc_def0).expect("restore");
         assert_eq!(r.replica_id(), id(1));
+        assert_eq!(
+            (a.incarnation(), r.incarnation()),
+            (0, 0),
+            "until the probe"
+        );
         assert_eq!(r.peers(), [id(2)]);
         assert_eq!(r.write_status(), WriteStatus::Restoring);
         assert!(matches!(
@@ -576,6 +589,7 @@ mod tests {
         assert_eq!(first, second);
         assert_eq!(r.persisted(&second), Ok(()));
         assert_eq!(r.write_status(), WriteStatus::Writable);
+        assert_eq!(r.incarnation() >> 32, 1, "the next counter, with a nonce");
         r.insert("s", "after".into()).expect("w");
         sync(&mut r, &mut b);
         assert_eq!(

@@ -80,6 +80,15 @@ impl Doc {
         crate::replica_id::to_number(self.replica_id())
     }
 
+    /// `incarnation`: the incarnation this document writes under, as a canonical
+    /// decimal string (`"0"` in its first life; a `u64`, beyond a safe JS number). A
+    /// client lists those of earlier lives with undelivered writes in its WebSocket
+    /// hello (docs/WEBSOCKET.md, §2).
+    #[wasm_bindgen(getter = incarnation)]
+    pub fn js_incarnation(&self) -> String {
+        self.incarnation().to_string()
+    }
+
     /// `addPeer(id)`: exchange messages with replica `id` (a server, a sibling tab).
     #[wasm_bindgen(js_name = addPeer)]
     pub fn js_add_peer(
