@@ -71,5 +71,9 @@ echo "== crdt-wasm: the npm package (wasm32 build, wasm-bindgen, wasm-opt, size 
 # Installs the wasm32 target, the matching wasm-bindgen-cli and binaryen on first use.
 bash scripts/wasm.sh all
 
+echo "== browsers: the example app and openDoc in headless Chromium against two crdt-leader processes (Playwright; screenshots in target/browser)"
+# Installs Debian's chromium and npm's playwright-core on first use.
+bash scripts/browser.sh
+
 echo "== fuzzing (each cargo-fuzz target for ${FUZZ_SECONDS:-60}s; fails on any crash)"
 bash scripts/fuzz.sh

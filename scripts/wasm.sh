@@ -18,7 +18,9 @@
 #   target/wasm/cargo-{rustup,debian}/   cargo's target dir (one per toolchain)
 #   target/wasm/pkg/          the npm package "crdt-wasm" (package.json; npm pack works)
 #   target/wasm/pkg/nodejs/   CommonJS for Node  (what require("crdt-wasm") loads)
-#   target/wasm/pkg/web/      ES module for browsers and bundlers (import init from "crdt-wasm")
+#   target/wasm/pkg/web/      ES module for browsers and bundlers (import init from "crdt-wasm"),
+#                             and client.js: openDoc (import from "crdt-wasm/client")
+#   target/wasm/app/          the example app (crdt-leader --app-dir target/wasm/app)
 #   target/wasm/consumer/     an npm project with the packed package installed (tests)
 #
 # Environment:
@@ -142,6 +144,7 @@ write_package_json() {
         "./web": web,
         "./nodejs": node,
         "./web/crdt_wasm_bg.wasm": "./web/crdt_wasm_bg.wasm",
+        "./client": { types: "./web/client.d.ts", default: "./web/client.js" },
         "./package.json": "./package.json",
       },
       files: ["nodejs/", "web/"],
@@ -206,6 +209,14 @@ cmd_package() {
   # Tell Node (and bundlers) which module system each directory uses.
   echo '{ "type": "commonjs" }' > "$PKG/nodejs/package.json"
   echo '{ "type": "module" }' > "$PKG/web/package.json"
+  # openDoc (browsers only: IndexedDB, Web Locks, BroadcastChannel, WebSocket).
+  cp crdt-wasm/client/client.js crdt-wasm/client/client.d.ts "$PKG/web/"
+  # The example app (crdt-leader --app-dir target/wasm/app, and the demo command): its
+  # page and script, with the web build next to them in pkg/.
+  rm -rf "$OUT/app"
+  mkdir -p "$OUT/app/pkg"
+  cp crdt-wasm/app/* "$OUT/app/"
+  cp "$PKG"/web/*.js "$PKG"/web/*.wasm "$OUT/app/pkg/"
   write_package_json
   log "packaged $PKG (crdt-wasm $(node -p 'require("./'"$PKG"'/package.json").version'), $((SECONDS - start)) s)"
   if [ "${WASM_OPT:-1}" != 0 ]; then

@@ -5,6 +5,7 @@ use crate::wait_for_signal;
 use crdt_core::{Value, ValueOp};
 use crdt_leader::{Access, ClientTokens, Node, NodeConfig, NodeHandle, PeerConfig};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 fn hex(bytes: &[u8]) -> String {
@@ -17,7 +18,20 @@ fn random_hex(n: usize) -> Result<String, String> {
     Ok(hex(&b))
 }
 
-pub(crate) async fn demo(smoke: bool) -> Result<(), String> {
+/// Where `bash scripts/wasm.sh package` assembles the example app.
+const APP_DIR: &str = "target/wasm/app";
+
+pub(crate) async fn demo(smoke: bool, app_dir: Option<PathBuf>) -> Result<(), String> {
+    let app_dir = match app_dir {
+        Some(dir) if !dir.join("index.html").is_file() => {
+            return Err(format!(
+                "--app-dir {}: no index.html there; build it with `bash scripts/wasm.sh package`",
+                dir.display()
+            ))
+        }
+        Some(dir) => Some(dir),
+        None => Some(PathBuf::from(APP_DIR)).filter(|d| d.join("index.html").is_file()),
+    };
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let secret = random_hex(32)?.into_bytes();
     let token = random_hex(16)?;
@@ -35,6 +49,7 @@ pub(crate) async fn demo(smoke: bool) -> Result<(), String> {
         c.peer_secret = Some(secret.clone());
         c.client_tokens = Some(tokens.clone());
         c.tick_ms = 20;
+        c.app_dir = app_dir.clone();
         for other in (1..=3u64).filter(|o| *o != id) {
             let addr = addrs
                 .iter()
@@ -59,6 +74,18 @@ pub(crate) async fn demo(smoke: bool) -> Result<(), String> {
     println!(
         "try:\n  curl -s -H 'Authorization: Bearer {token}' -d '{{\"type\":\"orset\",\"op\":\"insert\",\"value\":\"milk\"}}' http://{first}/v1/docs/demo/keys/cart"
     );
+    match &app_dir {
+        Some(dir) => {
+            println!("example app ({}), one tab per leader:", dir.display());
+            for n in &nodes {
+                let addr = n.http_addr().ok_or("no http address")?;
+                println!("  http://{addr}/app/#token={token}");
+            }
+        }
+        None => {
+            println!("(no example app: `bash scripts/wasm.sh package` builds it into {APP_DIR})")
+        }
+    }
     let result = if smoke {
         run_smoke(&nodes).await
     } else {

@@ -64,6 +64,7 @@ pub(crate) async fn serve(
     tokens: ClientTokens,
     tls: Option<tokio_rustls::TlsAcceptor>,
     ws: WsLimits,
+    app_dir: Option<std::path::PathBuf>,
     shutdown: watch::Receiver<bool>,
 ) -> Result<SocketAddr, Error> {
     let app = App {
@@ -85,6 +86,19 @@ pub(crate) async fn serve(
         .route("/healthz", get(|| async { "ok\n" }))
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .with_state(app);
+    let router = match app_dir {
+        // The example app's static files (read-only; ServeDir refuses `..`).
+        Some(dir) => router
+            .route(
+                "/app",
+                get(|| async { axum::response::Redirect::permanent("/app/") }),
+            )
+            .nest_service(
+                "/app/",
+                tower_http::services::ServeDir::new(dir).append_index_html_on_directories(true),
+            ),
+        None => router,
+    };
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| Error::Io(format!("cannot serve HTTP on {addr}: {e}")))?;

@@ -79,7 +79,7 @@ fn main() -> ExitCode {
     };
     let result = rt.block_on(async {
         match &cli.command {
-            Some(Cmd::Demo { smoke }) => demo::demo(*smoke).await,
+            Some(Cmd::Demo { smoke, app_dir }) => demo::demo(*smoke, app_dir.clone()).await,
             None => serve(&cli).await,
         }
     });

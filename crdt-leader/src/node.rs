@@ -58,6 +58,9 @@ pub struct NodeConfig {
     pub tls: Option<TlsConfig>,
     /// Limits of WebSocket clients (`GET /v1/docs/{doc}/sync`).
     pub ws: WsLimits,
+    /// A directory served read-only at `/app/` (the example app: `bash scripts/wasm.sh
+    /// package` assembles one in `target/wasm/app`); `None` serves nothing there.
+    pub app_dir: Option<PathBuf>,
 }
 
 impl NodeConfig {
@@ -77,6 +80,7 @@ impl NodeConfig {
             insecure: false,
             tls: None,
             ws: WsLimits::default(),
+            app_dir: None,
         }
     }
 
@@ -310,6 +314,7 @@ impl Node {
                     tokens,
                     tls.map(|t| t.http),
                     config.ws,
+                    config.app_dir.clone(),
                     shutdown_rx.clone(),
                 )
                 .await?,

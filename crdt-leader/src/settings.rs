@@ -77,6 +77,10 @@ pub(crate) struct Cli {
     /// WebSocket clients per document (default 64).
     #[arg(long)]
     ws_connections_per_doc_max: Option<usize>,
+    /// A directory served read-only at /app/ (the example app: `bash scripts/wasm.sh
+    /// package` assembles it in target/wasm/app).
+    #[arg(long)]
+    app_dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -86,6 +90,10 @@ pub(crate) enum Cmd {
         /// Write on all three, check convergence and read-your-writes, exit.
         #[arg(long)]
         smoke: bool,
+        /// The example app's directory, served at /app/ by every leader (default:
+        /// target/wasm/app when `bash scripts/wasm.sh package` built it).
+        #[arg(long)]
+        app_dir: Option<PathBuf>,
     },
 }
 
@@ -111,6 +119,7 @@ struct FileSettings {
     ws_frames_per_second_max: Option<u32>,
     ws_connections_max: Option<usize>,
     ws_connections_per_doc_max: Option<usize>,
+    app_dir: Option<PathBuf>,
 }
 
 impl FileSettings {
@@ -137,6 +146,7 @@ impl FileSettings {
             &mut s.tls_cert,
             &mut s.tls_key,
             &mut s.tls_ca,
+            &mut s.app_dir,
         ]
         .into_iter()
         .flatten()
@@ -238,6 +248,15 @@ impl Cli {
             .ws_connections_per_doc_max
             .or(file.ws_connections_per_doc_max)
             .unwrap_or(ws.connections_per_doc_max);
+        config.app_dir = self.app_dir.clone().or(file.app_dir);
+        if let Some(dir) = &config.app_dir {
+            if !dir.join("index.html").is_file() {
+                return Err(format!(
+                    "--app-dir {}: no index.html there; build the example app with `bash scripts/wasm.sh package`",
+                    dir.display()
+                ));
+            }
+        }
         Ok(config)
     }
 }
