@@ -100,6 +100,7 @@ async fn start(dir: &std::path::Path) -> (NodeHandle, NodeHandle) {
 async fn settle(nodes: &[&NodeHandle], docs: usize) -> Duration {
     let started = Instant::now();
     let deadline = started + Duration::from_secs(600);
+    let mut last_report = Instant::now();
     loop {
         let mut ok = true;
         let mut digests = Vec::new();
@@ -111,6 +112,24 @@ async fn settle(nodes: &[&NodeHandle], docs: usize) -> Duration {
         }
         if ok && digests.windows(2).all(|w| w[0] == w[1]) {
             return started.elapsed();
+        }
+        if last_report.elapsed() >= Duration::from_secs(10) {
+            last_report = Instant::now();
+            let mut parts = Vec::new();
+            for n in nodes {
+                let s = n.status().await.expect("status");
+                let lag: u64 = s.peers.iter().map(|p| p.lag_ops).sum();
+                let active = gauge(n, "crdt_leader_docs_active").await;
+                parts.push(format!(
+                    "leader {}: {} docs, lag {lag}, {active} active",
+                    s.id, s.docs
+                ));
+            }
+            eprintln!(
+                "settling {:.0} s: {}",
+                started.elapsed().as_secs_f64(),
+                parts.join("; ")
+            );
         }
         assert!(Instant::now() < deadline, "no quiet cluster after 600 s");
         tokio::time::sleep(Duration::from_millis(200)).await;

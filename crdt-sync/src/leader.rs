@@ -309,24 +309,43 @@ impl<C: DeltaCrdt> Leader<C> {
         self.state_version += 1;
     }
 
+    /// The replicated state's hash ([`DeltaCrdt::state_hash`]: equal states hash
+    /// equally on every replica), recomputed only after the state changed.
+    pub fn state_hash(&mut self) -> u64 {
+        cached_hash(&self.state, &mut self.hash_cache, self.state_version)
+    }
+
+    /// Writes each peer is known to miss, ascending by peer: [`Metrics::peer_lag`]
+    /// without building the map (a host checking thousands of documents per tick).
+    pub fn peer_lag(&self) -> impl Iterator<Item = (ReplicaId, u64)> + '_ {
+        self.peers.iter().map(|(id, p)| {
+            let lag = self
+                .token
+                .iter()
+                .map(|(w, c)| c.saturating_sub(p.known.token().get(w)))
+                .fold(0u64, u64::saturating_add);
+            (*id, lag)
+        })
+    }
+
+    /// Whether nothing is left to do until the next write: no delta buffered (every
+    /// peer acknowledged everything), no peer known to miss a write, and writes
+    /// accepted (not restoring, no checkpoint awaited, no id conflict). Allocates
+    /// nothing.
+    #[must_use]
+    pub fn is_settled(&self) -> bool {
+        self.buffer.len() == 0
+            && self.peer_lag().all(|(_, lag)| lag == 0)
+            && self.can_write().is_ok()
+    }
+
     /// Counters, buffer figures and per-peer lag.
     #[must_use]
     pub fn metrics(&self) -> Metrics {
         let mut m = self.metrics.clone();
         m.deltas_buffered = self.buffer.len() as u64;
         m.buffered_bytes = self.buffer.bytes() as u64;
-        m.peer_lag = self
-            .peers
-            .iter()
-            .map(|(id, p)| {
-                let lag = self
-                    .token
-                    .iter()
-                    .map(|(w, c)| c.saturating_sub(p.known.token().get(w)))
-                    .fold(0u64, u64::saturating_add);
-                (*id, lag)
-            })
-            .collect();
+        m.peer_lag = self.peer_lag().collect();
         m
     }
 

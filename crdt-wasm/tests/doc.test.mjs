@@ -191,6 +191,8 @@ describe("Doc", () => {
     const nonce = crypto.getRandomValues(new BigUint64Array(1))[0];
     const r = Doc.restore(saved, nonce);
     assert.equal(r.replicaId, 1);
+    assert.equal(a.incarnation, "0");
+    assert.equal(r.incarnation, "0", "the snapshot's, until the probe is answered");
     assert.deepEqual(r.peers(), [2]);
     assert.deepEqual(r.get("list"), ["before"]);
     assert.equal(r.writeStatus, "restoring");
@@ -206,6 +208,7 @@ describe("Doc", () => {
     docRefuses(r, () => r.persisted(saved), /^Doc: these bytes are not the latest snapshot\(\)/);
     r.persisted(first);
     assert.equal(r.writeStatus, "writable");
+    assert.equal(BigInt(r.incarnation) >> 32n, 1n, "the next counter, with a random nonce");
     r.insert("list", "after");
     settle([r, b]);
     assert.deepEqual(b.get("list"), ["after", "before"]);
@@ -435,6 +438,7 @@ describe("Doc: every export refuses bad input with an Error and keeps working", 
     "metrics",
     "writeStatus",
     "replicaId",
+    "incarnation",
     "free",
   ];
 
@@ -498,6 +502,7 @@ describe("Doc: every export refuses bad input with an Error and keeps working", 
       metrics: (d) => d.metrics(),
       writeStatus: (d) => d.writeStatus,
       replicaId: (d) => d.replicaId,
+      incarnation: (d) => d.incarnation,
     };
     for (const m of methods) if (m !== "free") assert.ok(m in calls, `no call for ${m}`);
     for (const [name, call] of Object.entries(calls)) {

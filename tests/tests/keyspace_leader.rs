@@ -153,3 +153,39 @@ fn received_changes_rebuild_the_state_exactly() {
         "not converged"
     );
 }
+
+/// The allocation-free views a host polls for thousands of documents per tick agree
+/// with `metrics()`: `is_settled` turns true only once every peer acknowledged, and
+/// `state_hash` is equal on converged leaders and moves with the state.
+#[test]
+fn is_settled_peer_lag_and_state_hash_follow_the_protocol() {
+    let ids = [ReplicaId::new(1), ReplicaId::new(2)];
+    let mut leaders: Vec<Leader<Keyspace>> = ids
+        .iter()
+        .map(|id| Leader::new(*id, Keyspace::new()))
+        .collect();
+    leaders[0].add_peer(ids[1]).unwrap();
+    leaders[1].add_peer(ids[0]).unwrap();
+    assert!(leaders.iter().all(Leader::is_settled));
+    let empty = leaders[0].state_hash();
+    assert_eq!(empty, leaders[1].state_hash());
+    leaders[0]
+        .apply(KeyspaceOp::Write {
+            key: "hits".into(),
+            op: ValueOp::GCounterIncrement(3),
+        })
+        .unwrap();
+    assert!(
+        !leaders[0].is_settled(),
+        "a write waits for its acknowledgement"
+    );
+    assert_eq!(leaders[0].peer_lag().collect::<Vec<_>>(), [(ids[1], 1)]);
+    let lag: Vec<_> = leaders[0].metrics().peer_lag.into_iter().collect();
+    assert_eq!(leaders[0].peer_lag().collect::<Vec<_>>(), lag);
+    let written = leaders[0].state_hash();
+    assert_ne!(written, empty, "the hash follows the write");
+    deliver_all(&mut leaders, &ids, 4);
+    assert!(leaders.iter().all(Leader::is_settled));
+    assert_eq!(leaders[1].state_hash(), written);
+    assert_eq!(leaders[0].peer_lag().collect::<Vec<_>>(), [(ids[1], 0)]);
+}
