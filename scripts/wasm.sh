@@ -177,6 +177,20 @@ wasm_opt() {
   cp "$cache/$key.wasm" "$1"
 }
 
+# cargo for the wasm32 target in toolchain mode $1 (rustup or debian): wasm_cargo MODE
+# SUBCOMMAND ARGS... (no `--` in ARGS: the target flags are appended).
+wasm_cargo() {
+  local mode=$1
+  shift
+  if [ "$mode" = debian ]; then
+    RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
+      CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/lib/llvm-22/bin/wasm-ld \
+      /usr/bin/cargo "$@" --target "$TARGET" -Zbuild-std=std,panic_abort
+  else
+    cargo "$@" --target "$TARGET"
+  fi
+}
+
 cmd_package() {
   cmd_setup # about a second when everything is installed
   local mode wasm start=$SECONDS
@@ -191,13 +205,7 @@ cmd_package() {
   export CARGO_TARGET_DIR=$OUT/cargo-$mode CARGO_PROFILE_RELEASE_LTO=true \
     CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_OPT_LEVEL=${WASM_OPT_LEVEL:-3}
   log "cargo build --release --target $TARGET ($mode toolchain)"
-  if [ "$mode" = debian ]; then
-    RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
-      CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/lib/llvm-22/bin/wasm-ld \
-      /usr/bin/cargo build -q -p crdt-wasm --release --target "$TARGET" -Zbuild-std=std,panic_abort
-  else
-    cargo build -q -p crdt-wasm --release --target "$TARGET"
-  fi
+  wasm_cargo "$mode" build -q -p crdt-wasm --release
   rm -rf "$PKG"
   local dir
   for dir in nodejs web; do
