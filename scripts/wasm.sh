@@ -382,5 +382,5 @@ case "${1:-}" in
   wbtest) cmd_setup; cmd_wbtest ;;
   bench) shift; cmd_bench "$@" ;;
   all) cmd_package; cmd_test; cmd_wbtest ;; # package runs setup first
-  *) sed -n '2,36p' "$0"; exit 2 ;;
+  *) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 2 ;; # the comment block on top
 esac
