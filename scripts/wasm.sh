@@ -10,9 +10,13 @@
 #   build        the same as package
 #   size         print the size of the packaged module and check it against SIZE_CEILING
 #   test         Node tests (crdt-wasm/tests/*.test.mjs) against the package
+#   wbtest       wasm-bindgen-test suite crdt-wasm/tests/wasm.rs, built once for wasm32
+#                and run twice by wasm-bindgen-test-runner: under Node, then under
+#                headless Chromium through chromedriver (apt-get installs chromium and
+#                chromium-driver if /usr/bin/chromium or /usr/bin/chromedriver is missing)
 #   bench [OUT]  Node benchmark; prints a markdown table and writes it to OUT
 #                (default target/wasm-bench.md)
-#   all          setup, package (with the size check), test
+#   all          setup, package (with the size check), test, wbtest
 #
 # Everything is written under target/wasm/ (already git-ignored):
 #   target/wasm/cargo-{rustup,debian}/   cargo's target dir (one per toolchain)
@@ -22,6 +26,7 @@
 #                             and client.js: openDoc (import from "crdt-wasm/client")
 #   target/wasm/app/          the example app (crdt-leader --app-dir target/wasm/app)
 #   target/wasm/consumer/     an npm project with the packed package installed (tests)
+#   target/wasm/wbtest-{node,chromium}.log   the output of wbtest's two runs
 #
 # Environment:
 #   WASM_TOOLCHAIN=rustup|debian   force a toolchain (default: rustup, else Debian's)
@@ -29,6 +34,8 @@
 #   WASM_OPT_LEVEL=z               rustc's opt-level for the module (default 3; z: 62 KB
 #                                  smaller, 1.8x slower in the benchmark; docs/WASM.md)
 #   BENCH_SIZES=10000,100000,1000000   OR-Set sizes for `bench` (the default; ~2-3 min)
+#   CHROMEDRIVER=/path/to/chromedriver  wbtest's WebDriver (default /usr/bin/chromedriver,
+#                                  with Debian's chromium); when set, nothing is installed
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -177,6 +184,20 @@ wasm_opt() {
   cp "$cache/$key.wasm" "$1"
 }
 
+# cargo for the wasm32 target in toolchain mode $1 (rustup or debian): wasm_cargo MODE
+# SUBCOMMAND ARGS... (no `--` in ARGS: the target flags are appended).
+wasm_cargo() {
+  local mode=$1
+  shift
+  if [ "$mode" = debian ]; then
+    RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
+      CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/lib/llvm-22/bin/wasm-ld \
+      /usr/bin/cargo "$@" --target "$TARGET" -Zbuild-std=std,panic_abort
+  else
+    cargo "$@" --target "$TARGET"
+  fi
+}
+
 cmd_package() {
   cmd_setup # about a second when everything is installed
   local mode wasm start=$SECONDS
@@ -191,13 +212,7 @@ cmd_package() {
   export CARGO_TARGET_DIR=$OUT/cargo-$mode CARGO_PROFILE_RELEASE_LTO=true \
     CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_OPT_LEVEL=${WASM_OPT_LEVEL:-3}
   log "cargo build --release --target $TARGET ($mode toolchain)"
-  if [ "$mode" = debian ]; then
-    RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
-      CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/lib/llvm-22/bin/wasm-ld \
-      /usr/bin/cargo build -q -p crdt-wasm --release --target "$TARGET" -Zbuild-std=std,panic_abort
-  else
-    cargo build -q -p crdt-wasm --release --target "$TARGET"
-  fi
+  wasm_cargo "$mode" build -q -p crdt-wasm --release
   rm -rf "$PKG"
   local dir
   for dir in nodejs web; do
@@ -262,6 +277,96 @@ cmd_test() {
     node --test crdt-wasm/tests/*.test.mjs
 }
 
+# wasm-bindgen-test-runner ships with wasm-bindgen-cli (setup_bindgen installs both) and
+# must match Cargo.lock's wasm-bindgen exactly, like the CLI.
+setup_test_runner() {
+  local version have
+  version=$(bindgen_version)
+  have=$(wasm-bindgen-test-runner --version 2>/dev/null | awk '{ print $2 }' || true)
+  if [ "$have" = "$version" ]; then return; fi
+  log "installing wasm-bindgen-cli $version for wasm-bindgen-test-runner (found: ${have:-none}); takes a few minutes"
+  "$(cargo_for "$(cat "$MODE_FILE")")" install wasm-bindgen-cli --version "=$version" --force
+  command -v wasm-bindgen-test-runner >/dev/null ||
+    die "wasm-bindgen-test-runner was installed but is not on PATH (add ~/.cargo/bin)"
+}
+
+# Headless Chromium and its WebDriver for wbtest's browser run: Debian's chromium and
+# chromium-driver, installed only when missing (nothing to do when present). With
+# CHROMEDRIVER set, that driver (and the browser it finds) is used and nothing installed.
+CHROMIUM=/usr/bin/chromium
+setup_chromium() {
+  if [ -n "${CHROMEDRIVER:-}" ]; then
+    [ -x "$CHROMEDRIVER" ] || die "CHROMEDRIVER=$CHROMEDRIVER is not an executable"
+    return
+  fi
+  CHROMEDRIVER=/usr/bin/chromedriver
+  if [ -x "$CHROMIUM" ] && [ -x "$CHROMEDRIVER" ]; then return; fi
+  command -v apt-get >/dev/null ||
+    die "wbtest runs the suite in headless Chromium: install Chromium and its chromedriver, then run with CHROMEDRIVER=/path/to/chromedriver (this machine has no apt-get to install Debian's chromium and chromium-driver)"
+  [ "$(id -u)" = 0 ] ||
+    die "wbtest needs $CHROMIUM and $CHROMEDRIVER: run as root, or sudo apt-get install chromium chromium-driver"
+  log "installing chromium and chromium-driver with apt-get (for wbtest's browser run)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  [ -x "$CHROMIUM" ] && [ -x "$CHROMEDRIVER" ] ||
+    die "apt-get installed chromium and chromium-driver, but $CHROMIUM or $CHROMEDRIVER is missing"
+}
+
+# One run of the wasm-bindgen-test binary: wbtest_run node|chromium. Its output goes to
+# the terminal and to target/wasm/wbtest-NAME.log, and the run counts only if it ran
+# tests in the intended engine: without WASM_BINDGEN_USE_BROWSER the runner uses Node
+# without a word, so the log must (Chromium) or must not (Node) show the headless session.
+wbtest_run() {
+  local name=$1 mode log start=$SECONDS browser=
+  mode=${WASM_TOOLCHAIN:-$(cat "$MODE_FILE")}
+  log=$OUT/wbtest-$name.log
+  if [ "$name" = chromium ]; then browser=1; fi
+  log "wbtest: the suite under $name"
+  if ! (
+    if [ -n "$browser" ]; then export WASM_BINDGEN_USE_BROWSER=1; fi
+    wasm_cargo "$mode" test -p crdt-wasm --test wasm
+  ) 2>&1 | tee "$log"; then
+    die "wbtest: the suite failed under $name (log: $log)"
+  fi
+  grep -Eq '^test result: ok\. [1-9][0-9]* passed' "$log" || die "wbtest: no test ran under $name (log: $log)"
+  if [ "$name" = chromium ]; then
+    grep -q '^Running headless tests in Chrome' "$log" || die "wbtest: the suite did not run in Chromium (log: $log)"
+  elif grep -q '^Running headless tests' "$log"; then
+    die "wbtest: the Node run went to a browser (log: $log)"
+  fi
+  log "wbtest: passed under $name ($((SECONDS - start)) s)"
+}
+
+# The wasm-bindgen-test suite (crdt-wasm/tests/wasm.rs) on the wasm32 target: built once
+# in the test profile, in the same cargo target dir as the package (the release build is
+# not invalidated), then run by wasm-bindgen-test-runner under Node and under headless
+# Chromium. The runner passes --headless, --no-sandbox and --disable-dev-shm-usage to
+# Chrome itself; crdt-wasm/webdriver.json adds --disable-gpu.
+cmd_wbtest() {
+  local start=$SECONDS mode
+  setup_test_runner
+  setup_chromium
+  mode=${WASM_TOOLCHAIN:-$(cat "$MODE_FILE")}
+  export CARGO_TARGET_DIR=$OUT/cargo-$mode CHROMEDRIVER
+  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$(command -v wasm-bindgen-test-runner)
+  export WASM_BINDGEN_TEST_WEBDRIVER_JSON=$PWD/crdt-wasm/webdriver.json
+  # No DWARF: the test module is 2.4 MB instead of 28, and the runner (wasm-bindgen on
+  # the module, then Node or Chromium) takes about 1 s per run instead of 4-5. Panics
+  # still name the file and line, and stack traces the functions (the name section).
+  export CARGO_PROFILE_TEST_DEBUG=0
+  # The runner's limits (20 s for the whole suite, 5 s for chromedriver to start) are
+  # tight on 2 busy cores; the suite itself takes well under a second.
+  export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-120}
+  export WASM_BINDGEN_TEST_DRIVER_TIMEOUT=${WASM_BINDGEN_TEST_DRIVER_TIMEOUT:-30}
+  unset WASM_BINDGEN_USE_BROWSER
+  log "wbtest: cargo test --no-run --target $TARGET ($mode toolchain)"
+  wasm_cargo "$mode" test -q -p crdt-wasm --test wasm --no-run
+  wbtest_run node
+  wbtest_run chromium
+  log "wbtest: done under Node and Chromium ($((SECONDS - start)) s)"
+}
+
 cmd_bench() {
   need_build
   local out=${1:-target/wasm-bench.md}
@@ -274,7 +379,8 @@ case "${1:-}" in
   package | build) cmd_package ;;
   size) cmd_size ;;
   test) cmd_test ;;
+  wbtest) cmd_setup; cmd_wbtest ;;
   bench) shift; cmd_bench "$@" ;;
-  all) cmd_package; cmd_test ;; # package runs setup first
-  *) sed -n '2,28p' "$0"; exit 2 ;;
+  all) cmd_package; cmd_test; cmd_wbtest ;; # package runs setup first
+  *) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 2 ;; # the comment block on top
 esac
