@@ -189,8 +189,9 @@ pub struct Status {
     pub peers: Vec<PeerStatus>,
     /// Documents hosted.
     pub docs: usize,
-    /// XXH3-64 over every document's name and canonical state encoding, in name
-    /// order: converged leaders report the same digest.
+    /// XXH3-64 over every document's name and state hash (crdt-sync's
+    /// `Leader::state_hash`, a hash of its canonical state, cached until the state
+    /// changes), in name order: converged leaders report the same digest.
     pub digest: u64,
 }
 
@@ -537,7 +538,7 @@ impl NodeHandle {
     }
 
     /// The metrics in Prometheus text format (gauges refreshed first; unlike
-    /// [`NodeHandle::status`] this does not encode every document for the digest).
+    /// [`NodeHandle::status`] this does not hash every document for the digest).
     ///
     /// # Errors
     /// [`Error::Shutdown`].
