@@ -2,6 +2,7 @@
 //! over quinn-proto): it applies writes, feeds peer frames in, polls frames out, ticks
 //! documents with pending work and hands durable records to the store thread.
 
+use crate::blocked::Blocked;
 use crate::error::Error;
 use crate::metrics::NodeMetrics;
 use crate::node::{Change, PeerStatus, ReadResult, Status, Watch, WriteReceipt};
@@ -29,6 +30,13 @@ const COMPACT_LOG_ENTRIES: u64 = 4096;
 const COMPACT_LOG_BYTES: u64 = 1 << 20;
 /// Quiet ticks after which a document stops being ticked (covers a digest round).
 const QUIET_TICKS: u32 = 16;
+/// The most documents one tick visits. With more active documents, ticks take turns
+/// (a cursor walks the active set), so a tick's cost stays bounded and the driver keeps
+/// reading peers' acknowledgements between ticks: after 100,000 documents were written,
+/// ticking all of them every tick took longer than the tick and starved the rest.
+/// crdt-sync counts its timers in ticks, so a document's retransmissions and digests
+/// just come proportionally later.
+pub(crate) const TICK_DOCS_MAX: usize = 4096;
 
 type Reply<T> = oneshot::Sender<Result<T, Error>>;
 
@@ -131,10 +139,14 @@ pub(crate) struct Driver {
     metrics: NodeMetrics,
     /// Per peer, since when some document has continuously had writes it lacks.
     behind_since: BTreeMap<u64, Instant>,
+    /// The last document ticked, when the previous tick stopped at [`TICK_DOCS_MAX`].
+    tick_cursor: Option<String>,
+    /// Peers some document lagged behind in the current pass over the active set.
+    pass_behind: BTreeSet<u64>,
     /// What the current round leaves for its flush.
     round: Round,
     /// Documents whose leaders still had messages when a peer's outbox was full.
-    blocked: BTreeSet<String>,
+    blocked: Blocked,
     /// WebSocket clients, peers of their documents' leaders.
     clients: Clients,
     /// The most clients per document.
@@ -172,8 +184,10 @@ impl Driver {
             waiters: HashMap::new(),
             metrics,
             behind_since: BTreeMap::new(),
+            tick_cursor: None,
+            pass_behind: BTreeSet::new(),
             round: Round::default(),
-            blocked: BTreeSet::new(),
+            blocked: Blocked::default(),
             clients: Clients::default(),
             ws_per_doc_max,
         };
@@ -459,16 +473,36 @@ impl Driver {
     /// Ends a round: logs each document's changes as one entry, then sends what the
     /// touched documents' leaders have for peers.
     fn flush(&mut self) {
-        if self.round.is_empty() {
+        if self.round.is_empty() && self.blocked.is_empty() {
             return;
         }
         let (logs, dirty) = self.round.take();
         for (name, pending) in logs {
             self.log(&name, pending);
         }
-        for name in dirty {
+        // Documents blocked earlier go first, as long as the peers' outboxes have room
+        // (each at most once: one whose own client is full queues up again).
+        for _ in 0..self.blocked.len() {
+            if self.links_full() {
+                break;
+            }
+            let Some(name) = self.blocked.pop() else {
+                break;
+            };
             self.transmit(&name);
         }
+        for name in dirty {
+            if self.links_full() {
+                self.blocked.push(&name);
+            } else {
+                self.transmit(&name);
+            }
+        }
+    }
+
+    /// Whether some peer's outbox is full.
+    fn links_full(&self) -> bool {
+        self.links.values().any(|l| l.tx.capacity() == 0)
     }
 
     fn read(
@@ -643,10 +677,11 @@ impl Driver {
         // hands out counts as sent, so dropping it for want of space would turn a burst
         // (every document's digest after a reconnect) into loss and retransmissions.
         // Only the driver sends into an outbox, so room seen here is still there at the
-        // send. A document that had to stop is retried at the next tick.
+        // send. A document that had to stop waits in `blocked`, served by the next
+        // flushes in order as the outboxes drain.
         loop {
             if self.links.values().any(|l| l.tx.capacity() == 0) || self.clients.any_full(name) {
-                self.blocked.insert(name.to_string());
+                self.blocked.push(name);
                 break;
             }
             let Some(t) = doc.leader.poll_transmit() else {
@@ -684,13 +719,27 @@ impl Driver {
         }
     }
 
-    /// One round for the documents with pending work; idle ones cost nothing.
+    /// One round for the documents with pending work (at most [`TICK_DOCS_MAX`],
+    /// taking turns); idle ones cost nothing.
     fn tick(&mut self) {
-        for name in std::mem::take(&mut self.blocked) {
-            self.after_change(&name);
-        }
-        let names: Vec<String> = self.active.iter().cloned().collect();
-        let mut behind: BTreeSet<u64> = BTreeSet::new();
+        use std::ops::Bound;
+        let from = match &self.tick_cursor {
+            Some(c) => Bound::Excluded(c.clone()),
+            None => Bound::Unbounded,
+        };
+        let names: Vec<String> = self
+            .active
+            .range::<String, _>((from, Bound::Unbounded))
+            .take(TICK_DOCS_MAX)
+            .cloned()
+            .collect();
+        // A pass over the active set ends when this tick reaches its end.
+        let pass_done = names.len() < TICK_DOCS_MAX;
+        self.tick_cursor = if pass_done {
+            None
+        } else {
+            names.last().cloned()
+        };
         for name in names {
             let Some(doc) = self.docs.get_mut(&name) else {
                 self.active.remove(&name);
@@ -698,7 +747,7 @@ impl Driver {
             };
             doc.leader.tick();
             // Cluster peers only: clients have no lag series (unbounded labels).
-            behind.extend(
+            self.pass_behind.extend(
                 doc.leader
                     .peer_lag()
                     .filter(|(p, l)| *l > 0 && self.peers.contains(p))
@@ -714,11 +763,14 @@ impl Driver {
             }
             self.after_change(&name);
         }
-        // Lagging documents stay active, so the ticked set sees every lag.
+        // Lagging documents stay active, so a whole pass sees every lag.
         let now = Instant::now();
-        self.behind_since.retain(|p, _| behind.contains(p));
-        for p in behind {
-            self.behind_since.entry(p).or_insert(now);
+        for p in &self.pass_behind {
+            self.behind_since.entry(*p).or_insert(now);
+        }
+        if pass_done {
+            let behind = std::mem::take(&mut self.pass_behind);
+            self.behind_since.retain(|p, _| behind.contains(p));
         }
         self.waiters.retain(|_, list| {
             list.retain(|w| !w.reply.is_closed());

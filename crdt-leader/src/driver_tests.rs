@@ -145,3 +145,51 @@ fn a_full_peer_outbox_holds_messages_back_instead_of_dropping_them() {
         );
     }
 }
+
+/// With more active documents than [`TICK_DOCS_MAX`], each tick visits at most that
+/// many, taking turns: a pass visits every active document once, then starts over.
+#[test]
+fn a_tick_visits_a_bounded_number_of_documents_taking_turns() {
+    // Without peers a written document is settled at once, so its quiet ticks count
+    // the ticks that visited it.
+    let (store, _jobs) = std::sync::mpsc::channel();
+    let mut d = Driver::new(
+        ReplicaId::new(1),
+        Config::default(),
+        Vec::new(),
+        Vec::new(),
+        store,
+        NodeMetrics::new(),
+        64,
+    );
+    let docs = TICK_DOCS_MAX * 2 + 10;
+    for i in 0..docs {
+        let (reply, _rx) = oneshot::channel();
+        d.command(Command::Write {
+            doc: format!("doc-{i:06}"),
+            op: KeyspaceOp::Write {
+                key: "k".into(),
+                op: ValueOp::GCounterIncrement(1),
+            },
+            reply,
+        });
+    }
+    d.flush();
+    assert_eq!(d.active.len(), docs);
+    let visits = |d: &Driver, n: u32| d.docs.values().filter(|x| x.quiet_ticks == n).count();
+    d.tick();
+    assert_eq!(visits(&d, 1), TICK_DOCS_MAX);
+    d.tick();
+    assert_eq!(visits(&d, 1), 2 * TICK_DOCS_MAX);
+    assert!(d.tick_cursor.is_some());
+    d.tick();
+    assert_eq!(visits(&d, 1), docs, "the third tick ends the pass");
+    assert!(d.tick_cursor.is_none());
+    d.tick();
+    assert_eq!(
+        visits(&d, 2),
+        TICK_DOCS_MAX,
+        "the next pass starts from the first"
+    );
+    assert!(d.docs["doc-000000"].quiet_ticks == 2);
+}

@@ -127,6 +127,7 @@
 #![forbid(unsafe_code)]
 
 mod auth;
+mod blocked;
 mod bucket;
 mod client_admission;
 mod driver;
