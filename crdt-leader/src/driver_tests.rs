@@ -19,9 +19,18 @@ fn driver() -> (Driver, std::sync::mpsc::Receiver<Job>) {
 }
 
 fn write(d: &mut Driver, key: &str, n: u64) -> oneshot::Receiver<Result<WriteReceipt, Error>> {
+    write_doc(d, "doc", key, n)
+}
+
+fn write_doc(
+    d: &mut Driver,
+    doc: &str,
+    key: &str,
+    n: u64,
+) -> oneshot::Receiver<Result<WriteReceipt, Error>> {
     let (reply, rx) = oneshot::channel();
     d.command(Command::Write {
-        doc: "doc".into(),
+        doc: doc.into(),
         op: KeyspaceOp::Write {
             key: key.into(),
             op: ValueOp::GCounterIncrement(n),
@@ -112,15 +121,7 @@ fn a_full_peer_outbox_holds_messages_back_instead_of_dropping_them() {
         }
     };
     for i in 0..5 {
-        let (reply, _rx) = oneshot::channel();
-        d.command(Command::Write {
-            doc: format!("doc-{i}"),
-            op: KeyspaceOp::Write {
-                key: "k".into(),
-                op: ValueOp::GCounterIncrement(1),
-            },
-            reply,
-        });
+        let _ = write_doc(&mut d, &format!("doc-{i}"), "k", 1);
     }
     d.flush();
     assert!(!d.blocked.is_empty(), "some documents wait for room");
@@ -164,15 +165,7 @@ fn a_tick_visits_a_bounded_number_of_documents_taking_turns() {
     );
     let docs = TICK_DOCS_MAX * 2 + 10;
     for i in 0..docs {
-        let (reply, _rx) = oneshot::channel();
-        d.command(Command::Write {
-            doc: format!("doc-{i:06}"),
-            op: KeyspaceOp::Write {
-                key: "k".into(),
-                op: ValueOp::GCounterIncrement(1),
-            },
-            reply,
-        });
+        let _ = write_doc(&mut d, &format!("doc-{i:06}"), "k", 1);
     }
     d.flush();
     assert_eq!(d.active.len(), docs);
