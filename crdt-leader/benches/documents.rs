@@ -203,6 +203,7 @@ async fn main() {
             active_samples.push(gauge(&n1, "crdt_leader_docs_active").await);
         }
     };
+    eprintln!("busy phase: {hot} documents written once per second");
     let busy = cpu_per_second(window(), async {
         tokio::join!(load, sampler);
     })
