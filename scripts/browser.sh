@@ -14,7 +14,7 @@ log() { echo "browser.sh: $*"; }
 die() { echo "browser.sh: error: $*" >&2; exit 1; }
 start=$SECONDS
 
-if [ ! -x /usr/bin/chromium ]; then
+if [ -z "${CHROMIUM:-}" ] && [ ! -x /usr/bin/chromium ]; then
   command -v apt-get >/dev/null || die "no /usr/bin/chromium and no apt-get: install Chromium and set CHROMIUM=/path/to/it"
   log "installing Debian's chromium"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null \
@@ -36,7 +36,7 @@ fi
 # node resolves playwright-core from the test files' directory upwards: link it there.
 mkdir -p tests/browser/node_modules
 ln -sfn "$PWD/$TOOLS/node_modules/playwright-core" tests/browser/node_modules/playwright-core
-log "set-up $((SECONDS - start)) s; $(/usr/bin/chromium --version 2>/dev/null | head -n1)"
+log "set-up $((SECONDS - start)) s; $("${CHROMIUM:-/usr/bin/chromium}" --version 2>/dev/null | head -n1)"
 CRDT_LEADER_BIN="$PWD/$BIN" CRDT_APP_DIR="$PWD/target/wasm/app" \
   CRDT_BROWSER_OUT="${CRDT_BROWSER_OUT:-$PWD/target/browser}" \
   node --test --test-concurrency=1 tests/browser/*.test.mjs
