@@ -121,7 +121,7 @@ fn a_full_peer_outbox_holds_messages_back_instead_of_dropping_them() {
         }
     };
     for i in 0..5 {
-        let _ = write_doc(&mut d, &format!("doc-{i}"), "k", 1);
+        drop(write_doc(&mut d, &format!("doc-{i}"), "k", 1));
     }
     d.flush();
     assert!(!d.blocked.is_empty(), "some documents wait for room");
@@ -165,7 +165,7 @@ fn a_tick_visits_a_bounded_number_of_documents_taking_turns() {
     );
     let docs = TICK_DOCS_MAX * 2 + 10;
     for i in 0..docs {
-        let _ = write_doc(&mut d, &format!("doc-{i:06}"), "k", 1);
+        drop(write_doc(&mut d, &format!("doc-{i:06}"), "k", 1));
     }
     d.flush();
     assert_eq!(d.active.len(), docs);
