@@ -51,8 +51,9 @@ WASM_OPT_BIN=$TOOLS/node_modules/.bin/wasm-opt
 # SIZE_TARGET: issue 13's goal (200 KB), reported but not enforced (docs/WASM.md, "Size").
 # Raised from 445,000 to 494,000 when the Keyspace's chunked maps (ChunkMap, issue 11:
 # 361 -> 92 B of metadata per key) and crdt-sync's admission check met the package in
-# main: 490,933 bytes measured (202,125 gzipped).
-SIZE_CEILING=494000
+# main: 490,933 bytes measured (202,125 gzipped). Lowered to 478,000 when crdt-sync's
+# CRC-32 dropped crc32fast's 16 KiB of tables on wasm32: 476,351 (186,012 gzipped).
+SIZE_CEILING=478000
 SIZE_TARGET=200000
 
 log() { echo "wasm.sh: $*"; }

@@ -179,6 +179,7 @@ mod admission;
 mod buffer;
 mod checkpoint;
 mod config;
+mod crc32;
 mod error;
 mod incarnation;
 mod leader;

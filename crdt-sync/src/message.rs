@@ -505,7 +505,7 @@ pub(crate) const CHECKSUM_LEN: usize = 4;
 
 /// Appends the CRC-32 (IEEE) of `bytes`, little-endian.
 pub(crate) fn seal(mut bytes: Vec<u8>) -> Vec<u8> {
-    let crc = crc32fast::hash(&bytes);
+    let crc = crate::crc32::hash(&bytes);
     bytes.extend_from_slice(&crc.to_le_bytes());
     bytes
 }
@@ -516,5 +516,5 @@ pub(crate) fn unseal(bytes: &[u8]) -> Option<&[u8]> {
     let split = bytes.len().checked_sub(CHECKSUM_LEN)?;
     let (body, trailer) = bytes.split_at(split);
     let crc = u32::from_le_bytes(trailer.try_into().ok()?);
-    (crc32fast::hash(body) == crc).then_some(body)
+    (crate::crc32::hash(body) == crc).then_some(body)
 }
