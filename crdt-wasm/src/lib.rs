@@ -44,6 +44,11 @@
 //! b.has("milk");                    // true
 //! ```
 //!
+//! # Features
+//! `classes` (default): the five per-type classes. Without it (`--no-default-features`)
+//! the module exports `Doc` alone, all that `openDoc` needs, and is a third smaller:
+//! the `doc/` build of the npm package (`docs/WASM.md`, "Size").
+//!
 //! # Untrusted input
 //! Nothing that JavaScript passes can panic: every argument is checked (type, range,
 //! size, UTF-16 well-formedness) and every byte string is decoded under
@@ -62,22 +67,33 @@ pub mod codec;
 mod doc;
 mod doc_js;
 pub mod error;
+#[cfg(feature = "classes")]
 mod gcounter;
 pub mod js;
+#[cfg(feature = "classes")]
 mod lww_register;
 pub mod number;
+#[cfg(feature = "classes")]
 mod orset;
+#[cfg(feature = "classes")]
 mod orset_u64;
+#[cfg(feature = "classes")]
 mod pncounter;
+#[cfg(feature = "classes")]
 mod replica;
 pub mod replica_id;
 pub mod text;
 
 pub use doc::{metric_counters, Doc, WriteStatus};
 pub use error::{Arg, Error, Problem};
+#[cfg(feature = "classes")]
 pub use gcounter::GCounter;
 
+#[cfg(feature = "classes")]
 pub use lww_register::LwwRegister;
+#[cfg(feature = "classes")]
 pub use orset::OrSet;
+#[cfg(feature = "classes")]
 pub use orset_u64::OrSetU64;
+#[cfg(feature = "classes")]
 pub use pncounter::PnCounter;
