@@ -56,7 +56,7 @@ it("package.json: name and version from Cargo, and every file it names is in the
   walk(manifest.exports);
   for (const t of targets) assert.ok(existsSync(path.join(INSTALLED, t)), `${t} is missing`);
   // Each build's .wasm, and its typings next to it.
-  for (const dir of ["nodejs", "web"]) {
+  for (const dir of ["nodejs", "web", "doc"]) {
     for (const f of ["crdt_wasm.js", "crdt_wasm.d.ts", "crdt_wasm_bg.wasm"]) {
       assert.ok(existsSync(path.join(INSTALLED, dir, f)), `${dir}/${f} is missing`);
     }

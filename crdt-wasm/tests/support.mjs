@@ -1,8 +1,9 @@
 // Shared by the Node tests: loads the nodejs build and provides checks every class uses.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The wasm-bindgen output directory (scripts/wasm.sh sets CRDT_WASM_PKG). */
@@ -10,6 +11,14 @@ export const PKG = process.env.CRDT_WASM_PKG ?? path.join(here, "../../target/wa
 const require = createRequire(import.meta.url);
 /** The nodejs build: { GCounter, PnCounter, OrSet, OrSetU64, LwwRegister }. */
 export const wasm = require(path.join(PKG, "nodejs", "crdt_wasm.js"));
+
+/** The Doc-only browser build (doc/: crdt-wasm without its "classes" feature), initialised. */
+export async function docBuild() {
+  const dir = path.join(PKG, "doc");
+  const mod = await import(pathToFileURL(path.join(dir, "crdt_wasm.js")).href);
+  mod.initSync({ module: readFileSync(path.join(dir, "crdt_wasm_bg.wasm")) });
+  return mod;
+}
 
 export const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
