@@ -31,8 +31,8 @@
 # Environment:
 #   WASM_TOOLCHAIN=rustup|debian   force a toolchain (default: rustup, else Debian's)
 #   WASM_OPT=0                     skip wasm-opt and the size check (a quicker dev build)
-#   WASM_OPT_LEVEL=z               rustc's opt-level for the module (default 3; z: 62 KB
-#                                  smaller, 1.8x slower in the benchmark; docs/WASM.md)
+#   WASM_OPT_LEVEL=z               rustc's opt-level for the modules (default 3; z: 71 KB
+#                                  smaller, Doc alone 48 KB, 1.7x slower; docs/WASM.md)
 #   BENCH_SIZES=10000,100000,1000000   OR-Set sizes for `bench` (the default; ~2-3 min)
 #   CHROMEDRIVER=/path/to/chromedriver  wbtest's WebDriver (default /usr/bin/chromedriver,
 #                                  with Debian's chromium); when set, nothing is installed
@@ -214,9 +214,9 @@ cmd_package() {
   wasm=$OUT/cargo-$mode/$TARGET/release/crdt_wasm.wasm
   # One codegen unit and LTO: a smaller, faster module (the workspace's release profile
   # is left alone; this target dir is separate so the host build is not invalidated).
-  # opt-level stays 3: "z" saves 62 KB (14 %) but makes the Node benchmark 1.8x slower
-  # (geometric mean; decoding up to 3.6x), and the module is still far from 200 KB
-  # (docs/WASM.md, "Size"). panic = "abort" is wasm32-unknown-unknown's default
+  # opt-level stays 3: "z" saves 71 KB (15 %; Doc alone: 48 KB) but makes the Node
+  # benchmark 1.7x slower (geometric mean; inserts and decoding up to 2.8x), and the
+  # modules are still above 200 KB (docs/WASM.md, "Size"). panic = "abort" is wasm32-unknown-unknown's default
   # already; every JS-visible failure is a Result, never a panic.
   export CARGO_TARGET_DIR=$OUT/cargo-$mode CARGO_PROFILE_RELEASE_LTO=true \
     CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_OPT_LEVEL=${WASM_OPT_LEVEL:-3}
