@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { Cluster, WRITE_TOKEN, eventually, sleep } from "./cluster.mjs";
+import { Cluster, READ_TOKEN, WRITE_TOKEN, eventually, sleep } from "./cluster.mjs";
 
 const OUT = process.env.CRDT_BROWSER_OUT ?? "target/browser";
 mkdirSync(OUT, { recursive: true });
@@ -253,5 +253,32 @@ test("(d) a wrong token shows the error and stops reconnecting", async () => {
   assert.equal(await cluster.metric(1, "crdt_leader_ws_auth_failures_total"), before + 1);
   assert.equal(await page.evaluate(() => window.crdtDoc.status), "offline");
   await shot(page, "d-wrong-token");
+  await ctx.close();
+});
+
+test("(e) a read token syncs down and refuses local writes without a round trip", async () => {
+  const doc = "read-only";
+  await cluster.write(1, doc, "items", { type: "orset", op: "insert", value: "from-server" });
+  const readOnlyBefore = await cluster.metric(1, "crdt_leader_ws_rejected_frames_total", 'reason="read_only"');
+  const ctx = await browser.newContext();
+  const page = await openApp(ctx, 1, doc, { token: READ_TOKEN });
+  await page.waitForSelector('#items li[data-item="from-server"]');
+  const refused = await page.evaluate(() =>
+    window.crdtDoc.insert("items", "mine").then(
+      () => "stored",
+      (e) => e.message,
+    ),
+  );
+  assert.match(refused, /read-only token/);
+  assert.deepEqual((await shown(page)).items, ["from-server"]);
+  // Later writes at the leader still arrive, and nothing was sent that the server refused.
+  await cluster.write(2, doc, "items", { type: "orset", op: "insert", value: "later" });
+  await page.waitForSelector('#items li[data-item="later"]', { timeout: 20000 });
+  await waitStatus(page, "synced");
+  assert.equal(
+    await cluster.metric(1, "crdt_leader_ws_rejected_frames_total", 'reason="read_only"'),
+    readOnlyBefore,
+  );
+  await shot(page, "e-read-token");
   await ctx.close();
 });
