@@ -1,6 +1,7 @@
 //! `crdt-leader demo [--smoke]`: three leaders on loopback with temporary data
 //! directories and generated secret and token.
 
+use crate::settings::check_app_dir;
 use crate::wait_for_signal;
 use crdt_core::{Value, ValueOp};
 use crdt_leader::{Access, ClientTokens, Node, NodeConfig, NodeHandle, PeerConfig};
@@ -23,14 +24,11 @@ const APP_DIR: &str = "target/wasm/app";
 
 pub(crate) async fn demo(smoke: bool, app_dir: Option<PathBuf>) -> Result<(), String> {
     let app_dir = match app_dir {
-        Some(dir) if !dir.join("index.html").is_file() => {
-            return Err(format!(
-                "--app-dir {}: no index.html there; build it with `bash scripts/wasm.sh package`",
-                dir.display()
-            ))
+        Some(dir) => {
+            check_app_dir(&dir)?;
+            Some(dir)
         }
-        Some(dir) => Some(dir),
-        None => Some(PathBuf::from(APP_DIR)).filter(|d| d.join("index.html").is_file()),
+        None => Some(PathBuf::from(APP_DIR)).filter(|d| check_app_dir(d).is_ok()),
     };
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let secret = random_hex(32)?.into_bytes();

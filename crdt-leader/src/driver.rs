@@ -153,10 +153,9 @@ pub(crate) struct Driver {
     ws_per_doc_max: usize,
 }
 
-/// Whether a document needs no ticks: every delta acknowledged, no peer known to lag,
-/// and it takes writes (not restoring).
-fn settled(leader: &Leader<Keyspace>) -> bool {
-    leader.is_settled()
+/// Whether some peer's outbox is full.
+fn links_full(links: &BTreeMap<u64, Link>) -> bool {
+    links.values().any(|l| l.tx.capacity() == 0)
 }
 
 fn value_of(leader: &Leader<Keyspace>, key: &str) -> Option<Value> {
@@ -483,7 +482,7 @@ impl Driver {
         // Documents blocked earlier go first, as long as the peers' outboxes have room
         // (each at most once: one whose own client is full queues up again).
         for _ in 0..self.blocked.len() {
-            if self.links_full() {
+            if links_full(&self.links) {
                 break;
             }
             let Some(name) = self.blocked.pop() else {
@@ -492,17 +491,12 @@ impl Driver {
             self.transmit(&name);
         }
         for name in dirty {
-            if self.links_full() {
+            if links_full(&self.links) {
                 self.blocked.push(&name);
             } else {
                 self.transmit(&name);
             }
         }
-    }
-
-    /// Whether some peer's outbox is full.
-    fn links_full(&self) -> bool {
-        self.links.values().any(|l| l.tx.capacity() == 0)
     }
 
     fn read(
@@ -619,7 +613,7 @@ impl Driver {
         // ticks (its replies went out below): a periodic digest from a peer must not
         // wake an idle document, or two leaders' digests keep every document of the
         // cluster ticking for ever.
-        let settled = self.docs.get(name).is_some_and(|d| settled(&d.leader));
+        let settled = self.docs.get(name).is_some_and(|d| d.leader.is_settled());
         if changed || !settled {
             self.mark_active(name);
         }
@@ -680,7 +674,7 @@ impl Driver {
         // send. A document that had to stop waits in `blocked`, served by the next
         // flushes in order as the outboxes drain.
         loop {
-            if self.links.values().any(|l| l.tx.capacity() == 0) || self.clients.any_full(name) {
+            if links_full(&self.links) || self.clients.any_full(name) {
                 self.blocked.push(name);
                 break;
             }
@@ -753,7 +747,8 @@ impl Driver {
                     .filter(|(p, l)| *l > 0 && self.peers.contains(p))
                     .map(|(p, _)| p.get()),
             );
-            if settled(&doc.leader) {
+            // Settled: every delta acknowledged, no peer known to lag, writable.
+            if doc.leader.is_settled() {
                 doc.quiet_ticks += 1;
             } else {
                 doc.quiet_ticks = 0;

@@ -159,6 +159,18 @@ impl FileSettings {
     }
 }
 
+/// Refuses an `--app-dir` without the app's page in it.
+pub(crate) fn check_app_dir(dir: &Path) -> Result<(), String> {
+    if dir.join("index.html").is_file() {
+        Ok(())
+    } else {
+        Err(format!(
+            "--app-dir {}: no index.html there; build the example app with `bash scripts/wasm.sh package`",
+            dir.display()
+        ))
+    }
+}
+
 fn parse_peer(s: &str) -> Result<PeerConfig, String> {
     let (id, addr) = s
         .split_once('@')
@@ -250,12 +262,7 @@ impl Cli {
             .unwrap_or(ws.connections_per_doc_max);
         config.app_dir = self.app_dir.clone().or(file.app_dir);
         if let Some(dir) = &config.app_dir {
-            if !dir.join("index.html").is_file() {
-                return Err(format!(
-                    "--app-dir {}: no index.html there; build the example app with `bash scripts/wasm.sh package`",
-                    dir.display()
-                ));
-            }
+            check_app_dir(dir)?;
         }
         Ok(config)
     }

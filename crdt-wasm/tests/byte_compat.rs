@@ -14,26 +14,7 @@ use std::collections::BTreeMap;
 
 const VECTOR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/doc_ops.json");
 
-/// The calls the vector must exercise, so that it cannot silently lose coverage.
-const CALLS: [&str; 17] = [
-    "new",
-    "addPeer",
-    "increment",
-    "decrement",
-    "incrementGCounter",
-    "insert",
-    "remove",
-    "setLww",
-    "setMv",
-    "delete",
-    "get",
-    "deliver",
-    "tick",
-    "causalToken",
-    "snapshot",
-    "restore",
-    "persisted",
-];
+include!("vectors/calls.rs");
 
 fn hex(bytes: &[u8]) -> Json {
     Json::String(bytes.iter().map(|b| format!("{b:02x}")).collect())

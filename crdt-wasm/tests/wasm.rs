@@ -23,6 +23,7 @@ use wasm_bindgen_test::wasm_bindgen_test;
 
 /// The vector the native `tests/byte_compat.rs` writes and checks.
 const VECTOR: &str = include_str!("vectors/doc_ops.json");
+include!("vectors/calls.rs");
 
 const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
 
@@ -585,25 +586,7 @@ fn doc_encodings_match_the_shared_vector_byte_for_byte() {
         mismatches.join("\n")
     );
     assert!(checked >= 40, "only {checked} outputs compared");
-    for c in [
-        "new",
-        "addPeer",
-        "increment",
-        "decrement",
-        "incrementGCounter",
-        "insert",
-        "remove",
-        "setLww",
-        "setMv",
-        "delete",
-        "get",
-        "deliver",
-        "tick",
-        "causalToken",
-        "snapshot",
-        "restore",
-        "persisted",
-    ] {
+    for c in CALLS {
         assert!(calls.iter().any(|x| x == c), "the vector has no {c} step");
     }
 }
