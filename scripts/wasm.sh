@@ -53,10 +53,12 @@ WASM_OPT_BIN=$TOOLS/node_modules/.bin/wasm-opt
 # 361 -> 92 B of metadata per key) and crdt-sync's admission check met the package in
 # main: 490,933 bytes measured (202,125 gzipped). Lowered to 478,000 when crdt-sync's
 # CRC-32 dropped crc32fast's 16 KiB of tables on wasm32: 476,351 (186,012 gzipped).
-SIZE_CEILING=478000
+# Raised to 481,000 when every new Doc got a nonce of its own (`new Doc(id, nonce?)`
+# draws one from crypto.getRandomValues; issue 15.4): 479,450 (187,312 gzipped).
+SIZE_CEILING=481000
 # The same for the Doc-only module (pkg/doc/: what openDoc and the example app load):
-# 308,340 bytes measured (125,870 gzipped).
-DOC_SIZE_CEILING=310000
+# 308,340 bytes measured (125,870 gzipped); 311,559 (126,998) with the nonce of a new Doc.
+DOC_SIZE_CEILING=313000
 SIZE_TARGET=200000
 
 log() { echo "wasm.sh: $*"; }

@@ -33,17 +33,23 @@ pub enum Bug {
     /// key's *other* dots too, ignoring the causal context: a concurrent update the
     /// deleter never saw is deleted with it.
     KeyDeleteIgnoresContext,
+    /// A displaced leader takes the incarnation just one counter above the newest it
+    /// has seen, however often it was displaced: a leader started again after many
+    /// crashed lives is displaced once per life its peers had not seen, and reports a
+    /// replica id conflict without a twin.
+    DisplacedStepsByOne,
 }
 
 impl Bug {
     /// Every bug.
-    pub const ALL: [Bug; 6] = [
+    pub const ALL: [Bug; 7] = [
         Bug::GCounterSumMerge,
         Bug::OrSetRemoveIgnoresContext,
         Bug::NoGapCheck,
         Bug::LwwTieByArrival,
         Bug::RestoreKeepsIncarnation,
         Bug::KeyDeleteIgnoresContext,
+        Bug::DisplacedStepsByOne,
     ];
 
     /// A short kebab-case name (for command lines).
@@ -56,6 +62,7 @@ impl Bug {
             Bug::LwwTieByArrival => "lww-tie-by-arrival",
             Bug::RestoreKeepsIncarnation => "restore-keeps-incarnation",
             Bug::KeyDeleteIgnoresContext => "key-delete-ignores-context",
+            Bug::DisplacedStepsByOne => "displaced-steps-by-one",
         }
     }
 

@@ -364,7 +364,7 @@ impl Driver {
             return Ok(());
         }
         crate::check_doc_name(name)?;
-        let nonce = crate::random_u64()? as u32;
+        let nonce = crate::random_u64()?;
         let mut leader = Leader::with_nonce(self.id, Keyspace::new(), self.config.clone(), nonce);
         for p in &self.peers {
             leader

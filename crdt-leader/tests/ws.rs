@@ -172,7 +172,7 @@ async fn a_tab_syncs_both_ways_with_a_cluster_including_its_offline_writes() {
     let dir = tempfile::tempdir().unwrap();
     let nodes = cluster(2, dir.path()).await;
     // Written while offline: arrives once connected.
-    let mut offline = Leader::new(ReplicaId::new(1_000_001), Keyspace::new());
+    let mut offline = Leader::new(ReplicaId::new(1_000_001), Keyspace::new()).unwrap();
     offline
         .apply(KeyspaceOp::Write {
             key: "list".into(),
@@ -288,7 +288,7 @@ async fn a_read_token_syncs_down_and_its_writes_are_refused() {
         .await
         .unwrap();
     let (mut tab, answer) = Tab::connect(
-        Leader::new(ReplicaId::new(77), Keyspace::new()),
+        Leader::new(ReplicaId::new(77), Keyspace::new()).unwrap(),
         &node,
         "d",
         READER,
@@ -330,7 +330,7 @@ fn forger(id: u64, base: &Keyspace, victim: ReplicaId) -> Leader<Keyspace> {
             },
         )
         .unwrap();
-    Leader::new(ReplicaId::new(id), state)
+    Leader::new(ReplicaId::new(id), state).unwrap()
 }
 
 #[tokio::test]
@@ -343,7 +343,7 @@ async fn forged_writes_close_the_connection_and_change_nothing() {
         .unwrap();
     // An honest tab writes, so another replica's writes exist.
     let (mut honest, _) = Tab::connect(
-        Leader::new(ReplicaId::new(500), Keyspace::new()),
+        Leader::new(ReplicaId::new(500), Keyspace::new()).unwrap(),
         node,
         "d",
         ADMIN,
@@ -413,7 +413,7 @@ async fn oversized_garbage_and_text_frames_close_that_connection_only() {
     c.ws.frames_per_second_max = 20;
     let node = t(Node::start(c)).await.unwrap();
     let (mut honest, _) = Tab::connect(
-        Leader::new(ReplicaId::new(900), Keyspace::new()),
+        Leader::new(ReplicaId::new(900), Keyspace::new()).unwrap(),
         &node,
         "d",
         ADMIN,
@@ -458,7 +458,7 @@ async fn oversized_garbage_and_text_frames_close_that_connection_only() {
         .unwrap();
     assert!(node_has(&node, "d", "k", "still").await);
     // Over the rate, reading pauses: 60 frames (duplicates of one message) at 20/s.
-    let mut l = Leader::new(ReplicaId::new(904), Keyspace::new());
+    let mut l = Leader::new(ReplicaId::new(904), Keyspace::new()).unwrap();
     l.add_peer(ReplicaId::new(1)).unwrap();
     l.apply(KeyspaceOp::Write {
         key: "rate".into(),
@@ -489,7 +489,7 @@ async fn a_tab_reconnects_with_its_replica_id_after_a_restore() {
     let dir = tempfile::tempdir().unwrap();
     let node = t(Node::start(config(1, dir.path()))).await.unwrap();
     let (mut tab, _) = Tab::connect(
-        Leader::new(ReplicaId::new(4242), Keyspace::new()),
+        Leader::new(ReplicaId::new(4242), Keyspace::new()).unwrap(),
         &node,
         "d",
         ADMIN,
@@ -563,7 +563,7 @@ async fn writes_of_earlier_offline_lives_are_accepted_when_the_hello_lists_their
     let node = t(Node::start(config(1, dir.path()))).await.unwrap();
     // A tab that never reached its server: reloaded twice while offline, writing in
     // each life, so two of its writer ids are ones the server cannot know.
-    let mut first = Leader::new(ReplicaId::new(4343), Keyspace::new());
+    let mut first = Leader::new(ReplicaId::new(4343), Keyspace::new()).unwrap();
     let write = |l: &mut Leader<Keyspace>, v: &str| {
         l.apply(KeyspaceOp::Write {
             key: "k".into(),
@@ -576,11 +576,15 @@ async fn writes_of_earlier_offline_lives_are_accepted_when_the_hello_lists_their
     write(&mut second, "life-1");
     let mut third = restored_offline(&second.checkpoint(), 0x5eed_0012);
     write(&mut third, "life-2");
-    let lives = [second.incarnation(), third.incarnation()];
-    assert!(lives[0] != lives[1] && third.writer_id() != ReplicaId::new(4343));
+    let lives = [
+        first.incarnation(),
+        second.incarnation(),
+        third.incarnation(),
+    ];
+    assert!(lives[0] != lives[1] && lives[1] != lives[2]);
     let saved = third.checkpoint();
 
-    // Without the list, life 1's dots are another writer's: a forged write.
+    // Without the list, the dots of lives 0 and 1 are another writer's: a forged write.
     let bare = json!({"token": ADMIN, "replica": 4343});
     let (mut tab, _) = Tab::connect_with(restored_offline(&saved, 1), &node, "d", bare)
         .await
@@ -598,8 +602,8 @@ async fn writes_of_earlier_offline_lives_are_accepted_when_the_hello_lists_their
     );
     drop(tab);
 
-    // The hello names life 1's incarnation (life 0 is the replica id itself, and
-    // the current one is in every envelope): everything is delivered.
+    // The hello names the earlier lives' incarnations (the current one is in every
+    // envelope; listing it too is harmless): everything is delivered.
     let listed: Vec<String> = lives.iter().map(|i| i.to_u64().to_string()).collect();
     let hello = json!({"token": ADMIN, "replica": 4343, "incarnations": listed});
     let mut tab = loop {

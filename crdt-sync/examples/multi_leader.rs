@@ -20,10 +20,10 @@ fn main() -> Result<(), crdt_sync::SyncError> {
     // A ring plus two chords: each leader has 2 or 3 neighbours; updates are relayed.
     let mut links: Vec<(usize, usize)> = (0..ids.len()).map(|i| (i, (i + 1) % ids.len())).collect();
     links.extend([(0, 3), (1, 4)]);
-    let mut leaders: BTreeMap<ReplicaId, Leader<Set>> = ids
-        .iter()
-        .map(|&id| (id, Leader::new(id, Set::new())))
-        .collect();
+    let mut leaders = BTreeMap::new();
+    for &id in &ids {
+        leaders.insert(id, Leader::new(id, Set::new())?);
+    }
     for &(a, b) in &links {
         leaders.get_mut(&ids[a]).expect("leader").add_peer(ids[b])?;
         leaders.get_mut(&ids[b]).expect("leader").add_peer(ids[a])?;

@@ -42,12 +42,13 @@ mod tests {
     use crate::{Incarnation, Leader, SyncError};
     use crdt_core::{DeltaCrdt, OrSet, OrSetOp, ReplicaId, VersionVector};
 
-    /// Admits token growth of one writer only.
-    struct Only(ReplicaId, Vec<Incarnation>);
+    /// Admits token growth of one writer only (`.0`), never updates of the server's
+    /// writer (`.1`).
+    struct Only(ReplicaId, ReplicaId, Vec<Incarnation>);
 
     impl Admission<OrSet<String>> for Only {
         fn incarnation(&mut self, inc: Incarnation) -> Result<(), ReplicaId> {
-            self.1.push(inc);
+            self.2.push(inc);
             Ok(())
         }
 
@@ -59,8 +60,7 @@ mod tests {
             state: &OrSet<String>,
             state_token: &VersionVector,
         ) -> Result<(), ReplicaId> {
-            // The test's server is replica 1: its own updates are never admitted.
-            let server = ReplicaId::new(1);
+            let server = self.1;
             if payload.progress_of(server) > state.progress_of(server) {
                 return Err(server);
             }
@@ -76,8 +76,8 @@ mod tests {
 
     fn pair(server: u64, client: u64) -> (Leader<OrSet<String>>, Leader<OrSet<String>>) {
         let (s, c) = (ReplicaId::new(server), ReplicaId::new(client));
-        let mut server = Leader::new(s, OrSet::new());
-        let mut client = Leader::new(c, OrSet::new());
+        let mut server = Leader::new(s, OrSet::new()).unwrap();
+        let mut client = Leader::new(c, OrSet::new()).unwrap();
         server.add_peer(c).unwrap();
         client.add_peer(s).unwrap();
         (server, client)
@@ -88,21 +88,22 @@ mod tests {
         let (mut server, mut client) = pair(1, 7);
         client.apply(OrSetOp::Insert("own".into())).unwrap();
         let t = client.poll_transmit().unwrap();
-        let mut only = Only(ReplicaId::new(7), Vec::new());
+        let mut only = Only(client.writer_id(), server.writer_id(), Vec::new());
         let changes = server
             .receive_admitted(ReplicaId::new(7), &t.payload, &mut only)
             .unwrap();
         assert!(changes.contains(&"own".to_string()));
-        assert_eq!(only.1, [Incarnation::FIRST]);
+        assert_eq!(only.2, [client.incarnation()]);
+        assert!(client.incarnation().is_first_life());
 
         // A client whose state holds a write under the server's own id, as a forger
         // would make one: refused, and the server does not conclude that its id is
         // shared (which would make it refuse writes).
         let mut forged = OrSet::<String>::new();
         let _ = forged
-            .apply(ReplicaId::new(1), OrSetOp::Insert("forged".into()))
+            .apply(server.writer_id(), OrSetOp::Insert("forged".into()))
             .unwrap();
-        let mut relay = Leader::new(ReplicaId::new(9), forged);
+        let mut relay = Leader::new(ReplicaId::new(9), forged).unwrap();
         relay.add_peer(ReplicaId::new(1)).unwrap();
         server.add_peer(ReplicaId::new(9)).unwrap();
         let before = server.state().clone();
@@ -111,10 +112,10 @@ mod tests {
         let mut refused = 0;
         for _ in 0..8 {
             while let Some(t) = relay.poll_transmit() {
-                let mut only = Only(ReplicaId::new(9), Vec::new());
+                let mut only = Only(relay.writer_id(), server.writer_id(), Vec::new());
                 match server.receive_admitted(ReplicaId::new(9), &t.payload, &mut only) {
                     Err(SyncError::NotAdmitted { writer, .. }) => {
-                        assert_eq!(writer, ReplicaId::new(1));
+                        assert_eq!(writer, server.writer_id());
                         refused += 1;
                     }
                     Err(e) => panic!("{e}"),

@@ -72,11 +72,12 @@ impl<C: DeltaCrdt> Leader<C> {
     /// stored and handed back to [`Leader::persisted`].
     ///
     /// Restart a leader only with [`Leader::restore`] from a checkpoint. Building a new
-    /// one with `Leader::new(id, saved_state)` is wrong: the new leader would write
-    /// under the id of its previous life, with dot counters that life may already have
-    /// used and sent, so two different writes would carry the same dot and replicas
-    /// would silently keep only one of them (Riak's KV679). `restore` gives the copy a
-    /// fresh incarnation and writer id instead.
+    /// one with `Leader::new(id, saved_state)` is wrong: it issues no dot twice (every
+    /// new leader writes under a writer id of its own), but it forgets its causal token
+    /// and what each peer acknowledged, so it offers its whole state to every peer as
+    /// one new write, its token covers none of the writes its state holds until a
+    /// repair, and the peers' records of its previous life are never collected.
+    /// `restore` keeps all of that and takes a fresh incarnation.
     pub fn checkpoint(&self) -> Checkpoint {
         let mut w = Writer::new();
         w.raw(&CHECKPOINT_MAGIC);
@@ -273,11 +274,12 @@ impl<C: DeltaCrdt> Leader<C> {
         config: Config,
         nonce: u64,
     ) -> Leader<C> {
-        let mut leader = Leader::with_config(id, C::default(), config);
+        let mut leader = Leader::with_nonce(id, C::default(), config, nonce);
         // Provisional until the probe: the checkpoint's incarnation (not written under).
         leader.incarnation = old_inc;
         leader.writer = writer_id(id, old_inc);
-        leader.nonce_seed = Some(nonce);
+        // The probe draws the first nonce of this restore.
+        leader.nonces_drawn = 0;
         leader.state = state;
         leader.token = token;
         leader.peers = peers;
@@ -372,8 +374,8 @@ mod tests {
     #[test]
     fn restore_with_log_replays_local_and_received_deltas() {
         let (ia, ib) = (ReplicaId::new(1), ReplicaId::new(2));
-        let mut a = Leader::new(ia, OrSet::<String>::new());
-        let mut b = Leader::new(ib, OrSet::<String>::new());
+        let mut a = Leader::new(ia, OrSet::<String>::new()).unwrap();
+        let mut b = Leader::new(ib, OrSet::<String>::new()).unwrap();
         a.add_peer(ib).unwrap();
         b.add_peer(ia).unwrap();
         a.apply(OrSetOp::Insert("x".into())).unwrap();

@@ -88,8 +88,8 @@ pub enum SyncError {
     /// seen of it, so that it can write under a fresh one.
     #[error("restored leader still probing its peers: keep delivering messages and ticking, and remove peers gone for good")]
     Restoring,
-    /// The operating system gave no random bytes for a restore's nonce.
-    #[error("the operating system gave no entropy for the restored incarnation's nonce: retry, or pass 64 random bits to Leader::restore_with_nonce")]
+    /// The operating system gave no random bytes for a new or restored leader's nonce.
+    #[error("the operating system gave no entropy for the incarnation's nonce: retry, or pass 64 random bits to Leader::with_nonce or Leader::restore_with_nonce")]
     NoEntropy,
     /// Writes after [`Leader::restore`](crate::Leader::restore) wait for a persisted
     /// checkpoint of the new incarnation.

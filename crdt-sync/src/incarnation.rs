@@ -1,10 +1,11 @@
 //! Which life of a leader: a restart counter made unique by a nonce.
 
-/// One life of a leader: [`Incarnation::FIRST`] for a leader made by
-/// [`Leader::new`](crate::Leader::new) (counter 0 with the caller's nonce for
-/// [`Leader::with_nonce`](crate::Leader::with_nonce)), then a new one each time it is restored from a
-/// checkpoint (or displaced by a newer copy of itself, see
-/// [`Leader::restore_with_nonce`](crate::Leader::restore_with_nonce)).
+/// One life of a leader: counter 0 with a fresh nonce for a leader made by
+/// [`Leader::new`](crate::Leader::new) or [`Leader::with_nonce`](crate::Leader::with_nonce),
+/// then a new one each time it is restored from a checkpoint (or displaced by a newer
+/// copy of itself, see [`Leader::restore_with_nonce`](crate::Leader::restore_with_nonce)).
+/// [`Incarnation::FIRST`] (counter 0, nonce 0) is only found in checkpoints and peers of
+/// older versions, whose leaders started under the id itself.
 ///
 /// An incarnation is a restart **counter** and a random **nonce** from the restore
 /// that created it; incarnations are ordered by counter, then nonce. The counter makes
@@ -21,7 +22,8 @@
 pub struct Incarnation(u64);
 
 impl Incarnation {
-    /// The incarnation of a leader never restored: counter 0, nonce 0.
+    /// Counter 0, nonce 0: the first life of a leader made before every leader had a
+    /// nonce (writing under its replica id itself). Still read and understood.
     pub const FIRST: Incarnation = Incarnation(0);
 
     /// The incarnation with this counter and nonce.
@@ -43,6 +45,14 @@ impl Incarnation {
         self.0 as u32
     }
 
+    /// Whether this is a leader's first life (counter 0: made by
+    /// [`Leader::new`](crate::Leader::new), never restored nor displaced), whose
+    /// deltas are numbered from its birth.
+    #[must_use]
+    pub const fn is_first_life(self) -> bool {
+        self.counter() == 0
+    }
+
     /// The wire form, `counter << 32 | nonce`.
     #[must_use]
     pub const fn to_u64(self) -> u64 {
@@ -55,11 +65,16 @@ impl Incarnation {
         Self(v)
     }
 
-    /// The incarnation after `self` and every incarnation in `seen`: the next counter,
-    /// with `nonce`. `None` once the counter is exhausted (2³² − 1 restores).
-    pub(crate) fn next_after(self, seen: Option<Incarnation>, nonce: u32) -> Option<Self> {
+    /// The incarnation after `self` and every incarnation in `seen`: `step` counters
+    /// above the newest, with `nonce`. `None` once the counter is exhausted.
+    pub(crate) fn next_after(
+        self,
+        seen: Option<Incarnation>,
+        step: u32,
+        nonce: u32,
+    ) -> Option<Self> {
         let newest = seen.map_or(self, |s| s.max(self));
-        Some(Self::new(newest.counter().checked_add(1)?, nonce))
+        Some(Self::new(newest.counter().checked_add(step.max(1))?, nonce))
     }
 }
 
@@ -95,14 +110,16 @@ mod tests {
     #[test]
     fn next_is_above_everything_seen() {
         let own = Incarnation::new(1, 9);
-        assert_eq!(own.next_after(None, 5), Some(Incarnation::new(2, 5)));
+        assert_eq!(own.next_after(None, 1, 5), Some(Incarnation::new(2, 5)));
         let seen = Some(Incarnation::new(4, 1));
-        assert_eq!(own.next_after(seen, 5), Some(Incarnation::new(5, 5)));
+        assert_eq!(own.next_after(seen, 1, 5), Some(Incarnation::new(5, 5)));
         // A seen incarnation below our own never lowers the next one.
         let low = Some(Incarnation::new(0, 3));
-        assert_eq!(own.next_after(low, 0), Some(Incarnation::new(2, 0)));
+        assert_eq!(own.next_after(low, 1, 0), Some(Incarnation::new(2, 0)));
         // The counter is exhausted at u32::MAX: no fresh incarnation is left.
-        assert_eq!(Incarnation::new(u32::MAX, 0).next_after(None, 1), None);
+        assert_eq!(Incarnation::new(u32::MAX, 0).next_after(None, 1, 1), None);
+        // A displaced leader jumps further: 4 counters above the newest seen.
+        assert_eq!(own.next_after(seen, 4, 5), Some(Incarnation::new(8, 5)));
     }
 
     #[test]

@@ -27,8 +27,9 @@ pub struct Leader<C: DeltaCrdt> {
     pub(crate) id: ReplicaId,
     pub(crate) incarnation: Incarnation,
     pub(crate) writer: ReplicaId,
-    /// The caller's entropy from the restore that made this copy; every incarnation
-    /// it takes draws its nonce from it. `None` for a leader never restored.
+    /// The caller's entropy from the start or restore that made this copy; every
+    /// incarnation it takes draws its nonce from it. `None` only while a checkpoint
+    /// is being turned back into a leader.
     pub(crate) nonce_seed: Option<u64>,
     /// Nonces drawn from `nonce_seed` so far.
     pub(crate) nonces_drawn: u64,
@@ -82,46 +83,53 @@ pub(crate) fn cached_hash<C: DeltaCrdt>(
 }
 
 impl<C: DeltaCrdt> Leader<C> {
-    /// A new leader with the default [`Config`]. A non-empty `initial` state is shared
-    /// with peers like a local write.
-    #[must_use]
-    pub fn new(id: ReplicaId, initial: C) -> Self {
+    /// A new leader with the default [`Config`], its first incarnation made unique by a
+    /// nonce from the operating system. A non-empty `initial` state is shared with peers
+    /// like a local write.
+    ///
+    /// Every new leader writes under a [writer id](crate::writer_id) of its own, even
+    /// under a [`ReplicaId`] an earlier process used: a leader started empty again after
+    /// its storage was lost never issues a dot its earlier life issued (which peers would
+    /// take for writes they already hold, and keep different for ever). Peers that saw
+    /// a newer incarnation of the id tell it so, and it takes one above it (as a
+    /// restored leader does, see [`Leader::restore`]).
+    ///
+    /// Not available on `wasm32-unknown-unknown`: pass entropy from JavaScript
+    /// (`crypto.getRandomValues`) to [`Leader::with_nonce`].
+    ///
+    /// # Errors
+    /// [`SyncError::NoEntropy`] if the operating system gave no random bytes.
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    pub fn new(id: ReplicaId, initial: C) -> Result<Self, SyncError> {
         Self::with_config(id, initial, Config::default())
     }
 
-    /// A new leader with explicit limits.
-    #[must_use]
-    pub fn with_config(id: ReplicaId, initial: C, config: Config) -> Self {
-        Self::with_nonce(id, initial, config, 0)
+    /// [`Leader::new`] with explicit limits.
+    ///
+    /// # Errors
+    /// As [`Leader::new`].
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    pub fn with_config(id: ReplicaId, initial: C, config: Config) -> Result<Self, SyncError> {
+        let nonce = getrandom::u64().map_err(|_| SyncError::NoEntropy)?;
+        Ok(Self::with_nonce(id, initial, config, nonce))
     }
 
-    /// A new leader whose first incarnation carries `nonce` (draw it from a
-    /// cryptographic generator, or a seeded one in a simulation; 0 gives
-    /// [`Leader::with_config`]).
+    /// [`Leader::new`] with the caller's entropy: `nonce` seeds the nonce of the first
+    /// incarnation and of every later one this leader takes. It must be unpredictable
+    /// and never reused: 64 random bits from a cryptographic generator, or a seeded
+    /// one in a deterministic simulation. Two leaders given the same `nonce` under one
+    /// id write under the same writer id, which is what the nonce exists to prevent.
     ///
-    /// Use it where two processes may be started under one id **behind one address**
-    /// (a failover that starts a standby while the primary still runs). Two leaders
-    /// made by [`Leader::new`] under one id are the same incarnation, [`Incarnation::FIRST`],
-    /// writing under the id itself: a peer that hears both cannot tell their intervals
-    /// apart and may apply one's interval on top of the other's prefix, which breaks
-    /// causal delivery before any dot reveals the shared id. Leaders made with distinct
-    /// nonces are distinct incarnations writing under distinct
-    /// [writer ids](crate::writer_id): a peer keeps the newer one's stream, drops the
-    /// other's messages as stale and tells it so, and that leader (never restored)
-    /// reports [`SyncError::ReplicaIdConflict`].
-    ///
-    /// The cost: a derived writer id takes up to 8 bytes in every version vector and
-    /// dot instead of the 1–2 bytes of a small id. Two processes under one id behind
-    /// *different* addresses need no nonce: peers tell them apart by address and the
-    /// shared id is detected from dots (see the crate docs).
+    /// The cost of a first incarnation of its own: the derived writer id takes up to
+    /// 8 bytes in every version vector and dot (a random 53-bit replica id takes as
+    /// many), and the incarnation up to 5 bytes in each message.
     #[must_use]
-    pub fn with_nonce(id: ReplicaId, initial: C, config: Config, nonce: u32) -> Self {
-        let incarnation = Incarnation::new(0, nonce);
+    pub fn with_nonce(id: ReplicaId, initial: C, config: Config, nonce: u64) -> Self {
         let mut leader = Self {
             id,
-            incarnation,
-            writer: crate::writer_id(id, incarnation),
-            nonce_seed: None,
+            incarnation: Incarnation::FIRST,
+            writer: id,
+            nonce_seed: Some(nonce),
             nonces_drawn: 0,
             displacements: 0,
             probe_id: 0,
@@ -141,6 +149,10 @@ impl<C: DeltaCrdt> Leader<C> {
             hash_cache: None,
             changes: None,
         };
+        // Nonce 0 would be `Incarnation::FIRST`, the incarnation of leaders made before
+        // every leader had a nonce, writing under the id itself.
+        leader.incarnation = Incarnation::new(0, leader.draw_nonce().max(1));
+        leader.writer = crate::writer_id(id, leader.incarnation);
         let novel = leader.state.merge_delta(&initial);
         if !novel.is_bottom() {
             // The initial state counts as the first write: every update a token
@@ -270,9 +282,9 @@ impl<C: DeltaCrdt> Leader<C> {
         self.writer
     }
 
-    /// This leader's current incarnation: [`Incarnation::FIRST`] (or the one
-    /// [`Leader::with_nonce`] made) until it is restored from a checkpoint; while it
-    /// probes after a restore, the checkpoint's.
+    /// This leader's current incarnation: counter 0 with the nonce of its start until
+    /// it is restored from a checkpoint or displaced; while it probes, the previous
+    /// one.
     #[must_use]
     pub fn incarnation(&self) -> Incarnation {
         self.incarnation
@@ -408,7 +420,18 @@ impl<C: DeltaCrdt> Leader<C> {
             .chain(self.probe_floor)
             .max();
         let nonce = self.draw_nonce();
-        let Some(next) = self.incarnation.next_after(seen, nonce) else {
+        // After the n-th displacement, 2^n counters above the newest seen: crashed
+        // copies of this id with messages still in flight (each a life the peers had
+        // not seen when they answered) then displace it about log2(lives) times, not
+        // once per life, before DISPLACEMENTS_MAX takes it for a live twin.
+        let step = 1u32 << self.displacements.min(16);
+        #[cfg(feature = "sabotage")]
+        let step = match crdt_core::sabotage::active(crdt_core::sabotage::Bug::DisplacedStepsByOne)
+        {
+            true => 1,
+            false => step,
+        };
+        let Some(next) = self.incarnation.next_after(seen, step, nonce) else {
             // 2^32 - 1 restores: no fresh incarnation is left, so never write again.
             self.conflict = true;
             self.probing = false;
@@ -450,16 +473,19 @@ impl<C: DeltaCrdt> Leader<C> {
     /// checkpoint, or peers forgot), or a second live copy runs. A restored copy takes
     /// an incarnation above it (probing again), so peers stop dropping its messages as
     /// stale; its writes so far stay valid (they were made under its own writer id).
-    /// A leader never restored cannot be outlived by a legitimate copy, and a copy
-    /// displaced more than [`DISPLACEMENTS_MAX`] times keeps meeting a live twin: both
-    /// report [`SyncError::ReplicaIdConflict`] and refuse writes.
+    /// A leader started empty does the same: it may be the same id started again after
+    /// its storage was lost, which is legitimate. Each displacement doubles how far
+    /// above the newest incarnation seen the next one is taken, so a history of many
+    /// crashed lives displaces a copy only a few times. A copy displaced more than
+    /// [`DISPLACEMENTS_MAX`] times keeps meeting a live twin: it reports
+    /// [`SyncError::ReplicaIdConflict`] and refuses writes.
     pub(crate) fn displaced(&mut self, newer: Incarnation) {
         if newer <= self.incarnation || self.probing || self.conflict {
             self.metrics.stale_messages += 1;
             return;
         }
         self.displacements = self.displacements.saturating_add(1);
-        if self.nonce_seed.is_none() || self.displacements > DISPLACEMENTS_MAX {
+        if self.displacements > DISPLACEMENTS_MAX {
             self.conflict = true;
             return;
         }
@@ -476,9 +502,10 @@ impl<C: DeltaCrdt> Leader<C> {
     }
 }
 
-/// How often a restored leader re-probes because a newer incarnation of it showed up
-/// before it reports [`SyncError::ReplicaIdConflict`]: in-flight messages of crashed
-/// copies displace it at most once per such copy, a live twin without end.
+/// How often a leader re-probes because a newer incarnation of it showed up before it
+/// reports [`SyncError::ReplicaIdConflict`]: in-flight messages of crashed copies
+/// displace it about log2 of their number of lives times (each displacement doubles the
+/// jump above the newest incarnation seen), a live twin without end.
 pub const DISPLACEMENTS_MAX: u32 = 3;
 
 impl<C: DeltaCrdt> core::fmt::Debug for Leader<C> {

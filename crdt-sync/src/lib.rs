@@ -6,16 +6,18 @@
 //! This crate is a **sans-IO** protocol engine (like `quinn-proto` or `rustls`): a
 //! [`Leader`] consumes bytes ([`Leader::receive`]) and produces bytes
 //! ([`Leader::poll_transmit`]); the caller owns sockets, timers and threads and drives
-//! anti-entropy rounds with [`Leader::tick`]. There is no clock or randomness inside,
-//! so any run can be replayed exactly.
+//! anti-entropy rounds with [`Leader::tick`]. There is no clock inside, and randomness
+//! enters only as the nonce of a new or restored leader ([`Leader::new`] and
+//! [`Leader::restore`] ask the operating system; [`Leader::with_nonce`] and
+//! [`Leader::restore_with_nonce`] take the caller's), so any run can be replayed exactly.
 //!
 //! ```
 //! use crdt_core::{OrSet, OrSetOp, ReplicaId};
 //! use crdt_sync::Leader;
 //!
 //! let (a, b) = (ReplicaId::new(1), ReplicaId::new(2));
-//! let mut left = Leader::new(a, OrSet::<String>::new());
-//! let mut right = Leader::new(b, OrSet::<String>::new());
+//! let mut left = Leader::new(a, OrSet::<String>::new())?;
+//! let mut right = Leader::new(b, OrSet::<String>::new())?;
 //! left.add_peer(b)?;
 //! right.add_peer(a)?;
 //!
@@ -138,13 +140,18 @@
 //!   it) may hold acknowledged writes no peer has; they are under its own writer id,
 //!   so [`Leader::hand_over`] of its checkpoint at any healthy leader delivers them.
 //!
-//!   **Limit**: two processes started empty by [`Leader::new`] under one id are the
-//!   same incarnation writing under the same id. Behind different addresses the shared
-//!   id is detected from dots once one copy's writes reach the other; behind **one
-//!   address** (each message for the id reaching one of them) a peer cannot tell their
-//!   intervals apart and causal delivery can break before anything reveals the twin.
-//!   Where that can happen, start leaders with [`Leader::with_nonce`]: distinct nonces
-//!   make distinct incarnations, and the older one is displaced and reports the conflict.
+//!   **Every life has a nonce**, a new leader's first one too: [`Leader::new`] takes
+//!   a nonce from the operating system ([`Leader::with_nonce`] the caller's) and writes
+//!   under a writer id derived from it. A process started empty under an id whose
+//!   earlier life lost its storage therefore never issues a dot that life issued, and
+//!   nothing depends on dots revealing the reuse: as many writes as the old life made
+//!   under the old writer id would otherwise collide with it unseen (equal contexts,
+//!   different states). A peer that has seen a newer incarnation of the id tells the
+//!   new leader so, and it probes and takes an incarnation above it, like a restored
+//!   one. Two processes started empty under one id behind **one address** are distinct
+//!   incarnations too: a shared peer keeps the newer one's stream and displaces the
+//!   other, and a twin that is still live after [`DISPLACEMENTS_MAX`] displacements
+//!   reports the conflict.
 //! - **Divergence the summaries cannot see**: two replicas whose summaries agree but
 //!   whose contents differ (a store that lost an element without a trace in its causal
 //!   context, a buggy peer's delta) are found by the state hash in version-3 digests;

@@ -382,7 +382,7 @@ impl<C: DeltaCrdt> Leader<C> {
             return;
         };
         peer.heard_as(inc);
-        if was_known || inc != Incarnation::FIRST {
+        if was_known || !inc.is_first_life() {
             peer.ask_repair();
         }
     }
@@ -410,7 +410,7 @@ impl<C: DeltaCrdt> Leader<C> {
             } => received,
             #[cfg(feature = "sabotage")]
             _ if crdt_core::sabotage::active(crdt_core::sabotage::Bug::NoGapCheck) => 0,
-            Accept::Unknown if inc == Incarnation::FIRST && start == 1 => 0,
+            Accept::Unknown if inc.is_first_life() && start == 1 => 0,
             Accept::Unknown | Accept::AwaitingRepair { received: None } => {
                 peer.ask_repair();
                 self.metrics.gaps += 1;

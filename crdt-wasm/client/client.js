@@ -297,7 +297,7 @@ export class DocHandle extends EventTarget {
       this._lives = record.lives.slice();
       this._applied = record.applied.slice();
     } else {
-      doc = new Doc(randomReplica());
+      doc = new Doc(randomReplica(), randomNonce());
       this._lives = [];
       this._applied = [];
     }
@@ -327,7 +327,7 @@ export class DocHandle extends EventTarget {
   async _becomeSecondary() {
     this.role = "secondary";
     this._setStatus("offline");
-    this._doc = new Doc(randomReplica()); // empty until the primary is heard
+    this._doc = new Doc(randomReplica(), randomNonce()); // empty until the primary is heard
     this._viewId = this._doc.replicaId;
     this._hello = setInterval(() => this._post({ t: "hello", from: this._viewId }), 1000);
     this._viewTick = setInterval(() => this._tickView(), this._tickMs);
@@ -344,7 +344,7 @@ export class DocHandle extends EventTarget {
   _newView(primaryTab) {
     this._primaryTab = primaryTab;
     this._doc?.free();
-    this._doc = new Doc(randomReplica());
+    this._doc = new Doc(randomReplica(), randomNonce());
     this._viewId = this._doc.replicaId;
     if (this._primaryReplica) this._doc.addPeer(this._primaryReplica);
     this._post({ t: "hello", from: this._viewId });

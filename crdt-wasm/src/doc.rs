@@ -121,11 +121,12 @@ fn check_safe(id: ReplicaId) -> Result<(), Error> {
 /// The Rust API behind the JS methods (host-testable).
 impl Doc {
     /// An empty document written as replica `id` (checked by the caller to be a safe
-    /// JS integer), with no peers yet.
+    /// JS integer), with no peers yet; `nonce` (64 random bits, never reused) makes
+    /// its first incarnation unique (`crdt_sync::Leader::with_nonce`).
     #[must_use]
-    pub fn create(id: ReplicaId) -> Self {
+    pub fn create(id: ReplicaId, nonce: u64) -> Self {
         Self {
-            leader: Leader::new(id, Keyspace::new()),
+            leader: Leader::with_nonce(id, Keyspace::new(), Config::default(), nonce),
             pending: None,
         }
     }
@@ -157,8 +158,8 @@ impl Doc {
         self.leader.id()
     }
 
-    /// The incarnation this document writes under (`Incarnation::to_u64`; 0 in its
-    /// first life): what a client lists in its WebSocket hello for a restored life
+    /// The incarnation this document writes under (`Incarnation::to_u64`; counter 0
+    /// and the nonce of its creation in its first life): what a client lists in its WebSocket hello for a restored life
     /// whose writes are not yet delivered (docs/WEBSOCKET.md, §2).
     #[must_use]
     pub fn incarnation(&self) -> u64 {
@@ -423,7 +424,7 @@ mod tests {
     }
 
     fn pair() -> (Doc, Doc) {
-        let (mut a, mut b) = (Doc::create(id(1)), Doc::create(id(2)));
+        let (mut a, mut b) = (Doc::create(id(1), 101), Doc::create(id(2), 202));
         a.add_peer(id(2)).expect("peer");
         b.add_peer(id(1)).expect("peer");
         (a, b)
@@ -476,7 +477,7 @@ mod tests {
         assert_eq!(a.causal_token(), b.causal_token());
         assert_eq!(b.covers(&a.causal_token().expect("t")), Ok(true));
         assert_eq!(
-            Doc::create(id(9)).covers(&a.causal_token().expect("t")),
+            Doc::create(id(9), 909).covers(&a.causal_token().expect("t")),
             Ok(false)
         );
     }
@@ -542,10 +543,10 @@ mod tests {
         let (mut a, mut b) = pair();
         a.insert("s", "x".into()).expect("w");
         let (_, msg) = a.poll_transmit().expect("a message for b");
-        let mut c = Doc::create(id(3));
+        let mut c = Doc::create(id(3), 303);
         c.add_peer(id(1)).expect("peer");
         assert!(matches!(
-            Doc::create(id(2)).receive(id(1), &msg),
+            Doc::create(id(2), 202).receive(id(1), &msg),
             Err(Error::Sync(SyncError::UnknownPeer(_)))
         ));
         assert!(matches!(
@@ -565,11 +566,7 @@ mod tests {
         assert_eq!(a.persisted(&saved), Ok(())); // writable: nothing to do
         let mut r = Doc::restore(&saved, 0x1234_5678_9abc_def0).expect("restore");
         assert_eq!(r.replica_id(), id(1));
-        assert_eq!(
-            (a.incarnation(), r.incarnation()),
-            (0, 0),
-            "until the probe"
-        );
+        assert_eq!(r.incarnation(), a.incarnation(), "until the probe");
         assert_eq!(r.peers(), [id(2)]);
         assert_eq!(r.write_status(), WriteStatus::Restoring);
         assert!(matches!(
@@ -602,7 +599,7 @@ mod tests {
 
     #[test]
     fn a_doc_without_peers_restores_straight_to_needing_a_snapshot() {
-        let mut a = Doc::create(id(5));
+        let mut a = Doc::create(id(5), 505);
         a.set_lww("t", "v".into(), 1).expect("w");
         let mut r = Doc::restore(&a.snapshot(), 7).expect("restore");
         assert_eq!(r.write_status(), WriteStatus::NeedsSnapshot);
@@ -614,7 +611,7 @@ mod tests {
 
     #[test]
     fn restore_refuses_damaged_foreign_and_unsafe_snapshots() {
-        let mut a = Doc::create(id(1));
+        let mut a = Doc::create(id(1), 101);
         a.add_peer(id(2)).expect("peer");
         let good = a.snapshot();
         for n in 0..good.len() {
@@ -627,7 +624,8 @@ mod tests {
             Err(Error::Sync(SyncError::Corrupt))
         ));
         // A leader of another type.
-        let other = Leader::new(id(1), crdt_core::GCounter::new()).checkpoint();
+        let other = Leader::with_nonce(id(1), crdt_core::GCounter::new(), Config::default(), 1)
+            .checkpoint();
         assert!(matches!(
             Doc::restore(other.bytes(), 1),
             Err(Error::Decode {
@@ -637,12 +635,12 @@ mod tests {
         ));
         // Ids JavaScript cannot hold: the document's own and a peer's.
         let big = id(MAX_SAFE_INTEGER + 1);
-        let own = Leader::new(big, Keyspace::new()).checkpoint();
+        let own = Leader::with_nonce(big, Keyspace::new(), Config::default(), 2).checkpoint();
         assert_eq!(
             Doc::restore(own.bytes(), 1).err(),
             Some(Error::UnsafeId { id: big.get() })
         );
-        let mut l = Leader::new(id(1), Keyspace::new());
+        let mut l = Leader::with_nonce(id(1), Keyspace::new(), Config::default(), 3);
         l.add_peer(big).expect("peer");
         assert_eq!(
             Doc::restore(l.checkpoint().bytes(), 1).err(),

@@ -52,13 +52,19 @@ fn counter_write(
 /// The JS class.
 #[wasm_bindgen]
 impl Doc {
-    /// `new Doc(replicaId)`: an empty document written as `replicaId` (an integer in
-    /// `0..=Number.MAX_SAFE_INTEGER` no other live replica uses), with no peers.
+    /// `new Doc(replicaId, nonce?)`: an empty document written as `replicaId` (an
+    /// integer in `0..=Number.MAX_SAFE_INTEGER` no other live replica uses), with no
+    /// peers. Its first incarnation takes a nonce from `nonce` (64 random bits as a
+    /// BigInt or a safe integer, never reused) or, when omitted, from
+    /// `crypto.getRandomValues`, so a document created again under an id whose
+    /// storage was lost never writes under that id's earlier writer id.
     #[wasm_bindgen(constructor)]
     pub fn js_new(
         #[wasm_bindgen(js_name = replicaId, unchecked_param_type = "number")] replica_id: &JsValue,
+        #[wasm_bindgen(unchecked_param_type = "bigint | number | undefined")] nonce: &JsValue,
     ) -> Result<Doc, JsError> {
-        Ok(Self::create(js::replica_id(replica_id)?))
+        let id = js::replica_id(replica_id)?;
+        Ok(Self::create(id, js::nonce_or_random(nonce)?))
     }
 
     /// `Doc.restore(bytes, nonce)`: a document restored from `snapshot()` bytes as a new
@@ -81,7 +87,8 @@ impl Doc {
     }
 
     /// `incarnation`: the incarnation this document writes under, as a canonical
-    /// decimal string (`"0"` in its first life; a `u64`, beyond a safe JS number). A
+    /// decimal string (a `u64`, beyond a safe JS number: counter 0 and the creation's
+    /// nonce in its first life). A
     /// client lists those of earlier lives with undelivered writes in its WebSocket
     /// hello (docs/WEBSOCKET.md, §2).
     #[wasm_bindgen(getter = incarnation)]

@@ -79,6 +79,37 @@ pub fn u64(arg: Arg, v: &JsValue) -> Result<u64, Error> {
     }
 }
 
+/// The entropy of a new `Doc`: the caller's (as [`u64()`]), or when omitted 64 bits
+/// from the runtime's `crypto.getRandomValues` (browsers, Node 19 and later, Deno).
+///
+/// # Errors
+/// As [`u64()`]; [`Error::WrongType`] when omitted in a runtime without
+/// `crypto.getRandomValues`.
+pub fn nonce_or_random(v: &JsValue) -> Result<u64, Error> {
+    if !v.is_undefined() {
+        return u64(Arg::Nonce, v);
+    }
+    random_u64().ok_or_else(|| {
+        wrong_type(
+            Arg::Nonce,
+            "a number or a BigInt (this runtime has no crypto.getRandomValues to draw one)",
+            v,
+        )
+    })
+}
+
+/// 64 bits from `globalThis.crypto.getRandomValues`, if the runtime has it.
+fn random_u64() -> Option<u64> {
+    let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto")).ok()?;
+    let get = Reflect::get(&crypto, &JsValue::from_str("getRandomValues"))
+        .ok()?
+        .dyn_into::<js_sys::Function>()
+        .ok()?;
+    let words = js_sys::Uint32Array::new_with_length(2);
+    get.call1(&crypto, &words).ok()?;
+    Some((u64::from(words.get_index(0)) << 32) | u64::from(words.get_index(1)))
+}
+
 /// An `OrSetU64` element: as [`u64()`].
 ///
 /// # Errors

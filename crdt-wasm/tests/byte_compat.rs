@@ -82,7 +82,7 @@ impl Run {
         };
         match call {
             "new" => {
-                self.add(name, Doc::create(ReplicaId::new(n(0))));
+                self.add(name, Doc::create(ReplicaId::new(n(0)), n(1)));
                 None
             }
             "restore" => {

@@ -191,8 +191,9 @@ describe("Doc", () => {
     const nonce = crypto.getRandomValues(new BigUint64Array(1))[0];
     const r = Doc.restore(saved, nonce);
     assert.equal(r.replicaId, 1);
-    assert.equal(a.incarnation, "0");
-    assert.equal(r.incarnation, "0", "the snapshot's, until the probe is answered");
+    // A first life: counter 0 (the high 32 bits) with the nonce of its creation.
+    assert.ok(BigInt(a.incarnation) > 0n && BigInt(a.incarnation) < 1n << 32n, a.incarnation);
+    assert.equal(r.incarnation, a.incarnation, "the snapshot's, until the probe is answered");
     assert.deepEqual(r.peers(), [2]);
     assert.deepEqual(r.get("list"), ["before"]);
     assert.equal(r.writeStatus, "restoring");
@@ -474,6 +475,13 @@ describe("Doc: every export refuses bad input with an Error and keeps working", 
     for (const [id, re] of BAD_IDS) throwsError(() => new Doc(id), re);
     throwsError(() => new Doc(), /^replica id must be a number, not undefined/);
     assert.equal(new Doc(MAX_SAFE).replicaId, MAX_SAFE);
+    // Every new Doc has a first incarnation of its own: from the nonce given, or one
+    // drawn from crypto.getRandomValues, so an id created again writes under another
+    // writer id than its earlier life.
+    assert.notEqual(new Doc(9).incarnation, new Doc(9).incarnation);
+    assert.equal(new Doc(9, 5n).incarnation, new Doc(9, 5).incarnation);
+    assert.notEqual(new Doc(9, 5n).incarnation, new Doc(9, 6n).incarnation);
+    for (const [nonce, re] of BAD_NONCES) throwsError(() => new Doc(9, nonce), re);
   });
 
   it("every method of a freed Doc throws an Error, and the module keeps working", () => {

@@ -99,8 +99,8 @@ fn doc_state(d: &mut Doc) -> String {
 
 /// Two Docs that are each other's peer.
 fn pair(a: f64, b: f64) -> (Doc, Doc) {
-    let mut x = Doc::js_new(&n(a)).expect("new Doc");
-    let mut y = Doc::js_new(&n(b)).expect("new Doc");
+    let mut x = Doc::js_new(&n(a), &JsValue::UNDEFINED).expect("new Doc");
+    let mut y = Doc::js_new(&n(b), &JsValue::UNDEFINED).expect("new Doc");
     x.js_add_peer(&n(b)).expect("addPeer");
     y.js_add_peer(&n(a)).expect("addPeer");
     (x, y)
@@ -302,8 +302,15 @@ fn restore_with_a_nonce_then_persisted_makes_it_writable() {
         r#"["after","before"]"#
     );
 
-    // A safe-integer nonce works too; a Doc without peers has nobody to ask.
-    let mut lone = Doc::js_new(&n(7.0)).expect("new");
+    // A safe-integer nonce works too; a Doc without peers has nobody to ask. Made
+    // without a nonce, the Doc draws one from crypto.getRandomValues.
+    let mut lone = Doc::js_new(&n(7.0), &JsValue::UNDEFINED).expect("new");
+    let other = Doc::js_new(&n(7.0), &JsValue::UNDEFINED).expect("new");
+    assert_ne!(
+        lone.js_incarnation(),
+        other.js_incarnation(),
+        "nonces drawn"
+    );
     lone.js_set_lww(&s("t"), &s("v"), &n(1.0)).expect("setLww");
     let mut l = Doc::js_restore(&u8s(&lone.js_snapshot()), &n(12345.0)).expect("restore");
     assert_eq!(l.js_write_status(), "needsSnapshot");
@@ -415,7 +422,10 @@ fn bad_input_throws_an_error_and_the_doc_keeps_working() {
         Doc::js_restore(&u8s(&flipped), &n(1.0)),
         "Doc: checksum mismatch",
     );
-    refused(Doc::js_new(&n(f64::NAN)), "invalid replica id: NaN");
+    refused(
+        Doc::js_new(&n(f64::NAN), &JsValue::UNDEFINED),
+        "invalid replica id: NaN",
+    );
     assert_eq!(
         doc_state(&mut b),
         before,
@@ -481,7 +491,7 @@ impl Run {
         };
         match call {
             "new" => {
-                let d = Doc::js_new(&arg(0)).expect("new");
+                let d = Doc::js_new(&arg(0), &arg(1)).expect("new");
                 self.add(name, d);
                 None
             }

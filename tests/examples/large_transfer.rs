@@ -15,9 +15,10 @@
 use alloc_counter::{measure, CountingAlloc};
 use crdt_core::codec::encode;
 use crdt_core::{OrSet, OrSetOp, ReplicaId};
-use crdt_sync::{Config, Leader};
+use crdt_sync::Config;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use tests::new_leader_with;
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
@@ -45,7 +46,7 @@ fn main() {
         .map_or(200, |a| a.parse().expect("size in MiB"));
     let (a, b) = (ReplicaId::new(1), ReplicaId::new(2));
     let started = Instant::now();
-    let mut sender = Leader::with_config(a, OrSet::<String>::new(), config());
+    let mut sender = new_leader_with(a, OrSet::<String>::new(), config());
     let elements = (mib << 20) / (ELEMENT_BYTES + 3);
     let filler = "x".repeat(ELEMENT_BYTES - 8);
     for i in 0..elements {
@@ -67,7 +68,7 @@ fn main() {
     let transfer = Instant::now();
     let receiver = std::thread::spawn(move || {
         let (result, stats) = measure(move || {
-            let mut leader = Leader::with_config(b, OrSet::<String>::new(), config());
+            let mut leader = new_leader_with(b, OrSet::<String>::new(), config());
             leader.add_peer(a).expect("peer");
             let mut largest = 0;
             loop {

@@ -1,6 +1,7 @@
 //! A deterministic in-process network of leaders, with hand-scheduled or scripted
 //! delivery: drop, duplicate, reorder and partition at will.
 
+use crate::seeded_leader;
 use crdt_core::codec::{encode, WireFormat};
 use crdt_core::{DeltaCrdt, ReplicaId};
 use crdt_sync::{Leader, SyncError, Transmit};
@@ -39,7 +40,7 @@ impl<C: DeltaCrdt> Net<C> {
     pub fn new(ids: &[u64]) -> Self {
         let leaders = ids
             .iter()
-            .map(|&i| (rid(i), Leader::new(rid(i), C::default())))
+            .map(|&i| (rid(i), seeded_leader(rid(i), C::default())))
             .collect();
         Self {
             leaders,

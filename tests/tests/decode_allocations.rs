@@ -33,6 +33,7 @@ use crdt_core::{
     ReplicaId, VersionVector,
 };
 use crdt_sync::Leader;
+use tests::new_leader;
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
@@ -680,7 +681,7 @@ fn adversarial_inputs_are_rejected_without_allocating_what_they_declare() {
 
 #[test]
 fn hostile_snapshots_are_rejected_without_allocating_what_they_declare() {
-    let mut leader = Leader::new(r(1), OrSet::<u64>::new());
+    let mut leader = new_leader(r(1), OrSet::<u64>::new());
     leader.add_peer(r(2)).expect("peer");
     let snap = leader.checkpoint().bytes().to_vec();
     // Header (magic, version, tag), id, incarnation, token, then the peer count.

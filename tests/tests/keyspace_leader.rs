@@ -4,6 +4,7 @@
 
 use crdt_core::{codec, Keyspace, KeyspaceOp, ReplicaId, Value, ValueOp};
 use crdt_sync::Leader;
+use tests::new_leader;
 
 fn deliver_all(leaders: &mut [Leader<Keyspace>], ids: &[ReplicaId], rounds: usize) {
     for round in 0..rounds {
@@ -36,7 +37,7 @@ fn leaders_replicate_a_keyspace() {
     let ids = [ReplicaId::new(1), ReplicaId::new(2), ReplicaId::new(3)];
     let mut leaders: Vec<Leader<Keyspace>> = ids
         .iter()
-        .map(|id| Leader::new(*id, Keyspace::new()))
+        .map(|id| new_leader(*id, Keyspace::new()))
         .collect();
     for (i, l) in leaders.iter_mut().enumerate() {
         for (j, id) in ids.iter().enumerate() {
@@ -93,7 +94,7 @@ fn received_changes_rebuild_the_state_exactly() {
     let mut leaders: Vec<Leader<Keyspace>> = ids
         .iter()
         .map(|id| {
-            let mut l = Leader::new(*id, Keyspace::new());
+            let mut l = new_leader(*id, Keyspace::new());
             for p in ids.iter().filter(|p| *p != id) {
                 l.add_peer(*p).unwrap();
             }
@@ -162,7 +163,7 @@ fn is_settled_peer_lag_and_state_hash_follow_the_protocol() {
     let ids = [ReplicaId::new(1), ReplicaId::new(2)];
     let mut leaders: Vec<Leader<Keyspace>> = ids
         .iter()
-        .map(|id| Leader::new(*id, Keyspace::new()))
+        .map(|id| new_leader(*id, Keyspace::new()))
         .collect();
     leaders[0].add_peer(ids[1]).unwrap();
     leaders[1].add_peer(ids[0]).unwrap();

@@ -15,7 +15,7 @@ static ALLOC: CountingAlloc = CountingAlloc;
 /// a settled two-leader document with one counter key is now about 3.9 KB per leader.
 const IDLE_LEADER_BYTES_MAX: u64 = 4608;
 
-fn pair(nonce: u32) -> (Leader<Keyspace>, Leader<Keyspace>) {
+fn pair(nonce: u64) -> (Leader<Keyspace>, Leader<Keyspace>) {
     let (r1, r2) = (ReplicaId::new(1), ReplicaId::new(2));
     let mut a = Leader::with_nonce(r1, Keyspace::new(), Config::default(), nonce);
     let mut b = Leader::with_nonce(r2, Keyspace::new(), Config::default(), nonce + 1);
@@ -44,7 +44,11 @@ fn pair(nonce: u32) -> (Leader<Keyspace>, Leader<Keyspace>) {
 #[test]
 fn an_idle_two_leader_document_costs_a_few_kilobytes_per_leader() {
     const DOCS: u32 = 200;
-    let (pairs, stats) = measure(|| (0..DOCS).map(|i| pair(2 * i + 1)).collect::<Vec<_>>());
+    let (pairs, stats) = measure(|| {
+        (0..DOCS)
+            .map(|i| pair(2 * u64::from(i) + 1))
+            .collect::<Vec<_>>()
+    });
     assert!(
         stats.allocations > 0,
         "the counting allocator counted nothing"

@@ -22,6 +22,7 @@
 use crdt_core::GCounter;
 use crdt_sync::{Config, Leader, SyncError};
 use tests::net::{rid, Net};
+use tests::new_leader_with;
 use tests::sim::{command_line, run_seed, Options};
 use tests::SaveExt;
 
@@ -374,11 +375,11 @@ fn two_new_leaders_behind_one_address_are_told_apart() {
         digest_interval_ticks: 0,
         ..Config::DEFAULT
     };
-    let mut hub = Leader::with_config(two, GCounter::new(), config.clone());
+    let mut hub = new_leader_with(two, GCounter::new(), config.clone());
     hub.add_peer(one).expect("add peer");
     let mut copies = [
-        Leader::with_config(one, GCounter::new(), config.clone()),
-        Leader::with_config(one, GCounter::new(), config),
+        new_leader_with(one, GCounter::new(), config.clone()),
+        new_leader_with(one, GCounter::new(), config),
     ];
     for c in &mut copies {
         c.add_peer(two).expect("add peer");
@@ -546,9 +547,9 @@ fn a_silent_copy_learns_from_an_ack_naming_a_newer_incarnation() {
         digest_interval_ticks: 0,
         ..Config::DEFAULT
     };
-    let mut hub = Leader::with_config(two, GCounter::new(), config.clone());
+    let mut hub = new_leader_with(two, GCounter::new(), config.clone());
     hub.add_peer(one).expect("add peer");
-    let mut orig = Leader::with_config(one, GCounter::new(), config.clone());
+    let mut orig = new_leader_with(one, GCounter::new(), config.clone());
     orig.add_peer(two).expect("add peer");
     let snap = orig.save();
     drop(orig);

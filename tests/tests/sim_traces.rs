@@ -108,8 +108,8 @@ fn a_stale_trace_fails_loudly() {
         "names the line: {m}"
     );
     let mut stale = t.clone();
-    stale.events.insert(i, Event::Tick(9));
-    assert!(mismatch(&stale).contains("there is no process 9"));
+    stale.events.insert(i, Event::Tick(99));
+    assert!(mismatch(&stale).contains("there is no process 99"));
     let mut stale = t.clone();
     stale.events.push(Event::Heal);
     assert!(mismatch(&stale).contains("the trace goes on"));

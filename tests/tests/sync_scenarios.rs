@@ -4,6 +4,7 @@ use crdt_core::{DeltaCrdt, GCounter, OrSet, OrSetOp, PnCounter, PnCounterOp};
 use crdt_sync::{Config, Incarnation, Leader, SyncError};
 use tests::net::{rid, Net};
 use tests::SaveExt;
+use tests::{new_leader, new_leader_with, seeded_leader};
 
 type Set = OrSet<String>;
 
@@ -51,7 +52,7 @@ fn remove_propagates_through_a_third_leader() {
 #[test]
 fn remove_reaches_a_peer_that_joins_late() {
     let mut net = Net::<Set>::mesh(&[1, 2, 3]);
-    net.leaders.insert(rid(4), Leader::new(rid(4), Set::new()));
+    net.leaders.insert(rid(4), new_leader(rid(4), Set::new()));
     net.link(2, 4);
     insert(&mut net, 1, "x");
     insert(&mut net, 1, "y");
@@ -90,7 +91,7 @@ fn a_new_peer_joining_after_garbage_collection_is_repaired() {
     net.run(10);
     remove(&mut net, 2, "e3");
     net.settle(5).expect("converges");
-    net.leaders.insert(rid(3), Leader::new(rid(3), Set::new()));
+    net.leaders.insert(rid(3), new_leader(rid(3), Set::new()));
     net.link(1, 3);
     net.settle(10).expect("late joiner converges");
     assert_eq!(net.leader(3).state().len(), 19);
@@ -390,6 +391,7 @@ fn restart_from_a_stale_snapshot_never_reuses_dots() {
     let mut net = Net::<Set>::mesh(&[1, 2]);
     insert(&mut net, 1, "before");
     net.settle(5).expect("converges");
+    let old_writer = net.leader(1).writer_id();
     let stale = net.leader(1).save();
     insert(&mut net, 1, "lost-locally");
     net.settle(5).expect("converges");
@@ -407,7 +409,11 @@ fn restart_from_a_stale_snapshot_never_reuses_dots() {
         SyncError::CheckpointRequired
     );
     assert_eq!(net.leader(1).incarnation().counter(), 1);
-    assert_ne!(net.leader(1).writer_id(), rid(1), "writes under a fresh id");
+    assert_ne!(
+        net.leader(1).writer_id(),
+        old_writer,
+        "writes under a fresh id"
+    );
     let _durable = net.leader(1).save();
     insert(&mut net, 1, "after");
     net.settle(10).expect("converges");
@@ -419,8 +425,8 @@ fn restart_from_a_stale_snapshot_never_reuses_dots() {
     let after = st.dots(&s("after")).expect("present")[0];
     let lost = st.dots(&s("lost-locally")).expect("present")[0];
     assert_ne!(after, lost);
-    assert_eq!(lost.replica(), rid(1));
-    assert_ne!(after.replica(), rid(1));
+    assert_eq!(lost.replica(), old_writer);
+    assert_ne!(after.replica(), old_writer);
     assert!(
         net.leader(1).state().contains(&s("lost-locally")),
         "amnesia repaired"
@@ -617,28 +623,62 @@ fn an_answer_to_an_earlier_copys_probe_is_not_taken_for_a_fresh_one() {
     assert!(has(&mut net, 2, "b"));
 }
 
+/// Issue 15.4: a leader started empty again under an id whose earlier life lost its
+/// storage, and that writes as many times as that life did before any message
+/// arrives. When a new leader wrote under the id itself, its dots `(1, 1..=k)` were
+/// the old life's: the peer took the new writes for writes it held, contexts agreed,
+/// states differed, nothing was reported, for ever (seed 289 only caught the case
+/// where the new life wrote fewer). Every new leader now writes under a writer id
+/// derived from its own nonce: all writes of both lives survive and every replica
+/// converges. The new life's nonce may make it the older incarnation (its first
+/// messages are then dropped as stale and it probes for a newer one) or the newer:
+/// both orders are run.
 #[test]
-fn a_leader_restarted_empty_under_a_used_id_is_repaired_and_detects_the_reuse() {
-    // Simulator seed 289: a process started empty under an id its peers know heard
-    // nothing but acknowledgements and stayed empty forever. At its first tick a leader
-    // asks every peer it has received nothing from for a repair; the repair carries
-    // dots under its own id that it never made: the reuse is reported (KV679).
-    let mut net = Net::<Set>::mesh(&[1, 2]);
-    insert(&mut net, 1, "before-the-disk-died");
+fn a_leader_restarted_empty_under_a_used_id_never_reuses_a_dot() {
+    for (old_nonce, new_nonce) in [(1, 2), (2, 1), (10, 11), (11, 10)] {
+        restart_empty_after_disk_loss(old_nonce, new_nonce);
+    }
+}
+
+fn restart_empty_after_disk_loss(old_nonce: u64, new_nonce: u64) {
+    let (one, two) = (rid(1), rid(2));
+    let mut net = Net::<Set>::mesh(&[2]);
+    let mut old = Leader::with_nonce(one, Set::new(), Config::default(), old_nonce);
+    old.add_peer(two).unwrap();
+    net.leaders.insert(one, old);
+    net.leader(2).add_peer(one).unwrap();
+    for i in 0..3 {
+        insert(&mut net, 1, &format!("old-{i}"));
+    }
     net.settle(5).expect("converges");
-    let mut reborn = Leader::new(rid(1), Set::new());
-    reborn.add_peer(rid(2)).unwrap();
-    net.leaders.insert(rid(1), reborn);
-    net.round();
-    net.round();
-    assert!(
-        net.leader(1).has_id_conflict(),
-        "reuse detected within two ticks"
-    );
-    assert!(net
-        .leader(1)
-        .apply(OrSetOp::Insert(s("would-reuse-a-dot")))
-        .is_err());
+    let old_writer = net.leader(1).writer_id();
+    // The disk dies; the process starts empty under the same id and writes as often
+    // as its earlier life did before it hears from anyone.
+    let mut reborn = Leader::with_nonce(one, Set::new(), Config::default(), new_nonce);
+    reborn.add_peer(two).unwrap();
+    for i in 0..3 {
+        reborn.apply(OrSetOp::Insert(format!("new-{i}"))).unwrap();
+    }
+    assert_ne!(reborn.writer_id(), old_writer, "a writer id of its own");
+    net.leaders.insert(one, reborn);
+    for _ in 0..20 {
+        if net.leader(1).can_write() == Err(SyncError::CheckpointRequired) {
+            let _ = net.leader(1).save();
+        }
+        net.round();
+    }
+    net.settle(10).expect("converges");
+    for id in [1, 2] {
+        for i in 0..3 {
+            assert!(has(&mut net, id, &format!("old-{i}")), "old-{i} at {id}");
+            assert!(has(&mut net, id, &format!("new-{i}")), "new-{i} at {id}");
+        }
+        assert!(!net.leader(id).has_id_conflict());
+    }
+    let at_one = net.leader(1).state().clone();
+    assert_eq!(&at_one, net.leader(2).state());
+    assert!(net.leader(1).can_write().is_ok(), "writes after settling");
+    assert!(net.errors.is_empty(), "{:?}", net.errors);
 }
 
 /// Runs a hub (leader 2) that cannot tell the `copies` of leader 1 apart: it receives
@@ -680,54 +720,65 @@ fn run_copies_through_hub(
 fn a_live_copy_of_a_leader_is_detected_even_under_a_fresh_incarnation() {
     // The original keeps running while a copy restored from its snapshot joins: the
     // copy probes and takes a newer incarnation (its own writer id, so no dot is
-    // shared), the hub then drops the original's messages as stale and tells it; a
-    // leader never restored cannot be outlived legitimately, so it reports a conflict.
-    let mut hub = Leader::new(rid(2), Set::new());
+    // shared), the hub then drops the original's messages as stale and tells it; the
+    // original takes a newer one in turn (it may be the same id started again after a
+    // disk loss), and so on: after DISPLACEMENTS_MAX rounds of that one of them reports
+    // the conflict, and no writer id was ever shared.
+    let mut hub = new_leader(rid(2), Set::new());
     hub.add_peer(rid(1)).unwrap();
-    let mut orig = Leader::new(rid(1), Set::new());
+    let mut orig = new_leader(rid(1), Set::new());
     orig.add_peer(rid(2)).unwrap();
     orig.apply(OrSetOp::Insert(s("o"))).unwrap();
     let snap = orig.save();
     let copy = Leader::<Set>::restore_with_nonce(&snap, Config::default(), 7).unwrap();
-    let mut copies = [orig, copy];
-    run_copies_through_hub(&mut hub, &mut copies, 12);
-    assert!(copies[0].has_id_conflict(), "the original noticed the copy");
-    assert!(copies[0].apply(OrSetOp::Insert(s("x"))).is_err());
-    assert_eq!(copies[0].writer_id(), rid(1));
-    assert_ne!(copies[1].writer_id(), rid(1));
+    let first_writer = orig.writer_id();
+    let ids = leapfrog_until_reported(&mut hub, [orig, copy]);
+    assert!(ids.contains(&first_writer));
 
     // Two restored copies of one snapshot displace each other, each time under a
     // fresh incarnation; after DISPLACEMENTS_MAX rounds of that one of them reports
     // the conflict, and no writer id was ever shared.
-    let mut hub = Leader::new(rid(2), Set::new());
+    let mut hub = new_leader(rid(2), Set::new());
     hub.add_peer(rid(1)).unwrap();
     let a = Leader::<Set>::restore_with_nonce(&snap, Config::default(), 11).unwrap();
     let b = Leader::<Set>::restore_with_nonce(&snap, Config::default(), 12).unwrap();
-    let mut copies = [a, b];
+    leapfrog_until_reported(&mut hub, [a, b]);
+    // Every write the hub holds is under a writer id of one incarnation only.
+    assert!(!hub.state().is_empty());
+}
+
+/// Runs two live copies of leader 1 behind the `hub` for 40 rounds: they displace each
+/// other until one reports the conflict. Returns every writer id they wrote under, one
+/// per incarnation (checked).
+fn leapfrog_until_reported(
+    hub: &mut Leader<Set>,
+    mut copies: [Leader<Set>; 2],
+) -> std::collections::BTreeSet<crdt_core::ReplicaId> {
     let mut writers = std::collections::BTreeSet::new();
     for _ in 0..40 {
-        run_copies_through_hub(&mut hub, &mut copies, 1);
+        run_copies_through_hub(hub, &mut copies, 1);
         for c in &copies {
             writers.insert((c.incarnation(), c.writer_id()));
         }
     }
     assert!(
         copies.iter().any(Leader::has_id_conflict),
-        "leapfrogging twins are reported"
+        "leapfrogging copies are reported"
     );
+    assert!(Incarnation::FIRST < copies[0].incarnation().max(copies[1].incarnation()));
     let ids: std::collections::BTreeSet<_> = writers.iter().map(|(_, w)| *w).collect();
     assert_eq!(ids.len(), writers.len(), "one writer id per incarnation");
-    // Every write the hub holds is under a writer id of one incarnation only.
-    assert!(!hub.state().is_empty());
-    assert!(Incarnation::FIRST < copies[0].incarnation().max(copies[1].incarnation()));
+    ids
 }
 
+/// Two processes under one id *and one nonce* (an operator who copied the entropy,
+/// or a 2^-32 coincidence) write under one writer id: the dots reveal it.
 #[test]
 fn a_second_leader_with_the_same_id_is_detected() {
     let (a, b) = (rid(1), rid(2));
-    let mut a1 = Leader::new(a, Set::new());
-    let mut a2 = Leader::new(a, Set::new());
-    let mut hub = Leader::new(b, Set::new());
+    let mut a1 = Leader::with_nonce(a, Set::new(), Config::default(), 3);
+    let mut a2 = Leader::with_nonce(a, Set::new(), Config::default(), 3);
+    let mut hub = new_leader(b, Set::new());
     a1.add_peer(b).unwrap();
     a2.add_peer(b).unwrap();
     hub.add_peer(a).unwrap();
@@ -760,9 +811,10 @@ fn a_second_leader_with_the_same_id_is_detected() {
         "the leader behind on its own id refuses to write"
     );
     assert!(a2.apply(OrSetOp::Insert(s("again"))).is_err());
-    // Two copies of leader 1 behind different hubs: intervals carry the evidence.
+    // Two copies of leader 1 behind different hubs: intervals carry the evidence (a
+    // twin with the nonce of the net's leader 1).
     let mut net = Net::<Set>::line(&[1, 2, 3]);
-    let mut twin = Leader::new(rid(1), Set::new());
+    let mut twin = seeded_leader(rid(1), Set::new());
     twin.add_peer(rid(3)).unwrap();
     net.leader(3).add_peer(rid(1)).unwrap();
     twin.apply(OrSetOp::Insert(s("twin"))).unwrap();
@@ -789,7 +841,7 @@ fn a_second_leader_with_the_same_id_is_detected() {
     assert!(twin.has_id_conflict() || net.leader(1).has_id_conflict());
     // Bytes from the receiver's own id that are no message are just malformed: no
     // evidence of another process under the id.
-    let mut lone = Leader::new(a, Set::new());
+    let mut lone = new_leader(a, Set::new());
     lone.add_peer(b).unwrap();
     assert!(matches!(
         lone.receive(a, b"anything"),
@@ -854,7 +906,7 @@ fn limits_are_enforced_at_the_edge() {
         peers_max: 2,
         ..crdt_sync::Config::DEFAULT
     };
-    let mut l = Leader::with_config(rid(1), GCounter::new(), config);
+    let mut l = new_leader_with(rid(1), GCounter::new(), config);
     l.add_peer(rid(2)).unwrap();
     l.add_peer(rid(3)).unwrap();
     assert_eq!(l.add_peer(rid(4)), Err(SyncError::TooManyPeers { max: 2 }));
@@ -864,8 +916,8 @@ fn limits_are_enforced_at_the_edge() {
         buffer_bytes_max: 64,
         ..crdt_sync::Config::DEFAULT
     };
-    let mut a = Leader::with_config(rid(1), Set::new(), config.clone());
-    let mut b = Leader::with_config(rid(2), Set::new(), config);
+    let mut a = new_leader_with(rid(1), Set::new(), config.clone());
+    let mut b = new_leader_with(rid(2), Set::new(), config);
     a.add_peer(rid(2)).unwrap();
     b.add_peer(rid(1)).unwrap();
     for i in 0..50 {
@@ -930,7 +982,7 @@ fn intervals_larger_than_a_message_are_cut_and_still_converge() {
     for id in [1, 2, 3] {
         net.leaders.insert(
             rid(id),
-            Leader::with_config(rid(id), Set::new(), config.clone()),
+            new_leader_with(rid(id), Set::new(), config.clone()),
         );
     }
     net.link(1, 2);
@@ -1005,11 +1057,11 @@ fn a_restored_leader_that_only_reads_is_repaired_without_another_snapshot() {
 /// original "1" only; the empty twin "1" writes `k` elements too, which the hub 2
 /// (linked to "1", and reaching both copies) takes in as deltas `1..=k` of "1"; the
 /// hub's acknowledgement of `k` reaches the original, which then sends its delta
-/// `k + 1` — a write of 3 — with a token counting all `k + 1` writes of 3. Made by
-/// `Leader::new`, the copies are one incarnation: the hub applied that delta (it
-/// connects to `k`) and its token covered writes of 3 it never got. Made by
-/// `Leader::with_nonce`, they are two: the hub drops the older copy's interval as stale
-/// and that copy reports the shared id.
+/// `k + 1` — a write of 3 — with a token counting all `k + 1` writes of 3. When
+/// leaders started without a nonce, the copies were one incarnation: the hub applied
+/// that delta (it connects to `k`) and its token covered writes of 3 it never got.
+/// With nonces (every leader has one now) they are two: the hub drops the older copy's
+/// interval as stale and displaces it.
 #[test]
 fn two_leaders_with_nonces_behind_one_address_keep_causal_delivery() {
     // Either copy may be the newer incarnation.
@@ -1017,13 +1069,13 @@ fn two_leaders_with_nonces_behind_one_address_keep_causal_delivery() {
     twin_schedule_with_nonces(2, 1);
 }
 
-fn twin_schedule_with_nonces(orig_nonce: u32, twin_nonce: u32) {
+fn twin_schedule_with_nonces(orig_nonce: u64, twin_nonce: u64) {
     let (one, two, three) = (rid(1), rid(2), rid(3));
     let config = Config::DEFAULT;
-    let mut c = Leader::new(three, OrSet::<u64>::new());
+    let mut c = new_leader(three, OrSet::<u64>::new());
     let mut orig = Leader::with_nonce(one, OrSet::<u64>::new(), config.clone(), orig_nonce);
     let mut twin = Leader::with_nonce(one, OrSet::<u64>::new(), config, twin_nonce);
-    let mut hub = Leader::new(two, OrSet::<u64>::new());
+    let mut hub = new_leader(two, OrSet::<u64>::new());
     c.add_peer(one).expect("add peer");
     orig.add_peer(three).expect("add peer");
     orig.add_peer(two).expect("add peer");
@@ -1082,9 +1134,9 @@ fn a_silent_copy_behind_one_address_is_told_it_was_displaced() {
         digest_interval_ticks: 0,
         ..Config::DEFAULT
     };
-    let mut hub = Leader::with_config(two, GCounter::new(), config.clone());
+    let mut hub = new_leader_with(two, GCounter::new(), config.clone());
     hub.add_peer(one).expect("add peer");
-    let mut orig = Leader::with_config(one, GCounter::new(), config.clone());
+    let mut orig = new_leader_with(one, GCounter::new(), config.clone());
     orig.add_peer(two).expect("add peer");
     let snap = orig.save();
     drop(orig);

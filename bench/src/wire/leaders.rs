@@ -4,7 +4,7 @@ use super::topology::Topology;
 use super::workload::{Op, Replicated};
 use super::Protocol;
 use crdt_core::ReplicaId;
-use crdt_sync::Leader;
+use crdt_sync::{Config, Leader};
 
 /// How messages travel within a round.
 pub trait Delivery {
@@ -85,7 +85,8 @@ impl<C: Replicated, D: Delivery> Protocol<C> for Leaders<C, D> {
             .iter()
             .enumerate()
             .map(|(node, neighbours)| {
-                let mut leader = Leader::new(id(node), C::default());
+                let mut leader =
+                    Leader::with_nonce(id(node), C::default(), Config::default(), node as u64 + 1);
                 for &peer in neighbours {
                     leader.add_peer(id(peer)).expect("a valid peer");
                 }

@@ -28,6 +28,7 @@
 
 use super::decode::Checked;
 use crate::net::rid;
+use crate::seeded_leader;
 use crate::SaveExt;
 use arbitrary::Arbitrary;
 use crdt_core::codec::{encode, WireFormat, Writer};
@@ -413,7 +414,7 @@ pub struct Traffic {
 /// leader 2 of [`traffic`], so the first real messages apply to it).
 #[must_use]
 pub fn receiver<C: SyncType>() -> Leader<C> {
-    let mut b = Leader::new(rid(RECEIVER), C::default());
+    let mut b = seeded_leader(rid(RECEIVER), C::default());
     b.add_peer(rid(SENDER)).expect("add peer");
     for step in 0..2 {
         b.apply(C::write(b.writer_id(), 100 + step))
@@ -497,7 +498,7 @@ impl<C: SyncType> Exchange<C> {
 /// reply). Deterministic.
 #[must_use]
 pub fn scripted_traffic<C: SyncType>() -> Traffic {
-    let mut a = Leader::new(rid(SENDER), C::default());
+    let mut a = seeded_leader(rid(SENDER), C::default());
     a.add_peer(rid(RECEIVER)).expect("add peer");
     let mut x = Exchange {
         a,

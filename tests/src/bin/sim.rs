@@ -372,13 +372,15 @@ fn summarize(a: &Args, results: &[SeedReport], secs: f64) -> ExitCode {
             sum(|r| r.stats.corrupt_filtered),
         );
         println!(
-            "writes {} (at risk {}, waiting for a probe or snapshot {}), partitions {}, crashes {}, amnesia {}, probes {}, displacements {}, twins {}, clock steps {}",
+            "writes {} (at risk {}, waiting for a probe or snapshot {}), partitions {}, crashes {}, amnesia {}, disk losses {}, peers removed {}, probes {}, displacements {}, twins {}, clock steps {}",
             sum(|r| r.stats.writes),
             results.iter().map(|r| r.stats.at_risk as u64).sum::<u64>(),
             sum(|r| r.stats.waiting_writes),
             sum(|r| r.stats.partitions),
             sum(|r| r.stats.crashes),
             sum(|r| r.stats.amnesias),
+            sum(|r| r.stats.wipes),
+            sum(|r| r.stats.unlinks),
             sum(|r| r.stats.probes),
             sum(|r| r.stats.displacements),
             sum(|r| r.stats.twins),

@@ -121,7 +121,7 @@ impl SeedReport {
             [
                 s.writes,
                 s.delivered,
-                s.crashes + s.amnesias,
+                s.crashes + s.amnesias + s.wipes,
                 s.probes,
                 s.oracle_writes as u64,
                 s.at_risk as u64,

@@ -92,13 +92,23 @@ pub struct NodeFaults {
     /// processes) rather than to a leader that does not know the original.
     pub twin_near: bool,
     /// Leaders start with `Leader::with_nonce` (a first incarnation of their own,
-    /// writing under a derived writer id) instead of `Leader::with_config`. Only then
-    /// can an empty twin go behind its original's address (the documented limit).
+    /// writing under a derived writer id). Always, except when replaying a trace
+    /// recorded before every leader had a nonce (`nonces off`): those leaders get
+    /// made-up nonces.
     pub first_nonce: bool,
     /// A running leader's state silently loses an OR-Set element (no change to its
     /// causal context: only a state-hash digest can see it). OR-Set and keyspace
     /// seeds only; forces periodic digests on.
     pub damage: Ppm,
+    /// A leader loses its storage: it restarts empty under its old id
+    /// (`Leader::with_nonce`, a fresh nonce), not from a snapshot.
+    pub wipe: Ppm,
+    /// A running leader drops one of its configured peers (`remove_peer`), alone
+    /// (asymmetric peer lists: the peer still lists it) or together with the peer,
+    /// and adds it back after up to `unlink_ms` (a membership change of running peers).
+    pub unlink: Ppm,
+    /// Longest time a link stays removed, virtual ms.
+    pub unlink_ms: u64,
 }
 
 /// The leaders' wall clocks (used as `now_ms` of LWW writes).
@@ -210,8 +220,11 @@ impl Params {
             flap: 0,
             flap_ms: 0,
             twin_near: false,
-            first_nonce: false,
+            first_nonce: true,
             damage: 0,
+            wipe: 0,
+            unlink: 0,
+            unlink_ms: 0,
         };
         let clocks = Clocks {
             offset_ms: *rng.pick(&[0, 1_000, 600_000]),
@@ -224,7 +237,12 @@ impl Params {
             flap: rng.swarm_rate(500_000, 700_000),
             flap_ms: rng.range(5, 1_500),
             twin_near: rng.chance(500_000),
-            first_nonce: rng.chance(500_000),
+            // Every leader has a first nonce since `Leader::new` draws one; the draw
+            // stays so that every seed keeps its other parameters.
+            first_nonce: {
+                let _ = rng.chance(500_000);
+                true
+            },
             ..nodes
         };
         // Drawn after everything above, so that every seed that stays of one of the
@@ -250,6 +268,20 @@ impl Params {
                 0
             },
             ..nodes
+        };
+        // Drawn last, so that every seed kept the schedule it had before: restarts after
+        // a disk loss, membership changes, and clusters of 8 to 32 leaders.
+        let nodes = NodeFaults {
+            wipe: rng.swarm_rate(600_000, 20_000),
+            unlink: rng.swarm_rate(500_000, 60_000),
+            unlink_ms: rng.range(20, 3_000),
+            ..nodes
+        };
+        let topology = if rng.chance(60_000) {
+            let leaders = rng.range(8, 33) as usize;
+            Topology::draw(rng, leaders)
+        } else {
+            topology
         };
         let mut config = config;
         if nodes.damage > 0 && config.digest_interval_ticks == 0 {
@@ -301,7 +333,7 @@ impl Params {
         let l = &self.links;
         let n = &self.nodes;
         format!(
-            "{} x{} {} msg<={} buf<={} digest/{} | loss {} dup {} reorder {} corrupt {} | partition {} crash {} amnesia {} flap {} twin {}{} clockstep {} damage {} | misdeliver {} | events {}",
+            "{} x{} {} msg<={} buf<={} digest/{} | loss {} dup {} reorder {} corrupt {} | partition {} crash {} amnesia {} flap {} twin {}{} clockstep {} damage {} wipe {} unlink {} | misdeliver {} | events {}",
             self.kind.name(),
             self.topology.leaders,
             self.topology.name,
@@ -326,6 +358,8 @@ impl Params {
             if n.first_nonce { " (first nonces)" } else { "" },
             pct(n.clock_step),
             pct(n.damage),
+            pct(n.wipe),
+            pct(n.unlink),
             pct(l.misdeliver),
             self.safety_events,
         )

@@ -131,6 +131,28 @@ pub enum Event {
         /// Counted as amnesia (an older snapshot, drawn as such).
         amnesia: bool,
     },
+    /// `wipe P nonce N`: process `P` crashes and loses its storage; it is made again
+    /// empty under its id with `Leader::with_nonce(.., N)` (down until `restart`).
+    Wipe {
+        /// The process.
+        p: usize,
+        /// The new leader's nonce.
+        nonce: u64,
+    },
+    /// `unlink P Q`: running process `P` removes its peer `Q` (`Q` may still list it).
+    Unlink {
+        /// The process.
+        p: usize,
+        /// The peer it drops.
+        q: usize,
+    },
+    /// `link P Q`: process `P` adds its configured peer `Q` back.
+    Link {
+        /// The process.
+        p: usize,
+        /// The peer it adds.
+        q: usize,
+    },
     /// `restart P`: a crashed process comes back up.
     Restart(usize),
     /// `partition A>B ...`: messages from `A` to `B` are lost until `heal`.
@@ -194,6 +216,9 @@ impl fmt::Display for Event {
                 "{} {p} snap {snap} nonce {nonce}",
                 if *amnesia { "amnesia" } else { "crash" }
             ),
+            Event::Wipe { p, nonce } => write!(f, "wipe {p} nonce {nonce}"),
+            Event::Unlink { p, q } => write!(f, "unlink {p} {q}"),
+            Event::Link { p, q } => write!(f, "link {p} {q}"),
             Event::Restart(p) => write!(f, "restart {p}"),
             Event::Partition(cut) => {
                 f.write_str("partition")?;
@@ -296,6 +321,21 @@ impl std::str::FromStr for Event {
                     amnesia: w == "amnesia",
                 }
             }
+            "wipe" => {
+                keyword(2, "nonce")?;
+                Event::Wipe {
+                    p: num(arg(1)?)?,
+                    nonce: num(arg(3)?)?,
+                }
+            }
+            "unlink" => Event::Unlink {
+                p: num(arg(1)?)?,
+                q: num(arg(2)?)?,
+            },
+            "link" => Event::Link {
+                p: num(arg(1)?)?,
+                q: num(arg(2)?)?,
+            },
             "partition" => {
                 let mut cut = Vec::new();
                 for w in &words[1..] {

@@ -65,6 +65,10 @@ pub struct Stats {
     pub crashes: u64,
     /// Amnesia crashes (restart from an older snapshot).
     pub amnesias: u64,
+    /// Disk losses (restart empty under the old id).
+    pub wipes: u64,
+    /// Peers removed from a running leader (and added back later).
+    pub unlinks: u64,
     /// Restored leaders (or displaced ones) that finished their probe and took a
     /// fresh incarnation.
     pub probes: u64,
@@ -127,6 +131,8 @@ enum Ev {
     Flap(usize, u32),
     /// The operator persists the snapshot a restored leader asks for.
     Persist(usize, u32),
+    /// A process adds back a peer it removed (`unlink`), if still in the same epoch.
+    Relink(usize, usize, u32),
     Chaos,
     Heal,
 }
@@ -589,23 +595,26 @@ impl<C: Model> World<C> {
         self.p.nodes.first_nonce || self.twin_same_address
     }
 
-    /// A new, empty leader under `id` (see [`World::first_nonce`]).
+    /// A new, empty leader under `id`, with a nonce from the seed's generator (or the
+    /// trace's `nonce` line; see [`World::first_nonce`]).
     fn new_leader(&mut self, id: ReplicaId) -> Leader<C> {
-        if self.first_nonce() {
-            let nonce = if self.replay.is_some() {
-                let taken = self.take("a `nonce` line", |e| match e {
-                    Event::Nonce(n) => u32::try_from(*n).ok().filter(|n| *n > 0),
+        let nonce = if self.replay.is_some() {
+            let taken = if self.first_nonce() {
+                self.take("a `nonce` line", |e| match e {
+                    Event::Nonce(n) => Some(*n).filter(|n| *n > 0),
                     _ => None,
-                });
-                taken.unwrap_or_else(|| self.made_up_nonce() as u32)
+                })
             } else {
-                (self.frng.u64() as u32).max(1)
+                None
             };
-            self.record(Event::Nonce(u64::from(nonce)));
-            Leader::with_nonce(id, C::default(), self.p.config.clone(), nonce)
+            taken.unwrap_or_else(|| self.made_up_nonce())
         } else {
-            Leader::with_config(id, C::default(), self.p.config.clone())
+            self.frng.u64().max(1)
+        };
+        if self.first_nonce() {
+            self.record(Event::Nonce(nonce));
         }
+        Leader::with_nonce(id, C::default(), self.p.config.clone(), nonce)
     }
 
     fn new_instance(&mut self, writer: Option<ReplicaId>) -> u32 {
@@ -716,6 +725,13 @@ impl<C: Model> World<C> {
                 if self.procs[p].epoch == e {
                     self.record(Event::Persist(p));
                     self.persist(p);
+                    self.stepped();
+                }
+            }
+            Ev::Relink(p, q, e) => {
+                if self.procs[p].epoch == e && self.procs[p].leader.is_some() {
+                    self.record(Event::Link { p, q });
+                    self.link_at(p, q);
                     self.stepped();
                 }
             }
@@ -913,6 +929,27 @@ impl<C: Model> World<C> {
                     Err(format!("process {p}'s lineage has {have} snapshots"))
                 }
             }
+            Event::Wipe { p, .. } => {
+                self.running_ok(*p)?;
+                if self.procs[*p].twin {
+                    Err(format!("process {p} is a twin"))
+                } else {
+                    Ok(())
+                }
+            }
+            Event::Unlink { p, q } | Event::Link { p, q } => {
+                self.proc_ok(*q)?;
+                if matches!(e, Event::Unlink { .. }) {
+                    self.running_ok(*p)?;
+                } else {
+                    self.proc_ok(*p)?;
+                }
+                if self.procs[*p].neighbours.contains(q) {
+                    Ok(())
+                } else {
+                    Err(format!("process {q} is no configured peer of {p}"))
+                }
+            }
             Event::Restart(p) => {
                 self.proc_ok(*p)?;
                 if !self.procs[*p].up && self.procs[*p].leader.is_some() {
@@ -1004,6 +1041,9 @@ impl<C: Model> World<C> {
             } => {
                 self.crash_at(p, snap, nonce, amnesia);
             }
+            Event::Wipe { p, nonce } => self.wipe_at(p, nonce),
+            Event::Unlink { p, q } => self.unlink_at(p, q),
+            Event::Link { p, q } => self.link_at(p, q),
             Event::Restart(p) => self.restart(p, true),
             Event::Partition(cut) => self.partition_with(cut),
             Event::Heal => self.heal(),
@@ -1262,7 +1302,7 @@ impl<C: Model> World<C> {
     fn deliver_corrupted(&mut self, to: usize, from_id: ReplicaId, payload: &[u8]) {
         let to_id = self.procs[to].id;
         let malformed = {
-            let mut probe = Leader::with_config(to_id, C::default(), self.p.config.clone());
+            let mut probe = Leader::with_nonce(to_id, C::default(), self.p.config.clone(), 1);
             if probe.add_peer(from_id).is_err() {
                 return;
             }
@@ -1591,7 +1631,9 @@ impl<C: Model> World<C> {
                     return false;
                 }
             };
-        if restored.incarnation() != snap.inc {
+        // Without peers (a snapshot taken while every peer was removed, or the first
+        // one after a disk loss) nobody is asked: the probe is over at once.
+        if restored.incarnation() != snap.inc && restored.peers().next().is_some() {
             self.fail(
                 "restart",
                 format!(
@@ -1645,6 +1687,35 @@ impl<C: Model> World<C> {
         self.procs[p].up = true;
         // The process applies its configured links at start-up: a snapshot older than
         // a link (the twin's) does not lose it.
+        self.add_configured_links(p);
+        // Only a probe that asks the neighbours is bound by what they saw: a leader
+        // restored without peers finished its probe at once (and is displaced by a
+        // neighbour that saw a newer incarnation of it, then probes).
+        let probing = self.procs[p]
+            .leader
+            .as_ref()
+            .is_some_and(|l| l.can_write() == Err(SyncError::Restoring));
+        self.procs[p].floor = if probing {
+            self.probe_floor(p)
+        } else {
+            Vec::new()
+        };
+        self.log(|| format!("restart {p}"));
+        if timers && self.replay.is_none() {
+            self.start_timers(p);
+            if self.frng.chance(self.p.nodes.flap) {
+                let at = self.now + self.frng.range(1, self.p.nodes.flap_ms);
+                self.schedule(at, Ev::Flap(p, self.procs[p].epoch));
+            }
+        }
+        self.observe(p);
+        self.check_exposed(p);
+        self.drain(p);
+    }
+
+    /// Adds every configured peer of `p` that its leader does not list (present ones
+    /// are left alone).
+    fn add_configured_links(&mut self, p: usize) {
         let ids: Vec<ReplicaId> = self.procs[p]
             .neighbours
             .iter()
@@ -1657,17 +1728,116 @@ impl<C: Model> World<C> {
                 }
             }
         }
-        self.procs[p].floor = self.probe_floor(p);
-        self.log(|| format!("restart {p}"));
-        if timers && self.replay.is_none() {
-            self.start_timers(p);
-            if self.frng.chance(self.p.nodes.flap) {
-                let at = self.now + self.frng.range(1, self.p.nodes.flap_ms);
-                self.schedule(at, Ev::Flap(p, self.procs[p].epoch));
+    }
+
+    /// A running original loses its storage and is started again empty under its id,
+    /// with a nonce from the seed's generator (down for a while, like a crash).
+    fn wipe(&mut self, p: usize) {
+        let nonce = self.frng.u64().max(1);
+        self.record(Event::Wipe { p, nonce });
+        self.wipe_at(p, nonce);
+        let down = self.frng.range(1, self.p.nodes.down_ms);
+        let epoch = self.procs[p].epoch;
+        self.schedule(self.now + down, Ev::Restart(p, epoch));
+    }
+
+    /// Process `p` loses its state and every snapshot: a new, empty leader under its
+    /// id (`Leader::with_nonce`), a new lineage, down until `restart`. What only it
+    /// held is at risk; its new writer id must be one nobody held.
+    fn wipe_at(&mut self, p: usize, nonce: u64) {
+        let id = self.procs[p].id;
+        self.procs[p].leader = None;
+        let leader = Leader::with_nonce(id, C::default(), self.p.config.clone(), nonce);
+        let (writer, inc) = (leader.writer_id(), leader.incarnation());
+        if self.writers.get(&writer).is_some_and(|s| !s.is_empty()) {
+            // A 2^-32 nonce collision (or a bug): dots may be issued twice.
+            self.amb.insert(writer);
+        }
+        let instance = self.new_instance(Some(writer));
+        self.lineages.push(Vec::new());
+        let lineage = self.lineages.len() - 1;
+        let pr = &mut self.procs[p];
+        pr.leader = Some(leader);
+        pr.lineage = lineage;
+        pr.instance = instance;
+        pr.up = false;
+        pr.epoch += 1;
+        pr.verified.clear();
+        pr.phase = Phase::Writable;
+        pr.inc = inc;
+        pr.persist_due = false;
+        pr.restored = false;
+        pr.displacements = 0;
+        pr.known.clear();
+        pr.forgot += 1;
+        pr.floor.clear();
+        // Started with its configured peers, as an operator starts it, before its first
+        // checkpoint: a restore of that checkpoint probes them.
+        self.add_configured_links(p);
+        self.take_snapshot(p);
+        self.stats.wipes += 1;
+        self.log(|| {
+            format!("WIPE {p}: empty again under {id} (incarnation {inc}, writer {writer})")
+        });
+        self.mark_at_risk();
+    }
+
+    /// A running original drops one of its configured peers, or both drop each other;
+    /// each adds the other back later.
+    fn unlink(&mut self) {
+        let up: Vec<usize> = (0..self.procs.len())
+            .filter(|&i| {
+                !self.procs[i].twin
+                    && self.procs[i].running().is_some()
+                    && !self.procs[i].neighbours.is_empty()
+            })
+            .collect();
+        if up.is_empty() {
+            return;
+        }
+        let p = *self.frng.pick(&up);
+        let q = *self.frng.pick(&self.procs[p].neighbours.clone());
+        let both = self.frng.chance(500_000) && self.procs[q].running().is_some();
+        let until = self.now + self.frng.range(1, self.p.nodes.unlink_ms.max(2));
+        for (a, b) in [(p, q), (q, p)].into_iter().take(if both { 2 } else { 1 }) {
+            self.record(Event::Unlink { p: a, q: b });
+            self.unlink_at(a, b);
+            let e = self.procs[a].epoch;
+            self.schedule(until, Ev::Relink(a, b, e));
+        }
+        self.stepped();
+    }
+
+    /// `p` removes its peer `q` (`q` may still list `p`: an asymmetric peer list).
+    fn unlink_at(&mut self, p: usize, q: usize) {
+        let q_id = self.procs[q].id;
+        if let Some(l) = self.procs[p].leader.as_mut() {
+            if q_id == l.id() {
+                return;
+            }
+            l.remove_peer(q_id);
+        }
+        let pr = &mut self.procs[p];
+        pr.known.remove(&q_id);
+        pr.forgot += 1;
+        // A probe no longer waits for `q`, so what `q` knew of `p` bounds nothing:
+        // should `p` talk to `q` again under an older incarnation, `q` displaces it.
+        pr.floor.retain(|(n, _, _)| *n != q);
+        self.stats.unlinks += 1;
+        self.log(|| format!("UNLINK {p} drops peer {q}"));
+        self.observe(p);
+    }
+
+    /// `p` adds its configured peer `q` back.
+    fn link_at(&mut self, p: usize, q: usize) {
+        let q_id = self.procs[q].id;
+        if let Some(l) = self.procs[p].leader.as_mut() {
+            if q_id != l.id() {
+                let _ = l.add_peer(q_id);
             }
         }
+        self.log(|| format!("LINK {p} adds peer {q} back"));
         self.observe(p);
-        self.check_exposed(p);
         self.drain(p);
     }
 
@@ -1833,6 +2003,17 @@ impl<C: Model> World<C> {
         }
     }
 
+    /// One running process of `among` with at least `snaps` snapshots, drawn from the
+    /// seed's generator (`None`, drawing nothing, if there is none).
+    fn pick_up(&mut self, among: &[usize], snaps: usize) -> Option<usize> {
+        let up: Vec<usize> = among
+            .iter()
+            .copied()
+            .filter(|&i| self.procs[i].up && self.lineages[self.procs[i].lineage].len() >= snaps)
+            .collect();
+        (!up.is_empty()).then(|| *self.frng.pick(&up))
+    }
+
     fn chaos(&mut self) {
         self.chaos_steps += 1;
         let nf = self.p.nodes.clone();
@@ -1857,28 +2038,25 @@ impl<C: Model> World<C> {
         // Each fault below is an event of its own in a trace; none strikes after a
         // violation (a replay stops there).
         if self.violation.is_none() && self.frng.chance(nf.crash) {
-            let up: Vec<usize> = originals
-                .iter()
-                .copied()
-                .filter(|&i| self.procs[i].up)
-                .collect();
-            if !up.is_empty() {
-                let p = *self.frng.pick(&up);
+            if let Some(p) = self.pick_up(&originals, 0) {
                 self.crash(p, false);
                 self.stepped();
             }
         }
         if self.violation.is_none() && self.frng.chance(nf.amnesia) {
-            let up: Vec<usize> = originals
-                .iter()
-                .copied()
-                .filter(|&i| self.procs[i].up && self.lineages[self.procs[i].lineage].len() >= 2)
-                .collect();
-            if !up.is_empty() {
-                let p = *self.frng.pick(&up);
+            if let Some(p) = self.pick_up(&originals, 2) {
                 self.crash(p, true);
                 self.stepped();
             }
+        }
+        if self.violation.is_none() && self.frng.chance(nf.wipe) {
+            if let Some(p) = self.pick_up(&originals, 0) {
+                self.wipe(p);
+                self.stepped();
+            }
+        }
+        if self.violation.is_none() && self.frng.chance(nf.unlink) {
+            self.unlink();
         }
         if self.frng.chance(self.p.nodes.clock_step) {
             let p = self.frng.index(self.procs.len());
@@ -2127,6 +2305,10 @@ impl<C: Model> World<C> {
         for p in 0..self.procs.len() {
             if self.procs[p].leader.is_some() && !self.procs[p].up {
                 self.restart(p, false);
+            } else {
+                // Removed peers come back with everything else.
+                self.add_configured_links(p);
+                self.observe(p);
             }
             // A `Persist` still scheduled was dropped with the queue: persist now.
             self.procs[p].persist_due = false;
