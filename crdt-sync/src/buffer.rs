@@ -3,8 +3,9 @@
 use crdt_core::{DeltaCrdt, ReplicaId};
 use std::collections::VecDeque;
 
-/// The fewest slots the queue grows by.
-const GROWTH_MIN: usize = 16;
+/// The fewest slots the queue grows by (as std's first allocation: an idle leader
+/// keeps that many).
+const GROWTH_MIN: usize = 4;
 
 /// Where a buffered delta came from: `None` for a local mutation, or the peer (and
 /// its incarnation) whose message carried it.
