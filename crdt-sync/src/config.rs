@@ -16,9 +16,10 @@ use crdt_core::codec::DecodeLimits;
 /// `buffer_bytes_max` bounds the memory of the delta buffer: each delta counts its
 /// queue slot plus its heap ([`DeltaCrdt::heap_bytes`](crdt_core::DeltaCrdt::heap_bytes),
 /// an upper bound for the built-in types), not its encoded size, which for a small
-/// delta is 10 to 20 times less. A buffer full for a silent peer holds at most the
+/// delta is 8 to 20 times less (measured). A buffer full for a silent peer holds at most the
 /// limit plus its queue's spare slots; `tests/tests/buffer_memory.rs` measures the
-/// whole heap a silent peer costs (under twice the limit). A peer silent for longer
+/// whole heap a silent peer costs (at most twice the limit plus the state's size: a
+/// retransmission to it joins what it lacks). A peer silent for longer
 /// than the limit lasts holds nothing back: once its deltas are dropped, the buffer is
 /// collected up to the other peers' acknowledgements again, and it is repaired when it
 /// returns. [`Metrics::buffered_bytes`](crate::Metrics::buffered_bytes) reports the

@@ -2,7 +2,7 @@
 //! with one silent peer keeps every delta for it until the limit; the buffer counts
 //! each delta's in-memory size ([`DeltaCrdt::heap_bytes`] plus its slot), so the heap
 //! a silent peer costs stays within a small multiple of the limit, whatever the
-//! deltas' type. It used to count encoded bytes, which are 10 to 20 times smaller than
+//! deltas' type. It used to count encoded bytes, which are 8 to 20 times smaller than
 //! a small delta's memory: with a 4 MiB limit a silent peer held 67 MB (G-Counter) and
 //! 106 MB (OR-Set).
 //!
