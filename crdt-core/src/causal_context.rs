@@ -33,6 +33,13 @@ impl CausalContext {
         }
     }
 
+    /// The heap this context holds: its vector's and its dot cloud's (both inline for
+    /// one replica and one run).
+    #[must_use]
+    pub fn heap_bytes(&self) -> usize {
+        self.vv.heap_bytes() + self.cloud.heap_bytes(Ranges::heap_bytes)
+    }
+
     /// Whether `dot` has been seen.
     #[must_use]
     pub fn contains(&self, dot: &Dot) -> bool {

@@ -55,6 +55,27 @@ pub trait DeltaCrdt: Crdt + WireFormat + Clone + Default + PartialEq + Debug {
         xxhash_rust::xxh3::xxh3_64(w.as_bytes())
     }
 
+    /// The bytes this value holds on the heap (its allocations, spare capacity
+    /// included), not counting `size_of::<Self>()`: with that, what keeping the value
+    /// costs in memory. A protocol uses it to bound what it holds (crdt-sync's delta
+    /// buffer counts each delta's `size_of` plus this).
+    ///
+    /// The built-in types return an **upper bound** that is at most about 2.4× the
+    /// heap a counting allocator measures: vector, string and box sizes are exact
+    /// (capacities), causal contexts and version vectors are counted per entry and
+    /// run, and std B-tree nodes (11 entries each) are counted as if every node but the
+    /// root held the fewest entries std allows (5), see the table in
+    /// `crdt-core/src/memory.rs`; element values count [`WireValue::heap_bytes`]. O(size of
+    /// the value), no allocation. The default, for other implementations, is the length
+    /// of the encoded body (which allocates and is usually below the heap: override it).
+    ///
+    /// [`WireValue::heap_bytes`]: crate::codec::WireValue::heap_bytes
+    fn heap_bytes(&self) -> usize {
+        let mut w = crate::codec::Writer::new();
+        let _ = self.encode_body(&mut w);
+        w.as_bytes().len()
+    }
+
     /// The bottom value, suitable to accumulate deltas into.
     fn empty_delta() -> Self;
 
@@ -99,6 +120,10 @@ impl DeltaCrdt for GCounter {
     type Summary = GCounter;
     type Op = GCounterOp;
 
+    fn heap_bytes(&self) -> usize {
+        GCounter::heap_bytes(self)
+    }
+
     fn apply(&mut self, writer: ReplicaId, op: GCounterOp) -> Result<Self, CoreError> {
         match op {
             GCounterOp::Increment(n) => self.try_increment(writer, n),
@@ -139,6 +164,10 @@ impl DeltaCrdt for GCounter {
 impl DeltaCrdt for PnCounter {
     type Summary = PnCounter;
     type Op = PnCounterOp;
+
+    fn heap_bytes(&self) -> usize {
+        PnCounter::heap_bytes(self)
+    }
 
     fn apply(&mut self, writer: ReplicaId, op: PnCounterOp) -> Result<Self, CoreError> {
         match op {
@@ -193,6 +222,10 @@ impl DeltaCrdt for PnCounter {
 impl<T: WireValue + Debug> DeltaCrdt for OrSet<T> {
     type Summary = CausalContext;
     type Op = OrSetOp<T>;
+
+    fn heap_bytes(&self) -> usize {
+        self.heap_bytes_with(T::heap_bytes)
+    }
 
     fn apply(&mut self, writer: ReplicaId, op: OrSetOp<T>) -> Result<Self, CoreError> {
         match op {
@@ -311,6 +344,10 @@ fn novelty<T: Ord + Clone>(state: &OrSet<T>, delta: &OrSet<T>) -> OrSet<T> {
 impl<T: WireValue + Debug> DeltaCrdt for LwwRegister<T> {
     type Summary = VersionVector;
     type Op = LwwOp<T>;
+
+    fn heap_bytes(&self) -> usize {
+        self.heap_bytes_with(T::heap_bytes)
+    }
 
     fn apply(&mut self, writer: ReplicaId, op: LwwOp<T>) -> Result<Self, CoreError> {
         match op {

@@ -76,6 +76,30 @@ impl<T, V> ChunkMap<T, V> {
         self.len() == 0
     }
 
+    /// The heap held: the entries' vector (inline for one entry) or each chunk's
+    /// buffer and the B-tree of chunks (whose keys are clones of each chunk's first
+    /// element: `index_key` is their heap), plus `entry`'s figure for each entry.
+    pub(crate) fn heap_bytes(
+        &self,
+        entry: impl Fn(&T, &V) -> usize,
+        index_key: impl Fn(&T) -> usize,
+    ) -> usize {
+        let entries: usize = self.iter().map(|(k, v)| entry(k, v)).sum();
+        entries
+            + match &self.repr {
+                Repr::Small(v) => crate::memory::small_vec(v),
+                Repr::Chunked { chunks, .. } => {
+                    crate::memory::btree_nodes::<T, Chunk<T, V>>(chunks.len())
+                        + chunks
+                            .iter()
+                            .map(|(k, c)| {
+                                index_key(k) + crate::memory::slots::<Entry<T, V>>(c.capacity())
+                            })
+                            .sum::<usize>()
+                }
+            }
+    }
+
     /// The entries in ascending order.
     pub(crate) fn iter(&self) -> Iter<'_, T, V> {
         match &self.repr {

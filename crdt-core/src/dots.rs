@@ -44,6 +44,16 @@ impl Dots {
         }
     }
 
+    /// The heap held: nothing for one dot, else the box and the vector's buffer.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        match self {
+            Self::One(_) | Self::Many(None) => 0,
+            Self::Many(Some(v)) => {
+                core::mem::size_of::<Vec<Dot>>() + crate::memory::slots::<Dot>(v.capacity())
+            }
+        }
+    }
+
     /// The dots as a slice.
     pub(crate) fn as_slice(&self) -> &[Dot] {
         match self {

@@ -80,6 +80,11 @@ impl GCounter {
         self.counts.iter().map(|(r, c)| (*r, *c))
     }
 
+    /// The heap this counter holds (nothing for one replica's entry: it is inline).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.counts.heap_bytes(|_| 0)
+    }
+
     /// The number of replicas with a non-zero entry.
     #[must_use]
     pub fn replica_count(&self) -> usize {

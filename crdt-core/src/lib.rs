@@ -45,6 +45,7 @@ mod error;
 mod gcounter;
 mod keyspace;
 mod lww_register;
+mod memory;
 mod mv_register;
 mod op;
 mod orset;

@@ -105,6 +105,16 @@ impl<T: Ord + Clone> LwwRegister<T> {
         }
     }
 
+    /// The heap held, given the value's: the context and the current write's
+    /// version vector (inline for one writer), and the value.
+    pub(crate) fn heap_bytes_with(&self, value: impl Fn(&T) -> usize) -> usize {
+        self.ctx.heap_bytes()
+            + self
+                .current
+                .as_ref()
+                .map_or(0, |w| value(&w.value) + w.seen.heap_bytes())
+    }
+
     /// Writes `value` on behalf of `replica`, whose wall clock reads `now_ms`.
     /// Returns the delta (the new register state, which is small: one value and a
     /// version vector of the writers it has seen).

@@ -113,6 +113,14 @@ impl<T: Ord + Clone> MvRegister<T> {
         }
     }
 
+    /// The heap held, given each value's: the B-tree of live writes, their values,
+    /// and the context.
+    pub(crate) fn heap_bytes_with(&self, value: impl Fn(&T) -> usize) -> usize {
+        crate::memory::btree_nodes::<Dot, T>(self.writes.len())
+            + self.writes.values().map(value).sum::<usize>()
+            + self.ctx.heap_bytes()
+    }
+
     /// Assembles a register from parts the caller (the decoder) validates.
     pub(crate) fn from_parts(writes: BTreeMap<Dot, T>, ctx: CausalContext) -> Self {
         Self { writes, ctx }
@@ -171,6 +179,10 @@ impl<T: fmt::Debug> fmt::Debug for MvRegister<T> {
 impl<T: WireValue + fmt::Debug> DeltaCrdt for MvRegister<T> {
     type Summary = CausalContext;
     type Op = crate::MvOp<T>;
+
+    fn heap_bytes(&self) -> usize {
+        self.heap_bytes_with(T::heap_bytes)
+    }
 
     fn apply(&mut self, writer: ReplicaId, op: crate::MvOp<T>) -> Result<Self, CoreError> {
         match op {

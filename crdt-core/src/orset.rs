@@ -239,6 +239,19 @@ impl<T: Ord + Clone> OrSet<T> {
         Ok(())
     }
 
+    /// The heap held, given each element's (see [`DeltaCrdt::heap_bytes`](crate::DeltaCrdt::heap_bytes)):
+    /// the dot store (its chunks, their index and each element with its dots), the
+    /// context, and the removal hints (a B-tree set of elements).
+    pub(crate) fn heap_bytes_with(&self, element: impl Fn(&T) -> usize) -> usize {
+        let entries = self
+            .entries
+            .heap_bytes(|k, dots| element(k) + dots.heap_bytes(), &element);
+        let hints = self.removed.as_ref().map_or(0, |h| {
+            crate::memory::btree_nodes::<T, ()>(h.len()) + h.iter().map(&element).sum::<usize>()
+        });
+        entries + self.ctx.heap_bytes() + hints
+    }
+
     pub(crate) fn entries(&self) -> &DotStore<T> {
         &self.entries
     }

@@ -106,6 +106,11 @@ impl PnCounter {
         self.counts.iter().map(|(r, (p, n))| (*r, *p, *n))
     }
 
+    /// The heap this counter holds (nothing for one replica's entry: it is inline).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.counts.heap_bytes(|_| 0)
+    }
+
     /// The number of replicas with a non-zero entry.
     #[must_use]
     pub fn replica_count(&self) -> usize {

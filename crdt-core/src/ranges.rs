@@ -30,6 +30,11 @@ impl Ranges {
         }
     }
 
+    /// The heap held: the runs' buffer once spilled (one run is inline).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        crate::memory::small_vec(&self.runs)
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.runs.is_empty()
     }

@@ -42,6 +42,13 @@ impl<K: Ord + Copy, V> VecMap<K, V> {
         self.entries.len()
     }
 
+    /// The heap held: the entries' buffer once spilled (one entry is inline), plus
+    /// `value`'s figure for each value.
+    pub(crate) fn heap_bytes(&self, value: impl Fn(&V) -> usize) -> usize {
+        crate::memory::small_vec(&self.entries)
+            + self.entries.iter().map(|(_, v)| value(v)).sum::<usize>()
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

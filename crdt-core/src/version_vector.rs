@@ -75,6 +75,12 @@ impl VersionVector {
         self.counters.iter().map(|(r, c)| (*r, *c))
     }
 
+    /// The heap this vector holds (nothing for one replica: it is inline).
+    #[must_use]
+    pub fn heap_bytes(&self) -> usize {
+        self.counters.heap_bytes(|_| 0)
+    }
+
     /// The number of replicas with a non-zero counter.
     #[must_use]
     pub fn len(&self) -> usize {

@@ -228,7 +228,7 @@ impl NodeMetrics {
         );
         r.register_with_unit(
             "buffered",
-            "Encoded bytes of deltas buffered for peers",
+            "Memory of the deltas buffered for peers (slots and heap, what buffer_bytes_max bounds)",
             prometheus_client::registry::Unit::Bytes,
             inner.buffered_bytes.clone(),
         );

@@ -1,8 +1,11 @@
 //! The delta buffer: numbered deltas kept until every peer has acknowledged them.
 
-use crdt_core::codec::Writer;
 use crdt_core::{DeltaCrdt, ReplicaId};
 use std::collections::VecDeque;
+
+/// The fewest slots the queue grows by (as std's first allocation: an idle leader
+/// keeps that many).
+const GROWTH_MIN: usize = 4;
 
 /// Where a buffered delta came from: `None` for a local mutation, or the peer (and
 /// its incarnation) whose message carried it.
@@ -12,7 +15,17 @@ struct Entry<C> {
     seq: u64,
     origin: Origin,
     delta: C,
+    /// The entry's memory: its slot in the queue and the delta's heap.
     bytes: usize,
+}
+
+impl<C: DeltaCrdt> Entry<C> {
+    /// The memory an entry of `delta` takes: its slot (`size_of`) plus the delta's
+    /// heap ([`DeltaCrdt::heap_bytes`], an upper bound). O(size of the delta), no
+    /// allocation and no encoding.
+    fn memory(delta: &C) -> usize {
+        core::mem::size_of::<Self>() + delta.heap_bytes()
+    }
 }
 
 /// Deltas numbered `base..=head` (consecutive), each the *novel* part of a local
@@ -22,6 +35,14 @@ struct Entry<C> {
 /// The join of all deltas ever numbered `1..=head`, together with what was dropped,
 /// equals this leader's state: any peer that has merged a prefix `1..=k` and receives
 /// the join of `k+1..=head` (minus its own deltas) has everything this leader has.
+///
+/// # Memory
+/// `bytes` is the sum of the entries' memory (each its queue slot plus its delta's
+/// heap, see [`DeltaCrdt::heap_bytes`]) and never exceeds the limit after a push. The
+/// queue's spare slots come on top: it grows by a quarter when full, and is shrunk
+/// once it holds fewer than a quarter of its slots, so while it fills they add at most
+/// a quarter of the slots in use (and after a drop to half the limit, the slots freed
+/// stay until they are filled again).
 pub(crate) struct DeltaBuffer<C> {
     entries: VecDeque<Entry<C>>,
     head: u64,
@@ -61,17 +82,22 @@ impl<C: DeltaCrdt> DeltaBuffer<C> {
         self.entries.len()
     }
 
+    /// The memory of the buffered deltas (see the type's docs).
     pub(crate) fn bytes(&self) -> usize {
         self.bytes
     }
 
-    /// Numbers and stores `delta`. Returns `false` if the buffer then exceeded
-    /// `max_bytes`: its oldest deltas were dropped down to half the limit (the number
-    /// still advances; peers that needed them are repaired instead).
+    /// Numbers and stores `delta`. Returns `false` if the buffer's memory then
+    /// exceeded `max_bytes`: its oldest deltas were dropped down to half the limit (the
+    /// number still advances; peers that needed them are repaired instead).
     pub(crate) fn push(&mut self, origin: Origin, delta: C, max_bytes: usize) -> bool {
-        let mut w = Writer::new();
-        let _ = delta.encode_body(&mut w);
-        let bytes = w.as_bytes().len();
+        let bytes = Entry::memory(&delta);
+        if self.entries.len() == self.entries.capacity() {
+            // Grow by a quarter (amortized O(1) still), not by doubling: the spare
+            // slots of a queue filled to the limit stay within a quarter of it.
+            self.entries
+                .reserve_exact((self.entries.len() / 4).max(GROWTH_MIN));
+        }
         self.head += 1;
         self.bytes += bytes;
         self.entries.push_back(Entry {
@@ -119,8 +145,14 @@ impl<C: DeltaCrdt> DeltaBuffer<C> {
 
     /// The join of deltas `start..` up to the newest, skipping those from `exclude`
     /// (never send a peer back its own deltas), cut after the last delta that keeps the
-    /// summed encoded size within `max_bytes` (at least one delta is taken). Returns the
-    /// join and the number of the last delta included. `start` must be `>= base()`.
+    /// summed size within `max_bytes` (at least one delta is taken). Returns the join
+    /// and the number of the last delta included. `start` must be `>= base()`.
+    ///
+    /// The size summed is each delta's memory, which the buffer keeps anyway: it stands
+    /// in for the encoded size (a message budget) without encoding every delta, and it
+    /// is in practice larger (a small delta's slot alone is several times its
+    /// encoding, and a string costs at least its bytes), so a cut interval still fits,
+    /// only cut sooner; should one not, it goes in fragments like any large message.
     ///
     /// Nothing is skipped because a peer's causal token seems to cover it: token
     /// entries count writes per writer id, and neither a relayed delta (its sender's

@@ -9,9 +9,21 @@ use crdt_core::codec::DecodeLimits;
 /// | limit | default | on excess |
 /// |---|---|---|
 /// | `message_bytes_max` | 16 MiB | incoming: rejected with [`SyncError::MessageTooLarge`](crate::SyncError::MessageTooLarge); outgoing: intervals are cut to fit, and a single delta or repair that cannot fit is not sent (counted in [`Metrics::unsendable`](crate::Metrics::unsendable)) |
-/// | `buffer_bytes_max` | 64 MiB | the oldest buffered deltas are dropped down to half the limit, and only peers that still needed them are repaired from summaries |
+/// | `buffer_bytes_max` | 64 MiB | the oldest buffered deltas are dropped down to half the limit, and only peers that still needed them are repaired from summaries (it bounds the deltas' **memory**, see below) |
 /// | `peers_max` | 1,024 | [`Leader::add_peer`](crate::Leader::add_peer) fails with [`SyncError::TooManyPeers`](crate::SyncError::TooManyPeers) |
 /// | `decode` | [`DecodeLimits::DEFAULT`] (its `max_bytes` is replaced by `message_bytes_max`) | a message is rejected with [`SyncError::Decode`](crate::SyncError::Decode) |
+///
+/// `buffer_bytes_max` bounds the memory of the delta buffer: each delta counts its
+/// queue slot plus its heap ([`DeltaCrdt::heap_bytes`](crdt_core::DeltaCrdt::heap_bytes),
+/// an upper bound for the built-in types), not its encoded size, which for a small
+/// delta is 8 to 20 times less (measured). A buffer full for a silent peer holds at most the
+/// limit plus its queue's spare slots; `tests/tests/buffer_memory.rs` measures the
+/// whole heap a silent peer costs (at most twice the limit plus the state's size: a
+/// retransmission to it joins what it lacks). A peer silent for longer
+/// than the limit lasts holds nothing back: once its deltas are dropped, the buffer is
+/// collected up to the other peers' acknowledgements again, and it is repaired when it
+/// returns. [`Metrics::buffered_bytes`](crate::Metrics::buffered_bytes) reports the
+/// buffer's memory.
 ///
 /// `digest_interval_ticks` (default 8) sets how often [`Leader::tick`](crate::Leader::tick)
 /// sends each peer an unsolicited digest (summary and causal token), which refreshes lag
@@ -20,7 +32,8 @@ use crdt_core::codec::DecodeLimits;
 pub struct Config {
     /// The largest message sent or accepted, in bytes.
     pub message_bytes_max: usize,
-    /// The most bytes of encoded deltas the buffer holds.
+    /// The most memory the buffered deltas take, in bytes (each delta's slot and
+    /// heap, see the table above; not their encoded size).
     pub buffer_bytes_max: usize,
     /// The most peers.
     pub peers_max: usize,

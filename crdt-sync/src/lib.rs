@@ -61,9 +61,11 @@
 //!   flight instead of resending them, until a `tick` presumes them lost. An interval
 //!   that arrives before its predecessor is dropped, not applied, and the receiver
 //!   acknowledges what it has (the sender then resends from there).
-//! - Deltas every peer acknowledged are garbage-collected; the buffer is bounded by
-//!   `Config::buffer_bytes_max`, beyond which its oldest deltas are dropped and the peers that needed them are
-//!   repaired instead.
+//! - Deltas every peer acknowledged are garbage-collected; the buffer's **memory**
+//!   (each delta's slot and heap, [`DeltaCrdt::heap_bytes`](crdt_core::DeltaCrdt::heap_bytes),
+//!   not its encoded size) is bounded by `Config::buffer_bytes_max`, beyond which its
+//!   oldest deltas are dropped down to half the limit and only the peers that needed
+//!   them are repaired instead: a silent peer holds collection back only until then.
 //!
 //! ## Messages
 //!

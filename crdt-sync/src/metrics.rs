@@ -46,7 +46,8 @@ pub struct Metrics {
     /// Intervals that did not connect to what was received before (a gap): they were
     /// not applied, and a repair was requested.
     pub gaps: u64,
-    /// Times the delta buffer exceeded `buffer_bytes_max` and was dropped.
+    /// Times the delta buffer exceeded `buffer_bytes_max` and its oldest deltas were
+    /// dropped (down to half the limit).
     pub buffer_overflows: u64,
     /// Messages that could not be sent because they exceed `transfer_bytes_max` (larger
     /// than `message_bytes_max` alone, they go in fragments).
@@ -59,7 +60,10 @@ pub struct Metrics {
     pub transfers_received: u64,
     /// Deltas now in the buffer.
     pub deltas_buffered: u64,
-    /// Encoded bytes of the deltas now in the buffer.
+    /// Memory of the deltas now in the buffer, in bytes: each delta's slot and heap
+    /// ([`DeltaCrdt::heap_bytes`](crdt_core::DeltaCrdt::heap_bytes)), what
+    /// `buffer_bytes_max` bounds (the buffer queue's spare slots, at most three times
+    /// the slots in use, are not included).
     pub buffered_bytes: u64,
     /// For each peer, how many updates (mutations, by causal token) it is known to
     /// miss: the sum over writers of how far our token is ahead of the peer's last token.

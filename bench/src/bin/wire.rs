@@ -90,9 +90,10 @@ fn main() -> std::io::Result<()> {
             let state_bytes = e.outcomes[index::STATE].total_bytes as f64;
             let op_bytes = e.outcomes[index::OP_BASED].total_bytes as f64;
             println!(
-                "**{}** — final state {} bytes encoded\n",
+                "**{}** — final state {} bytes encoded, {} in memory\n",
                 kind.label(),
-                bytes(e.state_bytes())
+                bytes(e.state_bytes()),
+                bytes(e.state_memory())
             );
             let mut t = Table::new(
                 &[
@@ -101,8 +102,8 @@ fn main() -> std::io::Result<()> {
                     "vs state-based",
                     "vs op-based",
                     "rounds",
-                    "buffer peak per leader, mean / max (bytes)",
-                    "max buffer / state",
+                    "buffer peak per leader, mean / max (bytes in memory)",
+                    "max buffer / state (in memory)",
                     "CPU time",
                 ],
                 1,
@@ -125,7 +126,7 @@ fn main() -> std::io::Result<()> {
                         "—".to_string()
                     },
                     if buffered {
-                        ratio(o.buffer_peak_max() as f64 / e.state_bytes() as f64)
+                        ratio(o.buffer_peak_max() as f64 / e.state_memory() as f64)
                     } else {
                         "—".to_string()
                     },
@@ -156,7 +157,7 @@ fn main() -> std::io::Result<()> {
             if vs_state > worst_vs_state.0 {
                 worst_vs_state = (vs_state, format!("{}, {}", topology.name, kind.label()));
             }
-            let buf = ours.buffer_peak_max() as f64 / e.state_bytes() as f64;
+            let buf = ours.buffer_peak_max() as f64 / e.state_memory() as f64;
             if buf > worst_buffer.0 {
                 worst_buffer = (buf, format!("{}, {}", topology.name, kind.label()));
             }
@@ -223,7 +224,7 @@ fn main() -> std::io::Result<()> {
     ));
     targets.push(Target::new(
         format!(
-            "Wire: per-leader delta-buffer peak vs state size ({runs} {})",
+            "Wire: per-leader delta-buffer peak vs state size, in memory ({runs} {})",
             plural(runs)
         ),
         "≤ 1.3x",

@@ -30,7 +30,8 @@ struct Node<C> {
     state: C,
     /// The number the next buffered delta gets (`c`).
     next: u64,
-    /// `D`: deltas numbered `base..next`, each with its encoded size.
+    /// `D`: deltas numbered `base..next`, each with its memory (slot and heap, as
+    /// `crdt-sync` counts its buffer).
     buffer: VecDeque<(C, u64)>,
     base: u64,
     buffer_bytes: u64,
@@ -41,7 +42,7 @@ struct Node<C> {
 
 impl<C: Replicated> Node<C> {
     fn push(&mut self, delta: C) {
-        let size = body(&delta).len() as u64;
+        let size = (core::mem::size_of::<(C, u64)>() + delta.heap_bytes()) as u64;
         self.buffer_bytes += size;
         self.buffer.push_back((delta, size));
         self.next += 1;

@@ -39,10 +39,13 @@ pub struct Outcome {
     /// Thread CPU time spent in the protocol (updates and rounds; convergence checks
     /// and probes excluded), median of [`CPU_REPS`] runs.
     pub cpu: Duration,
-    /// Each node's peak delta-buffer size in encoded bytes.
+    /// Each node's peak delta-buffer memory in bytes (each delta's slot and heap, as
+    /// `crdt_sync::Metrics::buffered_bytes` counts it).
     pub buffer_peaks: Vec<u64>,
     /// The final state's encoded body.
     pub final_state: Vec<u8>,
+    /// The final state's memory (`size_of` and [`DeltaCrdt::heap_bytes`](crdt_core::DeltaCrdt::heap_bytes)).
+    pub final_state_memory: u64,
     /// Bytes and messages by message kind, where the protocol tells.
     pub breakdown: Vec<(&'static str, u64, u64)>,
 }
@@ -118,6 +121,7 @@ pub fn run<C: Replicated, P: Protocol<C>>(topology: &Topology, script: &Script) 
         cpu: times[times.len() / 2],
         buffer_peaks: p.buffer_peaks(),
         final_state: body(p.state(0)),
+        final_state_memory: (core::mem::size_of::<C>() + p.state(0).heap_bytes()) as u64,
         breakdown: p.breakdown(),
     }
 }
@@ -189,6 +193,12 @@ impl Experiment {
     #[must_use]
     pub fn state_bytes(&self) -> u64 {
         self.outcomes[0].final_state.len() as u64
+    }
+
+    /// The final state's memory (what buffer peaks, also memory, compare with).
+    #[must_use]
+    pub fn state_memory(&self) -> u64 {
+        self.outcomes[0].final_state_memory
     }
 }
 

@@ -27,6 +27,10 @@ impl DeltaCrdt for Keyspace {
         Keyspace::apply(self, writer, op)
     }
 
+    fn heap_bytes(&self) -> usize {
+        Keyspace::heap_bytes(self)
+    }
+
     /// The incrementally maintained hash ([`Keyspace::state_hash`]): O(1).
     fn state_hash(&self) -> u64 {
         Keyspace::state_hash(self)

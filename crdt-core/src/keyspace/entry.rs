@@ -41,6 +41,16 @@ impl Entry {
         }
     }
 
+    /// The heap held: the vector's buffer for several dots (one is inline), and each
+    /// payload's.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let buffer = match &self.0 {
+            Repr::One(_) => 0,
+            Repr::Many(v) => crate::memory::slots::<Live>(v.capacity()),
+        };
+        buffer + self.iter().map(|(p, _)| p.heap_bytes()).sum::<usize>()
+    }
+
     /// Appends `live` (the caller keeps the dots ascending).
     pub(crate) fn push(&mut self, live: Live) {
         self.insert(self.len(), live);

@@ -184,6 +184,28 @@ impl Keyspace {
             .map(|(k, e)| (&**k, read(e)))
     }
 
+    /// An upper bound of the heap this keyspace holds (see
+    /// [`DeltaCrdt::heap_bytes`](crate::DeltaCrdt::heap_bytes)): the key map (its
+    /// chunks and their B-tree index, each key's shared allocation counted once, each
+    /// entry's dots and payloads), the dot index (a B-tree of writers, each a chunked
+    /// map from dot counters to keys it shares), and both contexts. O(keys + live
+    /// dots + writers).
+    #[must_use]
+    pub fn heap_bytes(&self) -> usize {
+        let keys = self.entries.heap_bytes(
+            |k, e| crate::memory::arc_str(k.len()) + e.heap_bytes(),
+            |_| 0,
+        );
+        let index =
+            crate::memory::btree_nodes::<ReplicaId, ChunkMap<u64, Arc<str>>>(self.index.len())
+                + self
+                    .index
+                    .values()
+                    .map(|m| m.heap_bytes(|_, _| 0, |_| 0))
+                    .sum::<usize>();
+        keys + index + self.ctx.heap_bytes() + self.removed.heap_bytes()
+    }
+
     /// Every dot this keyspace has seen, including those of removed values and keys.
     #[must_use]
     pub fn context(&self) -> &CausalContext {

@@ -101,6 +101,16 @@ impl Payload {
         }
     }
 
+    /// The heap held: a string's bytes (boxed, so no spare capacity), or the boxed
+    /// last-writer-wins write and its string.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        match self {
+            Payload::GCounter(_) | Payload::PnCounter { .. } => 0,
+            Payload::OrSet(s) | Payload::Mv(s) => s.len(),
+            Payload::Lww(w) => core::mem::size_of::<LwwWrite>() + w.value.len(),
+        }
+    }
+
     pub(crate) fn value_type(&self) -> ValueType {
         match self {
             Payload::GCounter(_) => ValueType::GCounter,

@@ -99,6 +99,22 @@ unsafe impl GlobalAlloc for CountingAlloc {
     }
 }
 
+/// What the running [`measure`] call on this thread has counted so far (`peak` and
+/// `live` up to now), for a closure that watches its own memory as it goes. Zero
+/// outside a `measure` call.
+pub fn so_far() -> Stats {
+    let k = COUNTERS.with(Cell::get);
+    if !k.on {
+        return Stats::default();
+    }
+    Stats {
+        allocations: k.allocations,
+        bytes: k.bytes,
+        peak: k.peak.max(0) as u64,
+        live: k.live.max(0) as u64,
+    }
+}
+
 /// Runs `f` with counting on for this thread and returns its result and what it
 /// allocated. Only meaningful when [`CountingAlloc`] is the global allocator (else the
 /// stats are zero). Calls do not nest.
