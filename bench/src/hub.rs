@@ -199,6 +199,8 @@ impl<C: StarType> Star<C> {
     /// Whether every leader holds the same state.
     #[must_use]
     pub fn converged(&self) -> bool {
-        self.leaders.iter().all(|l| l.state() == self.leaders[0].state())
+        self.leaders
+            .iter()
+            .all(|l| l.state() == self.leaders[0].state())
     }
 }

@@ -187,6 +187,7 @@ mod message;
 mod metrics;
 mod peer;
 mod receive;
+mod schedule;
 mod transfer;
 mod transmit;
 mod writer_id;

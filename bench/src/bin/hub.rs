@@ -25,7 +25,12 @@ fn arg(args: &[String], name: &str) -> Option<String> {
 }
 
 /// Runs the star with `spokes` spokes, `writers` of them writing per round.
-fn measure<C: StarType>(spokes: usize, writers: usize, rounds: usize, budget: Duration) -> HubFigures {
+fn measure<C: StarType>(
+    spokes: usize,
+    writers: usize,
+    rounds: usize,
+    budget: Duration,
+) -> HubFigures {
     let mut star = Star::<C>::new(spokes);
     for _ in 0..WARMUP_ROUNDS {
         star.round(writers);
@@ -57,7 +62,12 @@ fn section<C: StarType>(
         .iter()
         .map(|&spokes| {
             let w = writers(spokes);
-            eprintln!("hub: {} spokes, {} writers per round, {}", spokes, w, C::LABEL);
+            eprintln!(
+                "hub: {} spokes, {} writers per round, {}",
+                spokes,
+                w,
+                C::LABEL
+            );
             Row {
                 spokes,
                 writers: w,
@@ -113,7 +123,11 @@ fn main() -> std::io::Result<()> {
                 vec![16, 64, 256, 1024]
             }
         },
-        |s| s.split(',').map(|x| x.parse().expect("--sizes N,N")).collect(),
+        |s| {
+            s.split(',')
+                .map(|x| x.parse().expect("--sizes N,N"))
+                .collect()
+        },
     );
     let rounds = arg(&args, "--rounds").map_or(if quick { 4 } else { 16 }, |r| {
         r.parse().expect("--rounds N")
