@@ -194,8 +194,8 @@ mod tests {
 
     /// The hub of a star where every spoke writes once per round: the peers its
     /// `poll_transmit` visits per round (each visit O(log peers)) grow linearly in
-    /// peers. A scan of every peer per poll visited about 3n² (one poll per message
-    /// received, n² messages).
+    /// peers. Before, every poll scanned up to every peer, and with one interval per
+    /// write and peer the hub polled n² times per round: O(n³) visits.
     #[test]
     fn a_hub_visits_a_bounded_number_of_peers_per_spoke_and_round() {
         use crate::{Leader, Transmit};

@@ -9,6 +9,8 @@ impl<C: DeltaCrdt> Leader<C> {
     /// The next message to send, if any. Call until it returns `None` after every
     /// [`Leader::apply`], [`Leader::receive`] and [`Leader::tick`]. Peers are served
     /// round-robin; all deltas queued for one peer go out joined in one message.
+    /// O(log peers) per call plus the message: only peers that may have output are
+    /// visited (see "Costs" in the crate docs).
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         // Only peers that may have output are visited (see `schedule`): O(log peers)
         // per message, not a scan of every peer.
