@@ -5,7 +5,8 @@
 #
 # Usage: bash scripts/bench.sh [--quick] [--criterion] [--only STAGE[,STAGE...]]
 #   (default)    the table binary (ours vs crdts vs ahash; warm-up, repetitions,
-#                median), the wire experiment, the crdt-wasm benchmark in Node, and
+#                median), the wire experiment, a hub with 16 to 1,024 peers (about a
+#                minute), the crdt-wasm benchmark in Node, and
 #                the load benchmark (crdt-leader over HTTP vs redis-server): about
 #                9 minutes on 2 cores, plus a first release build of crdt-leader
 #   --quick      smoke run: fewer repetitions, 1e4 and 1e5 elements only, shorter
@@ -13,7 +14,7 @@
 #                figures)
 #   --criterion  also the full criterion suite (`cargo bench -p crdt-bench`,
 #                reports in target/criterion/): about 15 more minutes
-#   --only S,..  run only these stages (micro, wire, wasm, load, docs); the others' sections
+#   --only S,..  run only these stages (micro, wire, hub, wasm, load, docs); the others' sections
 #                say they were not measured (a partial file: do not commit it)
 # The load stage needs redis-server (Debian package); as root it is installed with
 # apt-get when missing.
@@ -42,8 +43,8 @@ done
 if [ "${expect_only:-0}" = 1 ]; then echo "--only needs a list of stages" >&2; exit 2; fi
 for s in ${only//,/ }; do
   case "$s" in
-    micro|wire|wasm|load|docs) ;;
-    *) echo "unknown stage: $s (micro, wire, wasm, load, docs)" >&2; exit 2 ;;
+    micro|wire|hub|wasm|load|docs) ;;
+    *) echo "unknown stage: $s (micro, wire, hub, wasm, load, docs)" >&2; exit 2 ;;
   esac
 done
 # Whether stage $1 runs in this invocation.
@@ -67,6 +68,7 @@ else
 fi
 : > "$tmp/targets_micro.md"
 : > "$tmp/targets_wire.md"
+: > "$tmp/targets_hub.md"
 : > "$tmp/targets_load.md"
 
 if want micro; then
@@ -81,6 +83,13 @@ if want wire; then
   nice -n 10 ./target/release/wire --svg-dir docs/bench --targets "$tmp/targets_wire.md" > "$tmp/wire.md"
 else
   skipped > "$tmp/wire.md"
+fi
+
+if want hub; then
+  echo "== hundreds of peers: a hub relaying for 16 to 1,024 spokes (hub)"
+  nice -n 10 ./target/release/hub $quick --targets "$tmp/targets_hub.md" > "$tmp/hub.md"
+else
+  skipped > "$tmp/hub.md"
 fi
 
 wasm_ok=0
@@ -164,6 +173,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   echo '```sh'
   echo "cargo run --release -p crdt-bench --bin bench_table${quick:+ -- $quick}   # micro-benchmark tables"
   echo "cargo run --release -p crdt-bench --bin wire -- --svg-dir docs/bench   # wire experiment + plots"
+  echo "cargo run --release -p crdt-bench --bin hub${quick:+ -- $quick}   # a hub with 16 to 1,024 peers"
   echo "cargo build --release -p crdt-leader && cargo run --release -p crdt-bench --bin load${quick:+ -- $quick}   # load vs Redis"
   echo "cargo bench -p crdt-leader --bench documents${quick:+ -- $quick}   # 100,000 documents, idle and 1% written"
   echo "cargo bench -p crdt-bench                                  # criterion suite (target/criterion/)"
@@ -176,7 +186,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   echo
   echo "| target | goal | measured | verdict |"
   echo "|---|---|---:|---|"
-  cat "$tmp/targets_micro.md" "$tmp/targets_wire.md" "$tmp/targets_load.md"
+  cat "$tmp/targets_micro.md" "$tmp/targets_wire.md" "$tmp/targets_hub.md" "$tmp/targets_load.md"
   echo
   cat docs/bench/notes.md
   echo
@@ -192,6 +202,17 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   echo "Bytes sent per round, log scale: ![mesh](docs/bench/wire_mesh.svg) ![tree](docs/bench/wire_tree.svg)"
   echo
   cat "$tmp/wire.md"
+  echo
+  echo "## Hundreds of peers (crdt-sync, a hub)"
+  echo
+  echo "One \`crdt_sync::Leader\` relaying for N spoke leaders (\`cargo run --release -p crdt-bench --bin hub\`):"
+  echo "the hub's CPU, messages and bytes per round. The target (issue 15 item 7): hub CPU per round"
+  echo "linear in peers — per delta relayed when every spoke writes (each write must reach N − 1"
+  echo "spokes), per spoke when a fixed number of spokes write."
+  echo
+  cat "$tmp/hub.md"
+  echo
+  cat docs/bench/hub_before.md
   echo
   echo "## Through crdt-wasm in Node"
   echo

@@ -10,6 +10,7 @@
 //! - [`timing`], [`heap`]: how time, live heap and allocations are measured;
 //!   [`measurement`]: each operation timed that way;
 //! - [`wire`]: the synchronization experiment (binary `wire`), [`svg`] its plots;
+//! - [`hub`]: a hub relaying for hundreds of spoke leaders (binary `hub`);
 //! - [`load`]: the load benchmark of `crdt-leader` over HTTP next to Redis (binary
 //!   `load`);
 //! - [`table`]: markdown output and the target ledger; [`criterion_support`]: the
@@ -19,6 +20,7 @@ pub mod counter;
 pub mod criterion_support;
 pub mod element;
 pub mod heap;
+pub mod hub;
 pub mod keyspace;
 pub mod load;
 pub mod measurement;

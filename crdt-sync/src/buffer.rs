@@ -161,7 +161,7 @@ impl<C: DeltaCrdt> DeltaBuffer<C> {
     /// same id) is described exactly by token entries. Skipping by token let a peer's
     /// token cover writes its state lacked (simulator seeds 16146 and 16063).
     pub(crate) fn join_from(&self, start: u64, exclude: Origin, max_bytes: usize) -> (C, u64) {
-        let mut acc = C::empty_delta();
+        let mut parts: Vec<&C> = Vec::new();
         let mut end = start.saturating_sub(1);
         let mut size = 0usize;
         let skip = usize::try_from(start.saturating_sub(self.base())).unwrap_or(usize::MAX);
@@ -171,11 +171,27 @@ impl<C: DeltaCrdt> DeltaBuffer<C> {
             }
             let theirs = e.origin.is_some() && e.origin == exclude;
             if !theirs {
-                acc.merge(&e.delta);
+                parts.push(&e.delta);
                 size += e.bytes;
             }
             end = e.seq;
         }
-        (acc, end)
+        (join_all(&parts), end)
+    }
+}
+
+/// The join of `parts`, pairwise (a balanced tree of joins): joining `k` deltas one
+/// by one into a growing result costs O(k²) for types stored as sorted vectors (each
+/// join may shift the result), in halves O(total size × log k).
+fn join_all<C: DeltaCrdt>(parts: &[&C]) -> C {
+    match parts {
+        [] => C::empty_delta(),
+        [one] => (*one).clone(),
+        _ => {
+            let (left, right) = parts.split_at(parts.len() / 2);
+            let mut joined = join_all(left);
+            joined.merge(&join_all(right));
+            joined
+        }
     }
 }

@@ -3,6 +3,7 @@
 use crate::buffer::DeltaBuffer;
 use crate::message::{FLAG_REPAIR_ME, FLAG_SEND_DIGEST};
 use crate::peer::Peer;
+use crate::schedule::Schedule;
 use crate::{Config, Incarnation, Metrics, SyncError};
 use crdt_core::{DeltaCrdt, ReplicaId, VersionVector};
 use std::collections::BTreeMap;
@@ -58,6 +59,8 @@ pub struct Leader<C: DeltaCrdt> {
     pub(crate) metrics: Metrics,
     /// The peer `poll_transmit` served last (round robin).
     pub(crate) cursor: Option<ReplicaId>,
+    /// Which peers may have output, and the lowest acknowledgement (see `schedule`).
+    pub(crate) schedule: Schedule,
     /// Counts changes of `state` (keys the hash cache).
     pub(crate) state_version: u64,
     /// `(state_version, state_hash)` of the last hash computed.
@@ -145,6 +148,7 @@ impl<C: DeltaCrdt> Leader<C> {
             ticks: 0,
             metrics: Metrics::default(),
             cursor: None,
+            schedule: Schedule::default(),
             state_version: 0,
             hash_cache: None,
             changes: None,
@@ -181,12 +185,15 @@ impl<C: DeltaCrdt> Leader<C> {
             });
         }
         self.peers.insert(peer, Box::new(Peer::new(None)));
+        self.schedule.ack_added(0);
+        self.schedule.wake(peer);
         Ok(())
     }
 
     /// Stops talking to `peer`; its acknowledgements no longer hold back the buffer.
     pub fn remove_peer(&mut self, peer: ReplicaId) {
-        if self.peers.remove(&peer).is_some() {
+        if let Some(p) = self.peers.remove(&peer) {
+            self.schedule.remove(peer, p.stream.acked());
             self.collect_garbage();
             self.finish_probe_if_answered();
         }
@@ -261,6 +268,7 @@ impl<C: DeltaCrdt> Leader<C> {
         for peer in self.peers.values_mut() {
             peer.tick(head, probing, digest_now);
         }
+        self.schedule.wake_all();
     }
 
     /// The replicated state (everything merged so far).
@@ -364,25 +372,34 @@ impl<C: DeltaCrdt> Leader<C> {
     /// Stores a delta for the peers, even an empty one (which still carries the
     /// token).
     pub(crate) fn buffer_entry(&mut self, origin: crate::buffer::Origin, novel: C) {
-        if !self
+        if self
             .buffer
             .push(origin, novel, self.config.buffer_bytes_max)
         {
+            self.schedule.news();
+        } else {
             self.metrics.buffer_overflows += 1;
+            // Deltas some peers needed are gone: those are repaired instead.
+            self.schedule.wake_all();
         }
         if self.peers.is_empty() {
             self.collect_garbage();
         }
     }
 
-    /// Drops the deltas every peer has acknowledged.
+    /// Drops the deltas every peer has acknowledged. O(log peers) plus the deltas
+    /// dropped: the lowest acknowledgement is kept up to date as they move.
     pub(crate) fn collect_garbage(&mut self) {
-        let upto = self
-            .peers
-            .values()
-            .map(|p| p.stream.acked())
-            .min()
-            .unwrap_or(self.buffer.head());
+        let upto = self.schedule.min_ack().unwrap_or(self.buffer.head());
+        debug_assert_eq!(
+            Some(upto),
+            self.peers
+                .values()
+                .map(|p| p.stream.acked())
+                .min()
+                .or(Some(self.buffer.head())),
+            "the acknowledgement multiset is out of step"
+        );
         self.buffer.collect_garbage(upto);
     }
 
@@ -397,6 +414,9 @@ impl<C: DeltaCrdt> Leader<C> {
         for peer in self.peers.values_mut() {
             peer.probe_started();
         }
+        self.schedule
+            .recount_acks(self.peers.values().map(|p| p.stream.acked()));
+        self.schedule.wake_all();
         self.cursor = None;
         self.needs_checkpoint = true;
         self.probing = true;
@@ -452,6 +472,7 @@ impl<C: DeltaCrdt> Leader<C> {
         for peer in self.peers.values_mut() {
             peer.probe_finished();
         }
+        self.schedule.wake_all();
         self.after_restore();
     }
 
@@ -499,6 +520,7 @@ impl<C: DeltaCrdt> Leader<C> {
             peer.inbound.await_repair();
             peer.request_digest(FLAG_REPAIR_ME | FLAG_SEND_DIGEST);
         }
+        self.schedule.wake_all();
     }
 }
 

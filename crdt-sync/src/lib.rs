@@ -58,7 +58,9 @@
 //!   avoidance**). Without these two rules classic delta sync sends about as many bytes
 //!   as full-state sync on a mesh.
 //! - Intervals are **pipelined**: a new interval starts after the ones still in
-//!   flight instead of resending them, until a `tick` presumes them lost. An interval
+//!   flight instead of resending them, until a `tick` presumes them lost — at most one
+//!   such interval per peer and tick; deltas buffered after it wait, **coalesced**,
+//!   until everything in flight is acknowledged or the next tick. An interval
 //!   that arrives before its predecessor is dropped, not applied, and the receiver
 //!   acknowledges what it has (the sender then resends from there).
 //! - Deltas every peer acknowledged are garbage-collected; the buffer's **memory**
@@ -130,9 +132,10 @@
 //!   the OS, [`Leader::restore_with_nonce`] takes the caller's), so incarnations are
 //!   unique by construction — even when a crashed copy's messages are still in flight
 //!   and an older checkpoint is restored, the two copies write under different ids. A
-//!   restored copy whose peers later see a newer incarnation of it (those late messages)
-//!   is told so and takes a newer one again; a leader never restored, or one displaced
-//!   more than [`DISPLACEMENTS_MAX`] times (a live twin), reports the conflict. Writes
+//!   leader (new or restored) whose peers later see a newer incarnation of it (those
+//!   late messages) is told so, probes, and takes one above it again, each time jumping
+//!   twice as far above the newest it saw; one displaced more than
+//!   [`DISPLACEMENTS_MAX`] times (a live twin) reports the conflict. Writes
 //!   wait until a [`Leader::checkpoint`] of the new incarnation was stored and handed
 //!   to [`Leader::persisted`]. A peer keeps
 //!   telling an older copy it was displaced for a few ticks after it saw the newer one,
@@ -182,6 +185,21 @@
 //! costs one repair, not one per out-of-order interval. A digest costs the state hash
 //! (O(state) for the four basic types, recomputed only after a change; O(1) for
 //! `Keyspace`). Each restart adds one writer id to version vectors.
+//!
+//! **Per peer and round** (a hub with hundreds of peers, up to `Config::peers_max`):
+//! each [`Leader::poll_transmit`] and each acknowledgement costs O(log peers), not a
+//! scan of every peer — only peers that may have output are visited (one a message
+//! was received from, or that new deltas wake), and the lowest acknowledgement, which
+//! bounds garbage collection, is kept in a multiset. A peer gets new deltas at once
+//! when nothing is in flight to it, and at most one interval pipelined behind those
+//! in flight per tick: deltas buffered meanwhile coalesce into the next interval, so a
+//! hub relaying every write of `n` peers sends each peer a bounded number of messages
+//! per tick (about 5 with every peer writing once per tick), O(n) messages in all,
+//! not one per write (n²). An interval joins its `k` deltas pairwise, O(size × log k).
+//! What stays O(writers) per message: the causal token sent with an interval is
+//! compared entry by entry with what the peer is known to have, and a digest (every
+//! `Config::digest_interval_ticks` ticks per peer) carries the whole summary and
+//! token. The `hub` benchmark (BENCHMARKS.md, "Hundreds of peers") measures it.
 #![forbid(unsafe_code)]
 
 mod admission;
@@ -196,6 +214,7 @@ mod message;
 mod metrics;
 mod peer;
 mod receive;
+mod schedule;
 mod transfer;
 mod transmit;
 mod writer_id;

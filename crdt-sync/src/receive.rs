@@ -33,6 +33,12 @@ impl<C: DeltaCrdt> Leader<C> {
         self.metrics.messages_received += 1;
         self.metrics.bytes_received += payload.len() as u64;
         let result = self.receive_inner(from, payload, admission);
+        // Whatever it brought, the sender is the peer that may now be owed something
+        // (an acknowledgement, a digest, the next interval); other peers are woken by
+        // what changes for them (a new delta, a probe).
+        if self.peers.contains_key(&from) {
+            self.schedule.wake(from);
+        }
         if result.is_err() {
             self.metrics.rejected_messages += 1;
         }
@@ -381,7 +387,9 @@ impl<C: DeltaCrdt> Leader<C> {
         let Some(peer) = self.peers.get_mut(&from) else {
             return;
         };
+        let acked = peer.stream.acked();
         peer.heard_as(inc);
+        self.schedule.ack_moved(acked, peer.stream.acked());
         if was_known || !inc.is_first_life() {
             peer.ask_repair();
         }
@@ -500,7 +508,9 @@ impl<C: DeltaCrdt> Leader<C> {
         let Some(peer) = self.peers.get_mut(&from) else {
             return;
         };
+        let acked = peer.stream.acked();
         peer.acknowledged(seq);
+        self.schedule.ack_moved(acked, peer.stream.acked());
         self.collect_garbage();
     }
 

@@ -9,40 +9,60 @@ impl<C: DeltaCrdt> Leader<C> {
     /// The next message to send, if any. Call until it returns `None` after every
     /// [`Leader::apply`], [`Leader::receive`] and [`Leader::tick`]. Peers are served
     /// round-robin; all deltas queued for one peer go out joined in one message.
+    /// O(log peers) per call plus the message: only peers that may have output are
+    /// visited (see "Costs" in the crate docs).
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        let ids: Vec<ReplicaId> = self.peers.keys().copied().collect();
-        let start = match self.cursor {
-            Some(c) => ids.partition_point(|id| *id <= c),
-            None => 0,
-        };
-        for k in 0..ids.len() {
-            let to = ids[(start + k) % ids.len()];
-            if let Some(t) = self.next_fragment_or_ack(to) {
+        // Only peers that may have output are visited (see `schedule`): O(log peers)
+        // per message, not a scan of every peer.
+        while let Some(to) = self.schedule.next(self.cursor, self.peers.keys().copied()) {
+            if let Some(t) = self.next_for(to) {
                 self.cursor = Some(to);
                 return Some(t);
             }
-            while let Some(msg) = self.next_message(to) {
-                let payload = self.encode_for(to, &msg);
-                if payload.len() > self.config.message_bytes_max {
-                    // Too large for one message: it goes in fragments (and nothing
-                    // else that needs it first goes until it arrived).
-                    if !self.start_transfer(to, payload) {
-                        self.metrics.unsendable += 1;
-                    } else {
-                        self.count_sent(&msg, 0);
-                    }
-                    if let Some(t) = self.next_fragment(to) {
-                        self.cursor = Some(to);
-                        return Some(t);
-                    }
-                    continue;
-                }
-                self.count_sent(&msg, payload.len());
-                self.cursor = Some(to);
-                return Some(Transmit { to, payload });
-            }
+            let on_news = !self.waits_for(to);
+            self.schedule.drained(to, on_news);
         }
         None
+    }
+
+    /// The next message to `to`, if any.
+    fn next_for(&mut self, to: ReplicaId) -> Option<Transmit> {
+        if let Some(t) = self.next_fragment_or_ack(to) {
+            return Some(t);
+        }
+        while let Some(msg) = self.next_message(to) {
+            let payload = self.encode_for(to, &msg);
+            if payload.len() > self.config.message_bytes_max {
+                // Too large for one message: it goes in fragments (and nothing
+                // else that needs it first goes until it arrived).
+                if !self.start_transfer(to, payload) {
+                    self.metrics.unsendable += 1;
+                } else {
+                    self.count_sent(&msg, 0);
+                }
+                if let Some(t) = self.next_fragment(to) {
+                    return Some(t);
+                }
+                continue;
+            }
+            self.count_sent(&msg, payload.len());
+            return Some(Transmit { to, payload });
+        }
+        None
+    }
+
+    /// Whether `to`, having nothing to send, waits for a message from it (or a tick)
+    /// whatever is buffered meanwhile: something of ours is in flight to it that it
+    /// must answer first, or this leader sends nothing new at all now.
+    fn waits_for(&self, to: ReplicaId) -> bool {
+        let Some(peer) = self.peers.get(&to) else {
+            return true;
+        };
+        self.probing
+            || self.conflict
+            || !peer.may_send_interval()
+            || peer.repair.in_flight()
+            || peer.transfers.sending()
     }
 
     /// A due fragment, or a due fragment acknowledgement, to `to`.
@@ -183,11 +203,14 @@ impl<C: DeltaCrdt> Leader<C> {
             }
         }
         let peer = self.peers.get_mut(&to)?;
-        // A responsive peer gets new deltas at once, after those still in flight
-        // (pipelined); one that stopped acknowledging gets them with the next
+        // A peer with nothing in flight gets new deltas at once; a responsive one with
+        // intervals in flight gets them after those (pipelined), once per tick, and
+        // the deltas buffered meanwhile wait, coalesced, until everything in flight is
+        // acknowledged or the next tick (a hub relaying every write of hundreds of
+        // peers sends each peer a bounded number of intervals per tick, not one per
+        // write); one that stopped acknowledging gets them with the next
         // retransmission (no flood into a partition).
-        let may_send = peer.backoff.prompt() || peer.stream.settled();
-        if head > peer.stream.examined() && !peer.repair.in_flight() && may_send {
+        if head > peer.stream.examined() && !peer.repair.in_flight() && peer.may_send_interval() {
             let start = peer.stream.sent() + 1;
             let exclude = peer.inc().map(|i| (to, i));
             // Leave room for the header and token around the joined deltas.

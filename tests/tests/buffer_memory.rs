@@ -108,8 +108,7 @@ fn run<C: DeltaCrdt>(silent: bool, writes: usize, op: impl Fn(usize) -> C::Op) -
     };
     let mut out = Run::default();
     let ((), stats) = measure(|| {
-        let mut leaders =
-            [1, 2, 3].map(|i| new_leader_with(rid(i), C::default(), config.clone()));
+        let mut leaders = [1, 2, 3].map(|i| new_leader_with(rid(i), C::default(), config.clone()));
         let [writer, healthy, quiet] = &mut leaders;
         writer.add_peer(rid(2)).expect("peer");
         healthy.add_peer(rid(1)).expect("peer");

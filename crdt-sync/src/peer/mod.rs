@@ -46,7 +46,7 @@
 //!
 //! | state | event | next state |
 //! | --- | --- | --- |
-//! | any | interval `sent+1..=end` sent | `sent = end`; `examined = end` (or `head` if cut, `cut` set); token in flight unless cut |
+//! | any | interval `sent+1..=end` sent | `sent = end`; `examined = end` (or `head` if cut, `cut` set); token in flight unless cut; sent behind one in flight: no further one until all is acknowledged or the next tick (new deltas coalesce) |
 //! | any | acknowledgement of `seq > acked` | `acked = seq`, `sent`/`examined` raised to it; after a cut interval `examined = sent`; backoff `Progress`, wait 1 |
 //! | any | repair sent, or deltas the peer lacks are gone from the buffer | `sent = examined = head` |
 //! | nothing in flight, only deltas the peer never needed unacknowledged | tick | `examined = acked`, flush due |
@@ -236,6 +236,14 @@ impl<S> Peer<S> {
         }
     }
 
+    /// Whether new deltas may go out to the peer now: at once if nothing is in flight
+    /// to it; behind intervals in flight only if the peer is responsive (no
+    /// retransmission waited for it in vain) and no interval was pipelined since the
+    /// last tick, so deltas buffered meanwhile coalesce into the next interval.
+    pub(crate) fn may_send_interval(&self) -> bool {
+        self.stream.settled() || (self.backoff.prompt() && self.stream.may_pipeline())
+    }
+
     /// The acknowledgement due, as `(incarnation of the peer, its last delta merged)`.
     pub(crate) fn ack_due(&self) -> Option<(Incarnation, u64)> {
         Some((self.inc()?, self.inbound.ack_due()?))
@@ -258,6 +266,7 @@ impl<S> Peer<S> {
     pub(crate) fn tick(&mut self, head: u64, probing: bool, digest_now: bool) {
         self.probe.tick();
         self.inbound.tick();
+        self.stream.tick();
         self.repair.tick();
         if let Some(previous) = self.identity.tick() {
             self.owe_notice(Some(previous));

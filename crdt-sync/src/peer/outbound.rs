@@ -25,6 +25,10 @@ pub(crate) struct Stream {
     /// The token sent with the last complete interval, and that interval's end: once
     /// the peer acknowledges it, the peer is known to have that token.
     token_in_flight: Option<(u64, VersionVector)>,
+    /// An interval went out behind one in flight (pipelined) since the last tick:
+    /// until everything in flight is acknowledged or the next tick, deltas buffered
+    /// meanwhile wait, coalesced into the next interval.
+    pipelined: bool,
 }
 
 impl Stream {
@@ -36,6 +40,7 @@ impl Stream {
             flush: false,
             cut: false,
             token_in_flight: None,
+            pipelined: false,
         }
     }
 
@@ -59,6 +64,17 @@ impl Stream {
     /// Nothing is in flight: everything sent was acknowledged.
     pub(crate) fn settled(&self) -> bool {
         self.sent == self.acked
+    }
+
+    /// Whether another interval may follow those in flight now: once per tick (see
+    /// `pipelined`).
+    pub(crate) fn may_pipeline(&self) -> bool {
+        !self.pipelined
+    }
+
+    /// A tick: one more interval may be pipelined.
+    pub(crate) fn tick(&mut self) {
+        self.pipelined = false;
     }
 
     fn check(&self) {
@@ -108,6 +124,9 @@ impl Stream {
         debug_assert_eq!(cut, end < head, "a cut interval carries no token");
         self.flush = false;
         self.cut = cut;
+        if !self.settled() {
+            self.pipelined = true;
+        }
         self.sent = end;
         self.examined = if cut { head } else { end };
         if let Some(token) = token {
