@@ -825,6 +825,10 @@ fn a_restart_under_write_load_causes_no_repair_storm() {
         }
     }
     let repairs = net.leader(1).metrics().repairs_sent - repairs_before;
+    println!(
+        "restart under write load: {repairs} repairs, {total_requests} repair requests \
+         ({most_requests} at most in one tick)"
+    );
     assert!(repairs >= 1, "the restarted peer was repaired");
     assert!(repairs <= 3, "{repairs} repairs for one restart");
     assert!(
@@ -895,6 +899,10 @@ fn cost_per_write(delay: u64) -> (f64, f64) {
 fn a_long_round_trip_causes_no_resends_while_acknowledgements_arrive() {
     let (bytes_1, deltas_1) = cost_per_write(1);
     let (bytes_5, deltas_5) = cost_per_write(5);
+    println!(
+        "per write: {bytes_1:.1} B and {deltas_1:.2} intervals at a round trip of 2 ticks, \
+         {bytes_5:.1} B and {deltas_5:.2} at 10 ticks"
+    );
     assert!(
         bytes_5 <= bytes_1 * 1.3,
         "bytes per write: {bytes_1:.1} at delay 1, {bytes_5:.1} at delay 5"
