@@ -17,7 +17,7 @@
 //! body of the payload; an ack is a kind byte and the number.
 
 use super::topology::Topology;
-use super::workload::{Op, Replicated};
+use super::workload::{writers, Op, Replicated};
 use super::{body, unbody, Protocol};
 use crdt_core::ReplicaId;
 use std::collections::VecDeque;
@@ -80,6 +80,8 @@ pub struct Classic<C> {
     peaks: Vec<u64>,
     /// Bytes and messages of intervals, then of acknowledgements.
     kinds: [(u64, u64); 2],
+    /// The writer id of each node (`workload::writers`).
+    writers: Vec<ReplicaId>,
 }
 
 fn varint(out: &mut Vec<u8>, mut v: u64) {
@@ -131,12 +133,14 @@ impl<C: Replicated> Protocol<C> for Classic<C> {
             probe,
             peaks: vec![0; topology.len()],
             kinds: [(0, 0); 2],
+            writers: writers(topology.len()),
         }
     }
 
     fn update(&mut self, node: usize, op: &Op) {
+        let writer = self.writers[node];
         let n = &mut self.nodes[node];
-        let delta = n.state.update(op, ReplicaId::new(node as u64 + 1));
+        let delta = n.state.update(op, writer);
         n.push(delta);
         self.note_peak(node);
     }

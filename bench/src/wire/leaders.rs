@@ -1,9 +1,8 @@
 //! The real thing: one `crdt_sync::Leader` per node, messages handed over in-process.
 
 use super::topology::Topology;
-use super::workload::{Op, Replicated};
+use super::workload::{nonce, replica, Op, Replicated};
 use super::Protocol;
-use crdt_core::ReplicaId;
 use crdt_sync::{Config, Leader};
 
 /// How messages travel within a round.
@@ -57,10 +56,6 @@ impl<C: Replicated, D> core::fmt::Debug for Leaders<C, D> {
     }
 }
 
-fn id(node: usize) -> ReplicaId {
-    ReplicaId::new(node as u64 + 1)
-}
-
 impl<C: Replicated, D> Leaders<C, D> {
     fn note_peaks(&mut self) {
         if self.probe {
@@ -86,9 +81,9 @@ impl<C: Replicated, D: Delivery> Protocol<C> for Leaders<C, D> {
             .enumerate()
             .map(|(node, neighbours)| {
                 let mut leader =
-                    Leader::with_nonce(id(node), C::default(), Config::default(), node as u64 + 1);
+                    Leader::with_nonce(replica(node), C::default(), Config::default(), nonce(node));
                 for &peer in neighbours {
-                    leader.add_peer(id(peer)).expect("a valid peer");
+                    leader.add_peer(replica(peer)).expect("a valid peer");
                 }
                 leader
             })
@@ -130,7 +125,7 @@ impl<C: Replicated, D: Delivery> Protocol<C> for Leaders<C, D> {
                 self.kinds[kind].1 += 1;
                 let to = (t.to.get() - 1) as usize;
                 self.leaders[to]
-                    .receive(id(from), &t.payload)
+                    .receive(replica(from), &t.payload)
                     .expect("no error between honest leaders");
             }
             self.note_peaks();

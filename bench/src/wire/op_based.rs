@@ -3,7 +3,7 @@
 //! clocks, acknowledgements, retransmission buffers) is not counted.
 
 use super::topology::Topology;
-use super::workload::{Op, Replicated};
+use super::workload::{writers, Op, Replicated};
 use super::{body, unbody, Protocol};
 use crdt_core::ReplicaId;
 
@@ -13,6 +13,8 @@ use crdt_core::ReplicaId;
 pub struct OpBased<C> {
     states: Vec<C>,
     pending: Vec<(usize, Vec<u8>)>,
+    /// The writer id of each node (`workload::writers`).
+    writers: Vec<ReplicaId>,
 }
 
 impl<C: Replicated> Protocol<C> for OpBased<C> {
@@ -21,12 +23,13 @@ impl<C: Replicated> Protocol<C> for OpBased<C> {
     fn new(topology: &Topology, _probe: bool) -> Self {
         Self {
             states: vec![C::default(); topology.len()],
+            writers: writers(topology.len()),
             pending: Vec::new(),
         }
     }
 
     fn update(&mut self, node: usize, op: &Op) {
-        let delta = self.states[node].update(op, ReplicaId::new(node as u64 + 1));
+        let delta = self.states[node].update(op, self.writers[node]);
         self.pending.push((node, body(&delta)));
     }
 

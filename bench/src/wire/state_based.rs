@@ -2,7 +2,7 @@
 //! neighbour, which decodes and joins it.
 
 use super::topology::Topology;
-use super::workload::{Op, Replicated};
+use super::workload::{writers, Op, Replicated};
 use super::{body, unbody, Protocol};
 use crdt_core::ReplicaId;
 
@@ -11,6 +11,8 @@ use crdt_core::ReplicaId;
 pub struct StateBased<C> {
     neighbours: Vec<Vec<usize>>,
     states: Vec<C>,
+    /// The writer id of each node (`workload::writers`).
+    writers: Vec<ReplicaId>,
 }
 
 impl<C: Replicated> Protocol<C> for StateBased<C> {
@@ -20,11 +22,12 @@ impl<C: Replicated> Protocol<C> for StateBased<C> {
         Self {
             neighbours: topology.neighbours.clone(),
             states: vec![C::default(); topology.len()],
+            writers: writers(topology.len()),
         }
     }
 
     fn update(&mut self, node: usize, op: &Op) {
-        let _delta = self.states[node].update(op, ReplicaId::new(node as u64 + 1));
+        let _delta = self.states[node].update(op, self.writers[node]);
     }
 
     fn sync_round(&mut self) -> u64 {

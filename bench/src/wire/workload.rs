@@ -22,6 +22,38 @@ pub enum Op {
 /// Keys of the map workload.
 pub const MAP_KEYS: u64 = 1000;
 
+/// Node `node`'s replica id (what `crdt_sync::Leader` is created with).
+#[must_use]
+pub fn replica(node: usize) -> ReplicaId {
+    ReplicaId::new(node as u64 + 1)
+}
+
+/// The nonce node `node`'s leader is created with (`Leader::with_nonce`): fixed, so
+/// runs are deterministic.
+#[must_use]
+pub fn nonce(node: usize) -> u64 {
+    node as u64 + 1
+}
+
+/// The writer id of each of `n` nodes: the id the leader of node `node` writes under
+/// (its first incarnation has a nonce, so it is a 53-bit id derived from the replica id,
+/// like a random replica id a deployment would use). Every protocol writes under these,
+/// so all end in the same state and pay the same bytes for ids.
+#[must_use]
+pub fn writers(n: usize) -> Vec<ReplicaId> {
+    (0..n)
+        .map(|node| {
+            crdt_sync::Leader::with_nonce(
+                replica(node),
+                GCounter::new(),
+                crdt_sync::Config::default(),
+                nonce(node),
+            )
+            .writer_id()
+        })
+        .collect()
+}
+
 /// A replicated type the workloads can drive.
 pub trait Replicated: DeltaCrdt {
     /// Applies `op` on behalf of `replica` and returns the delta.
