@@ -70,8 +70,10 @@
 //! [`DeltaCrdt::delta_since`]: crate::DeltaCrdt::delta_since
 
 mod delta;
+mod dot_index;
 mod entry;
 mod hash;
+mod keys;
 mod mutate;
 mod value;
 
@@ -82,12 +84,12 @@ pub(crate) use entry::Entry;
 pub(crate) use value::{LwwWrite, Payload};
 
 use crate::codec::Invalid;
-use crate::dot_store::ChunkMap;
 use crate::{CausalContext, Crdt, Dot, ReplicaId};
 use core::fmt;
 use core::ops::Bound;
+use dot_index::DotIndex;
+use keys::{ChunkId, Keys, Moved};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 // An entry of one dot holds it inline with its payload; the memory figure of a key
 // depends on the payload's size.
@@ -104,12 +106,12 @@ const _: () = assert!(core::mem::size_of::<Payload>() <= 24);
 ///   minus the live dots.
 #[derive(Clone, Default)]
 pub struct Keyspace {
-    entries: ChunkMap<Arc<str>, Entry>,
+    entries: Keys,
     ctx: CausalContext,
     /// The dots of `ctx` that are not live.
     removed: CausalContext,
-    /// Every live dot's key (sharing the entry's key): writer, then dot counter.
-    index: BTreeMap<ReplicaId, ChunkMap<u64, Arc<str>>>,
+    /// Every live dot's chunk of `entries`.
+    index: DotIndex,
     /// The wrapping sum of every live dot's hash (see [`Keyspace::state_hash`]).
     live_hash: u64,
 }
@@ -119,10 +121,10 @@ impl Keyspace {
     #[must_use]
     pub const fn new() -> Self {
         Self {
-            entries: ChunkMap::new(),
+            entries: Keys::new(),
             ctx: CausalContext::new(),
             removed: CausalContext::new(),
-            index: BTreeMap::new(),
+            index: DotIndex::new(),
             live_hash: 0,
         }
     }
@@ -160,7 +162,7 @@ impl Keyspace {
 
     /// The keys present, ascending.
     pub fn keys(&self) -> impl DoubleEndedIterator<Item = &str> + ExactSizeIterator + '_ {
-        self.entries.keys().map(|k| &**k)
+        self.entries.iter().map(|(k, _)| k)
     }
 
     /// The keys and values within `(start, end)`, in key order. O(log keys) to start,
@@ -170,40 +172,29 @@ impl Keyspace {
         start: Bound<&'a str>,
         end: Bound<&'a str>,
     ) -> impl DoubleEndedIterator<Item = (&'a str, Value)> + 'a {
-        self.entries
-            .range::<str>(start, end)
-            .map(|(k, e)| (&**k, read(e)))
+        self.entries.range(start, end).map(|(k, e)| (k, read(e)))
     }
 
     /// The keys starting with `prefix` and their values, in key order. O(log keys) to
     /// start, then O(size of each entry) per key.
     pub fn prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, Value)> + 'a {
         self.entries
-            .range::<str>(Bound::Included(prefix), Bound::Unbounded)
+            .range(Bound::Included(prefix), Bound::Unbounded)
             .take_while(move |(k, _)| k.starts_with(prefix))
-            .map(|(k, e)| (&**k, read(e)))
+            .map(|(k, e)| (k, read(e)))
     }
 
     /// An upper bound of the heap this keyspace holds (see
     /// [`DeltaCrdt::heap_bytes`](crate::DeltaCrdt::heap_bytes)): the key map (its
-    /// chunks and their B-tree index, each key's shared allocation counted once, each
-    /// entry's dots and payloads), the dot index (a B-tree of writers, each a chunked
-    /// map from dot counters to keys it shares), and both contexts. O(keys + live
-    /// dots + writers).
+    /// chunks, their slab and B-tree, each key's bytes, each entry's dots and
+    /// payloads), the dot index (a B-tree of writers, each a chunked map of runs of
+    /// dots), and both contexts. O(keys + live dots + writers).
     #[must_use]
     pub fn heap_bytes(&self) -> usize {
-        let keys = self.entries.heap_bytes(
-            |k, e| crate::memory::arc_str(k.len()) + e.heap_bytes(),
-            |_| 0,
-        );
-        let index =
-            crate::memory::btree_nodes::<ReplicaId, ChunkMap<u64, Arc<str>>>(self.index.len())
-                + self
-                    .index
-                    .values()
-                    .map(|m| m.heap_bytes(|_, _| 0, |_| 0))
-                    .sum::<usize>();
-        keys + index + self.ctx.heap_bytes() + self.removed.heap_bytes()
+        self.entries.heap_bytes()
+            + self.index.heap_bytes()
+            + self.ctx.heap_bytes()
+            + self.removed.heap_bytes()
     }
 
     /// Every dot this keyspace has seen, including those of removed values and keys.
@@ -216,13 +207,13 @@ impl Keyspace {
     pub fn dots(&self) -> impl Iterator<Item = (&str, Dot)> + '_ {
         self.entries
             .iter()
-            .flat_map(|(k, e)| e.iter().map(move |(_, d)| (&**k, *d)))
+            .flat_map(|(k, e)| e.iter().map(move |(_, d)| (k, *d)))
     }
 
     /// The number of live dots (writes that are still part of a value).
     #[must_use]
     pub fn live_dot_count(&self) -> usize {
-        self.index.values().map(ChunkMap::len).sum()
+        self.index.len()
     }
 
     /// Checks every invariant the type documents (O(n log n): for tests and fuzzers;
@@ -234,11 +225,27 @@ impl Keyspace {
         let rebuilt = Self::from_parts(
             self.entries
                 .iter()
-                .map(|(k, e)| (k.clone(), e.clone()))
+                .map(|(k, e)| (Box::from(k), e.clone()))
                 .collect(),
             self.ctx.clone(),
         )?;
-        if rebuilt.index != self.index {
+        if !self.entries.layout_is_valid() {
+            return Err(Invalid::Inconsistent(
+                "the keyspace's chunks of keys are not laid out as documented",
+            ));
+        }
+        let mut dots = 0usize;
+        for (id, items) in self.entries.chunks() {
+            for (_, entry) in items {
+                dots += entry.len();
+                if entry.iter().any(|(_, d)| self.index.get(*d) != Some(id)) {
+                    return Err(Invalid::Inconsistent(
+                        "the keyspace's dot index differs from its entries",
+                    ));
+                }
+            }
+        }
+        if dots != self.index.len() || !self.index.runs_are_valid() {
             return Err(Invalid::Inconsistent(
                 "the keyspace's dot index differs from its entries",
             ));
@@ -262,11 +269,10 @@ impl Keyspace {
     /// # Errors
     /// The first violated invariant.
     pub(crate) fn from_parts(
-        entries: Vec<(Arc<str>, Entry)>,
+        entries: Vec<(Box<str>, Entry)>,
         ctx: CausalContext,
     ) -> Result<Self, Invalid> {
         let mut live_hash = 0u64;
-        let mut live: Vec<(Dot, Arc<str>)> = Vec::new();
         for (i, (key, entry)) in entries.iter().enumerate() {
             if key.len() > KEY_BYTES_MAX {
                 return Err(Invalid::Inconsistent("a key is longer than KEY_BYTES_MAX"));
@@ -284,113 +290,90 @@ impl Keyspace {
                 if !ctx.contains(dot) {
                     return Err(Invalid::DotOutsideContext);
                 }
-                live.push((*dot, key.clone()));
                 live_hash = live_hash.wrapping_add(hash::dot_hash(key, *dot, payload));
             }
         }
+        let entries = Keys::from_sorted(entries);
+        let mut live: Vec<(Dot, ChunkId)> = entries
+            .chunks()
+            .flat_map(|(id, items)| {
+                items
+                    .iter()
+                    .flat_map(move |(_, e)| e.iter().map(move |(_, d)| (*d, id)))
+            })
+            .collect();
         live.sort_unstable_by_key(|(dot, _)| *dot);
         if live.windows(2).any(|w| w[0].0 == w[1].0) {
             return Err(Invalid::DuplicateDot);
         }
         let dots: Vec<Dot> = live.iter().map(|(dot, _)| *dot).collect();
-        let mut index = BTreeMap::new();
-        let mut rest = live.into_iter().peekable();
-        while let Some((first, key)) = rest.next() {
-            let writer = first.replica();
-            let mut of_writer = vec![(first.counter(), key)];
-            while let Some((dot, key)) = rest.next_if(|(d, _)| d.replica() == writer) {
-                of_writer.push((dot.counter(), key));
-            }
-            index.insert(writer, ChunkMap::from_sorted(of_writer));
-        }
         Ok(Self {
-            entries: ChunkMap::from_sorted(entries),
+            entries,
             removed: ctx.without_sorted(&dots),
             ctx,
-            index,
+            index: DotIndex::from_sorted(live),
             live_hash,
         })
     }
 
     /// The entries, by key (for the codec).
     pub(crate) fn entries(&self) -> impl ExactSizeIterator<Item = (&str, &Entry)> + '_ {
-        self.entries.iter().map(|(k, e)| (&**k, e))
+        self.entries.iter()
     }
 
-    /// The payload of the live dot `dot`, with its key.
-    fn live(&self, dot: Dot) -> Option<(&Arc<str>, &Payload)> {
-        let key = self.index.get(&dot.replica())?.get(&dot.counter())?;
-        let entry = self.entries.get(key)?;
-        let i = entry.binary_search_by(|(_, d)| d.cmp(&dot)).ok()?;
+    /// The payload of the live dot `dot`, with its key. O(log live dots + 64 × log of
+    /// the entries of its chunk).
+    fn live(&self, dot: Dot) -> Option<(&str, &Payload)> {
+        let id = self.index.get(dot)?;
+        let (key, entry, i) = self.entries.find(id, dot)?;
         Some((key, &entry[i].0))
     }
 
     /// Makes `dot` live under `key` (the caller checked it is unseen).
-    fn insert_live(&mut self, key: &Arc<str>, dot: Dot, payload: Payload) {
+    fn insert_live(&mut self, key: &str, dot: Dot, payload: Payload) {
         let added = hash::dot_hash(key, dot, &payload);
-        // One search of the keys when the key is present, two when it is new.
-        let stored = match self.entries.get_key_value_mut(&**key) {
-            Some((stored, entry)) => {
-                match entry.binary_search_by(|(_, d)| d.cmp(&dot)) {
-                    Ok(i) => {
-                        let old = core::mem::replace(&mut entry[i].0, payload);
-                        let dropped = hash::dot_hash(key, dot, &old);
-                        self.live_hash = self.live_hash.wrapping_sub(dropped);
-                    }
-                    Err(i) => entry.insert(i, (payload, dot)),
-                }
-                stored.clone()
+        let mut moved = Vec::new();
+        let (id, entry) = self.entries.upsert(key, &mut moved);
+        match entry.binary_search_by(|(_, d)| d.cmp(&dot)) {
+            Ok(i) => {
+                let old = core::mem::replace(&mut entry[i].0, payload);
+                let dropped = hash::dot_hash(key, dot, &old);
+                self.live_hash = self.live_hash.wrapping_sub(dropped);
             }
-            None => {
-                let mut entry = Entry::new();
-                entry.push((payload, dot));
-                self.entries.insert(key.clone(), entry);
-                key.clone()
-            }
-        };
+            Err(i) => entry.insert(i, (payload, dot)),
+        }
         self.live_hash = self.live_hash.wrapping_add(added);
-        self.index
-            .entry(dot.replica())
-            .or_default()
-            .insert(dot.counter(), stored);
+        self.repoint(&moved);
+        self.index.insert(dot, id);
     }
 
     /// Drops the live dot `dot` from its key (and the key if that was its last dot).
     fn drop_live(&mut self, dot: Dot) {
-        let Some(per_writer) = self.index.get_mut(&dot.replica()) else {
+        let Some(id) = self.index.remove(dot) else {
             return;
         };
-        let Some(key) = per_writer.remove(&dot.counter()) else {
-            return;
-        };
-        if per_writer.is_empty() {
-            self.index.remove(&dot.replica());
+        let mut moved = Vec::new();
+        if let Some(dropped) = self.entries.remove_dot(id, dot, &mut moved, hash::dot_hash) {
+            self.live_hash = self.live_hash.wrapping_sub(dropped);
         }
-        if let Some(entry) = self.entries.get_mut(&*key) {
-            if let Ok(i) = entry.binary_search_by(|(_, d)| d.cmp(&dot)) {
-                let (payload, _) = entry.remove(i);
-                let dropped = hash::dot_hash(&key, dot, &payload);
-                self.live_hash = self.live_hash.wrapping_sub(dropped);
-            }
-            if entry.is_empty() {
-                self.entries.remove(&*key);
+        self.repoint(&moved);
+    }
+
+    /// Points the index at the new chunk of each key that moved.
+    fn repoint(&mut self, moved: &[Moved]) {
+        for m in moved {
+            let items = self.entries.chunk(m.id);
+            for (_, entry) in items.get(m.from..).unwrap_or_default() {
+                for (_, dot) in entry {
+                    self.index.insert(*dot, m.id);
+                }
             }
         }
     }
 
     /// The live dots of `self` inside the runs of `ctx`, ascending.
     fn live_within(&self, ctx: &CausalContext) -> Vec<Dot> {
-        let mut out = Vec::new();
-        for (r, first, last) in ctx.runs() {
-            if let Some(per_writer) = self.index.get(&r) {
-                out.extend(
-                    per_writer
-                        .range(Bound::Included(&first), Bound::Included(&last))
-                        .filter_map(|(c, _)| Dot::try_new(r, *c)),
-                );
-            }
-        }
-        out
+        self.index.within(ctx)
     }
 }
 
@@ -490,9 +473,8 @@ impl Crdt for Keyspace {
             let mut all = dropped.clone();
             for dot in &dropped {
                 if let Some((key, payload)) = self.live(*dot) {
-                    if !matches!(payload, Payload::OrSet(_)) && !other.entries.contains_key(&**key)
-                    {
-                        if let Some(entry) = self.entries.get(&**key) {
+                    if !matches!(payload, Payload::OrSet(_)) && !other.entries.contains_key(key) {
+                        if let Some(entry) = self.entries.get(key) {
                             all.extend(entry.iter().map(|(_, d)| *d));
                         }
                     }
@@ -511,7 +493,7 @@ impl Crdt for Keyspace {
             self.drop_live(dot);
         }
         // 2. Live dots there that this side has not seen.
-        for (key, entry) in &other.entries {
+        for (key, entry) in other.entries.iter() {
             for (payload, dot) in entry {
                 if !self.ctx.contains(dot) {
                     self.insert_live(key, *dot, payload.clone());
