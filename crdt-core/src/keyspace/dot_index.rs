@@ -39,6 +39,74 @@ fn run_at(runs: &Runs, c: u64) -> Option<(u64, Run)> {
         .map(|(s, r)| (*s, *r))
 }
 
+/// Points counters `a ..= b`, all within the run `(s, run)` of another chunk, at
+/// `chunk`: the run keeps what lies outside them, a new run holds them.
+fn assign_within(runs: &mut Runs, (s, run): (u64, Run), a: u64, b: u64, chunk: ChunkId) {
+    let end = s + (u64::from(run.len) - 1);
+    let len = u32::try_from(b - a + 1).unwrap_or(u32::MAX);
+    let new = Run { len, chunk };
+    if s < a {
+        if let Some(r) = runs.get_mut(&s) {
+            r.len = u32::try_from(a - s).unwrap_or(u32::MAX);
+        }
+        runs.insert(a, new);
+    } else if let Some(r) = runs.get_mut(&a) {
+        *r = new;
+    }
+    if end > b {
+        let len = u32::try_from(end - b).unwrap_or(u32::MAX);
+        runs.insert(
+            b + 1,
+            Run {
+                len,
+                chunk: run.chunk,
+            },
+        );
+    }
+    // A neighbour in `chunk` can only adjoin where the old run did not continue.
+    if s == a || end == b {
+        coalesce(runs, a, s == a, end == b);
+    }
+}
+
+/// Joins the run starting at `s` with the runs just before (if `left`) and after (if
+/// `right`) it if they are adjacent and in the same chunk (and the joined length fits).
+fn coalesce(runs: &mut Runs, s: u64, left: bool, right: bool) {
+    let Some(mut run) = runs.get(&s).copied() else {
+        return;
+    };
+    let (mut start, mut joined) = (s, false);
+    let before = if left {
+        runs.range(Bound::Unbounded, Bound::Excluded(&s))
+            .next_back()
+            .map(|(p, r)| (*p, *r))
+    } else {
+        None
+    };
+    if let Some((p, prev)) = before {
+        if let Some(len) = prev.len.checked_add(run.len) {
+            if prev.chunk == run.chunk && s - p == u64::from(prev.len) {
+                runs.remove(&s);
+                (run.len, start, joined) = (len, p, true);
+            }
+        }
+    }
+    let next_start = start.checked_add(u64::from(run.len)).filter(|_| right);
+    if let Some((n, next)) = next_start.and_then(|n| runs.get(&n).map(|r| (n, *r))) {
+        if let Some(len) = run.len.checked_add(next.len) {
+            if next.chunk == run.chunk {
+                runs.remove(&n);
+                (run.len, joined) = (len, true);
+            }
+        }
+    }
+    if joined {
+        if let Some(r) = runs.get_mut(&start) {
+            *r = run;
+        }
+    }
+}
+
 impl DotIndex {
     /// No dots.
     pub(crate) const fn new() -> Self {
@@ -92,21 +160,22 @@ impl DotIndex {
 
     /// Indexes `dot` in `chunk` (re-points it if indexed elsewhere).
     pub(crate) fn insert(&mut self, dot: Dot, chunk: ChunkId) {
-        match self.get(dot) {
-            Some(at) if at == chunk => return,
-            Some(_) => {
-                self.remove(dot);
-            }
-            None => {}
-        }
-        self.len += 1;
         let c = dot.counter();
         let runs = self.writers.entry(dot.replica()).or_default();
-        // The run ending just below `c` and the one starting just above, if in `chunk`.
-        let before = runs
+        let below = runs
             .range(Bound::Unbounded, Bound::Included(&c))
             .next_back()
-            .map(|(s, r)| (*s, *r))
+            .map(|(s, r)| (*s, *r));
+        if let Some((s, run)) = below.filter(|(s, r)| c - s < u64::from(r.len)) {
+            // Indexed already: re-pointed if elsewhere.
+            if run.chunk != chunk {
+                assign_within(runs, (s, run), c, c, chunk);
+            }
+            return;
+        }
+        self.len += 1;
+        // The run ending just below `c` and the one starting just above, if in `chunk`.
+        let before = below
             .filter(|(s, r)| r.chunk == chunk && r.len < u32::MAX && c - s == u64::from(r.len));
         let after = c
             .checked_add(1)
@@ -135,6 +204,79 @@ impl DotIndex {
             }
         }
         runs.insert(c, Run { len: 1, chunk });
+    }
+
+    /// Re-points `dots` (ascending, each indexed) to `chunk`: one range update per
+    /// run of consecutive counters among them, so the dots of keys that moved together
+    /// cost O(runs they form × (log dots + 64)), not one update each.
+    pub(crate) fn assign_sorted(&mut self, dots: &[Dot], chunk: ChunkId) {
+        let mut rest = dots;
+        while let Some((first, tail)) = rest.split_first() {
+            let (w, a) = (first.replica(), first.counter());
+            let n = tail
+                .iter()
+                .zip(1u64..)
+                .take_while(|(d, k)| {
+                    d.replica() == w
+                        && a.checked_add(*k) == Some(d.counter())
+                        && *k < u64::from(u32::MAX)
+                })
+                .count();
+            self.assign_run(w, a, a + n as u64, chunk);
+            rest = &tail[n..];
+        }
+    }
+
+    /// Points counters `a ..= b` of writer `w` (`b - a < u32::MAX`) at `chunk`.
+    fn assign_run(&mut self, w: ReplicaId, a: u64, b: u64, chunk: ChunkId) {
+        let runs = self.writers.entry(w).or_default();
+        let at = run_at(runs, a);
+        if let Some((s, run)) = at {
+            let end = s + (u64::from(run.len) - 1);
+            if end >= b {
+                // One run holds them all (keys that moved together): trim it in place.
+                if run.chunk != chunk {
+                    assign_within(runs, (s, run), a, b, chunk);
+                }
+                return;
+            }
+        }
+        let start = at.map_or(a, |(s, _)| s);
+        let overlapping: Vec<(u64, Run)> = runs
+            .range(Bound::Included(&start), Bound::Included(&b))
+            .filter(|(s, r)| **s + (u64::from(r.len) - 1) >= a)
+            .map(|(s, r)| (*s, *r))
+            .collect();
+        let mut covered = 0u64;
+        for (s, run) in overlapping {
+            let end = s + (u64::from(run.len) - 1);
+            runs.remove(&s);
+            if s < a {
+                let len = u32::try_from(a - s).unwrap_or(u32::MAX);
+                runs.insert(
+                    s,
+                    Run {
+                        len,
+                        chunk: run.chunk,
+                    },
+                );
+            }
+            if end > b {
+                let len = u32::try_from(end - b).unwrap_or(u32::MAX);
+                runs.insert(
+                    b + 1,
+                    Run {
+                        len,
+                        chunk: run.chunk,
+                    },
+                );
+            }
+            covered += end.min(b) - s.max(a) + 1;
+        }
+        let len = u32::try_from(b - a + 1).unwrap_or(u32::MAX);
+        runs.insert(a, Run { len, chunk });
+        self.len += usize::try_from(b - a + 1 - covered).unwrap_or(0);
+        coalesce(runs, a, true, true);
     }
 
     /// Drops `dot`; returns its chunk if it was indexed.
@@ -257,6 +399,39 @@ mod tests {
         }
         let writers: BTreeSet<ReplicaId> = model.keys().map(|d| d.replica()).collect();
         assert_eq!(index.writers.len(), writers.len());
+    }
+
+    #[test]
+    fn re_pointing_sorted_dots_matches_re_pointing_each() {
+        let mut x = 0x1234_5678_9ABC_DEF1u64;
+        for _ in 0..300 {
+            let mut index = DotIndex::new();
+            let mut model: BTreeMap<Dot, ChunkId> = BTreeMap::new();
+            for _ in 0..60 {
+                x = x
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                let dot = Dot::new(ReplicaId::new((x >> 62) % 2), 1 + (x >> 20) % 40);
+                let chunk = ((x >> 40) % 3) as ChunkId;
+                index.insert(dot, chunk);
+                model.insert(dot, chunk);
+            }
+            let picked: Vec<Dot> = model
+                .keys()
+                .filter(|d| (d.counter() ^ (x >> 7)) % 3 != 0)
+                .copied()
+                .collect();
+            index.assign_sorted(&picked, 9);
+            for d in &picked {
+                model.insert(*d, 9);
+            }
+            assert!(index.runs_are_valid());
+            assert_eq!(index.len(), model.len());
+            assert!(model.iter().all(|(d, c)| index.get(*d) == Some(*c)));
+            let rebuilt = DotIndex::from_sorted(model.iter().map(|(d, c)| (*d, *c)));
+            let runs = |i: &DotIndex| i.writers.values().map(ChunkMap::len).sum::<usize>();
+            assert_eq!(runs(&index), runs(&rebuilt), "runs are maximal");
+        }
     }
 
     #[test]

@@ -28,6 +28,10 @@ pub(crate) type ChunkId = u32;
 /// One key and its live dots.
 pub(crate) type Item = (Box<str>, Entry);
 
+// A key's slot in its chunk: the key pointer and the entry (the keyspace's memory
+// notes depend on it).
+const _: () = assert!(core::mem::size_of::<Item>() <= 56);
+
 /// Keys that changed chunk: `chunk(id)[from..]` (the keyspace re-points their dots).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Moved {

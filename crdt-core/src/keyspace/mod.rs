@@ -37,19 +37,27 @@
 //!   of the other types), as does a delete.
 //!
 //! # Cost
-//! Keys live in an ordered map of sorted chunks (the OR-Set's chunked store: up to 64
-//! entries per chunk under a B-tree on each chunk's first key), and an index maps each
-//! live dot to its key (per writer, the same chunked map from dot counter to key).
-//! Both take O(log keys + 64) per lookup, insert or remove. A second context,
-//! `removed`, holds the dots seen but no longer live (the context minus the live dots,
-//! kept as runs; it only grows and joins by union, like the context, and is rebuilt
-//! rather than encoded).
-//! - a write or delete: O(log keys + size of the key's entry); its delta names one key;
-//! - merging a delta of `d` live dots whose removals form `k` runs: O((d + k + dropped)
-//!   × log keys) plus the contexts' merge, independent of the number of keys;
-//! - [`DeltaCrdt::delta_since`]: O((m + 1) × log keys) for the `m` live dots the
-//!   remote lacks, plus the runs of the context and of `removed` (removals cannot be
-//!   narrowed further from a context-only summary: the remote may hold any dot this
+//! Keys live in sorted chunks of up to 64 (each key and its entry held once, in its
+//! chunk), each chunk in a slot of a slab whose position is the chunk's stable id,
+//! under a B-tree on each chunk's first key. An index maps each live dot to the id of
+//! the chunk holding its key: per writer, an ordered map of *runs* of consecutive dot
+//! counters whose keys share a chunk. Finding a key, a dot's chunk, or a dot in its
+//! chunk each takes O(log keys + 64) (in a chunk, a binary search of each entry's
+//! dots). When an insert splits a full chunk, the half with fewer dots moves to a new
+//! slot and the index re-points its dots; when a remove leaves a chunk under 16 keys it
+//! merges into a neighbour, whose new keys are re-pointed the same way (at most once
+//! per 32 key inserts or 16 key removals in a chunk: amortized O(log keys) per key
+//! for keys of a few dots). A second context, `removed`, holds the dots seen but no
+//! longer live (the context minus the live dots, kept as runs; it only grows and joins
+//! by union, like the context, and is rebuilt rather than encoded).
+//! - a write or delete: O(log keys + 64 + size of the key's entry); its delta names
+//!   one key;
+//! - merging a delta of `d` live dots whose removals form `k` runs: O((d + k +
+//!   dropped) × (log keys + 64)) plus the contexts' merge and the amortized chunk
+//!   splits and merges above, independent of the number of keys;
+//! - [`DeltaCrdt::delta_since`]: O((m + 1) × (log keys + 64)) for the `m` live dots
+//!   the remote lacks, plus the runs of the context and of `removed` (removals cannot
+//!   be narrowed further from a context-only summary: the remote may hold any dot this
 //!   replica removed; `removed` has at most one run per live dot or context gap, per
 //!   writer, and is one run per writer when old writes are superseded in order).
 //!
@@ -59,13 +67,18 @@
 //!
 //! # Memory
 //! A key with one live dot (a counter written by one replica, a one-element set)
-//! costs, on 64-bit targets, besides its key's bytes: the key's shared allocation
-//! header (16 bytes, and padding to 8), its slot in the key map (the key pointer, 16,
-//! and the entry with its one dot inline, 40: payload 24, dot 16), its slot in the dot
-//! index (counter 8, key pointer 16), and about 2 bytes of chunk index. That is about
-//! 100 bytes, 92 beyond a counter's 8-byte value (`bench_table` measures it; a set's
-//! element is a separate allocation). Ascending writes leave chunks full; random
-//! inserts split full chunks in halves, so slots can take up to twice their size.
+//! costs, on 64-bit targets, besides its key's bytes (an exact allocation): its slot in
+//! its chunk, 56 bytes (the key pointer, 16, and the entry with its one dot inline, 40:
+//! payload 24, dot 16), its share of its chunk's overhead (a slab slot, a B-tree entry
+//! and a copy of the chunk's first key: about 1.5 bytes per key in full chunks), and
+//! its share of an index run (16 bytes). Keys written in ascending order by one writer
+//! fill each chunk with consecutive dots, one run per 64 keys: about 58 bytes per key,
+//! 50 beyond a counter's 8-byte value, 58 beyond a one-element set's element (the
+//! element is an exact allocation of its own; `bench_table` measures both). Keys
+//! written in random order take one run per dot (16 bytes) and split full chunks in
+//! halves, which leaves chunks about three quarters full: about 97 bytes beyond a
+//! counter's value and 105 beyond a one-element set's element (the set 74 once
+//! decoded, as the decoder packs chunks full).
 //!
 //! [`DeltaCrdt::delta_since`]: crate::DeltaCrdt::delta_since
 
@@ -362,12 +375,13 @@ impl Keyspace {
     /// Points the index at the new chunk of each key that moved.
     fn repoint(&mut self, moved: &[Moved]) {
         for m in moved {
-            let items = self.entries.chunk(m.id);
-            for (_, entry) in items.get(m.from..).unwrap_or_default() {
-                for (_, dot) in entry {
-                    self.index.insert(*dot, m.id);
-                }
-            }
+            let items = self.entries.chunk(m.id).get(m.from..).unwrap_or_default();
+            let mut dots: smallvec::SmallVec<[Dot; 32]> = items
+                .iter()
+                .flat_map(|(_, e)| e.iter().map(|(_, d)| *d))
+                .collect();
+            dots.sort_unstable();
+            self.index.assign_sorted(&dots, m.id);
         }
     }
 
