@@ -7,7 +7,6 @@
 //! | structure | counted |
 //! |---|---|
 //! | vectors, small vectors once spilled, boxed slices, `String`s | their capacity (exact) |
-//! | `Arc<str>` | 16 bytes of reference counts plus the bytes, rounded up to 8 (exact) |
 //! | `BTreeMap<K, V>` / `BTreeSet<K>` | its nodes, bounded from above (below) |
 //! | element values (`WireValue`) | [`WireValue::heap_bytes`](crate::codec::WireValue::heap_bytes) |
 //!
@@ -64,12 +63,6 @@ pub(crate) fn small_vec<A: smallvec::Array>(v: &smallvec::SmallVec<A>) -> usize 
     }
 }
 
-/// The allocation of an `Arc<str>` of `len` bytes (two reference counts, then the
-/// bytes, rounded up to the counts' alignment).
-pub(crate) const fn arc_str(len: usize) -> usize {
-    (2 * size_of::<usize>() + len).next_multiple_of(size_of::<usize>())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,8 +78,5 @@ mod tests {
         let big = btree_nodes::<u64, ()>(100_000);
         // Between one full leaf per 11 entries and one per 5 (16 + 88 = 104 bytes).
         assert!(big > 100_000 / 11 * 104 && big < 100_000 / 4 * 104);
-        assert_eq!(arc_str(0), 16);
-        assert_eq!(arc_str(1), 24);
-        assert_eq!(arc_str(8), 24);
     }
 }

@@ -9,8 +9,7 @@ impl Keyspace {
         let mut out = Keyspace::new();
         for dot in live {
             if let Some((key, payload)) = self.live(*dot) {
-                let (key, payload) = (key.clone(), payload.clone());
-                out.insert_live(&key, *dot, payload);
+                out.insert_live(key, *dot, payload.clone());
             }
         }
         out.removed = ctx.without_sorted(live);
@@ -76,7 +75,7 @@ impl DeltaCrdt for Keyspace {
         }
         let mut fresh: Vec<Dot> = Vec::new();
         let mut novel = Keyspace::new();
-        for (key, entry) in &delta.entries {
+        for (key, entry) in delta.entries.iter() {
             for (payload, dot) in entry {
                 if !self.ctx.contains(dot) {
                     fresh.push(*dot);
@@ -103,7 +102,7 @@ impl DeltaCrdt for Keyspace {
     fn concurrent_discards(&self, incoming: &Self) -> u64 {
         let lww = |p: &Payload| matches!(p, Payload::Lww(_));
         let mut hidden = 0u64;
-        for (key, theirs) in &incoming.entries {
+        for (key, theirs) in incoming.entries.iter() {
             let new = theirs
                 .iter()
                 .filter(|(p, d)| lww(p) && !self.ctx.contains(d))

@@ -37,19 +37,27 @@
 //!   of the other types), as does a delete.
 //!
 //! # Cost
-//! Keys live in an ordered map of sorted chunks (the OR-Set's chunked store: up to 64
-//! entries per chunk under a B-tree on each chunk's first key), and an index maps each
-//! live dot to its key (per writer, the same chunked map from dot counter to key).
-//! Both take O(log keys + 64) per lookup, insert or remove. A second context,
-//! `removed`, holds the dots seen but no longer live (the context minus the live dots,
-//! kept as runs; it only grows and joins by union, like the context, and is rebuilt
-//! rather than encoded).
-//! - a write or delete: O(log keys + size of the key's entry); its delta names one key;
-//! - merging a delta of `d` live dots whose removals form `k` runs: O((d + k + dropped)
-//!   × log keys) plus the contexts' merge, independent of the number of keys;
-//! - [`DeltaCrdt::delta_since`]: O((m + 1) × log keys) for the `m` live dots the
-//!   remote lacks, plus the runs of the context and of `removed` (removals cannot be
-//!   narrowed further from a context-only summary: the remote may hold any dot this
+//! Keys live in sorted chunks of up to 64 (each key and its entry held once, in its
+//! chunk), each chunk in a slot of a slab whose position is the chunk's stable id,
+//! under a B-tree on each chunk's first key. An index maps each live dot to the id of
+//! the chunk holding its key: per writer, an ordered map of *runs* of consecutive dot
+//! counters whose keys share a chunk. Finding a key, a dot's chunk, or a dot in its
+//! chunk each takes O(log keys + 64) (in a chunk, a binary search of each entry's
+//! dots). When an insert splits a full chunk, the half with fewer dots moves to a new
+//! slot and the index re-points its dots; when a remove leaves a chunk under 16 keys it
+//! merges into a neighbour, whose new keys are re-pointed the same way (at most once
+//! per 32 key inserts or 16 key removals in a chunk: amortized O(log keys) per key
+//! for keys of a few dots). A second context, `removed`, holds the dots seen but no
+//! longer live (the context minus the live dots, kept as runs; it only grows and joins
+//! by union, like the context, and is rebuilt rather than encoded).
+//! - a write or delete: O(log keys + 64 + size of the key's entry); its delta names
+//!   one key;
+//! - merging a delta of `d` live dots whose removals form `k` runs: O((d + k +
+//!   dropped) × (log keys + 64)) plus the contexts' merge and the amortized chunk
+//!   splits and merges above, independent of the number of keys;
+//! - [`DeltaCrdt::delta_since`]: O((m + 1) × (log keys + 64)) for the `m` live dots
+//!   the remote lacks, plus the runs of the context and of `removed` (removals cannot
+//!   be narrowed further from a context-only summary: the remote may hold any dot this
 //!   replica removed; `removed` has at most one run per live dot or context gap, per
 //!   writer, and is one run per writer when old writes are superseded in order).
 //!
@@ -59,19 +67,26 @@
 //!
 //! # Memory
 //! A key with one live dot (a counter written by one replica, a one-element set)
-//! costs, on 64-bit targets, besides its key's bytes: the key's shared allocation
-//! header (16 bytes, and padding to 8), its slot in the key map (the key pointer, 16,
-//! and the entry with its one dot inline, 40: payload 24, dot 16), its slot in the dot
-//! index (counter 8, key pointer 16), and about 2 bytes of chunk index. That is about
-//! 100 bytes, 92 beyond a counter's 8-byte value (`bench_table` measures it; a set's
-//! element is a separate allocation). Ascending writes leave chunks full; random
-//! inserts split full chunks in halves, so slots can take up to twice their size.
+//! costs, on 64-bit targets, besides its key's bytes (an exact allocation): its slot in
+//! its chunk, 56 bytes (the key pointer, 16, and the entry with its one dot inline, 40:
+//! payload 24, dot 16), its share of its chunk's overhead (a slab slot, a B-tree entry
+//! and a copy of the chunk's first key: about 1.5 bytes per key in full chunks), and
+//! its share of an index run (16 bytes). Keys written in ascending order by one writer
+//! fill each chunk with consecutive dots, one run per 64 keys: about 58 bytes per key,
+//! 50 beyond a counter's 8-byte value, 58 beyond a one-element set's element (the
+//! element is an exact allocation of its own; `bench_table` measures both). Keys
+//! written in random order take one run per dot (16 bytes) and split full chunks in
+//! halves, which leaves chunks about three quarters full: about 97 bytes beyond a
+//! counter's value and 105 beyond a one-element set's element (the set 74 once
+//! decoded, as the decoder packs chunks full).
 //!
 //! [`DeltaCrdt::delta_since`]: crate::DeltaCrdt::delta_since
 
 mod delta;
+mod dot_index;
 mod entry;
 mod hash;
+mod keys;
 mod mutate;
 mod value;
 
@@ -82,12 +97,12 @@ pub(crate) use entry::Entry;
 pub(crate) use value::{LwwWrite, Payload};
 
 use crate::codec::Invalid;
-use crate::dot_store::ChunkMap;
 use crate::{CausalContext, Crdt, Dot, ReplicaId};
 use core::fmt;
 use core::ops::Bound;
+use dot_index::DotIndex;
+use keys::{ChunkId, Keys, Moved};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 // An entry of one dot holds it inline with its payload; the memory figure of a key
 // depends on the payload's size.
@@ -104,12 +119,12 @@ const _: () = assert!(core::mem::size_of::<Payload>() <= 24);
 ///   minus the live dots.
 #[derive(Clone, Default)]
 pub struct Keyspace {
-    entries: ChunkMap<Arc<str>, Entry>,
+    entries: Keys,
     ctx: CausalContext,
     /// The dots of `ctx` that are not live.
     removed: CausalContext,
-    /// Every live dot's key (sharing the entry's key): writer, then dot counter.
-    index: BTreeMap<ReplicaId, ChunkMap<u64, Arc<str>>>,
+    /// Every live dot's chunk of `entries`.
+    index: DotIndex,
     /// The wrapping sum of every live dot's hash (see [`Keyspace::state_hash`]).
     live_hash: u64,
 }
@@ -119,10 +134,10 @@ impl Keyspace {
     #[must_use]
     pub const fn new() -> Self {
         Self {
-            entries: ChunkMap::new(),
+            entries: Keys::new(),
             ctx: CausalContext::new(),
             removed: CausalContext::new(),
-            index: BTreeMap::new(),
+            index: DotIndex::new(),
             live_hash: 0,
         }
     }
@@ -160,7 +175,7 @@ impl Keyspace {
 
     /// The keys present, ascending.
     pub fn keys(&self) -> impl DoubleEndedIterator<Item = &str> + ExactSizeIterator + '_ {
-        self.entries.keys().map(|k| &**k)
+        self.entries.iter().map(|(k, _)| k)
     }
 
     /// The keys and values within `(start, end)`, in key order. O(log keys) to start,
@@ -170,40 +185,29 @@ impl Keyspace {
         start: Bound<&'a str>,
         end: Bound<&'a str>,
     ) -> impl DoubleEndedIterator<Item = (&'a str, Value)> + 'a {
-        self.entries
-            .range::<str>(start, end)
-            .map(|(k, e)| (&**k, read(e)))
+        self.entries.range(start, end).map(|(k, e)| (k, read(e)))
     }
 
     /// The keys starting with `prefix` and their values, in key order. O(log keys) to
     /// start, then O(size of each entry) per key.
     pub fn prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, Value)> + 'a {
         self.entries
-            .range::<str>(Bound::Included(prefix), Bound::Unbounded)
+            .range(Bound::Included(prefix), Bound::Unbounded)
             .take_while(move |(k, _)| k.starts_with(prefix))
-            .map(|(k, e)| (&**k, read(e)))
+            .map(|(k, e)| (k, read(e)))
     }
 
     /// An upper bound of the heap this keyspace holds (see
     /// [`DeltaCrdt::heap_bytes`](crate::DeltaCrdt::heap_bytes)): the key map (its
-    /// chunks and their B-tree index, each key's shared allocation counted once, each
-    /// entry's dots and payloads), the dot index (a B-tree of writers, each a chunked
-    /// map from dot counters to keys it shares), and both contexts. O(keys + live
-    /// dots + writers).
+    /// chunks, their slab and B-tree, each key's bytes, each entry's dots and
+    /// payloads), the dot index (a B-tree of writers, each a chunked map of runs of
+    /// dots), and both contexts. O(keys + live dots + writers).
     #[must_use]
     pub fn heap_bytes(&self) -> usize {
-        let keys = self.entries.heap_bytes(
-            |k, e| crate::memory::arc_str(k.len()) + e.heap_bytes(),
-            |_| 0,
-        );
-        let index =
-            crate::memory::btree_nodes::<ReplicaId, ChunkMap<u64, Arc<str>>>(self.index.len())
-                + self
-                    .index
-                    .values()
-                    .map(|m| m.heap_bytes(|_, _| 0, |_| 0))
-                    .sum::<usize>();
-        keys + index + self.ctx.heap_bytes() + self.removed.heap_bytes()
+        self.entries.heap_bytes()
+            + self.index.heap_bytes()
+            + self.ctx.heap_bytes()
+            + self.removed.heap_bytes()
     }
 
     /// Every dot this keyspace has seen, including those of removed values and keys.
@@ -216,13 +220,13 @@ impl Keyspace {
     pub fn dots(&self) -> impl Iterator<Item = (&str, Dot)> + '_ {
         self.entries
             .iter()
-            .flat_map(|(k, e)| e.iter().map(move |(_, d)| (&**k, *d)))
+            .flat_map(|(k, e)| e.iter().map(move |(_, d)| (k, *d)))
     }
 
     /// The number of live dots (writes that are still part of a value).
     #[must_use]
     pub fn live_dot_count(&self) -> usize {
-        self.index.values().map(ChunkMap::len).sum()
+        self.index.len()
     }
 
     /// Checks every invariant the type documents (O(n log n): for tests and fuzzers;
@@ -234,11 +238,27 @@ impl Keyspace {
         let rebuilt = Self::from_parts(
             self.entries
                 .iter()
-                .map(|(k, e)| (k.clone(), e.clone()))
+                .map(|(k, e)| (Box::from(k), e.clone()))
                 .collect(),
             self.ctx.clone(),
         )?;
-        if rebuilt.index != self.index {
+        if !self.entries.layout_is_valid() {
+            return Err(Invalid::Inconsistent(
+                "the keyspace's chunks of keys are not laid out as documented",
+            ));
+        }
+        let mut dots = 0usize;
+        for (id, items) in self.entries.chunks() {
+            for (_, entry) in items {
+                dots += entry.len();
+                if entry.iter().any(|(_, d)| self.index.get(*d) != Some(id)) {
+                    return Err(Invalid::Inconsistent(
+                        "the keyspace's dot index differs from its entries",
+                    ));
+                }
+            }
+        }
+        if dots != self.index.len() || !self.index.runs_are_valid() {
             return Err(Invalid::Inconsistent(
                 "the keyspace's dot index differs from its entries",
             ));
@@ -262,11 +282,10 @@ impl Keyspace {
     /// # Errors
     /// The first violated invariant.
     pub(crate) fn from_parts(
-        entries: Vec<(Arc<str>, Entry)>,
+        entries: Vec<(Box<str>, Entry)>,
         ctx: CausalContext,
     ) -> Result<Self, Invalid> {
         let mut live_hash = 0u64;
-        let mut live: Vec<(Dot, Arc<str>)> = Vec::new();
         for (i, (key, entry)) in entries.iter().enumerate() {
             if key.len() > KEY_BYTES_MAX {
                 return Err(Invalid::Inconsistent("a key is longer than KEY_BYTES_MAX"));
@@ -284,113 +303,91 @@ impl Keyspace {
                 if !ctx.contains(dot) {
                     return Err(Invalid::DotOutsideContext);
                 }
-                live.push((*dot, key.clone()));
                 live_hash = live_hash.wrapping_add(hash::dot_hash(key, *dot, payload));
             }
         }
+        let entries = Keys::from_sorted(entries);
+        let mut live: Vec<(Dot, ChunkId)> = entries
+            .chunks()
+            .flat_map(|(id, items)| {
+                items
+                    .iter()
+                    .flat_map(move |(_, e)| e.iter().map(move |(_, d)| (*d, id)))
+            })
+            .collect();
         live.sort_unstable_by_key(|(dot, _)| *dot);
         if live.windows(2).any(|w| w[0].0 == w[1].0) {
             return Err(Invalid::DuplicateDot);
         }
         let dots: Vec<Dot> = live.iter().map(|(dot, _)| *dot).collect();
-        let mut index = BTreeMap::new();
-        let mut rest = live.into_iter().peekable();
-        while let Some((first, key)) = rest.next() {
-            let writer = first.replica();
-            let mut of_writer = vec![(first.counter(), key)];
-            while let Some((dot, key)) = rest.next_if(|(d, _)| d.replica() == writer) {
-                of_writer.push((dot.counter(), key));
-            }
-            index.insert(writer, ChunkMap::from_sorted(of_writer));
-        }
         Ok(Self {
-            entries: ChunkMap::from_sorted(entries),
+            entries,
             removed: ctx.without_sorted(&dots),
             ctx,
-            index,
+            index: DotIndex::from_sorted(live),
             live_hash,
         })
     }
 
     /// The entries, by key (for the codec).
     pub(crate) fn entries(&self) -> impl ExactSizeIterator<Item = (&str, &Entry)> + '_ {
-        self.entries.iter().map(|(k, e)| (&**k, e))
+        self.entries.iter()
     }
 
-    /// The payload of the live dot `dot`, with its key.
-    fn live(&self, dot: Dot) -> Option<(&Arc<str>, &Payload)> {
-        let key = self.index.get(&dot.replica())?.get(&dot.counter())?;
-        let entry = self.entries.get(key)?;
-        let i = entry.binary_search_by(|(_, d)| d.cmp(&dot)).ok()?;
+    /// The payload of the live dot `dot`, with its key. O(log live dots + 64 × log of
+    /// the entries of its chunk).
+    fn live(&self, dot: Dot) -> Option<(&str, &Payload)> {
+        let id = self.index.get(dot)?;
+        let (key, entry, i) = self.entries.find(id, dot)?;
         Some((key, &entry[i].0))
     }
 
     /// Makes `dot` live under `key` (the caller checked it is unseen).
-    fn insert_live(&mut self, key: &Arc<str>, dot: Dot, payload: Payload) {
+    fn insert_live(&mut self, key: &str, dot: Dot, payload: Payload) {
         let added = hash::dot_hash(key, dot, &payload);
-        // One search of the keys when the key is present, two when it is new.
-        let stored = match self.entries.get_key_value_mut(&**key) {
-            Some((stored, entry)) => {
-                match entry.binary_search_by(|(_, d)| d.cmp(&dot)) {
-                    Ok(i) => {
-                        let old = core::mem::replace(&mut entry[i].0, payload);
-                        let dropped = hash::dot_hash(key, dot, &old);
-                        self.live_hash = self.live_hash.wrapping_sub(dropped);
-                    }
-                    Err(i) => entry.insert(i, (payload, dot)),
-                }
-                stored.clone()
+        let mut moved = Vec::new();
+        let (id, entry) = self.entries.upsert(key, &mut moved);
+        match entry.binary_search_by(|(_, d)| d.cmp(&dot)) {
+            Ok(i) => {
+                let old = core::mem::replace(&mut entry[i].0, payload);
+                let dropped = hash::dot_hash(key, dot, &old);
+                self.live_hash = self.live_hash.wrapping_sub(dropped);
             }
-            None => {
-                let mut entry = Entry::new();
-                entry.push((payload, dot));
-                self.entries.insert(key.clone(), entry);
-                key.clone()
-            }
-        };
+            Err(i) => entry.insert(i, (payload, dot)),
+        }
         self.live_hash = self.live_hash.wrapping_add(added);
-        self.index
-            .entry(dot.replica())
-            .or_default()
-            .insert(dot.counter(), stored);
+        self.repoint(&moved);
+        self.index.insert(dot, id);
     }
 
     /// Drops the live dot `dot` from its key (and the key if that was its last dot).
     fn drop_live(&mut self, dot: Dot) {
-        let Some(per_writer) = self.index.get_mut(&dot.replica()) else {
+        let Some(id) = self.index.remove(dot) else {
             return;
         };
-        let Some(key) = per_writer.remove(&dot.counter()) else {
-            return;
-        };
-        if per_writer.is_empty() {
-            self.index.remove(&dot.replica());
+        let mut moved = Vec::new();
+        if let Some(dropped) = self.entries.remove_dot(id, dot, &mut moved, hash::dot_hash) {
+            self.live_hash = self.live_hash.wrapping_sub(dropped);
         }
-        if let Some(entry) = self.entries.get_mut(&*key) {
-            if let Ok(i) = entry.binary_search_by(|(_, d)| d.cmp(&dot)) {
-                let (payload, _) = entry.remove(i);
-                let dropped = hash::dot_hash(&key, dot, &payload);
-                self.live_hash = self.live_hash.wrapping_sub(dropped);
-            }
-            if entry.is_empty() {
-                self.entries.remove(&*key);
-            }
+        self.repoint(&moved);
+    }
+
+    /// Points the index at the new chunk of each key that moved.
+    fn repoint(&mut self, moved: &[Moved]) {
+        for m in moved {
+            let items = self.entries.chunk(m.id).get(m.from..).unwrap_or_default();
+            let mut dots: smallvec::SmallVec<[Dot; 32]> = items
+                .iter()
+                .flat_map(|(_, e)| e.iter().map(|(_, d)| *d))
+                .collect();
+            dots.sort_unstable();
+            self.index.assign_sorted(&dots, m.id);
         }
     }
 
     /// The live dots of `self` inside the runs of `ctx`, ascending.
     fn live_within(&self, ctx: &CausalContext) -> Vec<Dot> {
-        let mut out = Vec::new();
-        for (r, first, last) in ctx.runs() {
-            if let Some(per_writer) = self.index.get(&r) {
-                out.extend(
-                    per_writer
-                        .range(Bound::Included(&first), Bound::Included(&last))
-                        .filter_map(|(c, _)| Dot::try_new(r, *c)),
-                );
-            }
-        }
-        out
+        self.index.within(ctx)
     }
 }
 
@@ -490,9 +487,8 @@ impl Crdt for Keyspace {
             let mut all = dropped.clone();
             for dot in &dropped {
                 if let Some((key, payload)) = self.live(*dot) {
-                    if !matches!(payload, Payload::OrSet(_)) && !other.entries.contains_key(&**key)
-                    {
-                        if let Some(entry) = self.entries.get(&**key) {
+                    if !matches!(payload, Payload::OrSet(_)) && !other.entries.contains_key(key) {
+                        if let Some(entry) = self.entries.get(key) {
                             all.extend(entry.iter().map(|(_, d)| *d));
                         }
                     }
@@ -511,7 +507,7 @@ impl Crdt for Keyspace {
             self.drop_live(dot);
         }
         // 2. Live dots there that this side has not seen.
-        for (key, entry) in &other.entries {
+        for (key, entry) in other.entries.iter() {
             for (payload, dot) in entry {
                 if !self.ctx.contains(dot) {
                     self.insert_live(key, *dot, payload.clone());

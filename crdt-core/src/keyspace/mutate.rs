@@ -2,7 +2,6 @@
 
 use super::{Entry, Keyspace, KeyspaceOp, LwwWrite, Payload, ValueOp};
 use crate::{CausalContext, CoreError, Crdt, Dot, ReplicaId, Timestamp};
-use std::sync::Arc;
 
 /// The longest key a keyspace accepts, in bytes of UTF-8. Mutators refuse longer keys
 /// with [`CoreError::KeyTooLong`]; the decoder checks
@@ -120,7 +119,7 @@ impl Keyspace {
             return Ok(Self::new());
         };
         let superseded: Vec<Dot> = entry.iter().map(|(_, d)| *d).collect();
-        let delta = Self::one_key(Arc::from(key), None, &superseded);
+        let delta = Self::one_key(key, None, &superseded);
         self.merge(&delta);
         Ok(delta)
     }
@@ -235,20 +234,20 @@ impl Keyspace {
             return Ok(Self::new());
         }
         superseded.sort_unstable();
-        let delta = Self::one_key(Arc::from(key), live, &superseded);
+        let delta = Self::one_key(key, live, &superseded);
         self.merge(&delta);
         Ok(delta)
     }
 
     /// The delta of a write to `key`: the new live dot (if any) and the dots it
     /// supersedes, all in its context.
-    fn one_key(key: Arc<str>, live: Option<(Dot, Payload)>, superseded: &[Dot]) -> Self {
+    fn one_key(key: &str, live: Option<(Dot, Payload)>, superseded: &[Dot]) -> Self {
         let removed: CausalContext = superseded.iter().copied().collect();
         let mut ctx = removed.clone();
         let mut delta = Self::new();
         if let Some((dot, payload)) = live {
             ctx.insert(dot);
-            delta.insert_live(&key, dot, payload);
+            delta.insert_live(key, dot, payload);
         }
         delta.ctx = ctx;
         delta.removed = removed;

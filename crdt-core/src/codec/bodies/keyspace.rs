@@ -23,7 +23,6 @@ use super::causal::{read_ctx, write_ctx};
 use super::Ascending;
 use crate::keyspace::{Entry, LwwWrite, Payload};
 use crate::{Keyspace, Timestamp};
-use std::sync::Arc;
 
 /// A string: its length, then its UTF-8 bytes (postcard's layout).
 fn write_str(w: &mut Writer, s: &str) {
@@ -59,8 +58,8 @@ impl WireFormat for Keyspace {
         let ctx = read_ctx(r)?;
         // A key takes at least 1 byte of length, 1 of dot count, 2 of dot, 1 of tag.
         let n = r.len(Limit::Elements, 5)?;
-        let mut entries: Vec<(Arc<str>, Entry)> =
-            Vec::with_capacity(super::prealloc::<(Arc<str>, Entry)>(n));
+        let mut entries: Vec<(Box<str>, Entry)> =
+            Vec::with_capacity(super::prealloc::<(Box<str>, Entry)>(n));
         let mut keys = Ascending::new("keyspace keys");
         for _ in 0..n {
             let key = read_str(r, Limit::KeyBytes)?;
@@ -95,7 +94,7 @@ impl WireFormat for Keyspace {
                 };
                 entry.push((payload, dot));
             }
-            entries.push((Arc::from(key), entry));
+            entries.push((Box::from(key), entry));
         }
         Ok(Keyspace::from_parts(entries, ctx)?)
     }
