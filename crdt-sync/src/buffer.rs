@@ -17,10 +17,6 @@ struct Entry<C> {
     delta: C,
     /// The entry's memory: its slot in the queue and the delta's heap.
     bytes: usize,
-    /// Planted bug `TokenPruning` only: the token entries taken to cover the delta (a
-    /// local write: its own; a relayed delta: the token news that came with it).
-    #[cfg(feature = "sabotage")]
-    covered_by: Option<crdt_core::VersionVector>,
 }
 
 impl<C: DeltaCrdt> Entry<C> {
@@ -51,6 +47,12 @@ pub(crate) struct DeltaBuffer<C> {
     entries: VecDeque<Entry<C>>,
     head: u64,
     bytes: usize,
+    /// Planted bug `TokenPruning` only: the token entries taken to cover each delta (a
+    /// local write: its own; a relayed delta: the token news that came with it), by
+    /// number. Kept outside `Entry` so that entries (and the memory counted for them)
+    /// are the same in sabotage builds.
+    #[cfg(feature = "sabotage")]
+    covered_by: std::collections::BTreeMap<u64, crdt_core::VersionVector>,
 }
 
 impl<C: DeltaCrdt> DeltaBuffer<C> {
@@ -59,6 +61,8 @@ impl<C: DeltaCrdt> DeltaBuffer<C> {
             entries: VecDeque::new(),
             head: 0,
             bytes: 0,
+            #[cfg(feature = "sabotage")]
+            covered_by: std::collections::BTreeMap::new(),
         }
     }
 
@@ -69,6 +73,8 @@ impl<C: DeltaCrdt> DeltaBuffer<C> {
             entries: VecDeque::new(),
             head,
             bytes: 0,
+            #[cfg(feature = "sabotage")]
+            covered_by: std::collections::BTreeMap::new(),
         }
     }
 
@@ -109,8 +115,6 @@ impl<C: DeltaCrdt> DeltaBuffer<C> {
             origin,
             delta,
             bytes,
-            #[cfg(feature = "sabotage")]
-            covered_by: None,
         });
         if self.bytes > max_bytes {
             // Drop the oldest deltas, down to half the limit: only peers that still
@@ -201,9 +205,7 @@ impl<C: DeltaCrdt> DeltaBuffer<C> {
     /// delta is covered by `covered_by`, as the pruning of 3b75830 did.
     #[cfg(feature = "sabotage")]
     pub(crate) fn cover_newest(&mut self, covered_by: crdt_core::VersionVector) {
-        if let Some(e) = self.entries.back_mut() {
-            e.covered_by = Some(covered_by);
-        }
+        self.covered_by.insert(self.head, covered_by);
     }
 
     /// Planted bug `TokenPruning` (`crdt_core::sabotage`): [`join_from`](Self::join_from)
@@ -220,7 +222,7 @@ impl<C: DeltaCrdt> DeltaBuffer<C> {
     ) -> (C, u64) {
         self.join_skipping(start, max_bytes, |e| {
             let theirs = e.origin.is_some() && e.origin == exclude;
-            theirs || e.covered_by.as_ref().is_some_and(|c| known.covers(c))
+            theirs || self.covered_by.get(&e.seq).is_some_and(|c| known.covers(c))
         })
     }
 }
