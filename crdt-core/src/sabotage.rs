@@ -7,7 +7,8 @@
 //! (so tests running in parallel threads do not disturb each other).
 //!
 //! `crdt-sync` reads the same selector (its `sabotage` feature enables this one) for
-//! the two protocol bugs.
+//! its protocol bugs: the first three planted, then five the fault simulator found in
+//! earlier sessions, each planted back at the place of its fix.
 
 use std::cell::Cell;
 
@@ -38,11 +39,33 @@ pub enum Bug {
     /// crashed lives is displaced once per life its peers had not seen, and reports a
     /// replica id conflict without a twin.
     DisplacedStepsByOne,
+    /// `crdt-sync` skips buffered deltas that a peer's causal token seems to cover
+    /// (3b75830, removed in 12510a3): unsound, since a relayed delta can hold writes
+    /// the token news that came with it does not name (simulator seeds 16146, 16063).
+    TokenPruning,
+    /// After a peer took a new incarnation, `crdt-sync` sends the older copy one
+    /// displacement notice instead of one at each of the next four ticks, so a
+    /// displaced copy that falls silent may never learn it (fixed in 12510a3; seeds
+    /// 3901, 7574, 14677, 20353).
+    OneDisplacementNotice,
+    /// An incoming repair counts as progress of the receiver's own stream to that
+    /// peer, postponing the retransmission of what the receiver sent it (fixed in
+    /// e4eae2b; seed 1430: a leader kept receiving its peer's full state but never
+    /// resent its own lost repair).
+    RepairCountsAsProgress,
+    /// An acknowledgement or repair (or any message's address) naming a newer
+    /// incarnation of the receiver does not displace it (fixed in 646765a; seed
+    /// 5004393: a silent copy behind a shared address never learned it was displaced).
+    NewerIncarnationIgnored,
+    /// A resent repair is settled only by an acknowledgement of its newest copy's
+    /// buffer head, so under a round trip of 2+ ticks with writes going on no copy is
+    /// ever settled (fixed in e4eae2b).
+    ResentRepairNeverSettles,
 }
 
 impl Bug {
     /// Every bug.
-    pub const ALL: [Bug; 7] = [
+    pub const ALL: [Bug; 12] = [
         Bug::GCounterSumMerge,
         Bug::OrSetRemoveIgnoresContext,
         Bug::NoGapCheck,
@@ -50,6 +73,11 @@ impl Bug {
         Bug::RestoreKeepsIncarnation,
         Bug::KeyDeleteIgnoresContext,
         Bug::DisplacedStepsByOne,
+        Bug::TokenPruning,
+        Bug::OneDisplacementNotice,
+        Bug::RepairCountsAsProgress,
+        Bug::NewerIncarnationIgnored,
+        Bug::ResentRepairNeverSettles,
     ];
 
     /// A short kebab-case name (for command lines).
@@ -63,6 +91,11 @@ impl Bug {
             Bug::RestoreKeepsIncarnation => "restore-keeps-incarnation",
             Bug::KeyDeleteIgnoresContext => "key-delete-ignores-context",
             Bug::DisplacedStepsByOne => "displaced-steps-by-one",
+            Bug::TokenPruning => "token-pruning",
+            Bug::OneDisplacementNotice => "one-displacement-notice",
+            Bug::RepairCountsAsProgress => "repair-counts-as-progress",
+            Bug::NewerIncarnationIgnored => "newer-incarnation-ignored",
+            Bug::ResentRepairNeverSettles => "resent-repair-never-settles",
         }
     }
 

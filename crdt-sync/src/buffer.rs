@@ -47,6 +47,12 @@ pub(crate) struct DeltaBuffer<C> {
     entries: VecDeque<Entry<C>>,
     head: u64,
     bytes: usize,
+    /// Planted bug `TokenPruning` only: the token entries taken to cover each delta (a
+    /// local write: its own; a relayed delta: the token news that came with it), by
+    /// number. Kept outside `Entry` so that entries (and the memory counted for them)
+    /// are the same in sabotage builds.
+    #[cfg(feature = "sabotage")]
+    covered_by: std::collections::BTreeMap<u64, crdt_core::VersionVector>,
 }
 
 impl<C: DeltaCrdt> DeltaBuffer<C> {
@@ -55,6 +61,8 @@ impl<C: DeltaCrdt> DeltaBuffer<C> {
             entries: VecDeque::new(),
             head: 0,
             bytes: 0,
+            #[cfg(feature = "sabotage")]
+            covered_by: std::collections::BTreeMap::new(),
         }
     }
 
@@ -65,6 +73,8 @@ impl<C: DeltaCrdt> DeltaBuffer<C> {
             entries: VecDeque::new(),
             head,
             bytes: 0,
+            #[cfg(feature = "sabotage")]
+            covered_by: std::collections::BTreeMap::new(),
         }
     }
 
@@ -161,22 +171,59 @@ impl<C: DeltaCrdt> DeltaBuffer<C> {
     /// same id) is described exactly by token entries. Skipping by token let a peer's
     /// token cover writes its state lacked (simulator seeds 16146 and 16063).
     pub(crate) fn join_from(&self, start: u64, exclude: Origin, max_bytes: usize) -> (C, u64) {
+        self.join_skipping(start, max_bytes, |e| {
+            e.origin.is_some() && e.origin == exclude
+        })
+    }
+
+    /// The join of deltas `start..` as [`join_from`](Self::join_from) describes, leaving
+    /// out those `skip` names (their numbers still count toward the end).
+    fn join_skipping(
+        &self,
+        start: u64,
+        max_bytes: usize,
+        skip: impl Fn(&Entry<C>) -> bool,
+    ) -> (C, u64) {
         let mut parts: Vec<&C> = Vec::new();
         let mut end = start.saturating_sub(1);
         let mut size = 0usize;
-        let skip = usize::try_from(start.saturating_sub(self.base())).unwrap_or(usize::MAX);
-        for e in self.entries.iter().skip(skip) {
+        let first = usize::try_from(start.saturating_sub(self.base())).unwrap_or(usize::MAX);
+        for e in self.entries.iter().skip(first) {
             if end >= start && size + e.bytes > max_bytes {
                 break;
             }
-            let theirs = e.origin.is_some() && e.origin == exclude;
-            if !theirs {
+            if !skip(e) {
                 parts.push(&e.delta);
                 size += e.bytes;
             }
             end = e.seq;
         }
         (join_all(&parts), end)
+    }
+
+    /// Planted bug `TokenPruning` (`crdt_core::sabotage`): records that the newest
+    /// delta is covered by `covered_by`, as the pruning of 3b75830 did.
+    #[cfg(feature = "sabotage")]
+    pub(crate) fn cover_newest(&mut self, covered_by: crdt_core::VersionVector) {
+        self.covered_by.insert(self.head, covered_by);
+    }
+
+    /// Planted bug `TokenPruning` (`crdt_core::sabotage`): [`join_from`](Self::join_from)
+    /// that also skips every delta the peer's token `known` seems to cover. Unsound: a
+    /// relayed delta's novel part may hold writes its token news does not name (seeds
+    /// 16146 and 16063 found it; 12510a3 removed it).
+    #[cfg(feature = "sabotage")]
+    pub(crate) fn join_from_pruned(
+        &self,
+        start: u64,
+        exclude: Origin,
+        known: &crdt_core::VersionVector,
+        max_bytes: usize,
+    ) -> (C, u64) {
+        self.join_skipping(start, max_bytes, |e| {
+            let theirs = e.origin.is_some() && e.origin == exclude;
+            theirs || self.covered_by.get(&e.seq).is_some_and(|c| known.covers(c))
+        })
     }
 }
 

@@ -232,6 +232,13 @@ impl<C: DeltaCrdt> Leader<C> {
         let n = self.token.get(self.writer).saturating_add(1);
         self.token.advance(self.writer, n);
         self.buffer_entry(None, delta);
+        // Planted bug `TokenPruning` (sabotage builds only): a local write is covered
+        // by its own token entry.
+        #[cfg(feature = "sabotage")]
+        if crdt_core::sabotage::active(crdt_core::sabotage::Bug::TokenPruning) {
+            self.buffer
+                .cover_newest([(self.writer, n)].into_iter().collect());
+        }
     }
 
     /// Whether [`Leader::apply`] would accept a write now.

@@ -228,6 +228,15 @@ impl<C: DeltaCrdt> Leader<C> {
             // our restart), or a newer copy of us that the peer has heard of. We still
             // learn the sender's incarnation, so our answers reach its current life.
             self.metrics.stale_messages += 1;
+            #[cfg(feature = "sabotage")]
+            let meant = match crdt_core::sabotage::active(
+                crdt_core::sabotage::Bug::NewerIncarnationIgnored,
+            ) {
+                // Planted bug: the address naming a newer life of us is only stale
+                // (the address carries what the ack's and repair's `for_inc` do).
+                true => meant.min(self.incarnation),
+                false => meant,
+            };
             if meant > self.incarnation {
                 self.displaced(meant);
             } else if known != Some(inc) {
@@ -317,6 +326,14 @@ impl<C: DeltaCrdt> Leader<C> {
                 } else {
                     // Meant for another incarnation of us: stale, or (newer) proof
                     // that we were displaced (see `on_ack`).
+                    #[cfg(feature = "sabotage")]
+                    if crdt_core::sabotage::active(
+                        crdt_core::sabotage::Bug::NewerIncarnationIgnored,
+                    ) {
+                        // Planted bug: only stale (as before 646765a).
+                        self.metrics.stale_messages += 1;
+                        return Ok(());
+                    }
                     self.displaced(for_inc);
                 }
             }
@@ -461,6 +478,13 @@ impl<C: DeltaCrdt> Leader<C> {
             return;
         };
         peer.inbound.repaired(seq);
+        // Planted bug `RepairCountsAsProgress` (sabotage builds only): the repair
+        // counts as progress of our own stream to the peer, which postpones our
+        // retransmissions to it (as before e4eae2b; seed 1430).
+        #[cfg(feature = "sabotage")]
+        if crdt_core::sabotage::active(crdt_core::sabotage::Bug::RepairCountsAsProgress) {
+            peer.backoff.progressed();
+        }
         self.apply_remote(from, inc, token, payload);
     }
 
@@ -491,6 +515,15 @@ impl<C: DeltaCrdt> Leader<C> {
             // A redundant payload whose token was new still buffers an empty delta:
             // it carries the new token entries on to the other peers.
             self.buffer_entry(Some((from, inc)), novel);
+            // Planted bug `TokenPruning` (sabotage builds only): a relayed delta is
+            // taken to be covered by the token news that came with it (unknown for a
+            // cut interval, which carries no token).
+            #[cfg(feature = "sabotage")]
+            if crdt_core::sabotage::active(crdt_core::sabotage::Bug::TokenPruning)
+                && !token.is_empty()
+            {
+                self.buffer.cover_newest(token.clone());
+            }
         }
     }
 
@@ -502,6 +535,12 @@ impl<C: DeltaCrdt> Leader<C> {
             // while these reach us; a displaced copy that stays silent never learns
             // otherwise, and misses the newer copy's writes for good (seed 5004393).
             // `displaced` counts an older or equal one as stale.
+            #[cfg(feature = "sabotage")]
+            if crdt_core::sabotage::active(crdt_core::sabotage::Bug::NewerIncarnationIgnored) {
+                // Planted bug: only stale (as before 646765a).
+                self.metrics.stale_messages += 1;
+                return;
+            }
             self.displaced(for_inc);
             return;
         }

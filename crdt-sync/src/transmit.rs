@@ -219,6 +219,17 @@ impl<C: DeltaCrdt> Leader<C> {
                 .message_bytes_max
                 .saturating_sub(64 + 20 * self.token.len());
             let (payload, end) = self.buffer.join_from(start, exclude, budget);
+            // Planted bug `TokenPruning` (sabotage builds only): skip what the peer's
+            // token seems to cover.
+            #[cfg(feature = "sabotage")]
+            let (payload, end) =
+                match crdt_core::sabotage::active(crdt_core::sabotage::Bug::TokenPruning) {
+                    true => {
+                        self.buffer
+                            .join_from_pruned(start, exclude, peer.known.token(), budget)
+                    }
+                    false => (payload, end),
+                };
             // A cut interval: the rest follows its acknowledgement (or the next tick).
             let cut = end < head;
             // The token describes our state at `head`; an interval cut short does not

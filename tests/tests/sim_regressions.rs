@@ -541,6 +541,23 @@ fn fixed_seed_5004393_stays_green() {
 /// A dropped them as stale, nobody reported anything, and A never got B's write.
 #[test]
 fn a_silent_copy_learns_from_an_ack_naming_a_newer_incarnation() {
+    silent_copy_hearing_only_acks().unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// The planted bug `NewerIncarnationIgnored` (`crdt_core::sabotage`: an ack or repair naming a newer incarnation of us is only stale) makes the schedule of
+/// [`a_silent_copy_learns_from_an_ack_naming_a_newer_incarnation`] fail.
+#[cfg(feature = "sabotage")]
+#[test]
+fn a_silent_copy_learns_from_an_ack_naming_a_newer_incarnation_fails_with_its_bug_planted() {
+    crdt_core::sabotage::set_sabotage(Some(crdt_core::sabotage::Bug::NewerIncarnationIgnored));
+    let r = silent_copy_hearing_only_acks();
+    crdt_core::sabotage::set_sabotage(None);
+    assert!(r.is_err(), "passes with NewerIncarnationIgnored planted");
+}
+
+/// The schedule of [`a_silent_copy_learns_from_an_ack_naming_a_newer_incarnation`]: `Err` if no copy reported the shared id and
+/// the copies do not all hold the hub's state.
+fn silent_copy_hearing_only_acks() -> Result<(), String> {
     const PROBE_REPLY: u8 = 6; // crdt-sync's header byte 4 (message kind)
     let (one, two) = (rid(1), rid(2));
     let config = Config {
@@ -608,10 +625,12 @@ fn a_silent_copy_learns_from_an_ack_naming_a_newer_incarnation() {
     assert_eq!(written, [true, true], "both copies wrote");
     let values: Vec<u64> = copies.iter().map(|c| c.state().value()).collect();
     let detected = copies.iter().any(Leader::has_id_conflict);
-    assert!(
-        detected || values.iter().all(|v| *v == hub.state().value()),
-        "no copy reported the shared id and the copies hold {values:?}, the hub {}",
-        hub.state().value()
-    );
+    if !(detected || values.iter().all(|v| *v == hub.state().value())) {
+        return Err(format!(
+            "no copy reported the shared id and the copies hold {values:?}, the hub {}",
+            hub.state().value()
+        ));
+    }
     assert_eq!(hub.state().value(), 30, "both writes reached the hub");
+    Ok(())
 }

@@ -166,4 +166,5 @@ kept_traces! {
     lww_tie_by_arrival_trace_passes => "lww-tie-by-arrival",
     restore_keeping_the_incarnation_trace_passes => "restore-keeps-incarnation",
     key_delete_ignoring_the_context_trace_passes => "key-delete-ignores-context",
+    token_pruning_trace_passes => "token-pruning",
 }

@@ -927,41 +927,7 @@ fn a_long_round_trip_causes_no_resends_while_acknowledgements_arrive() {
 #[test]
 fn a_restart_under_write_load_with_a_long_round_trip_causes_no_repair_storm() {
     for delay in [1u64, 2, 3] {
-        let mut net = Net::<Set>::new(&[]);
-        net.leaders
-            .insert(rid(1), big_leader(1, 20_000, Config::default()));
-        net.leaders.insert(rid(2), new_leader(rid(2), Set::new()));
-        net.link(1, 2);
-        net.settle(10).expect("converges");
-        let snap = net.leader(2).save();
-        let restored =
-            Leader::<Set>::restore_with_nonce(&snap, Config::default(), 7).expect("restores");
-        net.leaders.insert(rid(2), restored);
-        let before = net.leader(1).metrics();
-        let mut queue: VecDeque<(u64, Packet)> = VecDeque::new();
-        for now in 0..60u64 {
-            net.apply(1, OrSetOp::Insert(format!("w{now}")))
-                .expect("write");
-            net.leader(1).tick();
-            net.leader(2).tick();
-            loop {
-                net.flush();
-                queue.extend(net.take_inflight().into_iter().map(|p| (now + delay, p)));
-                if !queue.front().is_some_and(|(due, _)| *due <= now) {
-                    break;
-                }
-                while queue.front().is_some_and(|(due, _)| *due <= now) {
-                    let (_, p) = queue.pop_front().expect("due");
-                    net.deliver_packet(&p);
-                }
-            }
-            if net.leader(2).can_write() == Err(SyncError::CheckpointRequired) {
-                let _ = net.leader(2).save();
-            }
-        }
-        let m = net.leader(1).metrics();
-        let repairs = m.repairs_sent - before.repairs_sent;
-        let deltas = m.deltas_sent - before.deltas_sent;
+        let (repairs, deltas) = repairs_and_deltas_after_a_restart(delay);
         assert!(
             repairs <= 6,
             "delay {delay}: {repairs} repairs sent in 60 ticks of writes"
@@ -971,6 +937,70 @@ fn a_restart_under_write_load_with_a_long_round_trip_causes_no_repair_storm() {
             "delay {delay}: only {deltas} deltas sent for 60 writes (held back behind repairs)"
         );
     }
+}
+
+/// The planted bug `ResentRepairNeverSettles` (`crdt_core::sabotage`: each resent
+/// repair waits for an acknowledgement of its own, newest head, as before e4eae2b)
+/// breaks the test above at delays of 2 and 3 ticks (round trips of 4 and 6; measured
+/// with the bug: 27 repairs and 4 deltas, 23 and 5). The simulator does not catch it
+/// (no seed of 0..2,000 fails with it: writes stop in its liveness phase, and then the
+/// last copy is settled), so this scenario is its regression test.
+#[cfg(feature = "sabotage")]
+#[test]
+fn resent_repairs_that_never_settle_are_caught_by_the_repair_storm_scenario() {
+    use crdt_core::sabotage::{set_sabotage, Bug};
+    for delay in [2u64, 3] {
+        set_sabotage(Some(Bug::ResentRepairNeverSettles));
+        let (repairs, deltas) = repairs_and_deltas_after_a_restart(delay);
+        set_sabotage(None);
+        println!("delay {delay} with the bug: {repairs} repairs, {deltas} deltas");
+        assert!(
+            repairs > 6 || deltas < 40,
+            "delay {delay}: the bug went unnoticed ({repairs} repairs, {deltas} deltas)"
+        );
+    }
+}
+
+/// The repairs and deltas the writer of the test above sends in 60 ticks of writes
+/// after its peer's restore, every message arriving `delay` ticks late.
+fn repairs_and_deltas_after_a_restart(delay: u64) -> (u64, u64) {
+    let mut net = Net::<Set>::new(&[]);
+    net.leaders
+        .insert(rid(1), big_leader(1, 20_000, Config::default()));
+    net.leaders.insert(rid(2), new_leader(rid(2), Set::new()));
+    net.link(1, 2);
+    net.settle(10).expect("converges");
+    let snap = net.leader(2).save();
+    let restored =
+        Leader::<Set>::restore_with_nonce(&snap, Config::default(), 7).expect("restores");
+    net.leaders.insert(rid(2), restored);
+    let before = net.leader(1).metrics();
+    let mut queue: VecDeque<(u64, Packet)> = VecDeque::new();
+    for now in 0..60u64 {
+        net.apply(1, OrSetOp::Insert(format!("w{now}")))
+            .expect("write");
+        net.leader(1).tick();
+        net.leader(2).tick();
+        loop {
+            net.flush();
+            queue.extend(net.take_inflight().into_iter().map(|p| (now + delay, p)));
+            if !queue.front().is_some_and(|(due, _)| *due <= now) {
+                break;
+            }
+            while queue.front().is_some_and(|(due, _)| *due <= now) {
+                let (_, p) = queue.pop_front().expect("due");
+                net.deliver_packet(&p);
+            }
+        }
+        if net.leader(2).can_write() == Err(SyncError::CheckpointRequired) {
+            let _ = net.leader(2).save();
+        }
+    }
+    let m = net.leader(1).metrics();
+    (
+        m.repairs_sent - before.repairs_sent,
+        m.deltas_sent - before.deltas_sent,
+    )
 }
 
 /// Issue 15, item 6: a silent peer whose backlog overflows `buffer_bytes_max` costs

@@ -1188,3 +1188,117 @@ fn a_silent_copy_behind_one_address_is_told_it_was_displaced() {
         hub.state().value()
     );
 }
+
+/// The schedule of [`a_silent_copy_behind_one_address_is_told_it_was_displaced`] on a
+/// network that routes every message for "1" to the copy with the newest incarnation
+/// (the one the hub talks to), except displacement notices, which alternate between
+/// the copies, the first to the newest one (useless there), and probe answers, which
+/// reach the copy probing. Once B took its incarnation above A's, only the notices
+/// can tell A: the hub owes one at each of the next four ticks, so the second reaches
+/// A, which probes again above B (the copies leapfrog until one reports the shared id,
+/// or both hold the hub's state). `Err` if no copy reported the shared id and the
+/// copies do not all hold the hub's state.
+fn silent_copy_told_only_by_notices() -> Result<(), String> {
+    const PROBE_REPLY: u8 = 6; // crdt-sync's header byte 4 (message kind)
+    let (one, two) = (rid(1), rid(2));
+    let config = Config {
+        digest_interval_ticks: 0,
+        ..Config::DEFAULT
+    };
+    let mut hub = new_leader_with(two, GCounter::new(), config.clone());
+    hub.add_peer(one).expect("add peer");
+    let mut orig = new_leader_with(one, GCounter::new(), config.clone());
+    orig.add_peer(two).expect("add peer");
+    let snap = orig.save();
+    drop(orig);
+    let mut copies = [
+        Leader::<GCounter>::restore_with_nonce(&snap, config.clone(), 11).expect("restore"),
+        Leader::<GCounter>::restore_with_nonce(&snap, config, 12).expect("restore"),
+    ];
+    let mut notices = 0usize;
+    let mut started = [true, false];
+    let mut written = [false, false];
+    for round in 0..60 {
+        if round == 10 {
+            started[1] = true; // B comes up once A settled
+        }
+        for (i, c) in copies.iter_mut().enumerate() {
+            if !started[i] {
+                continue;
+            }
+            if c.can_write() == Err(SyncError::CheckpointRequired) {
+                let _ = c.save();
+            }
+            if !written[i] && round >= [5, 20][i] && c.can_write().is_ok() {
+                c.apply(tests::inc(10 * (i as u64 + 1))).expect("write");
+                written[i] = true;
+            }
+            while let Some(t) = c.poll_transmit() {
+                let _ = hub.receive(one, &t.payload);
+            }
+        }
+        while let Some(t) = hub.poll_transmit() {
+            let newest = usize::from(copies[1].incarnation() > copies[0].incarnation());
+            let probing = copies
+                .iter()
+                .position(|c| c.can_write() == Err(SyncError::Restoring));
+            let to = if !started[1] {
+                0
+            } else if t.payload.get(4) == Some(&PROBE_REPLY) {
+                match probing {
+                    Some(p) => p,
+                    None => {
+                        notices += 1;
+                        if notices % 2 == 1 {
+                            newest
+                        } else {
+                            1 - newest
+                        }
+                    }
+                }
+            } else {
+                newest
+            };
+            let _ = copies[to].receive(two, &t.payload);
+        }
+        for (i, c) in copies.iter_mut().enumerate() {
+            if started[i] {
+                c.tick();
+            }
+        }
+        hub.tick();
+    }
+    assert_eq!(written, [true, true], "both copies wrote");
+    let detected = copies.iter().any(Leader::has_id_conflict);
+    let values: Vec<u64> = copies.iter().map(|c| c.state().value()).collect();
+    if detected || values.iter().all(|v| *v == hub.state().value()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "no copy reported the shared id and the copies hold {values:?}, the hub {}",
+            hub.state().value()
+        ))
+    }
+}
+
+/// A silent displaced copy that only displacement notices can reach learns it was
+/// displaced: the hub sends one at each of the next four ticks after it saw the newer
+/// copy, not just one (simulator seeds 3901, 7574, 14677, 20353; fixed in 12510a3).
+#[test]
+fn a_silent_copy_reached_only_by_notices_learns_it_was_displaced() {
+    silent_copy_told_only_by_notices().unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// The planted bug `OneDisplacementNotice` (`crdt_core::sabotage`: one notice after a
+/// restart instead of four) makes the schedule of
+/// [`a_silent_copy_reached_only_by_notices_learns_it_was_displaced`] fail: the single
+/// notice reaches the newest copy, and A never learns.
+#[cfg(feature = "sabotage")]
+#[test]
+fn a_silent_copy_reached_only_by_notices_fails_with_one_notice() {
+    use crdt_core::sabotage::{set_sabotage, Bug};
+    set_sabotage(Some(Bug::OneDisplacementNotice));
+    let r = silent_copy_told_only_by_notices();
+    set_sabotage(None);
+    assert!(r.is_err(), "passes with OneDisplacementNotice planted");
+}

@@ -7,6 +7,16 @@ use crate::Incarnation;
 /// [`Identity::Restarted`]).
 pub(crate) const NOTICES_AFTER_RESTART: u8 = 4;
 
+/// [`NOTICES_AFTER_RESTART`]; with the planted bug `OneDisplacementNotice`
+/// (`crdt_core::sabotage`, sabotage builds only) a single notice, as before 12510a3.
+fn notices_after_restart() -> u8 {
+    #[cfg(feature = "sabotage")]
+    if crdt_core::sabotage::active(crdt_core::sabotage::Bug::OneDisplacementNotice) {
+        return 1;
+    }
+    NOTICES_AFTER_RESTART
+}
+
 /// The peer's incarnation as far as we know it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Identity {
@@ -40,7 +50,7 @@ impl Identity {
             Some(previous) if previous != inc => Self::Restarted {
                 inc,
                 previous,
-                notices_left: NOTICES_AFTER_RESTART,
+                notices_left: notices_after_restart(),
             },
             _ => Self::Known(inc),
         }

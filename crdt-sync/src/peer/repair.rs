@@ -105,6 +105,14 @@ impl Repair {
             RepairOut::Resend { first_head } => first_head.min(head),
             _ => head,
         };
+        // Planted bug `ResentRepairNeverSettles` (sabotage builds only): each copy
+        // waits for an acknowledgement of its own (newest) head, as before e4eae2b.
+        #[cfg(feature = "sabotage")]
+        let first_head =
+            match crdt_core::sabotage::active(crdt_core::sabotage::Bug::ResentRepairNeverSettles) {
+                true => head,
+                false => first_head,
+            };
         self.out = RepairOut::InFlight { first_head };
         self.whole_state_due = false;
     }
