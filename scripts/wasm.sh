@@ -55,10 +55,15 @@ WASM_OPT_BIN=$TOOLS/node_modules/.bin/wasm-opt
 # CRC-32 dropped crc32fast's 16 KiB of tables on wasm32: 476,351 (186,012 gzipped).
 # Raised to 481,000 when every new Doc got a nonce of its own (`new Doc(id, nonce?)`
 # draws one from crypto.getRandomValues; issue 15.4): 479,450 (187,312 gzipped).
-SIZE_CEILING=481000
+# Raised to 513,000 when crdt-sync's hub scheduling (issue 15.7: a queue of peers with
+# output, the lowest acknowledgement as a multiset, instantiated per CRDT type), the
+# buffer's memory accounting (DeltaCrdt::heap_bytes, 15.6) and the Keyspace's keys held
+# once with a dot index by runs (issue 11: 92 -> 50 B per key) met: 511,623 (197,600).
+SIZE_CEILING=513000
 # The same for the Doc-only module (pkg/doc/: what openDoc and the example app load):
-# 308,340 bytes measured (125,870 gzipped); 311,559 (126,998) with the nonce of a new Doc.
-DOC_SIZE_CEILING=313000
+# 308,340 bytes measured (125,870 gzipped); 311,559 (126,998) with the nonce of a new Doc;
+# 350,354 (143,061) with the hub scheduling, buffer memory and Keyspace changes above.
+DOC_SIZE_CEILING=352000
 SIZE_TARGET=200000
 
 log() { echo "wasm.sh: $*"; }
