@@ -5,6 +5,7 @@
 //! crasher with exactly the checks of the fuzzers. See docs/TESTING.md.
 
 pub mod actions;
+pub mod copies;
 pub mod kind;
 pub mod net;
 pub mod oracle;

@@ -558,79 +558,18 @@ fn a_silent_copy_learns_from_an_ack_naming_a_newer_incarnation_fails_with_its_bu
 /// The schedule of [`a_silent_copy_learns_from_an_ack_naming_a_newer_incarnation`]: `Err` if no copy reported the shared id and
 /// the copies do not all hold the hub's state.
 fn silent_copy_hearing_only_acks() -> Result<(), String> {
-    const PROBE_REPLY: u8 = 6; // crdt-sync's header byte 4 (message kind)
-    let (one, two) = (rid(1), rid(2));
-    let config = Config {
-        digest_interval_ticks: 0,
-        ..Config::DEFAULT
-    };
-    let mut hub = new_leader_with(two, GCounter::new(), config.clone());
-    hub.add_peer(one).expect("add peer");
-    let mut orig = new_leader_with(one, GCounter::new(), config.clone());
-    orig.add_peer(two).expect("add peer");
-    let snap = orig.save();
-    drop(orig);
-    let mut copies = [
-        Leader::<GCounter>::restore_with_nonce(&snap, config.clone(), 11).expect("restore"),
-        Leader::<GCounter>::restore_with_nonce(&snap, config, 12).expect("restore"),
-    ];
     let mut turn = 0usize;
-    let mut started = [true, false];
-    let mut written = [false, false];
-    for round in 0..80 {
-        if round == 10 {
-            started[1] = true; // B comes up once A settled
+    let outcome = tests::copies::run(80, |r| {
+        if r.is_probe_reply() {
+            // The answer to a probe reaches the copy probing; a notice, the newest
+            // copy (which it does not displace).
+            r.probing().unwrap_or_else(|| r.newest())
+        } else {
+            turn += 1;
+            turn % 2
         }
-        for (i, c) in copies.iter_mut().enumerate() {
-            if !started[i] {
-                continue;
-            }
-            if c.can_write() == Err(SyncError::CheckpointRequired) {
-                let _ = c.save();
-            }
-            if !written[i] && round >= [5, 20][i] && c.can_write().is_ok() {
-                c.apply(tests::inc(10 * (i as u64 + 1))).expect("write");
-                written[i] = true;
-            }
-            while let Some(t) = c.poll_transmit() {
-                let _ = hub.receive(one, &t.payload);
-            }
-        }
-        while let Some(t) = hub.poll_transmit() {
-            let to = if !started[1] {
-                0
-            } else if t.payload.get(4) == Some(&PROBE_REPLY) {
-                // The answer to a probe reaches the copy probing; a notice, the newest
-                // copy (which it does not displace).
-                match copies
-                    .iter()
-                    .position(|c| c.can_write() == Err(SyncError::Restoring))
-                {
-                    Some(p) => p,
-                    None => usize::from(copies[1].incarnation() > copies[0].incarnation()),
-                }
-            } else {
-                turn += 1;
-                turn % 2
-            };
-            let _ = copies[to].receive(two, &t.payload);
-        }
-        for (i, c) in copies.iter_mut().enumerate() {
-            if started[i] {
-                c.tick();
-            }
-        }
-        hub.tick();
-    }
-    assert_eq!(written, [true, true], "both copies wrote");
-    let values: Vec<u64> = copies.iter().map(|c| c.state().value()).collect();
-    let detected = copies.iter().any(Leader::has_id_conflict);
-    if !(detected || values.iter().all(|v| *v == hub.state().value())) {
-        return Err(format!(
-            "no copy reported the shared id and the copies hold {values:?}, the hub {}",
-            hub.state().value()
-        ));
-    }
-    assert_eq!(hub.state().value(), 30, "both writes reached the hub");
+    });
+    outcome.healed()?;
+    assert_eq!(outcome.hub, 30, "both writes reached the hub");
     Ok(())
 }

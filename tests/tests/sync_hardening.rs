@@ -841,6 +841,22 @@ fn a_restart_under_write_load_causes_no_repair_storm() {
     assert!(net.errors.is_empty(), "{:?}", net.errors);
 }
 
+/// Sends what the leaders have, each message due `delay` ticks later, and delivers
+/// every message due by `now` (and the answers due by then), until none is.
+fn deliver_due(net: &mut Net<Set>, queue: &mut VecDeque<(u64, Packet)>, now: u64, delay: u64) {
+    loop {
+        net.flush();
+        queue.extend(net.take_inflight().into_iter().map(|p| (now + delay, p)));
+        if !queue.front().is_some_and(|(due, _)| *due <= now) {
+            break;
+        }
+        while queue.front().is_some_and(|(due, _)| *due <= now) {
+            let (_, p) = queue.pop_front().expect("due");
+            net.deliver_packet(&p);
+        }
+    }
+}
+
 /// Bytes and intervals the writer sends per write, over 100 ticks of one write per
 /// tick, on a link that delivers every message `delay` ticks late. The first 10 ticks
 /// deliver at once, so the leaders are in steady delta exchange when the delay starts
@@ -868,17 +884,7 @@ fn cost_per_write(delay: u64) -> (f64, f64) {
         }
         tick_all(&mut net);
         let delay = if now < 10 { 0 } else { delay };
-        loop {
-            net.flush();
-            queue.extend(net.take_inflight().into_iter().map(|p| (now + delay, p)));
-            if !queue.front().is_some_and(|(due, _)| *due <= now) {
-                break;
-            }
-            while queue.front().is_some_and(|(due, _)| *due <= now) {
-                let (_, p) = queue.pop_front().expect("due");
-                net.deliver_packet(&p);
-            }
-        }
+        deliver_due(&mut net, &mut queue, now, delay);
     }
     assert!(net.errors.is_empty(), "{:?}", net.errors);
     net.settle(10).expect("converges");
@@ -981,17 +987,7 @@ fn repairs_and_deltas_after_a_restart(delay: u64) -> (u64, u64) {
             .expect("write");
         net.leader(1).tick();
         net.leader(2).tick();
-        loop {
-            net.flush();
-            queue.extend(net.take_inflight().into_iter().map(|p| (now + delay, p)));
-            if !queue.front().is_some_and(|(due, _)| *due <= now) {
-                break;
-            }
-            while queue.front().is_some_and(|(due, _)| *due <= now) {
-                let (_, p) = queue.pop_front().expect("due");
-                net.deliver_packet(&p);
-            }
-        }
+        deliver_due(&mut net, &mut queue, now, delay);
         if net.leader(2).can_write() == Err(SyncError::CheckpointRequired) {
             let _ = net.leader(2).save();
         }

@@ -1129,64 +1129,13 @@ fn twin_schedule_with_nonces(orig_nonce: u64, twin_nonce: u64) {
 /// learns it was displaced, never gets B's write, and nobody reports the shared id.
 #[test]
 fn a_silent_copy_behind_one_address_is_told_it_was_displaced() {
-    let (one, two) = (rid(1), rid(2));
-    let config = Config {
-        digest_interval_ticks: 0,
-        ..Config::DEFAULT
-    };
-    let mut hub = new_leader_with(two, GCounter::new(), config.clone());
-    hub.add_peer(one).expect("add peer");
-    let mut orig = new_leader_with(one, GCounter::new(), config.clone());
-    orig.add_peer(two).expect("add peer");
-    let snap = orig.save();
-    drop(orig);
-    let mut copies = [
-        Leader::<GCounter>::restore_with_nonce(&snap, config.clone(), 11).expect("restore"),
-        Leader::<GCounter>::restore_with_nonce(&snap, config, 12).expect("restore"),
-    ];
+    // One address, two processes: each message reaches one of them, alternately.
     let mut turn = 0usize;
-    let mut started = [true, false];
-    let mut written = [false, false];
-    for round in 0..60 {
-        if round == 10 {
-            started[1] = true; // B comes up once A settled
-        }
-        for (i, c) in copies.iter_mut().enumerate() {
-            if !started[i] {
-                continue;
-            }
-            if c.can_write() == Err(SyncError::CheckpointRequired) {
-                let _ = c.save();
-            }
-            if !written[i] && round >= [5, 20][i] && c.can_write().is_ok() {
-                c.apply(tests::inc(10 * (i as u64 + 1))).expect("write");
-                written[i] = true;
-            }
-            while let Some(t) = c.poll_transmit() {
-                let _ = hub.receive(one, &t.payload);
-            }
-        }
-        while let Some(t) = hub.poll_transmit() {
-            // One address, two processes: each message reaches one of them.
-            let to = if started[1] { turn % 2 } else { 0 };
-            turn += 1;
-            let _ = copies[to].receive(two, &t.payload);
-        }
-        for (i, c) in copies.iter_mut().enumerate() {
-            if started[i] {
-                c.tick();
-            }
-        }
-        hub.tick();
-    }
-    assert_eq!(written, [true, true], "both copies wrote");
-    let detected = copies.iter().any(Leader::has_id_conflict);
-    let values: Vec<u64> = copies.iter().map(|c| c.state().value()).collect();
-    assert!(
-        detected || values.iter().all(|v| *v == hub.state().value()),
-        "no copy reported the shared id and the copies hold {values:?}, the hub {}",
-        hub.state().value()
-    );
+    let outcome = tests::copies::run(60, |_| {
+        turn += 1;
+        (turn - 1) % 2
+    });
+    outcome.healed().unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// The schedule of [`a_silent_copy_behind_one_address_is_told_it_was_displaced`] on a
@@ -1199,86 +1148,21 @@ fn a_silent_copy_behind_one_address_is_told_it_was_displaced() {
 /// or both hold the hub's state). `Err` if no copy reported the shared id and the
 /// copies do not all hold the hub's state.
 fn silent_copy_told_only_by_notices() -> Result<(), String> {
-    const PROBE_REPLY: u8 = 6; // crdt-sync's header byte 4 (message kind)
-    let (one, two) = (rid(1), rid(2));
-    let config = Config {
-        digest_interval_ticks: 0,
-        ..Config::DEFAULT
-    };
-    let mut hub = new_leader_with(two, GCounter::new(), config.clone());
-    hub.add_peer(one).expect("add peer");
-    let mut orig = new_leader_with(one, GCounter::new(), config.clone());
-    orig.add_peer(two).expect("add peer");
-    let snap = orig.save();
-    drop(orig);
-    let mut copies = [
-        Leader::<GCounter>::restore_with_nonce(&snap, config.clone(), 11).expect("restore"),
-        Leader::<GCounter>::restore_with_nonce(&snap, config, 12).expect("restore"),
-    ];
     let mut notices = 0usize;
-    let mut started = [true, false];
-    let mut written = [false, false];
-    for round in 0..60 {
-        if round == 10 {
-            started[1] = true; // B comes up once A settled
+    tests::copies::run(60, |r| {
+        if !r.is_probe_reply() {
+            return r.newest();
         }
-        for (i, c) in copies.iter_mut().enumerate() {
-            if !started[i] {
-                continue;
-            }
-            if c.can_write() == Err(SyncError::CheckpointRequired) {
-                let _ = c.save();
-            }
-            if !written[i] && round >= [5, 20][i] && c.can_write().is_ok() {
-                c.apply(tests::inc(10 * (i as u64 + 1))).expect("write");
-                written[i] = true;
-            }
-            while let Some(t) = c.poll_transmit() {
-                let _ = hub.receive(one, &t.payload);
-            }
-        }
-        while let Some(t) = hub.poll_transmit() {
-            let newest = usize::from(copies[1].incarnation() > copies[0].incarnation());
-            let probing = copies
-                .iter()
-                .position(|c| c.can_write() == Err(SyncError::Restoring));
-            let to = if !started[1] {
-                0
-            } else if t.payload.get(4) == Some(&PROBE_REPLY) {
-                match probing {
-                    Some(p) => p,
-                    None => {
-                        notices += 1;
-                        if notices % 2 == 1 {
-                            newest
-                        } else {
-                            1 - newest
-                        }
-                    }
-                }
+        r.probing().unwrap_or_else(|| {
+            notices += 1;
+            if notices % 2 == 1 {
+                r.newest()
             } else {
-                newest
-            };
-            let _ = copies[to].receive(two, &t.payload);
-        }
-        for (i, c) in copies.iter_mut().enumerate() {
-            if started[i] {
-                c.tick();
+                1 - r.newest()
             }
-        }
-        hub.tick();
-    }
-    assert_eq!(written, [true, true], "both copies wrote");
-    let detected = copies.iter().any(Leader::has_id_conflict);
-    let values: Vec<u64> = copies.iter().map(|c| c.state().value()).collect();
-    if detected || values.iter().all(|v| *v == hub.state().value()) {
-        Ok(())
-    } else {
-        Err(format!(
-            "no copy reported the shared id and the copies hold {values:?}, the hub {}",
-            hub.state().value()
-        ))
-    }
+        })
+    })
+    .healed()
 }
 
 /// A silent displaced copy that only displacement notices can reach learns it was
