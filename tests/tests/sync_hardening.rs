@@ -779,6 +779,17 @@ fn divergence_at_equal_summaries_is_found_and_healed() {
     assert!(net.errors.is_empty(), "{:?}", net.errors);
 }
 
+/// Leader 1 holding a 20,000-element set and leader 2, linked and settled.
+fn settled_writer_and_peer() -> Net<Set> {
+    let mut net = Net::<Set>::new(&[]);
+    net.leaders
+        .insert(rid(1), big_leader(1, 20_000, Config::default()));
+    net.leaders.insert(rid(2), new_leader(rid(2), Set::new()));
+    net.link(1, 2);
+    net.settle(10).expect("converges");
+    net
+}
+
 /// Issue 15.5: a peer restarts from a checkpoint while the other leader holds a
 /// 20,000-element set under continuous writes for 20 ticks: the writer sends at most
 /// 3 repairs, and the restarted peer asks for a repair at most once per tick. Before
@@ -787,12 +798,7 @@ fn divergence_at_equal_summaries_is_found_and_healed() {
 /// was in flight: tens of full repairs.
 #[test]
 fn a_restart_under_write_load_causes_no_repair_storm() {
-    let mut net = Net::<Set>::new(&[]);
-    net.leaders
-        .insert(rid(1), big_leader(1, 20_000, Config::default()));
-    net.leaders.insert(rid(2), new_leader(rid(2), Set::new()));
-    net.link(1, 2);
-    net.settle(10).expect("converges");
+    let mut net = settled_writer_and_peer();
     let snap = net.leader(2).save();
     for i in 0..50 {
         insert(&mut net, 1, &format!("pre-{i}"));
@@ -970,12 +976,7 @@ fn resent_repairs_that_never_settle_are_caught_by_the_repair_storm_scenario() {
 /// The repairs and deltas the writer of the test above sends in 60 ticks of writes
 /// after its peer's restore, every message arriving `delay` ticks late.
 fn repairs_and_deltas_after_a_restart(delay: u64) -> (u64, u64) {
-    let mut net = Net::<Set>::new(&[]);
-    net.leaders
-        .insert(rid(1), big_leader(1, 20_000, Config::default()));
-    net.leaders.insert(rid(2), new_leader(rid(2), Set::new()));
-    net.link(1, 2);
-    net.settle(10).expect("converges");
+    let mut net = settled_writer_and_peer();
     let snap = net.leader(2).save();
     let restored =
         Leader::<Set>::restore_with_nonce(&snap, Config::default(), 7).expect("restores");

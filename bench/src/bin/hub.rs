@@ -155,31 +155,34 @@ fn main() -> std::io::Result<()> {
     // every spoke writing, and flat per spoke with a fixed number of writers.
     let per_delta = |r: &Row| r.f.cpu_ms_per_round() / (r.writers * (r.spokes - 1)).max(1) as f64;
     let per_spoke = |r: &Row| r.f.cpu_ms_per_round() / r.spokes as f64;
-    let mut rows = Vec::new();
-    if let (Some(lo), Some(hi)) = (all.first(), all.last()) {
-        let g = per_delta(hi) / per_delta(lo);
-        rows.push(Target::new(
-            format!(
-                "Hub: CPU per delta relayed, every spoke writing, {} vs {} spokes",
-                hi.spokes, lo.spokes
-            ),
+    // The largest run against the smallest, by `per`.
+    let target = |section: &[Row], per: &dyn Fn(&Row) -> f64, what: &str, goal: &str| {
+        let (lo, hi) = (section.first()?, section.last()?);
+        let g = per(hi) / per(lo);
+        Some(Target::new(
+            format!("Hub: {what}, {} vs {} spokes", hi.spokes, lo.spokes),
+            goal,
+            ratio(g),
+            g <= 2.0,
+        ))
+    };
+    let rows: Vec<Target> = [
+        target(
+            &all,
+            &per_delta,
+            "CPU per delta relayed, every spoke writing",
             "≤ 2x (linear per delta)",
-            ratio(g),
-            g <= 2.0,
-        ));
-    }
-    if let (Some(lo), Some(hi)) = (few.first(), few.last()) {
-        let g = per_spoke(hi) / per_spoke(lo);
-        rows.push(Target::new(
-            format!(
-                "Hub: CPU per round per spoke, 16 writers, {} vs {} spokes",
-                hi.spokes, lo.spokes
-            ),
+        ),
+        target(
+            &few,
+            &per_spoke,
+            "CPU per round per spoke, 16 writers",
             "≤ 2x (linear in peers)",
-            ratio(g),
-            g <= 2.0,
-        ));
-    }
+        ),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let rows: Vec<String> = rows.iter().map(Target::row).collect();
     if let Some(path) = targets_file {
         std::fs::write(path, rows.join("\n") + "\n")?;

@@ -20,6 +20,29 @@ struct Run {
     chunk: ChunkId,
 }
 
+impl Run {
+    /// The last counter of this run when it starts at `s`.
+    fn last(self, s: u64) -> u64 {
+        s + (u64::from(self.len) - 1)
+    }
+}
+
+/// A run's `len` for `count` counters (callers keep runs below `u32::MAX`).
+fn run_len(count: u64) -> u32 {
+    u32::try_from(count).unwrap_or(u32::MAX)
+}
+
+/// Inserts the run of counters `first ..= last`, all in chunk `chunk`.
+fn put_run(runs: &mut Runs, first: u64, last: u64, chunk: ChunkId) {
+    runs.insert(
+        first,
+        Run {
+            len: run_len(last - first + 1),
+            chunk,
+        },
+    );
+}
+
 /// The runs of one writer, by first counter.
 type Runs = ChunkMap<u64, Run>;
 
@@ -42,26 +65,21 @@ fn run_at(runs: &Runs, c: u64) -> Option<(u64, Run)> {
 /// Points counters `a ..= b`, all within the run `(s, run)` of another chunk, at
 /// `chunk`: the run keeps what lies outside them, a new run holds them.
 fn assign_within(runs: &mut Runs, (s, run): (u64, Run), a: u64, b: u64, chunk: ChunkId) {
-    let end = s + (u64::from(run.len) - 1);
-    let len = u32::try_from(b - a + 1).unwrap_or(u32::MAX);
-    let new = Run { len, chunk };
+    let end = run.last(s);
+    let new = Run {
+        len: run_len(b - a + 1),
+        chunk,
+    };
     if s < a {
         if let Some(r) = runs.get_mut(&s) {
-            r.len = u32::try_from(a - s).unwrap_or(u32::MAX);
+            r.len = run_len(a - s);
         }
         runs.insert(a, new);
     } else if let Some(r) = runs.get_mut(&a) {
         *r = new;
     }
     if end > b {
-        let len = u32::try_from(end - b).unwrap_or(u32::MAX);
-        runs.insert(
-            b + 1,
-            Run {
-                len,
-                chunk: run.chunk,
-            },
-        );
+        put_run(runs, b + 1, end, run.chunk);
     }
     // A neighbour in `chunk` can only adjoin where the old run did not continue.
     if s == a || end == b {
@@ -232,8 +250,7 @@ impl DotIndex {
         let runs = self.writers.entry(w).or_default();
         let at = run_at(runs, a);
         if let Some((s, run)) = at {
-            let end = s + (u64::from(run.len) - 1);
-            if end >= b {
+            if run.last(s) >= b {
                 // One run holds them all (keys that moved together): trim it in place.
                 if run.chunk != chunk {
                     assign_within(runs, (s, run), a, b, chunk);
@@ -244,37 +261,22 @@ impl DotIndex {
         let start = at.map_or(a, |(s, _)| s);
         let overlapping: Vec<(u64, Run)> = runs
             .range(Bound::Included(&start), Bound::Included(&b))
-            .filter(|(s, r)| **s + (u64::from(r.len) - 1) >= a)
+            .filter(|(s, r)| r.last(**s) >= a)
             .map(|(s, r)| (*s, *r))
             .collect();
         let mut covered = 0u64;
         for (s, run) in overlapping {
-            let end = s + (u64::from(run.len) - 1);
+            let end = run.last(s);
             runs.remove(&s);
             if s < a {
-                let len = u32::try_from(a - s).unwrap_or(u32::MAX);
-                runs.insert(
-                    s,
-                    Run {
-                        len,
-                        chunk: run.chunk,
-                    },
-                );
+                put_run(runs, s, a - 1, run.chunk);
             }
             if end > b {
-                let len = u32::try_from(end - b).unwrap_or(u32::MAX);
-                runs.insert(
-                    b + 1,
-                    Run {
-                        len,
-                        chunk: run.chunk,
-                    },
-                );
+                put_run(runs, b + 1, end, run.chunk);
             }
             covered += end.min(b) - s.max(a) + 1;
         }
-        let len = u32::try_from(b - a + 1).unwrap_or(u32::MAX);
-        runs.insert(a, Run { len, chunk });
+        put_run(runs, a, b, chunk);
         self.len += usize::try_from(b - a + 1 - covered).unwrap_or(0);
         coalesce(runs, a, true, true);
     }
@@ -285,21 +287,14 @@ impl DotIndex {
         let runs = self.writers.get_mut(&w)?;
         let (s, run) = run_at(runs, c)?;
         // Counters `s ..= last` form the run; `c` splits it in up to two.
-        let last = s + (u64::from(run.len) - 1);
+        let last = run.last(s);
         if c == s {
             runs.remove(&s);
         } else if let Some(r) = runs.get_mut(&s) {
-            r.len = u32::try_from(c - s).unwrap_or(u32::MAX);
+            r.len = run_len(c - s);
         }
         if c < last {
-            let len = u32::try_from(last - c).unwrap_or(u32::MAX);
-            runs.insert(
-                c + 1,
-                Run {
-                    len,
-                    chunk: run.chunk,
-                },
-            );
+            put_run(runs, c + 1, last, run.chunk);
         }
         if runs.is_empty() {
             self.writers.remove(&w);
@@ -321,7 +316,7 @@ impl DotIndex {
                 .next_back()
                 .map_or(first, |(s, _)| *s);
             for (s, run) in runs.range(Bound::Included(&start), Bound::Included(&last)) {
-                let end = s + (u64::from(run.len) - 1);
+                let end = run.last(*s);
                 let (lo, hi) = ((*s).max(first), end.min(last));
                 if lo <= hi {
                     out.extend((lo..=hi).filter_map(|c| Dot::try_new(r, c)));
