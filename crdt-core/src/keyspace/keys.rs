@@ -11,12 +11,12 @@
 //! [`Moved`] so that the keyspace re-points their dots (a split moves the half with
 //! fewer dots). Up to [`CHUNK`] keys are one inline-capable vector: chunk 0.
 
+use super::chunk_order::ChunkOrder;
 use super::{Entry, Payload};
 use crate::Dot;
 use core::fmt;
 use core::ops::{Bound, RangeBounds};
 use smallvec::SmallVec;
-use std::collections::BTreeMap;
 
 /// The most keys a chunk holds (a power of two: a chunk grown by doubling ends with no
 /// spare capacity).
@@ -55,7 +55,7 @@ enum Repr {
     /// next; `order` maps each one's first key to its slot in `slab`; the other slots
     /// are empty and listed in `free`. `len` counts keys.
     Chunked {
-        order: BTreeMap<Box<str>, ChunkId>,
+        order: ChunkOrder,
         slab: Vec<Vec<Item>>,
         free: Vec<ChunkId>,
         len: usize,
@@ -86,7 +86,7 @@ impl Keys {
         }
         let len = items.len();
         let mut rest = items.into_iter();
-        let mut order = BTreeMap::new();
+        let mut order = ChunkOrder::new();
         let mut slab: Vec<Vec<Item>> = Vec::with_capacity(len.div_ceil(CHUNK));
         loop {
             let chunk: Vec<Item> = rest.by_ref().take(CHUNK).collect();
@@ -135,8 +135,8 @@ impl Keys {
                 None,
                 Some(
                     order
-                        .values()
-                        .map(|id| (*id, slab.get(*id as usize).map_or(&[][..], |c| c))),
+                        .iter()
+                        .map(|(_, id)| (id, slab.get(id as usize).map_or(&[][..], |c| c))),
                 ),
             ),
         };
@@ -161,10 +161,9 @@ impl Keys {
         match &self.repr {
             Repr::Small(v) => v,
             Repr::Chunked { order, slab, .. } => order
-                .range::<str, _>((Bound::Unbounded, Bound::Included(key)))
-                .next_back()
+                .floor(key)
                 .or_else(|| order.iter().next())
-                .and_then(|(_, id)| slab.get(*id as usize))
+                .and_then(|(_, id)| slab.get(id as usize))
                 .map_or(&[], |c| c),
         }
     }
@@ -211,17 +210,14 @@ impl Keys {
             Repr::Chunked { order, slab, .. } => {
                 // From the chunk holding `lo` (the first one if none does).
                 let start = match lo {
-                    Bound::Included(q) | Bound::Excluded(q) => order
-                        .range::<str, _>((Bound::Unbounded, Bound::Included(q)))
-                        .next_back()
-                        .map(|(k, _)| &**k),
+                    Bound::Included(q) | Bound::Excluded(q) => order.floor(q).map(|(k, _)| k),
                     Bound::Unbounded => None,
                 };
                 let start = start.map_or(Bound::Unbounded, Bound::Included);
-                let ids = order.range::<str, _>((start, hi));
+                let ids = order.range(start, hi);
                 (
                     &[][..],
-                    Some(ids.map(|(_, id)| slab.get(*id as usize).map_or(&[][..], |c| c))),
+                    Some(ids.map(|(_, id)| slab.get(id as usize).map_or(&[][..], |c| c))),
                 )
             }
         };
@@ -259,7 +255,7 @@ impl Keys {
                         // Full: becomes chunk 0, then the insert goes on as below.
                         let chunk = core::mem::take(v).into_vec();
                         let len = chunk.len();
-                        let mut order = BTreeMap::new();
+                        let mut order = ChunkOrder::new();
                         if let Some((first, _)) = chunk.first() {
                             order.insert(first.clone(), 0);
                         }
@@ -330,7 +326,7 @@ impl Keys {
                 let (gone, _) = chunk.remove(i);
                 if i == 0 {
                     // Re-keyed by its new first key, or dropped if empty.
-                    order.remove(&*gone);
+                    order.remove(&gone);
                     match chunk.first() {
                         Some((first, _)) => {
                             order.insert(first.clone(), id);
@@ -357,8 +353,8 @@ impl Keys {
     fn shrink_to_small(&mut self, moved: &mut Vec<Moved>) {
         if let Repr::Chunked { order, slab, .. } = &mut self.repr {
             let mut all: SmallVec<[Item; 1]> = SmallVec::new();
-            for id in order.values() {
-                if let Some(c) = slab.get_mut(*id as usize) {
+            for (_, id) in order.iter() {
+                if let Some(c) = slab.get_mut(id as usize) {
                     all.extend(core::mem::take(c));
                 }
             }
@@ -373,7 +369,7 @@ impl Keys {
     /// chunks and the copies of their first keys it holds, the slab and its free
     /// list, and each key's bytes and entry.
     pub(crate) fn heap_bytes(&self) -> usize {
-        use crate::memory::{btree_nodes, slots, small_vec};
+        use crate::memory::{slots, small_vec};
         let items: usize = self.iter().map(|(k, e)| k.len() + e.heap_bytes()).sum();
         items
             + match &self.repr {
@@ -381,8 +377,7 @@ impl Keys {
                 Repr::Chunked {
                     order, slab, free, ..
                 } => {
-                    btree_nodes::<Box<str>, ChunkId>(order.len())
-                        + order.keys().map(|k| k.len()).sum::<usize>()
+                    order.heap_bytes()
                         + slots::<Vec<Item>>(slab.capacity())
                         + slots::<ChunkId>(free.capacity())
                         + slab
@@ -405,8 +400,8 @@ impl Keys {
                 len,
             } => {
                 let keyed = order.iter().all(|(k, id)| {
-                    slab.get(*id as usize)
-                        .is_some_and(|c| c.len() <= CHUNK && c.first().is_some_and(|f| f.0 == *k))
+                    slab.get(id as usize)
+                        .is_some_and(|c| c.len() <= CHUNK && c.first().is_some_and(|f| &*f.0 == k))
                 });
                 let freed = free
                     .iter()
@@ -450,23 +445,19 @@ fn dot_count(items: &[Item]) -> usize {
 
 /// Finds or inserts `key` in chunked keys: its chunk, position, and whether it is new.
 fn place_chunked(
-    order: &mut BTreeMap<Box<str>, ChunkId>,
+    order: &mut ChunkOrder,
     slab: &mut Vec<Vec<Item>>,
     free: &mut Vec<ChunkId>,
     key: &str,
     moved: &mut Vec<Moved>,
 ) -> (ChunkId, usize, bool) {
     let item = || -> Item { (key.into(), Entry::new()) };
-    let at = order
-        .range::<str, _>((Bound::Unbounded, Bound::Included(key)))
-        .next_back()
-        .map(|(_, id)| *id);
+    let at = order.floor(key).map(|(_, id)| id);
     let Some(id) = at.filter(|id| slab.get(*id as usize).is_some()) else {
         // Below every key: it starts the first chunk, which is re-keyed, or a new
         // chunk if that one is full (so descending inserts keep chunks full).
         let first = order
-            .first_key_value()
-            .map(|(_, id)| *id)
+            .first_id()
             .filter(|id| slab.get(*id as usize).is_some_and(|c| c.len() < CHUNK));
         let id = match first {
             Some(id) => {
@@ -481,7 +472,7 @@ fn place_chunked(
         order.insert(key.into(), id);
         return (id, 0, true);
     };
-    let is_last = order.last_key_value().map(|(_, l)| *l) == Some(id);
+    let is_last = order.last_id() == Some(id);
     let Some(chunk) = slab.get_mut(id as usize) else {
         return (id, 0, false);
     };
@@ -529,7 +520,7 @@ fn place_chunked(
 /// Merges the sparse chunk `id` into its predecessor if both fit in one chunk, else
 /// absorbs its successor if they fit; reports the keys that moved.
 fn rebalance(
-    order: &mut BTreeMap<Box<str>, ChunkId>,
+    order: &mut ChunkOrder,
     slab: &mut [Vec<Item>],
     free: &mut Vec<ChunkId>,
     id: ChunkId,
@@ -544,9 +535,9 @@ fn rebalance(
     };
     let size = |slab: &[Vec<Item>], id: ChunkId| slab.get(id as usize).map_or(0, Vec::len);
     let prev = order
-        .range::<str, _>((Bound::Unbounded, Bound::Excluded(&*first)))
+        .range(Bound::Unbounded, Bound::Excluded(&first))
         .next_back()
-        .map(|(_, p)| *p);
+        .map(|(_, p)| p);
     if let Some(prev) = prev.filter(|p| size(slab, *p) + size(slab, id) <= CHUNK) {
         let mut mine = slab
             .get_mut(id as usize)
@@ -558,14 +549,14 @@ fn rebalance(
             p.append(&mut mine);
             moved.push(Moved { id: prev, from });
         }
-        order.remove(&*first);
+        order.remove(&first);
         free.push(id);
         return;
     }
     let next = order
-        .range::<str, _>((Bound::Excluded(&*first), Bound::Unbounded))
+        .range(Bound::Excluded(&first), Bound::Unbounded)
         .next()
-        .map(|(k, n)| (k.clone(), *n))
+        .map(|(k, n)| (Box::<str>::from(k), n))
         .filter(|(_, n)| size(slab, *n) + size(slab, id) <= CHUNK);
     if let Some((next_key, next)) = next {
         let theirs = slab

@@ -82,6 +82,7 @@
 //!
 //! [`DeltaCrdt::delta_since`]: crate::DeltaCrdt::delta_since
 
+mod chunk_order;
 mod delta;
 mod dot_index;
 mod entry;
