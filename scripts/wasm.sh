@@ -59,11 +59,15 @@ WASM_OPT_BIN=$TOOLS/node_modules/.bin/wasm-opt
 # output, the lowest acknowledgement as a multiset, instantiated per CRDT type), the
 # buffer's memory accounting (DeltaCrdt::heap_bytes, 15.6) and the Keyspace's keys held
 # once with a dot index by runs (issue 11: 92 -> 50 B per key) met: 511,623 (197,600).
-SIZE_CEILING=513000
+# Raised to 523,000 when the Keyspace's key search stopped reading a key allocation per
+# comparison (issue 11's merge flatness: a B-tree of chunks keyed by inline 16-byte
+# prefixes through a `dyn` comparison, and a tag per key in each chunk): 521,123 (202,482).
+SIZE_CEILING=523000
 # The same for the Doc-only module (pkg/doc/: what openDoc and the example app load):
 # 308,340 bytes measured (125,870 gzipped); 311,559 (126,998) with the nonce of a new Doc;
-# 350,354 (143,061) with the hub scheduling, buffer memory and Keyspace changes above.
-DOC_SIZE_CEILING=352000
+# 350,354 (143,061) with the hub scheduling, buffer memory and Keyspace changes above;
+# 359,853 with the Keyspace's key search above.
+DOC_SIZE_CEILING=362000
 SIZE_TARGET=200000
 
 log() { echo "wasm.sh: $*"; }

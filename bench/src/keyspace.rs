@@ -109,15 +109,17 @@ pub enum MergePath {
 }
 
 /// Merges of one-key deltas (a one-element OR-Set under a fresh key at a random place
-/// in the key order) written by [`DELTA_WRITER`] into `state` of `n` keys; the keys
-/// are deleted again afterwards, untimed.
+/// in the key order) written by a writer id of their own ([`fresh_writer_id`]: a
+/// second run under one id would reissue dots `state` has seen, and merging them would
+/// change nothing) into `state` of `n` keys; the keys are deleted again afterwards,
+/// untimed.
 pub fn merge_one_key_rep<'a>(
     state: &'a mut Keyspace,
     n: u64,
     path: MergePath,
     rng: &'a mut SplitMix64,
 ) -> impl FnMut(u64) -> Duration + 'a {
-    let id = ReplicaId::new(DELTA_WRITER);
+    let id = ReplicaId::new(fresh_writer_id());
     let mut writer = Keyspace::new();
     let mut serial = 0u64;
     move |k| {
@@ -149,6 +151,18 @@ pub fn merge_one_key_rep<'a>(
             elapsed
         })
     }
+}
+
+/// Brings `state`, built by [`build_sets`] with `n` keys, to the steady state of
+/// random writes before merges into it are timed: `n / 2` one-key deltas under fresh
+/// keys at random places are merged and their keys deleted again (untimed), so that
+/// every chunk has been split about once. Right after an ascending build every chunk
+/// is full and the first write into each one splits it (a new chunk, first-touched
+/// memory); a run of a few thousand timed merges sees that transient at every write
+/// at 1e6 keys (15,625 chunks) and almost never at 1e4 (157 chunks), which would
+/// compare a transient with a steady state rather than one size with another.
+pub fn settle(state: &mut Keyspace, n: u64, rng: &mut SplitMix64) {
+    let _untimed = merge_one_key_rep(state, n, MergePath::Merge, rng)(n / 2);
 }
 
 /// `crdts` merges of a one-key map state (a fresh actor's one-element set under a
@@ -317,8 +331,13 @@ mod tests {
 
         let before = ours.clone();
         let mut rng = SplitMix64::new(1);
+        settle(&mut ours, n, &mut rng);
+        assert_eq!(ours.len(), before.len(), "settling deletes what it wrote");
         for path in [MergePath::Merge, MergePath::MergeDelta] {
+            // Each run merges writes this state has not seen (a fresh writer id).
+            let seen = ours.context().clone();
             let _ = merge_one_key_rep(&mut ours, n, path, &mut rng)(5);
+            assert_ne!(ours.context(), &seen, "{path:?} merged nothing new");
         }
         assert_eq!(ours.len(), before.len(), "merged keys are deleted again");
         let mut theirs = theirs;

@@ -558,6 +558,7 @@ fn keyspace_section(plan: Plan, n: u64, ledger: &mut Ledger) {
     let mut table = Table::new(&HEADERS, 1);
 
     let mut ours = ks::build_sets(n);
+    ks::settle(&mut ours, n, &mut rng);
     let mut theirs = ks::build_theirs(n);
     let a = per_op(
         plan,

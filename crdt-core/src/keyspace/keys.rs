@@ -3,7 +3,10 @@
 //!
 //! Keys live in sorted chunks of up to [`CHUNK`] keys (like the OR-Set's chunked
 //! store), each chunk in a slot of a slab whose position, its [`ChunkId`], stays the
-//! same while the chunk exists; a B-tree maps each chunk's first key to its id. The
+//! same while the chunk exists; a B-tree maps each chunk's first key to its id
+//! ([`ChunkOrder`], which compares 16-byte prefixes held inline), and each chunk is a
+//! [`Chunk`], searched by a 4-byte tag per key (both keep a search from reading one
+//! key allocation per comparison). The
 //! dot index maps a live dot to the id of the chunk holding its key (runs of
 //! consecutive dots in one chunk take one index slot), so a key is held once, owned
 //! here, with no shared allocation. When an insert splits a full chunk, or a remove
@@ -11,6 +14,7 @@
 //! [`Moved`] so that the keyspace re-points their dots (a split moves the half with
 //! fewer dots). Up to [`CHUNK`] keys are one inline-capable vector: chunk 0.
 
+use super::chunk::Chunk;
 use super::chunk_order::ChunkOrder;
 use super::{Entry, Payload};
 use crate::Dot;
@@ -20,7 +24,7 @@ use smallvec::SmallVec;
 
 /// The most keys a chunk holds (a power of two: a chunk grown by doubling ends with no
 /// spare capacity).
-const CHUNK: usize = 64;
+pub(crate) const CHUNK: usize = 64;
 
 /// A chunk's id: its slot in the slab, stable while the chunk exists.
 pub(crate) type ChunkId = u32;
@@ -56,7 +60,7 @@ enum Repr {
     /// are empty and listed in `free`. `len` counts keys.
     Chunked {
         order: ChunkOrder,
-        slab: Vec<Vec<Item>>,
+        slab: Vec<Chunk>,
         free: Vec<ChunkId>,
         len: usize,
     },
@@ -87,14 +91,14 @@ impl Keys {
         let len = items.len();
         let mut rest = items.into_iter();
         let mut order = ChunkOrder::new();
-        let mut slab: Vec<Vec<Item>> = Vec::with_capacity(len.div_ceil(CHUNK));
+        let mut slab: Vec<Chunk> = Vec::with_capacity(len.div_ceil(CHUNK));
         loop {
             let chunk: Vec<Item> = rest.by_ref().take(CHUNK).collect();
             let Some(first) = chunk.first().map(|(k, _)| k.clone()) else {
                 break;
             };
             order.insert(first, id_of(slab.len()));
-            slab.push(chunk);
+            slab.push(Chunk::from_items(chunk));
         }
         Self {
             repr: Repr::Chunked {
@@ -136,7 +140,7 @@ impl Keys {
                 Some(
                     order
                         .iter()
-                        .map(|(_, id)| (id, slab.get(id as usize).map_or(&[][..], |c| c))),
+                        .map(|(_, id)| (id, slab.get(id as usize).map_or(&[][..], |c| &c[..]))),
                 ),
             ),
         };
@@ -155,25 +159,20 @@ impl Keys {
         }
     }
 
-    /// The chunk that holds `key` or would: the last one starting at or before it,
-    /// else the first.
-    fn chunk_for(&self, key: &str) -> &[Item] {
-        match &self.repr {
-            Repr::Small(v) => v,
-            Repr::Chunked { order, slab, .. } => order
-                .floor(key)
-                .or_else(|| order.iter().next())
-                .and_then(|(_, id)| slab.get(id as usize))
-                .map_or(&[], |c| c),
-        }
-    }
-
     /// The entry under `key`. O(log keys).
     pub(crate) fn get(&self, key: &str) -> Option<&Entry> {
-        let c = self.chunk_for(key);
-        c.binary_search_by(|(k, _)| (**k).cmp(key))
-            .ok()
-            .map(|i| &c[i].1)
+        match &self.repr {
+            Repr::Small(v) => v
+                .binary_search_by(|(k, _)| (**k).cmp(key))
+                .ok()
+                .map(|i| &v[i].1),
+            Repr::Chunked { order, slab, .. } => {
+                // The last chunk starting at or before `key`, else the first.
+                let (_, id) = order.floor(key).or_else(|| order.iter().next())?;
+                let c = slab.get(id as usize)?;
+                c.search(key).ok().map(|i| &c[i].1)
+            }
+        }
     }
 
     pub(crate) fn contains_key(&self, key: &str) -> bool {
@@ -217,7 +216,7 @@ impl Keys {
                 let ids = order.range(start, hi);
                 (
                     &[][..],
-                    Some(ids.map(|(_, id)| slab.get(id as usize).map_or(&[][..], |c| c))),
+                    Some(ids.map(|(_, id)| slab.get(id as usize).map_or(&[][..], |c| &c[..]))),
                 )
             }
         };
@@ -236,7 +235,7 @@ impl Keys {
         // `place` returns the position of the key it found or made.
         let entry = match &mut self.repr {
             Repr::Small(v) => &mut v[i].1,
-            Repr::Chunked { slab, .. } => &mut slab[id as usize][i].1,
+            Repr::Chunked { slab, .. } => slab[id as usize].entry_mut(i),
         };
         (id, entry)
     }
@@ -261,7 +260,7 @@ impl Keys {
                         }
                         self.repr = Repr::Chunked {
                             order,
-                            slab: vec![chunk],
+                            slab: vec![Chunk::from_items(chunk)],
                             free: Vec::new(),
                             len,
                         };
@@ -293,20 +292,19 @@ impl Keys {
         moved: &mut Vec<Moved>,
         hash: impl FnOnce(&str, Dot, &Payload) -> u64,
     ) -> Option<u64> {
-        let items: &mut [Item] = match &mut self.repr {
-            Repr::Small(v) if id == 0 => v,
-            Repr::Small(_) => return None,
-            Repr::Chunked { slab, .. } => slab.get_mut(id as usize)?,
-        };
-        let (i, j) = items.iter().enumerate().find_map(|(i, (_, e))| {
+        let (i, j) = self.chunk(id).iter().enumerate().find_map(|(i, (_, e))| {
             e.binary_search_by(|(_, d)| d.cmp(&dot))
                 .ok()
                 .map(|j| (i, j))
         })?;
-        let (key, entry) = &mut items[i];
+        let entry = match &mut self.repr {
+            Repr::Small(v) => &mut v[i].1,
+            Repr::Chunked { slab, .. } => slab.get_mut(id as usize)?.entry_mut(i),
+        };
         let (payload, _) = entry.remove(j);
-        let h = hash(key, dot, &payload);
-        if !entry.is_empty() {
+        let emptied = entry.is_empty();
+        let h = hash(&self.chunk(id)[i].0, dot, &payload);
+        if !emptied {
             return Some(h);
         }
         match &mut self.repr {
@@ -332,7 +330,7 @@ impl Keys {
                             order.insert(first.clone(), id);
                         }
                         None => {
-                            *chunk = Vec::new();
+                            *chunk = Chunk::default();
                             free.push(id);
                         }
                     }
@@ -355,7 +353,7 @@ impl Keys {
             let mut all: SmallVec<[Item; 1]> = SmallVec::new();
             for (_, id) in order.iter() {
                 if let Some(c) = slab.get_mut(id as usize) {
-                    all.extend(core::mem::take(c));
+                    all.extend(core::mem::take(c).into_items());
                 }
             }
             all.shrink_to_fit();
@@ -378,12 +376,9 @@ impl Keys {
                     order, slab, free, ..
                 } => {
                     order.heap_bytes()
-                        + slots::<Vec<Item>>(slab.capacity())
+                        + slots::<Chunk>(slab.capacity())
                         + slots::<ChunkId>(free.capacity())
-                        + slab
-                            .iter()
-                            .map(|c| slots::<Item>(c.capacity()))
-                            .sum::<usize>()
+                        + slab.iter().map(Chunk::heap_bytes).sum::<usize>()
                 }
             }
     }
@@ -400,12 +395,15 @@ impl Keys {
                 len,
             } => {
                 let keyed = order.iter().all(|(k, id)| {
-                    slab.get(id as usize)
-                        .is_some_and(|c| c.len() <= CHUNK && c.first().is_some_and(|f| &*f.0 == k))
+                    slab.get(id as usize).is_some_and(|c| {
+                        c.len() <= CHUNK
+                            && c.first().is_some_and(|f| &*f.0 == k)
+                            && c.tags_are_valid()
+                    })
                 });
                 let freed = free
                     .iter()
-                    .all(|id| slab.get(*id as usize).is_some_and(Vec::is_empty));
+                    .all(|id| slab.get(*id as usize).is_some_and(|c| c.is_empty()));
                 let slots = order.len() + free.len() == slab.len();
                 let mut keys = self.iter().map(|(k, _)| k);
                 let mut prev = keys.next();
@@ -414,7 +412,7 @@ impl Keys {
                     prev = Some(k);
                     ok
                 });
-                let counted = slab.iter().map(Vec::len).sum::<usize>() == *len;
+                let counted = slab.iter().map(|c| c.len()).sum::<usize>() == *len;
                 keyed && freed && slots && sorted && counted
             }
         }
@@ -427,12 +425,17 @@ fn id_of(slot: usize) -> ChunkId {
 }
 
 /// Stores `chunk` in a free slot or a new one; its id.
-fn alloc(slab: &mut Vec<Vec<Item>>, free: &mut Vec<ChunkId>, chunk: Vec<Item>) -> ChunkId {
+fn alloc(slab: &mut Vec<Chunk>, free: &mut Vec<ChunkId>, chunk: Chunk) -> ChunkId {
     if let Some(id) = free.pop() {
         if let Some(slot) = slab.get_mut(id as usize) {
             *slot = chunk;
             return id;
         }
+    }
+    if slab.len() == slab.capacity() {
+        // Grow by an eighth (at least 8 chunks), not by doubling: a slot is a few
+        // hundred bytes, and doubling would leave up to half of them unused.
+        slab.reserve_exact((slab.len() / 8).max(8));
     }
     slab.push(chunk);
     id_of(slab.len() - 1)
@@ -446,7 +449,7 @@ fn dot_count(items: &[Item]) -> usize {
 /// Finds or inserts `key` in chunked keys: its chunk, position, and whether it is new.
 fn place_chunked(
     order: &mut ChunkOrder,
-    slab: &mut Vec<Vec<Item>>,
+    slab: &mut Vec<Chunk>,
     free: &mut Vec<ChunkId>,
     key: &str,
     moved: &mut Vec<Moved>,
@@ -463,11 +466,11 @@ fn place_chunked(
             Some(id) => {
                 order.pop_first();
                 if let Some(c) = slab.get_mut(id as usize) {
-                    push_within_capacity(c, 0, item());
+                    c.insert(0, item());
                 }
                 id
             }
-            None => alloc(slab, free, vec![item()]),
+            None => alloc(slab, free, Chunk::from_items(vec![item()])),
         };
         order.insert(key.into(), id);
         return (id, 0, true);
@@ -476,17 +479,17 @@ fn place_chunked(
     let Some(chunk) = slab.get_mut(id as usize) else {
         return (id, 0, false);
     };
-    let i = match chunk.binary_search_by(|(k, _)| (**k).cmp(key)) {
+    let i = match chunk.search(key) {
         Ok(i) => return (id, i, false),
         Err(i) => i,
     };
     if chunk.len() < CHUNK {
-        push_within_capacity(chunk, i, item());
+        chunk.insert(i, item());
         return (id, i, true);
     }
     if i == CHUNK && is_last {
         // An append past the last key: this chunk stays full, a new one starts.
-        let new = alloc(slab, free, vec![item()]);
+        let new = alloc(slab, free, Chunk::from_items(vec![item()]));
         order.insert(key.into(), new);
         return (new, 0, true);
     }
@@ -494,10 +497,10 @@ fn place_chunked(
     // with fewer dots moves to a new slot (its dots are re-pointed).
     let mut upper = chunk.split_off(CHUNK / 2);
     let (in_upper, j) = if i <= CHUNK / 2 {
-        push_within_capacity(chunk, i, item());
+        chunk.insert(i, item());
         (false, i)
     } else {
-        push_within_capacity(&mut upper, i - CHUNK / 2, item());
+        upper.insert(i - CHUNK / 2, item());
         (true, i - CHUNK / 2)
     };
     let upper_first = upper.first().map(|(k, _)| k.clone()).unwrap_or_default();
@@ -521,7 +524,7 @@ fn place_chunked(
 /// absorbs its successor if they fit; reports the keys that moved.
 fn rebalance(
     order: &mut ChunkOrder,
-    slab: &mut [Vec<Item>],
+    slab: &mut [Chunk],
     free: &mut Vec<ChunkId>,
     id: ChunkId,
     moved: &mut Vec<Moved>,
@@ -533,20 +536,19 @@ fn rebalance(
     else {
         return;
     };
-    let size = |slab: &[Vec<Item>], id: ChunkId| slab.get(id as usize).map_or(0, Vec::len);
+    let size = |slab: &[Chunk], id: ChunkId| slab.get(id as usize).map_or(0, |c| c.len());
     let prev = order
         .range(Bound::Unbounded, Bound::Excluded(&first))
         .next_back()
         .map(|(_, p)| p);
     if let Some(prev) = prev.filter(|p| size(slab, *p) + size(slab, id) <= CHUNK) {
-        let mut mine = slab
+        let mine = slab
             .get_mut(id as usize)
             .map(core::mem::take)
             .unwrap_or_default();
         if let Some(p) = slab.get_mut(prev as usize) {
             let from = p.len();
-            p.reserve_exact(mine.len());
-            p.append(&mut mine);
+            p.append(mine);
             moved.push(Moved { id: prev, from });
         }
         order.remove(&first);
@@ -565,8 +567,7 @@ fn rebalance(
             .unwrap_or_default();
         if let Some(c) = slab.get_mut(id as usize) {
             let from = c.len();
-            c.reserve_exact(theirs.len());
-            c.extend(theirs);
+            c.append(theirs);
             moved.push(Moved { id, from });
         }
         order.remove(&next_key);
@@ -577,18 +578,6 @@ fn rebalance(
             c.shrink_to(2 * c.len());
         }
     }
-}
-
-/// Inserts at `i`, growing the capacity by doubling but never past [`CHUNK`].
-fn push_within_capacity<E>(chunk: &mut Vec<E>, i: usize, e: E) {
-    if chunk.len() == chunk.capacity() {
-        let want = chunk
-            .len()
-            .max(1)
-            .min(CHUNK.saturating_sub(chunk.len()).max(1));
-        chunk.reserve_exact(want);
-    }
-    chunk.insert(i, e);
 }
 
 /// An iterator that knows its exact length.

@@ -39,7 +39,12 @@
 //! # Cost
 //! Keys live in sorted chunks of up to 64 (each key and its entry held once, in its
 //! chunk), each chunk in a slot of a slab whose position is the chunk's stable id,
-//! under a B-tree on each chunk's first key. An index maps each live dot to the id of
+//! under a B-tree on each chunk's first key. The B-tree holds each first key's first 16
+//! bytes inline and a chunk holds a 4-byte tag per key (its bytes after those all the
+//! chunk's keys share), so finding a key compares numbers held in the tree's nodes
+//! and in the chunk's slot and reads a key's own allocation only on a tie: a search
+//! through a million keys misses the cache a few times, not once per comparison (a
+//! one-key merge at 1e6 keys is about 2.5x its cost at 1e4; `bench_table`). An index maps each live dot to the id of
 //! the chunk holding its key: per writer, an ordered map of *runs* of consecutive dot
 //! counters whose keys share a chunk. Finding a key, a dot's chunk, or a dot in its
 //! chunk each takes O(log keys + 64) (in a chunk, a binary search of each entry's
@@ -69,19 +74,20 @@
 //! A key with one live dot (a counter written by one replica, a one-element set)
 //! costs, on 64-bit targets, besides its key's bytes (an exact allocation): its slot in
 //! its chunk, 56 bytes (the key pointer, 16, and the entry with its one dot inline, 40:
-//! payload 24, dot 16), its share of its chunk's overhead (a slab slot, a B-tree entry
-//! and a copy of the chunk's first key: about 1.5 bytes per key in full chunks), and
-//! its share of an index run (16 bytes). Keys written in ascending order by one writer
-//! fill each chunk with consecutive dots, one run per 64 keys: about 58 bytes per key,
-//! 50 beyond a counter's 8-byte value, 58 beyond a one-element set's element (the
-//! element is an exact allocation of its own; `bench_table` measures both). Keys
-//! written in random order take one run per dot (16 bytes) and split full chunks in
-//! halves, which leaves chunks about three quarters full: about 97 bytes beyond a
-//! counter's value and 105 beyond a one-element set's element (the set 74 once
-//! decoded, as the decoder packs chunks full).
+//! payload 24, dot 16), its share of its chunk's overhead (a slab slot of 304 bytes
+//! with the 64 tags, a B-tree entry and a copy of the chunk's first key: about 6 bytes
+//! per key in full chunks), and its share of an index run (16 bytes). Keys written in
+//! ascending order by one writer fill each chunk with consecutive dots, one run per 64
+//! keys: about 63 bytes per key, 55 beyond a counter's 8-byte value, 63 beyond a
+//! one-element set's element (the element is an exact allocation of its own;
+//! `bench_table` measures both). Keys written in random order take one run per dot
+//! (16 bytes) and split full chunks in halves, which leaves chunks about three
+//! quarters full: about 8 bytes of chunk overhead per key instead of 6, and 16 bytes
+//! of index.
 //!
 //! [`DeltaCrdt::delta_since`]: crate::DeltaCrdt::delta_since
 
+mod chunk;
 mod chunk_order;
 mod delta;
 mod dot_index;
