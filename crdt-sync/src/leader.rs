@@ -55,7 +55,8 @@ pub struct Leader<C: DeltaCrdt> {
     pub(crate) conflict: bool,
     /// Set by `restore` until `checkpoint` persists the new incarnation.
     pub(crate) needs_checkpoint: bool,
-    /// Set by `restore` until every peer said which incarnations of us it has seen.
+    /// Set by `restore` (or a displacement) until every peer said which incarnations
+    /// of us it has seen, or `Config::probe_timeout_ticks` ticks passed.
     pub(crate) probing: bool,
     pub(crate) ticks: u64,
     pub(crate) metrics: Metrics,
@@ -433,7 +434,8 @@ impl<C: DeltaCrdt> Leader<C> {
 
     /// Starts a probe (after a restore, or after being displaced): the leader acts as
     /// if it had lost its buffer and its view of every peer, takes nothing in and
-    /// writes nothing until every peer said which incarnations of it they have seen.
+    /// writes nothing until every peer said which incarnations of it they have seen,
+    /// or for `Config::probe_timeout_ticks` ticks at most (see `finish_probe`).
     pub(crate) fn begin_probe(&mut self) {
         self.state_version += 1;
         // Whatever was buffered is void for peers that will see a new incarnation: pretend
@@ -481,16 +483,20 @@ impl<C: DeltaCrdt> Leader<C> {
     ///   hash collision; this copy's own incarnations strictly grow (`next_after` is
     ///   above `self.incarnation`). The answers only make equal counters rarer: they
     ///   never made the writer id unique, as a crashed copy's messages in flight
-    ///   (unseen by any peer) and every new leader (counter 0) show. So a timed-out
-    ///   probe is exactly as safe as `Leader::new` under a used id.
+    ///   (unseen by any peer) and every new leader (counter 0) show. Without them equal
+    ///   counters are more frequent (copies of one checkpoint restored while the same
+    ///   peer is silent take the same counter), so the 2⁻³² odds of equal nonces apply
+    ///   to more pairs: the odds every leader started under a used id already runs.
     /// - *A peer that saw a newer life still displaces it.* If the silent peer saw an
     ///   incarnation above the one taken here, it drops this leader's messages as
     ///   stale once they reach it and sends a displacement notice (a `ProbeReply`
     ///   addressed to this incarnation, `receive.rs`); `displaced` then probes again
     ///   (that peer answering, now) and jumps above it, and a copy displaced more than
-    ///   [`DISPLACEMENTS_MAX`] times reports the conflict, as for any displacement.
-    ///   A late answer to the abandoned probe is addressed to the previous incarnation
-    ///   and is dropped as stale: the notice replaces it.
+    ///   [`DISPLACEMENTS_MAX`] times reports the conflict, as for any displacement
+    ///   (so a peer that is silent at every probe yet reached in between can make a
+    ///   copy stop writing: safe, and what `Config::probe_timeout_ticks` well above a
+    ///   round trip avoids). A late answer to the abandoned probe is addressed to the
+    ///   previous incarnation and is dropped as stale: the notice replaces it.
     /// - *Writes still wait for the checkpoint* of the new incarnation
     ///   (`needs_checkpoint`), as after any probe.
     ///
