@@ -7,7 +7,7 @@
 //! (so tests running in parallel threads do not disturb each other).
 //!
 //! `crdt-sync` reads the same selector (its `sabotage` feature enables this one) for
-//! its protocol bugs: the first three planted, then five the fault simulator found in
+//! its protocol bugs: the first three planted, then six the fault simulator found in
 //! earlier sessions, each planted back at the place of its fix.
 
 use std::cell::Cell;
@@ -61,11 +61,15 @@ pub enum Bug {
     /// buffer head, so under a round trip of 2+ ticks with writes going on no copy is
     /// ever settled (fixed in e4eae2b).
     ResentRepairNeverSettles,
+    /// A probe never times out (`Config::probe_timeout_ticks` is ignored): a leader
+    /// restored next to a checkpointed peer it can never reach probes for ever and
+    /// never writes (as before the timeout; found shrinking seed 1815).
+    ProbeNeverTimesOut,
 }
 
 impl Bug {
     /// Every bug.
-    pub const ALL: [Bug; 12] = [
+    pub const ALL: [Bug; 13] = [
         Bug::GCounterSumMerge,
         Bug::OrSetRemoveIgnoresContext,
         Bug::NoGapCheck,
@@ -78,6 +82,7 @@ impl Bug {
         Bug::RepairCountsAsProgress,
         Bug::NewerIncarnationIgnored,
         Bug::ResentRepairNeverSettles,
+        Bug::ProbeNeverTimesOut,
     ];
 
     /// A short kebab-case name (for command lines).
@@ -96,6 +101,7 @@ impl Bug {
             Bug::RepairCountsAsProgress => "repair-counts-as-progress",
             Bug::NewerIncarnationIgnored => "newer-incarnation-ignored",
             Bug::ResentRepairNeverSettles => "resent-repair-never-settles",
+            Bug::ProbeNeverTimesOut => "probe-never-times-out",
         }
     }
 

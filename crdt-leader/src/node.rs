@@ -63,6 +63,18 @@ pub struct NodeConfig {
     pub app_dir: Option<PathBuf>,
 }
 
+/// How long a restored document waits for every peer's answer to its probe before it
+/// ends the probe with the answers at hand (`crdt_sync::Config::probe_timeout_ticks`,
+/// whose default of 16 ticks is 0.8 s at 50 ms ticks): long enough for peers restarted
+/// at the same time to come up, so that a peer down for good (not removed from the
+/// configuration) keeps no document from writing for ever.
+const PROBE_TIMEOUT_MS: u64 = 10_000;
+
+/// [`PROBE_TIMEOUT_MS`] in ticks of `tick_ms` (at least 1).
+fn probe_timeout_ticks(tick_ms: u64) -> u32 {
+    u32::try_from(PROBE_TIMEOUT_MS.div_ceil(tick_ms.max(1)).max(1)).unwrap_or(u32::MAX)
+}
+
 impl NodeConfig {
     /// A configuration with defaults: no peers, no network, `fsync` always, 50 ms ticks.
     #[must_use]
@@ -234,7 +246,10 @@ impl Node {
     pub async fn start(config: NodeConfig) -> Result<NodeHandle, Error> {
         config.check()?;
         let id = ReplicaId::new(config.id);
-        let sync_config = crdt_sync::Config::default();
+        let sync_config = crdt_sync::Config {
+            probe_timeout_ticks: probe_timeout_ticks(config.tick_ms),
+            ..crdt_sync::Config::default()
+        };
         let dir = config.data_dir.clone();
         let sc = sync_config.clone();
         let (db, docs) = tokio::task::spawn_blocking(move || store::open(&dir, id, &sc))

@@ -172,11 +172,20 @@ impl<C: DeltaCrdt> Leader<C> {
     /// when those messages arrive, peers tell this copy, which takes a newer incarnation
     /// again: [`DISPLACEMENTS_MAX`](crate::DISPLACEMENTS_MAX)). Until every peer has
     /// answered it takes nothing in and writes are refused with
-    /// [`SyncError::Restoring`] (a peer gone for good must be removed with
-    /// [`Leader::remove_peer`]); then it asks every peer for a repair (getting back what
+    /// [`SyncError::Restoring`]; then it asks every peer for a repair (getting back what
     /// it lost) and for its summary (to repair the peer in turn), and writes wait for
     /// [`Leader::checkpoint`] to record the new incarnation
     /// ([`SyncError::CheckpointRequired`]).
+    ///
+    /// A peer that does not answer (down, partitioned, or one it can never reach) holds
+    /// the probe up for at most [`Config::probe_timeout_ticks`] ticks (default 16; 0
+    /// waits for ever): then the probe ends with the answers at hand (counted in
+    /// [`Metrics::probes_timed_out`](crate::Metrics::probes_timed_out)), as it does at
+    /// once when the silent peer is removed ([`Leader::remove_peer`]). That is safe:
+    /// the answers only choose the restart counter, and the writer id is new whatever
+    /// the counter, because the incarnation's nonce is this restore's own; should the
+    /// silent peer have seen a newer incarnation of this leader, it displaces it when
+    /// they next talk, and the leader probes again and takes one above it.
     ///
     /// Not available on `wasm32-unknown-unknown`: pass entropy from JavaScript
     /// (`crypto.getRandomValues`) to [`Leader::restore_with_nonce`].
@@ -410,5 +419,62 @@ mod tests {
         assert_eq!(cut.state().len(), 2);
         assert!(!cut.covers(&a.causal_token()));
         assert!(a.covers(&cut.causal_token()));
+    }
+
+    /// A restored leader whose only peer never answers its probe ends the probe after
+    /// `probe_timeout_ticks` ticks (0: never) with an incarnation above its
+    /// checkpoint's under a new writer id; the answer that comes too late is addressed
+    /// to the abandoned incarnation and changes nothing.
+    #[test]
+    fn a_probe_nobody_answers_ends_after_its_timeout() {
+        use crate::SyncError;
+        let (ia, ib) = (ReplicaId::new(1), ReplicaId::new(2));
+        let mut a = Leader::with_nonce(ia, OrSet::<String>::new(), Config::default(), 1);
+        let mut b = Leader::with_nonce(ib, OrSet::<String>::new(), Config::default(), 2);
+        a.add_peer(ib).unwrap();
+        b.add_peer(ia).unwrap();
+        a.apply(OrSetOp::Insert("x".into())).unwrap();
+        pump(&mut a, &mut b);
+        let cp = a.checkpoint();
+        let restore = |ticks: u32| {
+            let config = Config {
+                probe_timeout_ticks: ticks,
+                ..Config::default()
+            };
+            Leader::<OrSet<String>>::restore_with_nonce(cp.bytes(), config, 9).unwrap()
+        };
+
+        let mut patient = restore(0);
+        for _ in 0..1000 {
+            patient.tick();
+        }
+        assert_eq!(patient.can_write(), Err(SyncError::Restoring));
+        assert_eq!(patient.metrics().probes_timed_out, 0);
+
+        let mut r = restore(3);
+        let probe = r.poll_transmit().expect("a probe to b");
+        for _ in 0..2 {
+            r.tick();
+            assert_eq!(r.can_write(), Err(SyncError::Restoring));
+        }
+        r.tick();
+        assert_eq!(r.can_write(), Err(SyncError::CheckpointRequired));
+        assert_eq!(r.metrics().probes_timed_out, 1);
+        let inc = r.incarnation();
+        assert!(inc > a.incarnation() && inc.counter() == 1, "{inc}");
+        assert_ne!(r.writer_id(), a.writer_id());
+        // b answers the abandoned probe at last: stale, the incarnation stays.
+        b.receive(ia, &probe.payload).unwrap();
+        let answer = b.poll_transmit().expect("the answer");
+        let stale = r.metrics().stale_messages;
+        r.receive(ib, &answer.payload).unwrap();
+        assert_eq!(r.metrics().stale_messages, stale + 1);
+        assert_eq!(r.incarnation(), inc);
+        let cp = r.checkpoint();
+        r.persisted(cp).unwrap();
+        r.apply(OrSetOp::Insert("y".into())).unwrap();
+        pump(&mut r, &mut b);
+        assert_eq!(r.state(), b.state());
+        assert!(!r.has_id_conflict() && !b.has_id_conflict());
     }
 }

@@ -28,6 +28,24 @@ use crdt_core::codec::DecodeLimits;
 /// `digest_interval_ticks` (default 8) sets how often [`Leader::tick`](crate::Leader::tick)
 /// sends each peer an unsolicited digest (summary and causal token), which refreshes lag
 /// metrics and lets peers find state they lack; 0 disables periodic digests.
+///
+/// `probe_timeout_ticks` (default 16) bounds how long a restored (or displaced) leader
+/// probes: after that many [`Leader::tick`](crate::Leader::tick)s without an answer
+/// from every peer it finishes the probe with the answers at hand (counted in
+/// [`Metrics::probes_timed_out`](crate::Metrics::probes_timed_out)), so a peer it can
+/// never reach does not keep it from writing for ever. Every value is valid: 0 never
+/// times out (the probe waits for every peer, or for
+/// [`Leader::remove_peer`](crate::Leader::remove_peer) of the silent ones, as before
+/// the timeout existed), 1 finishes at the first tick. A timeout is safe at any value:
+/// the incarnation it takes has a nonce of its own, so its writer id is new, and a peer
+/// that saw a newer incarnation displaces it later (see
+/// [`Leader::restore`](crate::Leader::restore)). But a timeout that lands below an
+/// incarnation a silent peer saw costs a displacement once that peer is reached, and
+/// displacements are limited ([`DISPLACEMENTS_MAX`](crate::DISPLACEMENTS_MAX)), so keep
+/// it well above a round trip. The default is twice the longest retransmission backoff
+/// (8 ticks) while probes go out every tick: a peer silent for 16 round trips (0.8 s at
+/// `crdt-leader`'s 50 ms ticks) is given up on. The fault simulator's liveness bound
+/// (64 rounds) includes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// The largest message sent or accepted, in bytes.
@@ -39,6 +57,9 @@ pub struct Config {
     pub peers_max: usize,
     /// Ticks between unsolicited digests to each peer (0 = never).
     pub digest_interval_ticks: u32,
+    /// Ticks a probe waits for every peer's answer before it finishes with the answers
+    /// at hand (0 = waits for ever; see above).
+    pub probe_timeout_ticks: u32,
     /// Bounds on decoded content (elements, replicas).
     pub decode: DecodeLimits,
     /// The highest protocol version to speak (at most [`PROTOCOL_VERSION`], at least
@@ -57,6 +78,7 @@ impl Config {
         buffer_bytes_max: 64 << 20,
         peers_max: 1024,
         digest_interval_ticks: 8,
+        probe_timeout_ticks: 16,
         decode: DecodeLimits::DEFAULT,
         protocol_version_max: PROTOCOL_VERSION,
         transfer_bytes_max: 1 << 30,

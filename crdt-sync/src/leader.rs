@@ -38,6 +38,8 @@ pub struct Leader<C: DeltaCrdt> {
     pub(crate) displacements: u32,
     /// The id of the current probe (answers to other probes are not fresh).
     pub(crate) probe_id: u32,
+    /// Ticks since the current probe began (see `Config::probe_timeout_ticks`).
+    pub(crate) probe_ticks: u32,
     /// While probing: the newest incarnation of us that notices and answers to
     /// earlier probes named (a lower bound for the one to take).
     pub(crate) probe_floor: Option<Incarnation>,
@@ -53,7 +55,8 @@ pub struct Leader<C: DeltaCrdt> {
     pub(crate) conflict: bool,
     /// Set by `restore` until `checkpoint` persists the new incarnation.
     pub(crate) needs_checkpoint: bool,
-    /// Set by `restore` until every peer said which incarnations of us it has seen.
+    /// Set by `restore` (or a displacement) until every peer said which incarnations
+    /// of us it has seen, or `Config::probe_timeout_ticks` ticks passed.
     pub(crate) probing: bool,
     pub(crate) ticks: u64,
     pub(crate) metrics: Metrics,
@@ -136,6 +139,7 @@ impl<C: DeltaCrdt> Leader<C> {
             nonces_drawn: 0,
             displacements: 0,
             probe_id: 0,
+            probe_ticks: 0,
             probe_floor: None,
             config,
             state: C::default(),
@@ -264,9 +268,27 @@ impl<C: DeltaCrdt> Leader<C> {
     /// One anti-entropy round: unacknowledged intervals and repairs are sent again and
     /// missing repairs requested again — after 1 tick without progress, then 2, 4, up to
     /// 8 (so an unreachable peer is not flooded) — and every
-    /// `Config::digest_interval_ticks` rounds each peer gets a digest.
+    /// `Config::digest_interval_ticks` rounds each peer gets a digest. A probe still
+    /// unanswered after `Config::probe_timeout_ticks` ticks is finished with the
+    /// answers at hand (see [`Leader::restore`]).
     pub fn tick(&mut self) {
         self.ticks += 1;
+        if self.probing {
+            self.probe_ticks = self.probe_ticks.saturating_add(1);
+            let timeout = self.config.probe_timeout_ticks;
+            // Planted bug `ProbeNeverTimesOut` (sabotage builds only): probes wait for
+            // every answer, as before the timeout.
+            #[cfg(feature = "sabotage")]
+            let timeout =
+                match crdt_core::sabotage::active(crdt_core::sabotage::Bug::ProbeNeverTimesOut) {
+                    true => 0,
+                    false => timeout,
+                };
+            if timeout > 0 && self.probe_ticks >= timeout {
+                self.metrics.probes_timed_out += 1;
+                self.finish_probe();
+            }
+        }
         let digest_now = self.config.digest_interval_ticks > 0
             && self.ticks % u64::from(self.config.digest_interval_ticks) == 0;
         let head = self.buffer.head();
@@ -412,7 +434,8 @@ impl<C: DeltaCrdt> Leader<C> {
 
     /// Starts a probe (after a restore, or after being displaced): the leader acts as
     /// if it had lost its buffer and its view of every peer, takes nothing in and
-    /// writes nothing until every peer said which incarnations of it they have seen.
+    /// writes nothing until every peer said which incarnations of it they have seen,
+    /// or for `Config::probe_timeout_ticks` ticks at most (see `finish_probe`).
     pub(crate) fn begin_probe(&mut self) {
         self.state_version += 1;
         // Whatever was buffered is void for peers that will see a new incarnation: pretend
@@ -428,6 +451,7 @@ impl<C: DeltaCrdt> Leader<C> {
         self.needs_checkpoint = true;
         self.probing = true;
         self.probe_id = self.draw_nonce().max(1);
+        self.probe_ticks = 0;
         self.probe_floor = None;
         self.finish_probe_if_answered();
     }
@@ -440,6 +464,46 @@ impl<C: DeltaCrdt> Leader<C> {
         if !self.probing || self.peers.values().any(|p| p.probe_answer().is_none()) {
             return;
         }
+        self.finish_probe();
+    }
+
+    /// Ends the probe with the answers at hand: every peer's after
+    /// [`finish_probe_if_answered`](Self::finish_probe_if_answered), some of them after
+    /// `Config::probe_timeout_ticks` ticks (a `tick`) or the removal of the last
+    /// silent peer (`remove_peer`).
+    ///
+    /// Ending without a peer's answer is safe, because nothing but the restart
+    /// **counter** depends on the answers:
+    ///
+    /// - *No dot is issued twice.* The writer id is derived from the id and the whole
+    ///   incarnation, counter and nonce (`writer_id`), and the nonce is drawn here
+    ///   from this copy's own entropy (`draw_nonce`). Another life of this id (a
+    ///   crashed copy, a twin, a life the silent peer saw) writes under the same id
+    ///   only if it has the same counter *and* the same 32-bit nonce, or by a 53-bit
+    ///   hash collision; this copy's own incarnations strictly grow (`next_after` is
+    ///   above `self.incarnation`). The answers only make equal counters rarer: they
+    ///   never made the writer id unique, as a crashed copy's messages in flight
+    ///   (unseen by any peer) and every new leader (counter 0) show. Without them equal
+    ///   counters are more frequent (copies of one checkpoint restored while the same
+    ///   peer is silent take the same counter), so the 2⁻³² odds of equal nonces apply
+    ///   to more pairs: the odds every leader started under a used id already runs.
+    /// - *A peer that saw a newer life still displaces it.* If the silent peer saw an
+    ///   incarnation above the one taken here, it drops this leader's messages as
+    ///   stale once they reach it and sends a displacement notice (a `ProbeReply`
+    ///   addressed to this incarnation, `receive.rs`); `displaced` then probes again
+    ///   (that peer answering, now) and jumps above it, and a copy displaced more than
+    ///   [`DISPLACEMENTS_MAX`] times reports the conflict, as for any displacement
+    ///   (so a peer that is silent at every probe yet reached in between can make a
+    ///   copy stop writing: safe, and what `Config::probe_timeout_ticks` well above a
+    ///   round trip avoids). A late answer to the abandoned probe is addressed to the
+    ///   previous incarnation and is dropped as stale: the notice replaces it.
+    /// - *Writes still wait for the checkpoint* of the new incarnation
+    ///   (`needs_checkpoint`), as after any probe.
+    ///
+    /// A peer that never answers and is never reached never learns of this leader's
+    /// incarnation and never displaces it; what both write still reaches each other
+    /// through other peers, under writer ids of their own.
+    fn finish_probe(&mut self) {
         let seen = self
             .peers
             .values()

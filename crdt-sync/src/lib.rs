@@ -90,7 +90,7 @@
 //! | `Ack` | the highest interval end merged, for the sender's incarnation | after merging (or re-receiving) an interval or a repair, when no `Delta` goes that way to carry it |
 //! | `Digest` | the sender's summary (causal context / version vector / counter), causal token, buffer head, flags *repair me* / *send your digest* / *send your whole state*, and (version 3) a hash of its canonical state | after a restart, on detecting a gap, when a repair needs the peer's summary, and every `Config::digest_interval_ticks` ticks (the anti-entropy safety net, see below) |
 //! | `Repair` | exactly what the receiver's summary lacks ([`DeltaCrdt::delta_since`](crdt_core::DeltaCrdt::delta_since)), **removals included**; the full state instead if that is smaller or was asked for; the receiver incarnation it was computed for | a peer asked (*repair me*), or it needs deltas this leader no longer buffers (late join, long partition, buffer overflow, restart); at most one in flight per peer |
-//! | `Probe` | the incarnation the sender's checkpoint recorded | by a restored (or displaced) leader to every peer, once per tick until answered: "which is the newest incarnation of mine you have seen?" |
+//! | `Probe` | the incarnation the sender's checkpoint recorded | by a restored (or displaced) leader to every peer, once per tick until answered (or until `Config::probe_timeout_ticks` ticks have passed): "which is the newest incarnation of mine you have seen?" |
 //! | `ProbeReply` | the newest incarnation of the receiver the sender has seen, if any; addressed to the prober's incarnation | in answer to a `Probe`; and unasked, as a **displacement notice**, to a peer whose messages are stale because a newer incarnation of it was seen |
 //! | `Fragment` | part `i` of `n` of a message larger than `Config::message_bytes_max` | such a message (a large repair, an `OrSet::clear()` of a large set, the whole state for a new peer) is cut into fragments under the limit, at most 4 unacknowledged, and handled only when complete, so it is applied whole and in causal order |
 //! | `FragmentAck` | how many fragments of a transfer arrived | after each fragment; the sender resends from there after a tick without progress |
@@ -131,7 +131,10 @@
 //!   they have seen, with a random **nonce** from the restore ([`Leader::restore`] asks
 //!   the OS, [`Leader::restore_with_nonce`] takes the caller's), so incarnations are
 //!   unique by construction — even when a crashed copy's messages are still in flight
-//!   and an older checkpoint is restored, the two copies write under different ids. A
+//!   and an older checkpoint is restored, the two copies write under different ids.
+//!   Because the nonce, not the answers, makes the writer id new, a probe does not wait
+//!   for ever for a peer it cannot reach: after `Config::probe_timeout_ticks` ticks it
+//!   ends with the answers at hand ([`Metrics::probes_timed_out`]). A
 //!   leader (new or restored) whose peers later see a newer incarnation of it (those
 //!   late messages) is told so, probes, and takes one above it again, each time jumping
 //!   twice as far above the newest it saw; one displaced more than

@@ -58,6 +58,11 @@ pub struct Metrics {
     pub fragments_sent: u64,
     /// Messages received whole from fragments.
     pub transfers_received: u64,
+    /// Probes (after a restore or a displacement) finished after
+    /// `Config::probe_timeout_ticks` ticks with the answers at hand, because a peer
+    /// had not answered: a peer unreachable for that long (a restored leader next to
+    /// one it can never reach writes again, see [`Leader::restore`](crate::Leader::restore)).
+    pub probes_timed_out: u64,
     /// Deltas now in the buffer.
     pub deltas_buffered: u64,
     /// Memory of the deltas now in the buffer, in bytes: each delta's slot and heap

@@ -57,7 +57,7 @@ impl WriteStatus {
 
 /// `crdt_sync::Metrics` as `(camelCase name, value)` pairs, the per-peer lag apart.
 #[must_use]
-pub fn metric_counters(m: &Metrics) -> [(&'static str, u64); 22] {
+pub fn metric_counters(m: &Metrics) -> [(&'static str, u64); 23] {
     // Destructured without `..`: a new field of `Metrics` must be added here.
     let Metrics {
         bytes_sent,
@@ -80,6 +80,7 @@ pub fn metric_counters(m: &Metrics) -> [(&'static str, u64); 22] {
         transfers_sent,
         fragments_sent,
         transfers_received,
+        probes_timed_out,
         deltas_buffered,
         buffered_bytes,
         peer_lag: _,
@@ -105,6 +106,7 @@ pub fn metric_counters(m: &Metrics) -> [(&'static str, u64); 22] {
         ("transfersSent", transfers_sent),
         ("fragmentsSent", fragments_sent),
         ("transfersReceived", transfers_received),
+        ("probesTimedOut", probes_timed_out),
         ("deltasBuffered", deltas_buffered),
         ("bufferedBytes", buffered_bytes),
     ]

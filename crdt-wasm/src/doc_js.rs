@@ -385,6 +385,7 @@ export interface DocMetrics {
     transfersSent: number | bigint;
     fragmentsSent: number | bigint;
     transfersReceived: number | bigint;
+    probesTimedOut: number | bigint;
     deltasBuffered: number | bigint;
     bufferedBytes: number | bigint;
     /** Writes each peer is known to miss, ascending by peer. */

@@ -173,6 +173,13 @@ fn token_pruning_trace_fails_with_its_bug() {
     trace_fails_with(Bug::TokenPruning);
 }
 
+/// A restored twin next to a checkpointed peer it never reaches (7 events, written from
+/// seed 1815's header): with probes that never time out it probes for ever.
+#[test]
+fn probe_never_timing_out_trace_fails_with_its_bug() {
+    trace_fails_with(Bug::ProbeNeverTimesOut);
+}
+
 /// Runs `seed` with `bug` planted: it must fail in `check`, and pass without the bug.
 /// A seed replays its schedule only while the simulator draws the same numbers, so
 /// this goes stale loudly (not silently green) when the simulator changes what the

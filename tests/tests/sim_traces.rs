@@ -167,4 +167,5 @@ kept_traces! {
     restore_keeping_the_incarnation_trace_passes => "restore-keeps-incarnation",
     key_delete_ignoring_the_context_trace_passes => "key-delete-ignores-context",
     token_pruning_trace_passes => "token-pruning",
+    probe_never_timing_out_trace_passes => "probe-never-times-out",
 }

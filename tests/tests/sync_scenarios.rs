@@ -623,6 +623,122 @@ fn an_answer_to_an_earlier_copys_probe_is_not_taken_for_a_fresh_one() {
     assert!(has(&mut net, 2, "b"));
 }
 
+/// Restores `snap` as leader 1 of `net` with `nonce` while leader `silent`, one of the
+/// snapshot's peers, is cut off from it, and checks the probe's bound: it waits for
+/// `silent` for `Config::probe_timeout_ticks` ticks, then ends with the other answer at
+/// hand. Persists the new incarnation, as an operator would.
+fn restore_as_1_without(net: &mut Net<Set>, snap: &[u8], nonce: u64, silent: u64) {
+    let restored =
+        Leader::<Set>::restore_with_nonce(snap, Config::default(), nonce).expect("restore");
+    net.leaders.insert(rid(1), restored);
+    net.partition(&[1], &[silent]);
+    net.run(10);
+    let timeout = Config::DEFAULT.probe_timeout_ticks;
+    assert!(timeout > 1);
+    for tick in 1..timeout {
+        net.round();
+        assert_eq!(
+            net.leader(1).can_write(),
+            Err(SyncError::Restoring),
+            "tick {tick}: still waiting for leader {silent}"
+        );
+    }
+    net.round();
+    assert_eq!(
+        net.leader(1).can_write(),
+        Err(SyncError::CheckpointRequired),
+        "the probe ended at tick {timeout} without leader {silent}'s answer"
+    );
+    assert_eq!(net.leader(1).metrics().probes_timed_out, 1);
+    let _ = net.leader(1).save();
+    assert_eq!(net.leader(1).can_write(), Ok(()));
+}
+
+/// Seed 1815, shrunk: a restored leader waited for the probe answer of every peer its
+/// checkpoint named, and one it could not reach kept it from writing for ever. Now the
+/// probe ends after `Config::probe_timeout_ticks` ticks with the answers at hand, and
+/// that is safe: copy A of leader 1 is restored while leader 2 is out of reach (only
+/// leader 3 learns its incarnation), writes and crashes; copy B of the same snapshot is
+/// restored while leader 3 is out of reach. B takes A's counter (leader 2 never saw A)
+/// but its own nonce, hence another writer id: no dot is issued twice. Once leader 3 is
+/// reachable, it displaces B if A's incarnation outranks B's, and B takes one above it.
+/// Both nonce orders are covered.
+#[test]
+fn a_restored_leader_that_cannot_reach_a_checkpointed_peer_writes_after_the_probe_timeout() {
+    let mut orders = std::collections::BTreeSet::new();
+    for k in 0..8u64 {
+        let mut net = Net::<Set>::mesh(&[1, 2, 3]);
+        insert(&mut net, 1, "before");
+        net.settle(5).expect("converges");
+        let old_writer = net.leader(1).writer_id();
+        let snap = net.leader(1).save();
+
+        restore_as_1_without(&mut net, &snap, 2 * k + 1, 2);
+        let (a_inc, a_writer) = (net.leader(1).incarnation(), net.leader(1).writer_id());
+        assert_eq!(a_inc.counter(), 1);
+        insert(&mut net, 1, "a-write");
+        net.settle(20)
+            .expect("A's write reaches leader 2 through leader 3");
+
+        // A crashes; B cannot reach leader 3, the one peer that saw A's incarnation.
+        net.heal();
+        restore_as_1_without(&mut net, &snap, 2 * k + 2, 3);
+        let (b_inc, b_writer) = (net.leader(1).incarnation(), net.leader(1).writer_id());
+        assert_eq!(b_inc.counter(), a_inc.counter(), "leader 2 never saw A");
+        assert_ne!(b_inc, a_inc, "the nonce tells them apart");
+        assert!(
+            b_writer != a_writer && b_writer != old_writer,
+            "a new writer id"
+        );
+        orders.insert(a_inc > b_inc);
+        insert(&mut net, 1, "b-write");
+        net.settle(20)
+            .expect("B's write reaches leader 3 through leader 2");
+
+        // Leader 3 is reachable again: B's messages reach it.
+        net.heal();
+        for _ in 0..30 {
+            net.round();
+        }
+        if a_inc > b_inc {
+            assert_eq!(
+                net.leader(1).can_write(),
+                Err(SyncError::CheckpointRequired),
+                "leader 3 displaced B, which probed again"
+            );
+            assert!(net.leader(1).incarnation() > a_inc);
+            let _ = net.leader(1).save();
+        } else {
+            assert_eq!(net.leader(1).incarnation(), b_inc, "B outranks A: kept");
+        }
+        insert(&mut net, 1, "b-after");
+        net.settle(30).expect("converges");
+        let writers = [old_writer, a_writer, b_writer, net.leader(1).writer_id()];
+        let expected = [0, 1, 2, if a_inc > b_inc { 3 } else { 2 }];
+        for at in [1, 2, 3] {
+            assert!(!net.leader(at).has_id_conflict(), "no false conflict");
+            let st = net.leader(at).state().clone();
+            let mut dots = Vec::new();
+            for (x, w) in ["before", "a-write", "b-write", "b-after"]
+                .iter()
+                .zip(expected)
+            {
+                let d = st
+                    .dots(&s(x))
+                    .unwrap_or_else(|| panic!("leader {at} lacks {x}"));
+                assert_eq!(d.len(), 1, "{x}: {d:?}");
+                assert_eq!(d[0].replica(), writers[w], "{x} under its copy's writer id");
+                dots.push(d[0]);
+            }
+            dots.sort();
+            dots.dedup();
+            assert_eq!(dots.len(), 4, "no dot issued twice");
+        }
+        assert!(net.errors.is_empty(), "{:?}", net.errors);
+    }
+    assert_eq!(orders.len(), 2, "both nonce orders were exercised");
+}
+
 /// Issue 15.4: a leader started empty again under an id whose earlier life lost its
 /// storage, and that writes as many times as that life did before any message
 /// arrives. When a new leader wrote under the id itself, its dots `(1, 1..=k)` were

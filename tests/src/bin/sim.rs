@@ -372,7 +372,7 @@ fn summarize(a: &Args, results: &[SeedReport], secs: f64) -> ExitCode {
             sum(|r| r.stats.corrupt_filtered),
         );
         println!(
-            "writes {} (at risk {}, waiting for a probe or snapshot {}), partitions {}, crashes {}, amnesia {}, disk losses {}, peers removed {}, probes {}, displacements {}, twins {}, clock steps {}",
+            "writes {} (at risk {}, waiting for a probe or snapshot {}), partitions {}, crashes {}, amnesia {}, disk losses {}, peers removed {}, probes {} (timed out {}), displacements {}, twins {}, clock steps {}",
             sum(|r| r.stats.writes),
             results.iter().map(|r| r.stats.at_risk as u64).sum::<u64>(),
             sum(|r| r.stats.waiting_writes),
@@ -382,6 +382,7 @@ fn summarize(a: &Args, results: &[SeedReport], secs: f64) -> ExitCode {
             sum(|r| r.stats.wipes),
             sum(|r| r.stats.unlinks),
             sum(|r| r.stats.probes),
+            sum(|r| r.stats.probe_timeouts),
             sum(|r| r.stats.displacements),
             sum(|r| r.stats.twins),
             sum(|r| r.stats.clock_steps),

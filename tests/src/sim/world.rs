@@ -72,6 +72,9 @@ pub struct Stats {
     /// Restored leaders (or displaced ones) that finished their probe and took a
     /// fresh incarnation.
     pub probes: u64,
+    /// Probes of those that ended after `Config::probe_timeout_ticks` ticks with the
+    /// answers at hand (a peer had not answered: down, cut off, or never reachable).
+    pub probe_timeouts: u64,
     /// Displacements: a restored leader told that a newer incarnation of it exists,
     /// which then probed again.
     pub displacements: u64,
@@ -214,6 +217,9 @@ struct Proc<C: Model> {
     restored: bool,
     /// Displacements of this leader object.
     displacements: u32,
+    /// Its probes that ended by timeout, as of the last probe that ended
+    /// (`Metrics::probes_timed_out`).
+    probe_timeouts: u64,
     /// The sim's mirror of what this leader knows of each peer's incarnation (the
     /// newest incarnation of a non-probe message it accepted since it last forgot its
     /// peers), and how often it forgot them (restore, displacement).
@@ -273,6 +279,7 @@ impl<C: Model> Proc<C> {
             persist_due: false,
             restored: false,
             displacements: 0,
+            probe_timeouts: 0,
             known: BTreeMap::new(),
             forgot: 0,
             floor: Vec::new(),
@@ -753,6 +760,8 @@ impl<C: Model> World<C> {
         if let Some(l) = self.procs[p].leader.as_mut() {
             l.tick();
         }
+        // A tick ends a probe that waited `Config::probe_timeout_ticks` ticks.
+        self.observe(p);
         self.drain(p);
     }
 
@@ -1664,6 +1673,7 @@ impl<C: Model> World<C> {
         pr.persist_due = false;
         pr.restored = true;
         pr.displacements = 0;
+        pr.probe_timeouts = 0;
         pr.known.clear();
         pr.forgot += 1;
         pr.floor.clear();
@@ -1768,6 +1778,7 @@ impl<C: Model> World<C> {
         pr.persist_due = false;
         pr.restored = false;
         pr.displacements = 0;
+        pr.probe_timeouts = 0;
         pr.known.clear();
         pr.forgot += 1;
         pr.floor.clear();
@@ -1864,7 +1875,8 @@ impl<C: Model> World<C> {
     ///
     /// - a probe that ends gives an incarnation above the one before, above every
     ///   incarnation of its id that a neighbour (that did not forget since) knew when
-    ///   the probe began, and a writer id no other leader object ever held;
+    ///   the probe began (unless it ended by timeout), and a writer id no other leader
+    ///   object ever held;
     /// - a leader that starts probing again was displaced (a newer incarnation of it
     ///   was seen): it forgets its peers;
     /// - `SnapshotRequired`: the operator persists a snapshot (after a short delay in
@@ -1934,10 +1946,26 @@ impl<C: Model> World<C> {
     /// Checks the incarnation and writer id a finished probe gave `p`.
     fn probe_ended(&mut self, p: usize, now: Phase, inc: Incarnation, writer: ReplicaId) {
         self.stats.probes += 1;
+        let timeouts = self.procs[p]
+            .leader
+            .as_ref()
+            .map_or(0, |l| l.metrics().probes_timed_out);
+        // Ended by `Config::probe_timeout_ticks` with a neighbour's answer missing: the
+        // incarnation is bound only by the answers at hand (unknown here), so no
+        // neighbour's floor applies; a neighbour that saw a newer one must displace it
+        // once they talk (else the liveness check fails: its messages stay stale).
+        let timed_out = timeouts > self.procs[p].probe_timeouts;
+        self.procs[p].probe_timeouts = timeouts;
+        if timed_out {
+            self.stats.probe_timeouts += 1;
+        }
         let pr = &self.procs[p];
         let old = pr.inc;
         let instance = pr.instance;
-        self.log(|| format!("PROBED {p}: incarnation {old} -> {inc}, writer {writer}"));
+        self.log(|| {
+            let how = if timed_out { " (timed out)" } else { "" };
+            format!("PROBED {p}: incarnation {old} -> {inc}, writer {writer}{how}")
+        });
         if now == Phase::Conflicted {
             // The restart counter is exhausted (2^32 - 1 restores): never writes again.
             return;
@@ -1964,7 +1992,7 @@ impl<C: Model> World<C> {
                 "restart",
                 format!("process {p} finished its probe at incarnation {inc}, not above its previous {old}"),
             );
-        } else if let Some((q, _, k)) = floor.filter(|(_, _, k)| inc <= *k) {
+        } else if let Some((q, _, k)) = floor.filter(|(_, _, k)| inc <= *k && !timed_out) {
             self.fail(
                 "restart",
                 format!("process {p} finished its probe at incarnation {inc}, but its neighbour {q} had seen incarnation {k} of it when the probe began"),
