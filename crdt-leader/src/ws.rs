@@ -26,6 +26,9 @@ use tokio::time::Instant;
 /// Messages queued for one client before the driver drops (and the protocol resends).
 const OUTBOX_FRAMES: usize = 1024;
 
+/// How long a closing server waits for the client's close reply ([`linger`]).
+const CLOSE_LINGER: std::time::Duration = std::time::Duration::from_secs(1);
+
 static CONN_IDS: AtomicU64 = AtomicU64::new(1);
 
 /// What every WebSocket connection of a node shares.
@@ -95,10 +98,27 @@ async fn connection(
             code: why.code(),
             reason: close_reason(&reason).into(),
         };
-        let _ = socket.send(Message::Close(Some(frame))).await;
+        if socket.send(Message::Close(Some(frame))).await.is_ok() {
+            linger(&mut socket).await;
+        }
     }
     metrics.ws_connected(false);
     drop(permit);
+}
+
+/// After its close frame, the server reads (and discards) what the client still sends
+/// until the client's close reply, for at most [`CLOSE_LINGER`]: a socket closed with
+/// unread data is reset, and the reset can overtake the close frame (a browser that
+/// was still sending then reports 1006 instead of the code and its reason).
+async fn linger(socket: &mut WebSocket) {
+    let drain = async {
+        while let Some(Ok(m)) = socket.recv().await {
+            if matches!(m, Message::Close(_)) {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(CLOSE_LINGER, drain).await;
 }
 
 /// What the server closes with (`None`: the client left or the socket failed).
