@@ -343,7 +343,13 @@ async fn idle_documents_go_quiet_on_every_leader() {
     t(nodes[1].write("d7", "k", ValueOp::GCounterIncrement(1)))
         .await
         .unwrap();
-    assert_eq!(metric(&nodes[1], "crdt_leader_docs_active").await, 1);
+    // Only the written document may wake. It may also have settled already: its delta
+    // reaches the peer and is acknowledged while the local fsync runs, so a slow disk
+    // (a busy CI machine) returns the write after the document went quiet again. That
+    // a write marks its document active is the driver's unit test
+    // (`a_tick_visits_a_bounded_number_of_documents_taking_turns`).
+    let active = metric(&nodes[1], "crdt_leader_docs_active").await;
+    assert!(active <= 1, "{active} documents woke for one write");
     eventually("the written document settles again", quiet).await;
     for n in &nodes {
         t(n.shutdown()).await;
