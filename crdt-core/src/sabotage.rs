@@ -65,11 +65,17 @@ pub enum Bug {
     /// restored next to a checkpointed peer it can never reach probes for ever and
     /// never writes (as before the timeout; found shrinking seed 1815).
     ProbeNeverTimesOut,
+    /// A digest that shows a divergence (equal summaries, different state hashes) is
+    /// answered every time, with a request for the peer's digest each time, instead of
+    /// at most once per tick (fixed in e4eae2b): two leaders whose hashes differ while
+    /// a remove is in flight feed each other digests and full states for ever (seeds
+    /// 827, 1397 and 1418 once failed so).
+    DivergenceStorm,
 }
 
 impl Bug {
     /// Every bug.
-    pub const ALL: [Bug; 13] = [
+    pub const ALL: [Bug; 14] = [
         Bug::GCounterSumMerge,
         Bug::OrSetRemoveIgnoresContext,
         Bug::NoGapCheck,
@@ -83,6 +89,7 @@ impl Bug {
         Bug::NewerIncarnationIgnored,
         Bug::ResentRepairNeverSettles,
         Bug::ProbeNeverTimesOut,
+        Bug::DivergenceStorm,
     ];
 
     /// A short kebab-case name (for command lines).
@@ -102,6 +109,7 @@ impl Bug {
             Bug::NewerIncarnationIgnored => "newer-incarnation-ignored",
             Bug::ResentRepairNeverSettles => "resent-repair-never-settles",
             Bug::ProbeNeverTimesOut => "probe-never-times-out",
+            Bug::DivergenceStorm => "divergence-storm",
         }
     }
 

@@ -585,9 +585,15 @@ impl<C: DeltaCrdt> Leader<C> {
         // Once per tick at most (a digest exchange must not feed itself): send our
         // state, and ask for the peer's unless its digest already asked for ours
         // (then it sends its own too).
-        if diverged && peer.repair.divergence() {
+        // Planted bug `DivergenceStorm` (sabotage builds only): every mismatch is
+        // answered, with a request for the peer's digest each time.
+        #[cfg(feature = "sabotage")]
+        let storm = crdt_core::sabotage::active(crdt_core::sabotage::Bug::DivergenceStorm);
+        #[cfg(not(feature = "sabotage"))]
+        let storm = false;
+        if diverged && (peer.repair.divergence() || storm) {
             peer.repair.request_whole_state();
-            if flags & FLAG_FULL_STATE == 0 {
+            if flags & FLAG_FULL_STATE == 0 || storm {
                 peer.request_digest(FLAG_FULL_STATE);
             }
         }

@@ -219,3 +219,14 @@ fn newer_incarnation_ignored_is_caught_by_seeds_1306_and_1815() {
     caught_by_seed(Bug::NewerIncarnationIgnored, 1306, "liveness");
     caught_by_seed(Bug::NewerIncarnationIgnored, 1815, "liveness");
 }
+
+/// `DivergenceStorm` is caught by seeds 712 (orset, 5 leaders on a ring, state damage)
+/// and 896 (keyspace) of the default swarm, in check [liveness]: two leaders with equal
+/// summaries and different state hashes answer every digest with a full state and a
+/// request for the other's digest, over 200,000 messages in one liveness round (as
+/// seeds 827, 1397 and 1418 did before e4eae2b).
+#[test]
+fn divergence_storm_is_caught_by_seeds_712_and_896() {
+    caught_by_seed(Bug::DivergenceStorm, 712, "liveness");
+    caught_by_seed(Bug::DivergenceStorm, 896, "liveness");
+}
