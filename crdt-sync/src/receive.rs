@@ -582,15 +582,15 @@ impl<C: DeltaCrdt> Leader<C> {
             return;
         };
         peer.known.learned(token);
-        // Once per tick at most (a digest exchange must not feed itself): send our
-        // state, and ask for the peer's unless its digest already asked for ours
-        // (then it sends its own too).
         // Planted bug `DivergenceStorm` (sabotage builds only): every mismatch is
         // answered, with a request for the peer's digest each time.
         #[cfg(feature = "sabotage")]
         let storm = crdt_core::sabotage::active(crdt_core::sabotage::Bug::DivergenceStorm);
         #[cfg(not(feature = "sabotage"))]
         let storm = false;
+        // Once per tick at most (a digest exchange must not feed itself): send our
+        // state, and ask for the peer's unless its digest already asked for ours
+        // (then it sends its own too).
         if diverged && (peer.repair.divergence() || storm) {
             peer.repair.request_whole_state();
             if flags & FLAG_FULL_STATE == 0 || storm {

@@ -497,12 +497,17 @@ fn a_zombie_restored_below_a_known_incarnation_catches_up() {
     );
 }
 
-/// Restores `snap` as leader 1 of `net` with `nonce`, lets the probe finish and
-/// persists the new incarnation, as an operator would.
-fn restore_as_1(net: &mut Net<Set>, snap: &[u8], nonce: u64) -> Vec<u8> {
+/// Restores `snap` with `nonce` in place of leader 1 of `net` (still probing).
+fn put_restored_1(net: &mut Net<Set>, snap: &[u8], nonce: u64) {
     let restored =
         Leader::<Set>::restore_with_nonce(snap, Config::default(), nonce).expect("restore");
     net.leaders.insert(rid(1), restored);
+}
+
+/// Restores `snap` as leader 1 of `net` with `nonce`, lets the probe finish and
+/// persists the new incarnation, as an operator would.
+fn restore_as_1(net: &mut Net<Set>, snap: &[u8], nonce: u64) -> Vec<u8> {
+    put_restored_1(net, snap, nonce);
     net.run(10);
     net.leader(1).save()
 }
@@ -520,9 +525,7 @@ fn a_restore_racing_a_crashed_copys_in_flight_messages_never_reuses_a_dot() {
         insert(&mut net, 1, "before");
         net.settle(5).expect("converges");
         let older = net.leader(1).save();
-        let a = Leader::<Set>::restore_with_nonce(&older, Config::default(), 2 * k + 1)
-            .expect("restore");
-        net.leaders.insert(rid(1), a);
+        put_restored_1(&mut net, &older, 2 * k + 1);
         // Deliver until A's probe is answered; everything A sends under its new
         // incarnation stays in flight.
         let mut late = Vec::new();
@@ -592,8 +595,7 @@ fn an_answer_to_an_earlier_copys_probe_is_not_taken_for_a_fresh_one() {
     insert(&mut net, 1, "x");
     net.settle(5).expect("converges");
     let snap = net.leader(1).save();
-    let a = Leader::<Set>::restore_with_nonce(&snap, Config::default(), 101).unwrap();
-    net.leaders.insert(rid(1), a);
+    put_restored_1(&mut net, &snap, 101);
     net.flush();
     for p in net.take_inflight() {
         net.deliver_packet(&p);
@@ -607,8 +609,7 @@ fn an_answer_to_an_earlier_copys_probe_is_not_taken_for_a_fresh_one() {
     let a_inc = net.leader(1).incarnation();
     assert_eq!(a_inc.counter(), 1);
     // A crashes; B restores the same snapshot; A's delayed answer reaches B first.
-    let b = Leader::<Set>::restore_with_nonce(&snap, Config::default(), 202).unwrap();
-    net.leaders.insert(rid(1), b);
+    put_restored_1(&mut net, &snap, 202);
     for p in &delayed_answer {
         net.deliver_packet(p);
     }
@@ -628,9 +629,7 @@ fn an_answer_to_an_earlier_copys_probe_is_not_taken_for_a_fresh_one() {
 /// `silent` for `Config::probe_timeout_ticks` ticks, then ends with the other answer at
 /// hand. Persists the new incarnation, as an operator would.
 fn restore_as_1_without(net: &mut Net<Set>, snap: &[u8], nonce: u64, silent: u64) {
-    let restored =
-        Leader::<Set>::restore_with_nonce(snap, Config::default(), nonce).expect("restore");
-    net.leaders.insert(rid(1), restored);
+    put_restored_1(net, snap, nonce);
     net.partition(&[1], &[silent]);
     net.run(10);
     let timeout = Config::DEFAULT.probe_timeout_ticks;

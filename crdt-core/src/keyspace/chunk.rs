@@ -33,12 +33,17 @@ pub(crate) struct Chunk {
 /// The bytes of the first key a chunk holds inline.
 const HEAD: usize = 16;
 
-/// The first [`HEAD`] bytes of `key`, zero-padded.
-fn head(key: &[u8]) -> [u8; HEAD] {
+/// The first [`HEAD`] bytes of `key`, zero-padded (also the chunk order's prefix).
+pub(crate) fn head(key: &[u8]) -> [u8; HEAD] {
     let mut bytes = [0u8; HEAD];
     let n = key.len().min(HEAD);
     bytes[..n].copy_from_slice(&key[..n]);
     bytes
+}
+
+/// The [`head`] of the first of `items` (zeros if there is none).
+fn first_head(items: &[Item]) -> [u8; HEAD] {
+    items.first().map_or([0; HEAD], |(k, _)| head(k.as_bytes()))
 }
 
 /// The four bytes of `key` after its first `shared`, zero-padded, big-endian.
@@ -80,11 +85,13 @@ impl Chunk {
             (Some((a, _)), Some((b, _))) => common(a.as_bytes(), b.as_bytes()),
             _ => 0,
         };
+        self.head = first_head(&self.items);
+        self.set_shared(shared);
+    }
+
+    /// Sets `shared` and recomputes every tag after that many bytes.
+    fn set_shared(&mut self, shared: usize) {
         self.shared = count(shared);
-        self.head = self
-            .items
-            .first()
-            .map_or([0; HEAD], |(k, _)| head(k.as_bytes()));
         for (t, (k, _)) in self.tags.iter_mut().zip(&self.items) {
             *t = tag(k.as_bytes(), shared);
         }
@@ -136,10 +143,7 @@ impl Chunk {
                 let shared = self.shared as usize;
                 let now = common(k, first.as_bytes().get(..shared).unwrap_or_default());
                 if now < shared {
-                    self.shared = count(now);
-                    for (t, (key, _)) in self.tags.iter_mut().zip(&self.items) {
-                        *t = tag(key.as_bytes(), now);
-                    }
+                    self.set_shared(now);
                 }
             }
         }
@@ -167,10 +171,7 @@ impl Chunk {
         let item = self.items.remove(i);
         self.tags.copy_within(i + 1..=self.items.len(), i);
         if i == 0 {
-            self.head = self
-                .items
-                .first()
-                .map_or([0; HEAD], |(k, _)| head(k.as_bytes()));
+            self.head = first_head(&self.items);
         }
         item
     }
@@ -185,7 +186,7 @@ impl Chunk {
     pub(crate) fn split_off(&mut self, at: usize) -> Self {
         let n = self.items.len();
         let items = self.items.split_off(at);
-        let head = items.first().map_or([0; HEAD], |(k, _)| head(k.as_bytes()));
+        let head = first_head(&items);
         let mut tags = [0; CHUNK];
         tags[..n - at].copy_from_slice(&self.tags[at..n]);
         Self {
@@ -238,11 +239,7 @@ impl Chunk {
             .first()
             .and_then(|(k, _)| k.as_bytes().get(..shared));
         self.items.len() <= CHUNK
-            && self.head
-                == self
-                    .items
-                    .first()
-                    .map_or([0; HEAD], |(k, _)| head(k.as_bytes()))
+            && self.head == first_head(&self.items)
             && self.items.iter().zip(self.tags()).all(|((k, _), t)| {
                 k.as_bytes().get(..shared) == prefix && *t == tag(k.as_bytes(), shared)
             })

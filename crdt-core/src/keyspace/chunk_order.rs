@@ -7,6 +7,7 @@
 //! allocation per comparison: the cache misses that made a one-key merge 9x slower
 //! at 1e6 keys than at 1e4.
 
+use super::chunk::head;
 use super::keys::ChunkId;
 use core::borrow::Borrow;
 use core::cmp::Ordering;
@@ -18,10 +19,7 @@ use std::collections::BTreeMap;
 /// a byte where either both keys have bytes (ordered alike) or one key ended and the
 /// other has a byte above zero (the shorter key is a prefix of the longer, so lower).
 fn prefix(key: &str) -> u128 {
-    let mut bytes = [0u8; 16];
-    let n = key.len().min(16);
-    bytes[..n].copy_from_slice(&key.as_bytes()[..n]);
-    u128::from_be_bytes(bytes)
+    u128::from_be_bytes(head(key.as_bytes()))
 }
 
 /// What the tree compares: a prefix and the whole key.
