@@ -7,7 +7,7 @@
 //! `set.apply(set.rm(x, set.contains(&x).derive_rm_ctx()))` to remove.
 
 use crate::element::Element;
-use crdt_core::{codec, Crdt, DeltaCrdt, OrSet, ReplicaId};
+use crdt_core::{codec, Crdt, DeltaCrdt, OrSet, OrSetDelta, ReplicaId};
 use crdts::{CmRDT, CvRDT, Orswot};
 
 /// The replica that writes the sequential sets (and makes local inserts and removes).
@@ -266,16 +266,16 @@ impl<E: Element> DeltaPath<E> for OursDelta {
     const NAME: &'static str = "ours: `merge` of the joined 10 insert deltas";
     type State = OrSet<E>;
     type Writer = (ReplicaId, OrSet<E>);
-    type Delta = OrSet<E>;
+    type Delta = OrSetDelta<E>;
 
     fn writer() -> (ReplicaId, OrSet<E>) {
         (ReplicaId::new(fresh_writer_id()), OrSet::new())
     }
 
-    fn write((id, w): &mut (ReplicaId, OrSet<E>), elems: &[E]) -> OrSet<E> {
-        let mut batch = OrSet::empty_delta();
+    fn write((id, w): &mut (ReplicaId, OrSet<E>), elems: &[E]) -> OrSetDelta<E> {
+        let mut batch = OrSetDelta::new();
         for e in elems {
-            batch.merge(&w.insert(*id, e.clone()));
+            batch.join(&w.insert(*id, e.clone()));
         }
         // The writer forgets them again (its later deltas do not depend on it).
         for e in elems {
@@ -284,8 +284,8 @@ impl<E: Element> DeltaPath<E> for OursDelta {
         batch
     }
 
-    fn merge(state: &mut OrSet<E>, d: OrSet<E>) -> Option<OrSet<E>> {
-        state.merge(&d);
+    fn merge(state: &mut OrSet<E>, d: OrSetDelta<E>) -> Option<OrSetDelta<E>> {
+        state.apply_delta(&d);
         Some(d)
     }
 }
@@ -306,7 +306,7 @@ impl<E: Element> DeltaPath<E> for OursMergeDelta {
     }
 
     fn write(w: &mut (ReplicaId, OrSet<E>), elems: &[E]) -> OrSet<E> {
-        <OursDelta as DeltaPath<E>>::write(w, elems)
+        <OursDelta as DeltaPath<E>>::write(w, elems).into_set()
     }
 
     fn merge(state: &mut OrSet<E>, d: OrSet<E>) -> Option<OrSet<E>> {

@@ -15,11 +15,13 @@
 ///
 /// # Delta-state
 /// Every mutator in this crate applies its change locally and returns a **delta**: a
-/// value of the same type holding only what changed. Joining the delta into the state
-/// it was made from gives the mutated state (`s ⊔ m_δ(s) == m(s)`), and joining it
-/// into any other replica delivers the update there. Deltas join each other with the
-/// same `merge`, so a batch of deltas is itself a delta. Merging a delta costs
-/// O(size of the delta), not O(size of the state).
+/// value of the lattice holding only what changed (of the same type, except the
+/// OR-Set's [`OrSetDelta`](crate::OrSetDelta), which wraps an `OrSet` that also names
+/// the elements it removes). Joining the delta into the state it was made from gives
+/// the mutated state (`s ⊔ m_δ(s) == m(s)`), and joining it into any other replica
+/// delivers the update there. Deltas join each other with the same `merge` (an
+/// `OrSetDelta` with `join`), so a batch of deltas is itself a delta. Merging a delta
+/// costs O(size of the delta), not O(size of the state).
 ///
 /// The laws are checked for every implementation by one generic property test
 /// (`crdt-core/tests/laws.rs`).

@@ -3,8 +3,8 @@
 use crate::codec::{WireFormat, WireValue};
 use crate::dot_store::DotStore;
 use crate::{
-    CausalContext, CoreError, Crdt, Dot, GCounter, GCounterOp, LwwOp, LwwRegister, OrSet, OrSetOp,
-    PnCounter, PnCounterOp, ReplicaId, VersionVector,
+    CausalContext, CoreError, Crdt, Dot, GCounter, GCounterOp, LwwOp, LwwRegister, OrSet,
+    OrSetDelta, OrSetOp, PnCounter, PnCounterOp, ReplicaId, VersionVector,
 };
 use core::fmt::Debug;
 use std::collections::BTreeSet;
@@ -229,9 +229,9 @@ impl<T: WireValue + Debug> DeltaCrdt for OrSet<T> {
 
     fn apply(&mut self, writer: ReplicaId, op: OrSetOp<T>) -> Result<Self, CoreError> {
         match op {
-            OrSetOp::Insert(value) => self.try_insert(writer, value),
-            OrSetOp::Remove(value) => Ok(self.remove(&value)),
-            OrSetOp::Clear => Ok(self.clear()),
+            OrSetOp::Insert(value) => self.try_insert(writer, value).map(OrSetDelta::into_set),
+            OrSetOp::Remove(value) => Ok(self.remove(&value).into_set()),
+            OrSetOp::Clear => Ok(self.clear().into_set()),
         }
     }
 
@@ -413,13 +413,14 @@ mod tests {
         let a = ReplicaId::new(1);
         let mut origin = OrSet::new();
         let mut receiver = OrSet::new();
-        receiver.merge(&origin.insert(a, 1_u64));
-        receiver.merge(&origin.insert(a, 2_u64));
+        receiver.apply_delta(&origin.insert(a, 1_u64));
+        receiver.apply_delta(&origin.insert(a, 2_u64));
         let d1 = origin.remove(&1);
-        let d2 = origin.remove(&2);
-        let mut batch = OrSet::empty_delta();
-        batch.merge(&d1);
-        batch.merge(&d2);
+        let d2 = origin.remove(&2).into_set();
+        let mut batch = OrSetDelta::new();
+        batch.join(&d1);
+        batch.join(&OrSetDelta::from_set(d2.clone()));
+        let batch = batch.into_set();
         assert_eq!(batch.removal_hints(), Some(&BTreeSet::from([1, 2])));
 
         let _ = receiver.merge_delta(&d2);
@@ -441,15 +442,14 @@ mod tests {
         let mut origin = OrSet::new();
         let added = origin.insert(a, 7_u64);
         let removed = origin.remove(&7);
-        let mut batch = OrSet::empty_delta();
-        batch.merge(&added);
-        batch.merge(&removed);
+        let batch: OrSetDelta<u64> = [&added, &removed].into_iter().collect();
+        let batch = batch.into_set();
         let mut receiver = OrSet::new();
         let _ = receiver.insert(b, 8_u64);
         let novel = receiver.merge_delta(&batch);
         assert_eq!(novel.removal_hints(), Some(&BTreeSet::from([7])));
         let mut third = OrSet::new();
-        third.merge(&added);
+        third.apply_delta(&added);
         third.merge(&novel);
         assert!(!third.contains(&7));
     }

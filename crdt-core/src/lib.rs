@@ -1,7 +1,8 @@
 //! Delta-state CRDTs built on dots and causal contexts.
 //!
 //! Replicas accept writes independently and converge by exchanging *deltas*: small
-//! values of the same type as the state, joined with one [`Crdt::merge`] that is
+//! values of the state's lattice (of the same type, or for the OR-Set an
+//! [`OrSetDelta`], which batches keeping the names of what it removes), joined with one [`Crdt::merge`] that is
 //! commutative, associative and idempotent. Deltas may arrive in any order, any number
 //! of times, batched or not; replicas that received the same updates hold equal states
 //! and encode to identical bytes ([`codec`]).
@@ -10,24 +11,24 @@
 //! |---|---|---|
 //! | [`GCounter`] | `increment` | `u64` |
 //! | [`PnCounter`] | `increment`, `decrement` | `i64` |
-//! | [`OrSet`] | `insert`, `remove`, `clear` | add-wins set, no tombstones |
+//! | [`OrSet`] | `insert`, `remove`, `clear` (deltas: [`OrSetDelta`], applied with `apply_delta`) | add-wins set, no tombstones |
 //! | [`LwwRegister`] | `set` | last writer by hybrid logical clock |
 //! | [`MvRegister`] | `set` | every concurrent latest write |
 //! | [`Keyspace`] | per key: `increment`, `pn_increment`, `pn_decrement`, `set_insert`, `set_remove`, `lww_set`, `mv_set`, `delete` (or `apply` of a [`KeyspaceOp`]) | ordered map from string keys to values of the five types, one causal context, reads by key, range and prefix |
 //!
 //! ```
-//! use crdt_core::{Crdt, OrSet, ReplicaId};
+//! use crdt_core::{OrSet, ReplicaId};
 //!
 //! let (a, b) = (ReplicaId::new(1), ReplicaId::new(2));
 //! let mut left = OrSet::new();
 //! let mut right = OrSet::new();
 //! let d1 = left.insert(a, "milk".to_string());
-//! right.merge(&d1);
+//! right.apply_delta(&d1);
 //! // Concurrently: `left` re-adds milk while `right` removes the milk it saw.
 //! let d2 = left.insert(a, "milk".to_string());
 //! let d3 = right.remove(&"milk".to_string());
-//! left.merge(&d3);
-//! right.merge(&d2);
+//! left.apply_delta(&d3);
+//! right.apply_delta(&d2);
 //! // Add wins: the re-add was not observed by the remove.
 //! assert!(left.contains(&"milk".to_string()));
 //! assert_eq!(left, right);
@@ -49,6 +50,7 @@ mod memory;
 mod mv_register;
 mod op;
 mod orset;
+mod orset_delta;
 mod pncounter;
 mod ranges;
 mod replica_id;
@@ -69,6 +71,7 @@ pub use lww_register::{DiscardedWrite, LwwRegister, MergeReport};
 pub use mv_register::MvRegister;
 pub use op::{GCounterOp, LwwOp, MvOp, OrSetOp, PnCounterOp};
 pub use orset::OrSet;
+pub use orset_delta::OrSetDelta;
 pub use pncounter::PnCounter;
 pub use replica_id::ReplicaId;
 pub use timestamp::Timestamp;

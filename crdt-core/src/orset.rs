@@ -2,7 +2,7 @@
 
 use crate::codec::Invalid;
 use crate::dot_store::DotStore;
-use crate::{CausalContext, CoreError, Crdt, Dot, ReplicaId};
+use crate::{CausalContext, CoreError, Crdt, Dot, OrSetDelta, ReplicaId};
 use core::fmt;
 use std::collections::BTreeSet;
 
@@ -34,29 +34,24 @@ pub(crate) use crate::dots::Dots;
 /// # Removal hints
 /// A delta made by `remove`, `clear` or `insert` (which replaces the element's older
 /// dots) also records *which elements* its removed dots belonged to, so a receiver finds
-/// them without scanning its whole state; joined deltas keep the union. Full states
-/// carry no hints (a state made by [`OrSet::new`] never accumulates them, so they are
-/// not tombstones), and merging a value without hints falls back to one scan of the
-/// receiver. Hints travel in the encoding but are not part of the value: `==` ignores
-/// them.
-///
-/// **To batch deltas, join them with [`OrSet::join_deltas`]** (or `collect()` them, or
-/// merge them into [`OrSet::empty_delta`]): the batch keeps the union of their hints.
-/// Merging them into [`OrSet::new`] gives the same set *without* hints, because `new()`
-/// is a replica's state, and a replica that only receives is written exactly that way:
-/// it must stay hint-free so that replicas in equal states encode to identical bytes and
-/// keep nothing of removed elements.
+/// them without scanning its whole state. Deltas have their own type, [`OrSetDelta`],
+/// which keeps the union of the hints when deltas are joined into a batch; a state never
+/// accumulates them (they would be tombstones, and replicas in equal states must encode
+/// to identical bytes), and there is no way to batch deltas into a state. Merging a
+/// value without hints falls back to one scan of the receiver. Hints travel in the
+/// encoding but are not part of the value: `==` ignores them.
 ///
 /// ```
-/// # use crdt_core::{Crdt, OrSet, ReplicaId};
+/// # use crdt_core::{OrSet, OrSetDelta, ReplicaId};
 /// let mut origin = OrSet::new();
 /// let _ = origin.insert(ReplicaId::new(1), 5_u64);
 /// let d1 = origin.remove(&5);
 /// let d2 = origin.insert(ReplicaId::new(1), 6);
-/// let batch = OrSet::join_deltas([&d1, &d2]);
-/// assert!(batch.has_removal_hints());
-/// let collected: OrSet<u64> = [d1, d2].iter().collect();
-/// assert!(collected.has_removal_hints());
+/// let batch = OrSetDelta::from_iter([d1, d2]);
+/// assert!(batch.as_set().has_removal_hints());
+/// let mut replica = OrSet::new();
+/// replica.apply_delta(&batch);
+/// assert!(replica.contains(&6) && !replica.has_removal_hints());
 /// ```
 #[derive(Clone)]
 pub struct OrSet<T> {
@@ -68,8 +63,8 @@ pub struct OrSet<T> {
 }
 
 impl<T: Ord + Clone> OrSet<T> {
-    /// The empty set, used as a replica's state: it never keeps removal hints. To batch
-    /// deltas, use [`OrSet::join_deltas`] instead.
+    /// The empty set, a replica's state: it never keeps removal hints. Deltas are
+    /// batched in an [`OrSetDelta`].
     #[must_use]
     pub const fn new() -> Self {
         Self {
@@ -79,11 +74,9 @@ impl<T: Ord + Clone> OrSet<T> {
         }
     }
 
-    /// The empty set, used to accumulate deltas: unlike [`OrSet::new`] it keeps the
-    /// removal hints of what is merged into it, so merging the batch stays O(batch).
-    /// [`OrSet::join_deltas`] does the accumulating in one call.
-    #[must_use]
-    pub const fn empty_delta() -> Self {
+    /// The empty set that keeps the removal hints of what is merged into it: the
+    /// inside of [`OrSetDelta::new`] and [`DeltaCrdt::empty_delta`](crate::DeltaCrdt::empty_delta).
+    pub(crate) const fn empty_delta() -> Self {
         Self {
             entries: DotStore::new(),
             ctx: CausalContext::new(),
@@ -91,20 +84,11 @@ impl<T: Ord + Clone> OrSet<T> {
         }
     }
 
-    /// Joins `deltas` into one batch to send in their place, keeping the union of their
-    /// removal hints (so merging the batch stays O(batch)). The same as merging each
-    /// into [`OrSet::empty_delta`]; `deltas.iter().collect()` does it too.
-    #[must_use = "the joined batch is what must be sent"]
-    pub fn join_deltas<'a, I>(deltas: I) -> Self
-    where
-        I: IntoIterator<Item = &'a OrSet<T>>,
-        T: 'a,
-    {
-        let mut batch = Self::empty_delta();
-        for d in deltas {
-            batch.merge(d);
-        }
-        batch
+    /// Joins `delta` into this state: how a replica applies a change made elsewhere.
+    /// O(delta × log n) when the delta carries removal hints (every delta this crate
+    /// makes does), else one scan of this state. The state keeps no hints.
+    pub fn apply_delta(&mut self, delta: &OrSetDelta<T>) {
+        self.merge(delta.as_set());
     }
 
     /// Adds `value` with a fresh dot of `replica`. Any older dots of `value` are
@@ -113,16 +97,16 @@ impl<T: Ord + Clone> OrSet<T> {
     /// If `replica` has no dot counters left (only forged input can cause that), the
     /// set is unchanged and the delta is empty; [`OrSet::try_insert`] reports it.
     #[must_use = "the returned delta must be sent to other replicas"]
-    pub fn insert(&mut self, replica: ReplicaId, value: T) -> OrSet<T> {
+    pub fn insert(&mut self, replica: ReplicaId, value: T) -> OrSetDelta<T> {
         self.try_insert(replica, value)
-            .unwrap_or_else(|_| Self::empty_delta())
+            .unwrap_or_else(|_| OrSetDelta::new())
     }
 
     /// Like [`OrSet::insert`] but reports an exhausted replica id.
     ///
     /// # Errors
     /// [`CoreError::DotsExhausted`]; the set is unchanged.
-    pub fn try_insert(&mut self, replica: ReplicaId, value: T) -> Result<OrSet<T>, CoreError> {
+    pub fn try_insert(&mut self, replica: ReplicaId, value: T) -> Result<OrSetDelta<T>, CoreError> {
         let dot = self
             .ctx
             .next_dot(replica)
@@ -139,13 +123,13 @@ impl<T: Ord + Clone> OrSet<T> {
             delta.note_removed(&value);
         }
         delta.entries.insert(value, Dots::one(dot));
-        Ok(delta)
+        Ok(OrSetDelta::from_set(delta))
     }
 
     /// Removes `value` as observed here: only the adds seen so far are undone, so a
     /// concurrent add elsewhere survives. Returns the delta (empty if absent).
     #[must_use = "the returned delta must be sent to other replicas"]
-    pub fn remove(&mut self, value: &T) -> OrSet<T> {
+    pub fn remove(&mut self, value: &T) -> OrSetDelta<T> {
         let mut delta = Self::empty_delta();
         if let Some((value, dots)) = self.entries.remove_entry(value) {
             for &d in dots.iter() {
@@ -154,12 +138,12 @@ impl<T: Ord + Clone> OrSet<T> {
             self.note_removed(&value);
             delta.note_removed(&value);
         }
-        delta
+        OrSetDelta::from_set(delta)
     }
 
     /// Removes every element observed here. Returns the delta.
     #[must_use = "the returned delta must be sent to other replicas"]
-    pub fn clear(&mut self) -> OrSet<T> {
+    pub fn clear(&mut self) -> OrSetDelta<T> {
         let mut delta = Self::empty_delta();
         let entries = core::mem::take(&mut self.entries);
         for (value, dots) in entries.into_vec() {
@@ -169,7 +153,7 @@ impl<T: Ord + Clone> OrSet<T> {
             self.note_removed(&value);
             delta.note_removed(&value);
         }
-        delta
+        OrSetDelta::from_set(delta)
     }
 
     /// Whether `value` is present.
@@ -417,13 +401,6 @@ impl<T: fmt::Debug> fmt::Debug for OrSet<T> {
             .field("entries", &self.entries)
             .field("context", &self.ctx)
             .finish()
-    }
-}
-
-impl<'a, T: Ord + Clone + 'a> FromIterator<&'a OrSet<T>> for OrSet<T> {
-    /// Joins deltas into a batch with their removal hints, as [`OrSet::join_deltas`].
-    fn from_iter<I: IntoIterator<Item = &'a OrSet<T>>>(iter: I) -> Self {
-        Self::join_deltas(iter)
     }
 }
 

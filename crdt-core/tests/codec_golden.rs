@@ -12,8 +12,8 @@
 
 use crdt_core::codec::{decode, encode, WireFormat, FORMAT_VERSION, MAGIC};
 use crdt_core::{
-    CausalContext, Crdt, Dot, GCounter, Keyspace, LwwRegister, MvRegister, OrSet, PnCounter,
-    ReplicaId, Value, VersionVector,
+    CausalContext, Crdt, Dot, GCounter, Keyspace, LwwRegister, MvRegister, OrSet, OrSetDelta,
+    PnCounter, ReplicaId, Value, VersionVector,
 };
 use std::fmt::Debug;
 use std::path::PathBuf;
@@ -141,8 +141,8 @@ fn orset_u64_history() -> OrSet<u64> {
     let a2 = a.insert(A, 20); // (A,2)
     let a3 = a.insert(A, 30); // (A,3)
     for d in [&a1, &a2, &a3] {
-        b.merge(d);
-        c.merge(d);
+        b.apply_delta(d);
+        c.apply_delta(d);
     }
     let _b1 = b.remove(&20); // b drops (A,2)
     let c1 = c.insert(C, 20); // concurrently c re-adds 20: (C,1) replaces (A,2)
@@ -152,7 +152,7 @@ fn orset_u64_history() -> OrSet<u64> {
     let a5 = a.insert(A, 60); // (A,5)
     let _b3 = b.remove(&10); // b drops (A,1)
     for d in [&c1, &c2, &a5] {
-        b.merge(d);
+        b.apply_delta(d);
     }
     b
 }
@@ -178,8 +178,8 @@ fn orset_string_history() -> (OrSet<String>, OrSet<String>) {
     let (mut a, mut b, mut c) = (OrSet::new(), OrSet::new(), OrSet::new());
     let a1 = a.insert(A, s("apple")); // (A,1)
     let a2 = a.insert(A, s("banana")); // (A,2)
-    b.merge(&a1);
-    b.merge(&a2);
+    b.apply_delta(&a1);
+    b.apply_delta(&a2);
     let b1 = b.insert(B, s("cherry")); // (B,1)
     let b2 = b.remove(&s("apple")); // observes (A,1)
     let a3 = a.insert(A, s("apple")); // re-add: (A,3) replaces (A,1)
@@ -187,14 +187,11 @@ fn orset_string_history() -> (OrSet<String>, OrSet<String>) {
     let a5 = a.insert(A, s("ελιά")); // (A,5)
     let a6 = a.remove(&s("banana")); // observes (A,2)
     for d in [&b1, &a5, &a3, &b2, &a1, &a2] {
-        c.merge(d);
+        c.apply_delta(d);
     }
     // A batch of deltas, with removal hints: the re-add, the remove, b's remove.
-    let mut delta = OrSet::empty_delta();
-    for d in [&a3, &a6, &b2] {
-        delta.merge(d);
-    }
-    (c, delta)
+    let delta: OrSetDelta<String> = [&a3, &a6, &b2].into_iter().collect();
+    (c, delta.into_set())
 }
 
 #[test]
@@ -488,7 +485,7 @@ fn doc_orset_example() -> OrSet<String> {
     let d2 = x.insert(ReplicaId::new(1), "b".to_string());
     let d3 = y.insert(ReplicaId::new(2), "b".to_string());
     let _ = (d1, d2);
-    x.merge(&d3);
+    x.apply_delta(&d3);
     x
 }
 

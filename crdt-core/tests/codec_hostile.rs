@@ -14,8 +14,8 @@ use crdt_core::codec::{
     TypeTag, ValueError, WireFormat, WireValue, Writer, FORMAT_VERSION, MAGIC,
 };
 use crdt_core::{
-    CausalContext, Crdt, Dot, GCounter, Keyspace, LwwRegister, MvRegister, OrSet, PnCounter,
-    ReplicaId, VersionVector,
+    CausalContext, Crdt, Dot, GCounter, Keyspace, LwwRegister, MvRegister, OrSet, OrSetDelta,
+    PnCounter, ReplicaId, VersionVector,
 };
 use quickcheck::TestResult;
 use std::panic::catch_unwind;
@@ -122,22 +122,20 @@ fn sample_orset_u64() -> (OrSet<u64>, OrSet<u64>) {
     let d1 = x.insert(a, 10);
     let d2 = x.insert(a, 11);
     let d3 = x.insert(a, 12);
-    y.merge(&d1);
+    y.apply_delta(&d1);
     let d4 = y.insert(b, 10); // replaces (a,1) at y
     let d5 = x.insert(a, 70_000); // (a,4), never delivered: y gets (a,5) only
     let d6 = x.insert(a, 13);
     let d7 = x.remove(&11);
-    y.merge(&d3);
-    y.merge(&d6);
-    y.merge(&d7);
+    y.apply_delta(&d3);
+    y.apply_delta(&d6);
+    y.apply_delta(&d7);
     let _ = (d2, d5);
     let mut z = OrSet::new();
     let d8 = z.insert(r(2), 12);
-    y.merge(&d8);
-    let mut delta = OrSet::empty_delta();
-    delta.merge(&d4);
-    delta.merge(&d7);
-    (y, delta)
+    y.apply_delta(&d8);
+    let delta: OrSetDelta<u64> = [d4, d7].into_iter().collect();
+    (y, delta.into_set())
 }
 
 fn sample_orset_string() -> (OrSet<String>, OrSet<String>) {
@@ -147,15 +145,13 @@ fn sample_orset_string() -> (OrSet<String>, OrSet<String>) {
     let d1 = x.insert(a, "milk".to_string());
     let d2 = y.insert(b, "milk".to_string());
     let d3 = x.insert(a, "é".to_string());
-    x.merge(&d2);
-    y.merge(&d1);
+    x.apply_delta(&d2);
+    y.apply_delta(&d1);
     let d4 = y.remove(&"milk".to_string());
-    x.merge(&d4);
+    x.apply_delta(&d4);
     let _ = x.insert(a, String::new());
-    x.merge(&d3);
-    let mut delta = OrSet::empty_delta();
-    delta.merge(&d4);
-    (x, delta)
+    x.apply_delta(&d3);
+    (x, d4.into_set())
 }
 
 fn sample_lww() -> LwwRegister<String> {
@@ -770,7 +766,7 @@ fn max_elements_at_the_edge() {
     // Three removal hints.
     let mut s: OrSet<u64> = (1..=3).map(|v| (r(1), v)).collect();
     let delta = s.clear();
-    assert!(delta.has_removal_hints() && delta.is_empty());
+    assert!(delta.as_set().has_removal_hints() && delta.as_set().is_empty());
     let b = encode(&delta);
     assert_eq!(
         decode_with_limits(&b, &DEFAULT.with_max_elements(3)),
@@ -808,7 +804,7 @@ fn max_elements_at_the_edge() {
         .collect();
     let mut all = OrSet::new();
     for d in &deltas {
-        all.merge(d);
+        all.apply_delta(d);
     }
     assert_eq!(all.dots(&42).map(<[Dot]>::len), Some(3));
     let b = encode(&all);

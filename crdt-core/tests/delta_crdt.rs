@@ -975,7 +975,7 @@ fn repair_carries_a_remove_between_equal_summaries() {
     let (a, b) = (REPLICAS[0], REPLICAS[1]);
     let mut left = OrSet::new();
     let mut right = OrSet::new();
-    right.merge(&left.insert(a, 7u64));
+    right.apply_delta(&left.insert(a, 7u64));
     let _ = right.insert(b, 8);
     left.merge(&right);
     let _ = right.remove(&7);

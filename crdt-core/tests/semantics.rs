@@ -4,8 +4,8 @@
 
 mod support;
 
-use crdt_core::codec::encode;
-use crdt_core::{CausalContext, Crdt, Dot, OrSet, ReplicaId, VersionVector};
+use crdt_core::codec::{decode, encode};
+use crdt_core::{CausalContext, Crdt, Dot, OrSet, OrSetDelta, ReplicaId, VersionVector};
 use quickcheck::{Arbitrary, Gen, TestResult};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
@@ -71,8 +71,8 @@ fn prop_orset_single_replica_is_a_btreeset(ops: Vec<LocalOp>, replica: u8) -> Te
                 }
             };
             ok(&set);
-            ok(&delta);
-            rebuilt.merge(&delta);
+            ok(delta.as_set());
+            rebuilt.apply_delta(&delta);
             ensure_eq(
                 &set.iter().copied().collect::<Vec<_>>(),
                 &model.iter().copied().collect(),
@@ -183,16 +183,16 @@ fn prop_orset_add_wins_model(h: SetHistory) -> TestResult {
             let (to, delta, k) = match *step {
                 SetStep::Insert { at, v } => {
                     let k = Know::observing(know[at].live(Some(v)), Some((id, v)));
-                    (at, sets[at].insert(rid(at), v), k)
+                    (at, sets[at].insert(rid(at), v).into_set(), k)
                 }
                 SetStep::Remove { at, v } => (
                     at,
-                    sets[at].remove(&v),
+                    sets[at].remove(&v).into_set(),
                     Know::observing(know[at].live(Some(v)), None),
                 ),
                 SetStep::Clear { at } => (
                     at,
-                    sets[at].clear(),
+                    sets[at].clear().into_set(),
                     Know::observing(know[at].live(None), None),
                 ),
                 SetStep::SyncState { from, to } => (to, sets[from].clone(), know[from].clone()),
@@ -238,20 +238,20 @@ fn orset_add_wins_matches_model() {
 fn orset_concurrent_readd_wins_over_remove() {
     let (a, b) = (rid(0), rid(1));
     let (mut left, mut right) = (OrSet::new(), OrSet::new());
-    right.merge(&left.insert(a, 7u64));
+    right.apply_delta(&left.insert(a, 7u64));
     let readd = left.insert(a, 7);
     let rm = right.remove(&7);
     assert!(!right.contains(&7));
-    let (l1, r1) = (merged(&left, &rm), merged(&right, &readd));
+    let (l1, r1) = (merged(&left, rm.as_set()), merged(&right, readd.as_set()));
     assert!(ok(&l1).contains(&7) && ok(&r1).contains(&7));
     assert_eq!(l1, r1);
     // A remove that has seen the re-add does remove it.
     let mut r2 = r1.clone();
     let rm2 = r2.remove(&7);
-    assert!(!merged(&l1, &rm2).contains(&7));
+    assert!(!merged(&l1, rm2.as_set()).contains(&7));
     // A concurrent add on another replica survives a remove too.
     let add_b = right.insert(b, 7);
-    assert!(merged(&merged(&left, &rm2), &add_b).contains(&7));
+    assert!(merged(&merged(&left, rm2.as_set()), add_b.as_set()).contains(&7));
 }
 
 #[test]
@@ -261,9 +261,9 @@ fn orset_remove_of_unseen_add_keeps_it() {
     let _ = y.insert(rid(1), "k".to_string());
     let rm = y.remove(&"k".to_string());
     assert_eq!(rm.context().dot_count(), 1);
-    x.merge(&rm);
+    x.apply_delta(&rm);
     assert!(ok(&x).contains(&"k".to_string()));
-    y.merge(&add);
+    y.apply_delta(&add);
     assert!(ok(&y).contains(&"k".to_string()));
     assert_eq!(x, y);
     assert_eq!(x.dots(&"k".to_string()).unwrap().len(), 1);
@@ -273,17 +273,17 @@ fn orset_remove_of_unseen_add_keeps_it() {
 fn orset_clear_removes_only_what_it_observed() {
     let (mut x, mut y) = (OrSet::new(), OrSet::new());
     for v in 0..5u64 {
-        y.merge(&x.insert(rid(0), v));
+        y.apply_delta(&x.insert(rid(0), v));
     }
     let late = x.insert(rid(0), 9);
     let readd = x.insert(rid(0), 2);
     let clr = y.clear();
     assert!(ok(&y).is_empty());
     assert_eq!(clr.context().dot_count(), 5);
-    x.merge(&clr);
+    x.apply_delta(&clr);
     assert_eq!(ok(&x).iter().copied().collect::<Vec<_>>(), [2, 9]);
-    y.merge(&late);
-    y.merge(&readd);
+    y.apply_delta(&late);
+    y.apply_delta(&readd);
     assert_eq!(x, y);
     assert!(y.clear().context().dot_count() == 2 && y.is_empty());
 }
@@ -293,12 +293,12 @@ fn orset_readd_replaces_all_concurrent_dots() {
     let (mut x, mut y) = (OrSet::new(), OrSet::new());
     let dx = x.insert(rid(0), 1u64);
     let dy = y.insert(rid(1), 1u64);
-    x.merge(&dy);
-    y.merge(&dx);
+    x.apply_delta(&dy);
+    y.apply_delta(&dx);
     assert_eq!(ok(&x).dots(&1).unwrap().len(), 2);
     let d = x.insert(rid(0), 1);
     assert_eq!(ok(&x).dots(&1).unwrap(), [Dot::new(rid(0), 2)]);
-    y.merge(&d);
+    y.apply_delta(&d);
     assert_eq!(x, y);
 }
 
@@ -311,20 +311,20 @@ fn orset_remove_delta_into_big_state_uses_hints() {
     }
     big.merge(&origin);
     let rm = origin.remove(&4_321);
-    assert!(rm.has_removal_hints() && rm.is_empty());
+    assert!(rm.as_set().has_removal_hints() && rm.as_set().is_empty());
     assert_eq!(rm.context().dot_count(), 1);
-    big.merge(&rm);
+    big.apply_delta(&rm);
     assert!(!ok(&big).contains(&4_321) && big.len() == 9_999);
     assert!(big.contains(&4_320) && big.contains(&4_322));
     assert_eq!(big, origin);
     // A batch of removes and a re-add from another replica.
     let mut other = big.clone();
-    let mut batch = OrSet::empty_delta();
+    let mut batch = OrSetDelta::new();
     for v in [0u64, 5_000, 9_999] {
-        batch.merge(&other.remove(&v));
+        batch.join(&other.remove(&v));
     }
-    batch.merge(&other.insert(rid(1), 77));
-    big.merge(&batch);
+    batch.join(&other.insert(rid(1), 77));
+    big.apply_delta(&batch);
     assert_eq!(ok(&big), &other);
     assert!(!big.contains(&5_000) && big.dots(&77).unwrap() == [Dot::new(rid(1), 1)]);
     assert!(!big.has_removal_hints() && !other.has_removal_hints());
@@ -340,18 +340,24 @@ fn orset_replica_state_never_accumulates_hints() {
         } else {
             a.insert(rid(0), v % 7)
         };
-        b.merge(&d);
-        let mut batch = OrSet::empty_delta();
-        batch.merge(&d);
-        b.merge(&batch);
+        b.apply_delta(&d);
+        let mut batch = OrSetDelta::new();
+        batch.join(&d);
+        b.apply_delta(&batch);
         assert!(!a.has_removal_hints() && !b.has_removal_hints());
-        assert!(batch.has_removal_hints());
+        assert!(batch.as_set().has_removal_hints());
         assert_eq!(ok(&a), ok(&b));
     }
-    // An accumulator that absorbs a full state with removals cannot keep hints.
+    // A batch that absorbs a full state with removals (decoded as a delta: a state's
+    // bytes carry no hints) cannot keep hints.
     assert!(a.context().dot_count() > a.len() as u128);
-    assert!(!merged(&OrSet::empty_delta(), &a).has_removal_hints());
-    assert!(merged(&OrSet::empty_delta(), &OrSet::<u64>::new()).has_removal_hints());
+    let as_delta: OrSetDelta<u64> = decode(&encode(&a)).unwrap();
+    let mut batch = OrSetDelta::new();
+    batch.join(&as_delta);
+    assert!(!batch.as_set().has_removal_hints());
+    batch = OrSetDelta::new();
+    batch.join(&decode(&encode(&OrSet::<u64>::new())).unwrap());
+    assert!(batch.as_set().has_removal_hints());
 }
 
 #[test]
@@ -573,11 +579,12 @@ fn version_vector_order_is_pointwise() {
     qc().quickcheck(prop_vv_partial_cmp_pointwise as fn(_, _) -> TestResult);
 }
 
-/// Batching deltas has one obvious way that keeps their removal hints:
-/// `OrSet::join_deltas` (or `collect()`). It equals the `empty_delta()` accumulator
-/// byte for byte, and the receiver of the batch ends where the origin is.
+/// Batching deltas has one way, and it keeps their removal hints: deltas are
+/// `OrSetDelta`s, joined with `join` or `collect()` (borrowed or owned) into the same
+/// bytes, and the receiver of the batch ends where the origin is. (Batching them into
+/// an `OrSet` state does not compile: see `OrSetDelta`'s `compile_fail` doc test.)
 #[test]
-fn orset_join_deltas_keeps_removal_hints() {
+fn orset_deltas_batch_only_into_a_delta_that_keeps_removal_hints() {
     let mut origin: OrSet<u64> = OrSet::new();
     for v in 0..1_000u64 {
         let _ = origin.insert(rid(0), v);
@@ -590,27 +597,30 @@ fn orset_join_deltas_keeps_removal_hints() {
         origin.clear(),
         origin.insert(rid(0), 7),
     ];
-    let joined = OrSet::join_deltas(&deltas);
-    let collected: OrSet<u64> = deltas.iter().collect();
-    let mut by_hand = OrSet::empty_delta();
+    let joined: OrSetDelta<u64> = deltas.iter().collect();
+    let owned: OrSetDelta<u64> = deltas.clone().into_iter().collect();
+    let mut by_hand = OrSetDelta::new();
     for d in &deltas {
-        by_hand.merge(d);
+        by_hand.join(d);
     }
-    for batch in [&joined, &collected] {
-        assert!(batch.has_removal_hints());
+    for batch in [&joined, &owned] {
+        assert!(batch.as_set().has_removal_hints());
         assert_eq!(encode(batch), encode(&by_hand));
     }
-    // `new()` is a replica state: the same set, but it keeps no hints.
+    // A replica state: the same set, but it keeps no hints.
     let mut state = OrSet::new();
     for d in &deltas {
-        state.merge(d);
+        state.apply_delta(d);
     }
-    assert_eq!(state, joined);
+    assert_eq!(&state, joined.as_set());
     assert!(!state.has_removal_hints());
-    receiver.merge(&joined);
+    receiver.apply_delta(&joined);
     assert_eq!(ok(&receiver), &origin);
     assert!(!receiver.has_removal_hints());
-    assert!(OrSet::<u64>::join_deltas([]).has_removal_hints());
+    assert!(OrSetDelta::<u64>::new().as_set().has_removal_hints());
+    // The bytes of a delta are an OR-Set's: a replica decodes them as either type.
+    let as_state: OrSet<u64> = decode(&encode(&joined)).unwrap();
+    assert!(as_state.has_removal_hints() && &as_state == joined.as_set());
 }
 
 /// Long-lived replica states (made by `new()` or `default()`, writing or only
@@ -625,7 +635,7 @@ fn orset_long_lived_states_hold_no_hints() {
         seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
         seed >> 33
     };
-    let mut pending: Vec<OrSet<u64>> = Vec::new();
+    let mut pending: Vec<OrSetDelta<u64>> = Vec::new();
     for step in 0..3_000u64 {
         let w = (next() % 2) as usize;
         let v = next() % 64;
@@ -634,20 +644,20 @@ fn orset_long_lived_states_hold_no_hints() {
             5..=8 => writers[w].remove(&v),
             _ => writers[w].clear(),
         };
-        writers[1 - w].merge(&d);
+        writers[1 - w].apply_delta(&d);
         pending.push(d);
         if step % 7 == 6 {
-            let batch = OrSet::join_deltas(&pending);
-            assert!(batch.has_removal_hints());
+            let batch: OrSetDelta<u64> = pending.iter().collect();
+            assert!(batch.as_set().has_removal_hints());
             for r in &mut readers {
-                r.merge(&batch);
+                r.apply_delta(&batch);
             }
             pending.clear();
         }
     }
     for r in &mut readers {
         for d in &pending {
-            r.merge(d);
+            r.apply_delta(d);
         }
     }
     let bytes = encode(&writers[0]);

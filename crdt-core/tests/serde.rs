@@ -2,7 +2,7 @@
 //! codec.
 
 use crdt_core::codec::{encode, Writer};
-use crdt_core::{Crdt, GCounter, LwwRegister, OrSet, ReplicaId};
+use crdt_core::{GCounter, LwwRegister, OrSet, OrSetDelta, ReplicaId};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -22,7 +22,7 @@ fn sample() -> Document {
     let _ = doc.title.set(a, "draft".to_string(), 10);
     let _ = doc.tags.insert(a, "crdt".to_string());
     let d = doc.tags.insert(b, "rust".to_string());
-    doc.tags.merge(&d);
+    doc.tags.apply_delta(&d);
     let _ = doc.views.increment(b, 7);
     doc
 }
@@ -37,6 +37,21 @@ fn a_document_round_trips_through_postcard() {
     let tags: OrSet<String> =
         postcard::from_bytes(&postcard::to_allocvec(&doc.tags).unwrap()).unwrap();
     assert_eq!(encode(&tags), encode(&doc.tags));
+}
+
+/// An `OrSetDelta` embeds as the canonical bytes of the `OrSet` it holds, removal
+/// hints included, and comes back as either type.
+#[test]
+fn an_orset_delta_round_trips_with_its_hints() {
+    let mut doc = sample();
+    let delta = doc.tags.remove(&"crdt".to_string());
+    let bytes = postcard::to_allocvec(&delta).expect("serialize");
+    let back: OrSetDelta<String> = postcard::from_bytes(&bytes).expect("deserialize");
+    assert_eq!(back, delta);
+    assert!(back.as_set().has_removal_hints());
+    assert_eq!(encode(&back), encode(&delta));
+    let as_set: OrSet<String> = postcard::from_bytes(&bytes).expect("deserialize");
+    assert_eq!(encode(&as_set), encode(&delta));
 }
 
 #[test]

@@ -29,8 +29,8 @@
 use alloc_counter::{measure, CountingAlloc, Stats};
 use crdt_core::codec::{decode, encode, DecodeError, WireFormat, Writer, FORMAT_VERSION, MAGIC};
 use crdt_core::{
-    CausalContext, Crdt, Dot, GCounter, Keyspace, LwwRegister, MvRegister, OrSet, PnCounter,
-    ReplicaId, VersionVector,
+    CausalContext, Crdt, Dot, GCounter, Keyspace, LwwRegister, MvRegister, OrSet, OrSetDelta,
+    PnCounter, ReplicaId, VersionVector,
 };
 use crdt_sync::Leader;
 use tests::new_leader;
@@ -210,10 +210,10 @@ fn valid_values(n: u64) -> Vec<(String, Vec<u8>, u8)> {
         encode(&strings),
         TAG_ORSET_STRING,
     ));
-    let mut delta = OrSet::empty_delta();
+    let mut delta = OrSetDelta::new();
     let mut s2 = strings.clone();
     for v in (0..n).step_by(2) {
-        delta.merge(&s2.remove(&format!("{v}")));
+        delta.join(&s2.remove(&format!("{v}")));
     }
     out.push((
         format!("OrSet<String> delta, {} removal hints", n.div_ceil(2)),

@@ -11,8 +11,8 @@
 use alloc_counter::{measure, CountingAlloc};
 use crdt_core::codec::{decode, encode};
 use crdt_core::{
-    Crdt, DeltaCrdt, GCounter, Keyspace, KeyspaceOp, LwwRegister, MvRegister, OrSet, PnCounter,
-    ReplicaId, ValueOp,
+    Crdt, DeltaCrdt, GCounter, Keyspace, KeyspaceOp, LwwRegister, MvRegister, OrSet, OrSetDelta,
+    PnCounter, ReplicaId, ValueOp,
 };
 
 #[global_allocator]
@@ -85,30 +85,32 @@ fn words(n: u64) -> impl Iterator<Item = String> {
 #[test]
 fn or_sets_estimate_their_heap() {
     check("OR-Set<String> insert delta", || {
-        OrSet::new().insert(r(1), "a fairly long element".to_string())
+        OrSet::new()
+            .insert(r(1), "a fairly long element".to_string())
+            .into_set()
     });
     check("OR-Set<u64> insert delta", || {
-        OrSet::new().insert(r(1), 7_u64)
+        OrSet::new().insert(r(1), 7_u64).into_set()
     });
     let mut s = OrSet::new();
     let _ = s.insert(r(1), "gone".to_string());
     check("OR-Set<String> remove delta (one hint)", || {
-        s.clone().remove(&"gone".to_string())
+        s.clone().remove(&"gone".to_string()).into_set()
     });
     // A batch of deltas as the buffer joins them: inserts with replaced dots (hints)
     // and removes, in random order.
     let batch = |n: u64| {
         move || {
             let mut state = OrSet::new();
-            let mut batch = OrSet::empty_delta();
+            let mut batch = OrSetDelta::new();
             for (i, w) in words(n).enumerate() {
-                batch.merge(&state.insert(r(1 + i as u64 % 3), w.clone()));
+                batch.join(&state.insert(r(1 + i as u64 % 3), w.clone()));
                 if i % 3 == 0 {
-                    batch.merge(&state.remove(&w));
+                    batch.join(&state.remove(&w));
                 }
             }
             drop(state);
-            batch
+            batch.into_set()
         }
     };
     check("OR-Set<String> batch of 20 deltas", batch(20));

@@ -8,7 +8,8 @@
 
 use super::{decode, try_encode, WireFormat, WireValue};
 use crate::{
-    CausalContext, GCounter, Keyspace, LwwRegister, MvRegister, OrSet, PnCounter, VersionVector,
+    CausalContext, GCounter, Keyspace, LwwRegister, MvRegister, OrSet, OrSetDelta, PnCounter,
+    VersionVector,
 };
 use core::fmt;
 use core::marker::PhantomData;
@@ -76,6 +77,7 @@ via_codec! {
     impl[] VersionVector;
     impl[] CausalContext;
     impl[T: WireValue] OrSet<T>;
+    impl[T: WireValue] OrSetDelta<T>;
     impl[T: WireValue] LwwRegister<T>;
     impl[T: WireValue] MvRegister<T>;
     impl[] Keyspace;

@@ -167,16 +167,17 @@ impl<T: Elem> Model for OrSet<T> {
     }
 
     fn batch() -> Self {
-        OrSet::empty_delta()
+        crdt_core::OrSetDelta::new().into_set()
     }
 
     fn mutate(&mut self, replica: ReplicaId, arg: u16) -> Self {
         let value = T::from_arg(arg >> 4);
-        match arg % 16 {
+        let delta = match arg % 16 {
             0..=8 => self.insert(replica, value),
             9..=14 => self.remove(&value),
             _ => self.clear(),
-        }
+        };
+        delta.into_set()
     }
 
     fn hints(&self) -> Option<bool> {

@@ -244,7 +244,7 @@ impl<T: Elem> Model for OrSet<T> {
         OrSet::new()
     }
     fn empty_batch() -> Self {
-        OrSet::empty_delta()
+        crdt_core::OrSetDelta::new().into_set()
     }
     fn gen_op(g: &mut Gen) -> SetOp<T> {
         let (k, v) = (below(g, 16) as usize, T::gen(g));
@@ -269,7 +269,7 @@ impl<T: Elem> Model for OrSet<T> {
         ]
     }
     fn apply(&mut self, r: ReplicaId, op: &SetOp<T>) -> Self {
-        match op {
+        let delta = match op {
             SetOp::Insert(v) => self.insert(r, v.clone()),
             SetOp::TryInsert(v) => self.try_insert(r, v.clone()).unwrap(),
             SetOp::InsertNth(k, v) => {
@@ -282,7 +282,8 @@ impl<T: Elem> Model for OrSet<T> {
                 self.remove(&v)
             }
             SetOp::Clear => self.clear(),
-        }
+        };
+        delta.into_set()
     }
     fn check(&self, replica_state: bool) -> Result<(), String> {
         self.check_invariants()

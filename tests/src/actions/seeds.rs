@@ -9,8 +9,8 @@ use super::sync::{self, selector, Kind, Mode};
 use crate::net::rid;
 use crdt_core::codec::{encode, WireFormat};
 use crdt_core::{
-    CausalContext, Crdt, Dot, GCounter, Keyspace, LwwRegister, MvRegister, OrSet, PnCounter,
-    ReplicaId, VersionVector,
+    CausalContext, Crdt, Dot, GCounter, Keyspace, LwwRegister, MvRegister, OrSet, OrSetDelta,
+    PnCounter, ReplicaId, VersionVector,
 };
 use std::path::PathBuf;
 
@@ -100,10 +100,10 @@ pub fn core_values() -> Vec<(String, Vec<u8>)> {
     }
     big.merge(&other);
     out.push(item("orset_u64_two_replicas", &big));
-    let mut d = OrSet::empty_delta();
-    d.merge(&big.insert(r(1), 5));
-    d.merge(&big.remove(&14));
-    d.merge(&big.clear());
+    let mut d = OrSetDelta::new();
+    d.join(&big.insert(r(1), 5));
+    d.join(&big.remove(&14));
+    d.join(&big.clear());
     out.push(item("orset_u64_delta_batch", &d));
 
     let mut s: OrSet<String> = OrSet::new();
