@@ -532,6 +532,55 @@ fn range_and_prefix_reads_in_key_order() {
     assert_eq!(ks.len(), 6);
 }
 
+/// A set's elements read in string order, once each, whatever order their dots have:
+/// the read sorts on each element's first 16 bytes before the whole string, so the
+/// elements here differ only after 16 bytes, only by a NUL, or are prefixes of each
+/// other, and they arrive from two writers in scrambled order with duplicates.
+#[test]
+fn set_reads_are_in_string_order_with_long_shared_prefixes() {
+    let long = "0123456789abcdef";
+    let elements: Vec<String> = vec![
+        String::new(),
+        "\0".into(),
+        "\0\0".into(),
+        "a".into(),
+        "a\0".into(),
+        "a\0b".into(),
+        "ab".into(),
+        long.into(),
+        format!("{long}\0"),
+        format!("{long}0"),
+        format!("{long}00"),
+        format!("{long}1"),
+        format!("{long}\u{ff}"),
+        "\u{ff}".into(),
+        "é".into(),
+    ];
+    let mut ks = Keyspace::new();
+    let mut other = Keyspace::new();
+    let mut x = 7u64;
+    for round in 0..3 {
+        for i in 0..elements.len() {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let e = elements[(x >> 33) as usize % elements.len()].clone();
+            // Two writers on each replica, distinct ids (no shared dots).
+            let (target, first) = if (i + round) % 2 == 0 {
+                (&mut ks, 0)
+            } else {
+                (&mut other, 3)
+            };
+            let _ = target.set_insert(rid(first + i % 2), "s", e).unwrap();
+        }
+    }
+    for e in &elements {
+        let _ = ks.set_insert(rid(2), "s", e.clone()).unwrap();
+    }
+    ks.merge(&other);
+    let mut want = elements.clone();
+    want.sort();
+    assert_eq!(ks.get("s"), Some(Value::OrSet(want)));
+}
+
 // ---------------------------------------------------------------------------------
 // MvRegister: exactly the concurrent maximal writes.
 

@@ -36,7 +36,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use crdt_core::{Value, ValueOp};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json_};
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -187,13 +187,32 @@ fn authorize(
 
 /// The JSON of a value (a conflict as `null`; see [`value_fields`]).
 fn value_json(v: &Value) -> Json_ {
-    match v {
-        Value::GCounter(n) => json!(n),
-        Value::PnCounter(n) => json!(n),
-        Value::OrSet(s) | Value::MvRegister(s) => json!(s),
-        Value::LwwRegister(s) => json!(s),
-        _ => Json_::Null,
+    serde_json::to_value(ValueJson(v)).unwrap_or(Json_::Null)
+}
+
+/// A value's JSON, serialized from the borrowed value: a write's answer carries the
+/// key's whole value (every element of a set) on every write, so it is written
+/// straight into the response instead of being copied into a `serde_json` tree first.
+struct ValueJson<'a>(&'a Value);
+
+impl Serialize for ValueJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::GCounter(n) => s.serialize_u64(*n),
+            Value::PnCounter(n) => s.serialize_i64(*n),
+            Value::OrSet(v) | Value::MvRegister(v) => s.collect_seq(v),
+            Value::LwwRegister(v) => s.serialize_str(v),
+            _ => s.serialize_unit(),
+        }
     }
+}
+
+/// `{"token","value"}`: a write's answer (keys in the order the other answers'
+/// `serde_json` maps write them).
+#[derive(Serialize)]
+struct WriteAnswer<'a> {
+    token: String,
+    value: Option<ValueJson<'a>>,
 }
 
 /// `type`, `value` and, for a type conflict, `conflict`: each type's value.
@@ -296,16 +315,17 @@ async fn write(
     };
     match app.node.write(&doc, &key, op).await {
         Ok(receipt) => {
-            let mut obj = serde_json::Map::new();
-            obj.insert("token".into(), json!(receipt.token.to_string()));
-            obj.insert(
-                "value".into(),
-                receipt.value.as_ref().map_or(Json_::Null, value_json),
-            );
             if let Some(Value::Conflict(_)) = &receipt.value {
+                let mut obj = serde_json::Map::new();
+                obj.insert("token".into(), json!(receipt.token.to_string()));
                 value_fields(&mut obj, receipt.value.as_ref());
+                return Json(Json_::Object(obj)).into_response();
             }
-            Json(Json_::Object(obj)).into_response()
+            Json(WriteAnswer {
+                token: receipt.token.to_string(),
+                value: receipt.value.as_ref().map(ValueJson),
+            })
+            .into_response()
         }
         Err(e) => from_error(&e),
     }

@@ -452,16 +452,21 @@ fn read_typed(entry: &Entry, t: ValueType) -> Value {
         }
         ValueType::OrSet | ValueType::MvRegister => {
             // Sorted and deduplicated as references, then copied once each (a
-            // write's answer carries the whole set: this runs on every write).
-            let mut refs: Vec<&str> = of_type
+            // write's answer carries the whole set: this runs on every write). The
+            // sort compares each string's first 16 bytes as one number and reads the
+            // strings only on a tie: zero-padding keeps that order the strings' own
+            // (a shorter string is a prefix padded with the smallest byte).
+            let mut refs: Vec<(u128, &str)> = of_type
                 .filter_map(|(p, _)| match p {
-                    Payload::OrSet(s) | Payload::Mv(s) => Some(&**s),
+                    Payload::OrSet(s) | Payload::Mv(s) => {
+                        Some((u128::from_be_bytes(chunk::head(s.as_bytes())), &**s))
+                    }
                     _ => None,
                 })
                 .collect();
             refs.sort_unstable();
-            refs.dedup();
-            let vals: Vec<String> = refs.into_iter().map(str::to_string).collect();
+            refs.dedup_by(|a, b| a.1 == b.1);
+            let vals: Vec<String> = refs.into_iter().map(|(_, s)| s.to_string()).collect();
             if t == ValueType::OrSet {
                 Value::OrSet(vals)
             } else {
