@@ -428,11 +428,13 @@ impl Driver {
         };
         let token = CausalToken::new(&name, doc.leader.causal_token());
         let value = value_of(&doc.leader, &key);
+        // Watchers get copies; the answer takes the value itself (a set's value is
+        // every element, read on every write: no copy for nobody).
+        notify(doc, &key, value.as_ref(), &token, &self.metrics);
         let receipt = WriteReceipt {
             token: token.clone(),
-            value: value.clone(),
+            value,
         };
-        notify(doc, &key, value, &token, &self.metrics);
         self.round.change(&name, &delta, Some((reply, receipt)));
         self.mark_active(&name);
     }
@@ -602,7 +604,7 @@ impl Driver {
                 let keys: BTreeSet<&String> = watched.keys().chain(after.keys()).collect();
                 for k in keys {
                     if watched.get(k) != after.get(k) {
-                        notify(doc, k, after.get(k).cloned(), &token, &self.metrics);
+                        notify(doc, k, after.get(k), &token, &self.metrics);
                     }
                 }
             }
@@ -850,14 +852,14 @@ fn snapshot(doc: &Doc) -> Option<BTreeMap<String, Value>> {
     Some(out)
 }
 
-fn notify(doc: &mut Doc, key: &str, value: Option<Value>, token: &CausalToken, m: &NodeMetrics) {
+fn notify(doc: &mut Doc, key: &str, value: Option<&Value>, token: &CausalToken, m: &NodeMetrics) {
     doc.watchers.retain(|w| {
         if !key.starts_with(&w.prefix) {
             return !w.tx.is_closed();
         }
         let change = Change {
             key: key.to_string(),
-            value: value.clone(),
+            value: value.cloned(),
             token: token.clone(),
         };
         match w.tx.try_send(change) {

@@ -489,7 +489,7 @@ impl Crdt for Keyspace {
     /// The dot-store join of every key under the common context. Costs O((live dots
     /// of `other` + runs of its removed dots + dots dropped here) × log keys).
     fn merge(&mut self, other: &Self) {
-        // 1. Live dots here that `other` has seen and no longer holds.
+        // 1. Live dots here that `other` has seen and no longer holds (dropped last).
         let dropped = self.live_within(&other.removed);
         #[cfg(feature = "sabotage")]
         let dropped = if crate::sabotage::active(crate::sabotage::Bug::KeyDeleteIgnoresContext) {
@@ -515,16 +515,21 @@ impl Crdt for Keyspace {
         } else {
             dropped
         };
-        for dot in dropped {
-            self.drop_live(dot);
-        }
-        // 2. Live dots there that this side has not seen.
+        // 2. Live dots there that this side has not seen, added before (1) drops
+        // anything: a write that replaces a key's only dot (a counter's next total, a
+        // register's next value) would otherwise empty the key for a moment, which
+        // removes it from its chunk and inserts it again, re-pointing every dot of the
+        // keys that change chunk (a set of thousands of elements beside it) on every
+        // write. `dropped` holds only dots seen here before, never one added here.
         for (key, entry) in other.entries.iter() {
             for (payload, dot) in entry {
                 if !self.ctx.contains(dot) {
                     self.insert_live(key, *dot, payload.clone());
                 }
             }
+        }
+        for dot in dropped {
+            self.drop_live(dot);
         }
         self.ctx.merge(&other.ctx);
         self.removed.merge(&other.removed);
