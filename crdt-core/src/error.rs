@@ -31,6 +31,25 @@ pub enum CoreError {
         /// The type of the refused write.
         attempted: ValueType,
     },
+    /// A retirement record that cannot be applied as given.
+    #[error("cannot retire writer {retired}: {reason}; build the record with another collapse id or range")]
+    InvalidRetirement {
+        /// The writer the record retires.
+        retired: ReplicaId,
+        /// What is wrong with the record.
+        reason: &'static str,
+    },
+    /// A value holds more of a retired writer than its record: the retirement was
+    /// decided on holdings that were not final.
+    #[error("holds writes of retired writer {retired} beyond its record (counter {found} > {last}), so the retirement was refused and the value is unchanged: do not commit a record whose holdings some replica exceeds")]
+    NotFinal {
+        /// The retired writer.
+        retired: ReplicaId,
+        /// The highest dot counter (or counter contribution) the record accounts for.
+        last: u64,
+        /// What the value holds beyond it (0: a dot the collapse range cannot name).
+        found: u64,
+    },
     /// A keyspace key longer than [`KEY_BYTES_MAX`](crate::KEY_BYTES_MAX).
     #[error("key of {bytes} bytes is longer than the {max} bytes a keyspace accepts: use a shorter key (e.g. a hash of the long one)")]
     KeyTooLong {

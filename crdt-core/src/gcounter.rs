@@ -1,7 +1,7 @@
 //! Grow-only counter.
 
 use crate::vec_map::VecMap;
-use crate::{CoreError, Crdt, ReplicaId};
+use crate::{CoreError, Crdt, ReplicaId, Retire, Retirement};
 use core::fmt;
 
 /// A grow-only counter: one monotone `u64` per replica, merged by pointwise maximum;
@@ -119,6 +119,27 @@ impl Crdt for GCounter {
         }
         self.counts
             .merge_with(&other.counts, |a, b| *a = (*a).max(*b), |b| *b);
+    }
+}
+
+/// The retired writer's entry leaves; the record's increments join the collapse id's.
+impl Retire for GCounter {
+    fn retire(&mut self, record: &Retirement) -> Result<(), CoreError> {
+        let (retired, collapse) = (record.retired(), record.collapse());
+        let (increments, _) = record.contributions();
+        let held = self.get(retired);
+        if held > increments {
+            return Err(record.beyond(held, increments));
+        }
+        let total = self
+            .get(collapse)
+            .checked_add(increments)
+            .ok_or(CoreError::CounterOverflow { replica: collapse })?;
+        self.counts.remove(&retired);
+        if total > 0 {
+            *self.counts.get_or_insert_with(collapse, || 0) = total;
+        }
+        Ok(())
     }
 }
 

@@ -54,6 +54,7 @@ mod orset_delta;
 mod pncounter;
 mod ranges;
 mod replica_id;
+mod retirement;
 #[cfg(feature = "sabotage")]
 pub mod sabotage;
 mod timestamp;
@@ -74,5 +75,6 @@ pub use orset::OrSet;
 pub use orset_delta::OrSetDelta;
 pub use pncounter::PnCounter;
 pub use replica_id::ReplicaId;
+pub use retirement::{Retire, Retirement};
 pub use timestamp::Timestamp;
 pub use version_vector::VersionVector;

@@ -2,7 +2,7 @@
 
 use crate::codec::Invalid;
 use crate::dot_store::DotStore;
-use crate::{CausalContext, CoreError, Crdt, Dot, OrSetDelta, ReplicaId};
+use crate::{CausalContext, CoreError, Crdt, Dot, OrSetDelta, ReplicaId, Retire, Retirement};
 use core::fmt;
 use std::collections::BTreeSet;
 
@@ -376,6 +376,29 @@ impl<T: Ord + Clone> Crdt for OrSet<T> {
         };
         // 4. Contexts.
         self.ctx.merge(&other.ctx);
+    }
+}
+
+/// Every dot of the retired writer, stored or in the context, moves into the collapse
+/// range (each element's dots re-sorted); the elements and the removal hints stay.
+impl<T: Ord + Clone> Retire for OrSet<T> {
+    fn retire(&mut self, record: &Retirement) -> Result<(), CoreError> {
+        let ctx = record.rename_context(&self.ctx)?;
+        // Every stored dot is in the context, which held none above the record.
+        let retired = record.retired();
+        self.entries.retain(|_, dots| {
+            if dots.iter().any(|d| d.replica() == retired) {
+                let mut renamed: Vec<Dot> = dots
+                    .iter()
+                    .map(|d| record.rename(*d).unwrap_or(*d))
+                    .collect();
+                renamed.sort_unstable();
+                *dots = Dots::from_vec(renamed);
+            }
+            true
+        });
+        self.ctx = ctx;
+        Ok(())
     }
 }
 

@@ -1,7 +1,7 @@
 //! Counter that can go up and down.
 
 use crate::vec_map::VecMap;
-use crate::{CoreError, Crdt, ReplicaId};
+use crate::{CoreError, Crdt, ReplicaId, Retire, Retirement};
 use core::fmt;
 
 /// A counter with increments and decrements: per replica, a monotone total of
@@ -144,6 +144,33 @@ impl PnCounter {
         Self {
             counts: VecMap::from_sorted(entries),
         }
+    }
+}
+
+/// The retired writer's totals leave; the record's contributions join the collapse
+/// id's.
+impl Retire for PnCounter {
+    fn retire(&mut self, record: &Retirement) -> Result<(), CoreError> {
+        let (retired, collapse) = (record.retired(), record.collapse());
+        let (increments, decrements) = record.contributions();
+        let (p, n) = self.totals(retired);
+        if p > increments {
+            return Err(record.beyond(p, increments));
+        }
+        if n > decrements {
+            return Err(record.beyond(n, decrements));
+        }
+        let (cp, cn) = self.totals(collapse);
+        let overflow = CoreError::CounterOverflow { replica: collapse };
+        let total = (
+            cp.checked_add(increments).ok_or(overflow.clone())?,
+            cn.checked_add(decrements).ok_or(overflow)?,
+        );
+        self.counts.remove(&retired);
+        if total != (0, 0) {
+            *self.counts.get_or_insert_with(collapse, || (0, 0)) = total;
+        }
+        Ok(())
     }
 }
 

@@ -1,0 +1,349 @@
+//! Retiring a writer (`Retire`, docs/RETIREMENT.md §3) against random histories of
+//! three writers with partial syncs: a replica holding all of the retired writer's
+//! writes keeps its value; renaming commutes with merge; an old delta renamed and
+//! merged equals the delta merged and renamed; a record that undercounts what a value
+//! holds is refused and leaves it unchanged.
+
+mod support;
+
+use crdt_core::{
+    CausalContext, CoreError, Crdt, Dot, GCounter, MvRegister, OrSet, PnCounter, ReplicaId, Retire,
+    Retirement,
+};
+use quickcheck::{Arbitrary, Gen, TestResult};
+use std::fmt::Debug;
+use support::{ensure, ensure_eq, qc, verdict};
+
+/// The writers that are retired, in this order, into the collapse id (never written
+/// under): two, so that the second record lands on contributions of the first.
+const RETIRED: [u64; 2] = [2, 3];
+const COLLAPSE: u64 = 99;
+
+fn rid(n: u64) -> ReplicaId {
+    ReplicaId::new(n)
+}
+
+/// A history: each step is a write of replica `i % 3` (argument `x`) or, one step in
+/// four, a full-state sync from replica `i % 3` to `j % 3`.
+#[derive(Clone, Debug)]
+struct History {
+    steps: Vec<(u8, u8, u8)>,
+    base: u16,
+}
+
+impl Arbitrary for History {
+    fn arbitrary(g: &mut Gen) -> Self {
+        let len = usize::arbitrary(g) % 40;
+        History {
+            steps: (0..len)
+                .map(|_| (u8::arbitrary(g), u8::arbitrary(g), u8::arbitrary(g)))
+                .collect(),
+            base: u16::arbitrary(g),
+        }
+    }
+    fn shrink(&self) -> Box<dyn Iterator<Item = Self>> {
+        let base = self.base;
+        Box::new(
+            support::shrink_list(&self.steps)
+                .into_iter()
+                .map(move |steps| History { steps, base }),
+        )
+    }
+}
+
+/// A type under test: a write, its value, and the record that retires writer `w` from
+/// a state holding all of its writes.
+trait Subject: Crdt + Retire + Clone + PartialEq + Debug + Default {
+    type Value: PartialEq + Debug;
+    fn write(&mut self, writer: ReplicaId, x: u8) -> Self;
+    fn value(&self) -> Self::Value;
+    /// The record for `all` (holding every write), and whether `self` holds all of
+    /// the retired writer's contributions (counters: its value is kept only then).
+    /// The causal context of a dot-based type (the defaults below use it).
+    fn ctx(&self) -> Option<&CausalContext> {
+        None
+    }
+    fn record(all: &Self, w: u64, base: u64) -> Retirement {
+        let n = all.ctx().map_or(0, |c| c.max_counter(rid(w)));
+        record(w, n, base, 0, 0)
+    }
+    /// Dot-based values keep their value whatever they hold of `w`.
+    fn keeps_value(&self, _all: &Self, _w: u64) -> bool {
+        true
+    }
+    /// A record that accounts for less than `all` holds, if `all` holds anything.
+    fn short_record(all: &Self, w: u64, base: u64) -> Option<Retirement> {
+        let n = all.ctx().map_or(0, |c| c.max_counter(rid(w)));
+        (n > 0).then(|| record(w, n - 1, base, 0, 0))
+    }
+    /// Whether writer `w` still appears anywhere.
+    fn names(&self, w: u64) -> bool;
+    /// How many collapse counters the record of `w` takes (its dots).
+    fn span(all: &Self, w: u64) -> u64 {
+        all.ctx().map_or(0, |c| c.max_counter(rid(w)))
+    }
+    /// The type's invariants (sorted dots, dots within the context).
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+fn record(w: u64, last: u64, base: u64, inc: u64, dec: u64) -> Retirement {
+    Retirement::new(rid(w), last, rid(COLLAPSE), base, inc, dec).unwrap()
+}
+
+impl Subject for OrSet<u8> {
+    type Value = Vec<u8>;
+    fn check(&self) -> Result<(), String> {
+        self.check_invariants()
+            .map_err(|e| format!("{e} in {self:?}"))
+    }
+    fn write(&mut self, writer: ReplicaId, x: u8) -> Self {
+        if x % 3 == 0 {
+            self.remove(&(x % 8)).into_set()
+        } else {
+            self.insert(writer, x % 8).into_set()
+        }
+    }
+    fn value(&self) -> Vec<u8> {
+        self.iter().copied().collect()
+    }
+    fn ctx(&self) -> Option<&CausalContext> {
+        Some(self.context())
+    }
+    fn names(&self, w: u64) -> bool {
+        self.context().replicas().any(|r| r == rid(w))
+            || self.iter().any(|e| {
+                self.dots(e)
+                    .unwrap_or(&[])
+                    .iter()
+                    .any(|d| d.replica() == rid(w))
+            })
+    }
+}
+
+impl Subject for MvRegister<u8> {
+    type Value = Vec<u8>;
+    fn check(&self) -> Result<(), String> {
+        self.check_invariants()
+            .map_err(|e| format!("{e} in {self:?}"))
+    }
+    fn write(&mut self, writer: ReplicaId, x: u8) -> Self {
+        self.set(writer, x % 4)
+    }
+    fn value(&self) -> Vec<u8> {
+        self.values().into_iter().copied().collect()
+    }
+    fn ctx(&self) -> Option<&CausalContext> {
+        Some(self.context())
+    }
+    fn names(&self, w: u64) -> bool {
+        self.context().replicas().any(|r| r == rid(w))
+    }
+}
+
+impl Subject for GCounter {
+    type Value = u64;
+    fn write(&mut self, writer: ReplicaId, x: u8) -> Self {
+        self.increment(writer, u64::from(x % 5))
+    }
+    fn value(&self) -> u64 {
+        self.value()
+    }
+    fn record(all: &Self, w: u64, base: u64) -> Retirement {
+        record(w, 0, base, all.get(rid(w)), 0)
+    }
+    fn keeps_value(&self, all: &Self, w: u64) -> bool {
+        self.get(rid(w)) == all.get(rid(w))
+    }
+    fn short_record(all: &Self, w: u64, base: u64) -> Option<Retirement> {
+        let v = all.get(rid(w));
+        (v > 0).then(|| record(w, 0, base, v - 1, 0))
+    }
+    fn names(&self, w: u64) -> bool {
+        self.iter().any(|(r, _)| r == rid(w))
+    }
+}
+
+impl Subject for PnCounter {
+    type Value = i64;
+    fn write(&mut self, writer: ReplicaId, x: u8) -> Self {
+        if x % 2 == 0 {
+            self.increment(writer, u64::from(x % 7))
+        } else {
+            self.decrement(writer, u64::from(x % 5))
+        }
+    }
+    fn value(&self) -> i64 {
+        self.value()
+    }
+    fn record(all: &Self, w: u64, base: u64) -> Retirement {
+        let (p, n) = all.totals(rid(w));
+        record(w, 0, base, p, n)
+    }
+    fn keeps_value(&self, all: &Self, w: u64) -> bool {
+        self.totals(rid(w)) == all.totals(rid(w))
+    }
+    fn short_record(all: &Self, w: u64, base: u64) -> Option<Retirement> {
+        let (p, n) = all.totals(rid(w));
+        if p > 0 {
+            Some(record(w, 0, base, p - 1, n))
+        } else {
+            (n > 0).then(|| record(w, 0, base, p, n - 1))
+        }
+    }
+    fn names(&self, w: u64) -> bool {
+        self.iter().any(|(r, _, _)| r == rid(w))
+    }
+}
+
+fn retired<S: Subject>(s: &S, recs: &[Retirement]) -> Result<S, CoreError> {
+    let mut out = s.clone();
+    for rec in recs {
+        out.retire(rec)?;
+    }
+    Ok(out)
+}
+
+fn merged<S: Subject>(a: &S, b: &S) -> S {
+    let mut out = a.clone();
+    out.merge(b);
+    out
+}
+
+fn prop<S: Subject>(h: History) -> TestResult {
+    verdict((|| {
+        let mut replicas: Vec<S> = vec![S::default(); 3];
+        let mut deltas: Vec<S> = Vec::new();
+        for &(i, j, x) in &h.steps {
+            let (i, j) = (usize::from(i % 3), usize::from(j % 3));
+            if x % 4 == 3 {
+                let from = replicas[i].clone();
+                replicas[j].merge(&from);
+            } else {
+                let d = replicas[i].write(rid(i as u64 + 1), x);
+                deltas.push(d);
+            }
+        }
+        let all = replicas.iter().fold(S::default(), |a, s| merged(&a, s));
+        // Consecutive collapse ranges, as the batches of a cluster assign them.
+        let mut base = u64::from(h.base);
+        let mut recs = Vec::new();
+        for w in RETIRED {
+            recs.push(S::record(&all, w, base));
+            base += S::span(&all, w);
+        }
+        let err = |e: CoreError| e.to_string();
+        let all_retired = retired(&all, &recs).map_err(err)?;
+        ensure(RETIRED.iter().all(|w| !all_retired.names(*w)), || {
+            format!("a retired writer is still named: {all_retired:?}")
+        })?;
+        let mut states: Vec<S> = replicas.clone();
+        states.push(all.clone());
+        for s in &states {
+            let r = retired(s, &recs).map_err(|e| format!("{e} retiring {s:?}"))?;
+            r.check()?;
+            if RETIRED.iter().all(|w| s.keeps_value(&all, *w)) {
+                ensure_eq(&r.value(), &s.value(), "the value of a replica holding all")?;
+            }
+            for t in &states {
+                let both = retired(&merged(s, t), &recs).map_err(err)?;
+                let each = merged(&r, &retired(t, &recs).map_err(err)?);
+                ensure_eq(&both, &each, "retire(a ⊔ b) == retire(a) ⊔ retire(b)")?;
+            }
+            for d in &deltas {
+                let after = retired(&merged(s, d), &recs).map_err(err)?;
+                let translated = merged(&r, &retired(d, &recs).map_err(err)?);
+                ensure_eq(&after, &translated, "an old delta, translated")?;
+            }
+        }
+        if let Some(short) = S::short_record(&all, RETIRED[0], u64::from(h.base)) {
+            let mut a = all.clone();
+            let refused = a.retire(&short);
+            ensure(matches!(refused, Err(CoreError::NotFinal { .. })), || {
+                format!("a short record was not refused: {refused:?}")
+            })?;
+            ensure_eq(&a, &all, "a refused retirement leaves the value")?;
+        }
+        Ok(())
+    })())
+}
+
+#[test]
+fn orset_retirement_keeps_values_and_commutes_with_merge() {
+    qc().quickcheck(prop::<OrSet<u8>> as fn(_) -> TestResult);
+}
+
+#[test]
+fn mv_register_retirement_keeps_values_and_commutes_with_merge() {
+    qc().quickcheck(prop::<MvRegister<u8>> as fn(_) -> TestResult);
+}
+
+#[test]
+fn gcounter_retirement_keeps_totals_and_commutes_with_merge() {
+    qc().quickcheck(prop::<GCounter> as fn(_) -> TestResult);
+}
+
+#[test]
+fn pncounter_retirement_keeps_totals_and_commutes_with_merge() {
+    qc().quickcheck(prop::<PnCounter> as fn(_) -> TestResult);
+}
+
+/// 1,000 writers each insert one element and are retired into one collapse range:
+/// the context is one run, every element keeps one dot, and the encoding is within
+/// 10 % of the same elements written by one live writer.
+#[test]
+fn a_thousand_retired_one_write_writers_cost_one_run() {
+    use crdt_core::codec::encode;
+    let mut set = OrSet::new();
+    let mut live = OrSet::new();
+    for i in 0..1_000u64 {
+        let _ = set.insert(rid(1_000 + i * 7), i);
+        let _ = live.insert(rid(1), i);
+    }
+    // Each writer's one dot takes the next collapse counter.
+    for i in 0..1_000u64 {
+        let rec = Retirement::new(rid(1_000 + i * 7), 1, rid(COLLAPSE), i, 0, 0).unwrap();
+        set.retire(&rec).unwrap();
+    }
+    let runs: Vec<_> = set.context().runs().collect();
+    assert_eq!(runs, [(rid(COLLAPSE), 1, 1_000)]);
+    assert_eq!(set.iter().count(), 1_000);
+    assert_eq!(set.dots(&5), Some(&[Dot::new(rid(COLLAPSE), 6)][..]));
+    let (ours, theirs) = (encode(&set).len(), encode(&live).len());
+    assert!(
+        ours * 10 <= theirs * 11,
+        "retired: {ours} bytes, one live writer: {theirs}"
+    );
+}
+
+#[test]
+fn records_that_cannot_be_applied_are_refused() {
+    assert!(matches!(
+        Retirement::new(rid(3), 1, rid(3), 0, 0, 0),
+        Err(CoreError::InvalidRetirement { .. })
+    ));
+    assert!(matches!(
+        Retirement::new(rid(3), 2, rid(9), u64::MAX - 1, 0, 0),
+        Err(CoreError::InvalidRetirement { .. })
+    ));
+    let rec = Retirement::new(rid(3), 2, rid(9), 10, 0, 0).unwrap();
+    assert_eq!(rec.rename(Dot::new(rid(3), 2)), Ok(Dot::new(rid(9), 12)));
+    assert_eq!(rec.rename(Dot::new(rid(4), 2)), Ok(Dot::new(rid(4), 2)));
+    let e = rec.rename(Dot::new(rid(3), 3)).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "holds writes of retired writer 3 beyond its record (counter 3 > 2), so the retirement was refused and the value is unchanged: do not commit a record whose holdings some replica exceeds"
+    );
+    // A collapse entry that would overflow is refused, the counter unchanged.
+    let mut g = GCounter::new();
+    let _ = g.increment(rid(9), u64::MAX);
+    let _ = g.increment(rid(3), 1);
+    let before = g.clone();
+    let rec = Retirement::new(rid(3), 0, rid(9), 0, 1, 0).unwrap();
+    assert_eq!(
+        g.retire(&rec),
+        Err(CoreError::CounterOverflow { replica: rid(9) })
+    );
+    assert_eq!(g, before);
+}
