@@ -194,9 +194,17 @@ fn invalid_utf8() {
 
 #[test]
 fn unknown_value_tag_and_bad_timestamp() {
-    let bad_tag = |w: &mut Writer| w.u8(5);
+    // Tags 5-7 are a retired writer's payloads; 8 is unknown.
+    let bad_tag = |w: &mut Writer| w.u8(8);
     let bytes = keyspace(&[(1, 1)], &[(b"a", vec![(1, 1, &bad_tag)])]);
     rejects(&bytes, Invalid::NonCanonical("a keyspace value tag").into());
+    // A renamed register write cut inside its writer id.
+    let cut = |w: &mut Writer| {
+        w.u8(7);
+        w.u8(0x80);
+    };
+    let bytes = keyspace(&[(1, 1)], &[(b"a", vec![(1, 1, &cut)])]);
+    assert!(decode::<Keyspace>(&bytes).is_err());
     let big_logical = |w: &mut Writer| {
         w.u8(3);
         w.varint(1);

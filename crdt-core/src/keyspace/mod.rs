@@ -95,6 +95,7 @@ mod entry;
 mod hash;
 mod keys;
 mod mutate;
+mod retire;
 mod value;
 
 pub use mutate::KEY_BYTES_MAX;
@@ -427,10 +428,21 @@ fn read_typed(entry: &Entry, t: ValueType) -> Value {
     let mut latest: BTreeMap<ReplicaId, &Payload> = BTreeMap::new();
     match t {
         ValueType::GCounter | ValueType::PnCounter => {
-            for (p, d) in of_type {
-                latest.insert(d.replica(), p);
-            }
+            // Collapsed contributions of retired writers are each counted; of the
+            // live writers' totals, only the latest.
             let (mut inc, mut dec) = (0u128, 0u128);
+            for (p, d) in of_type {
+                match p {
+                    Payload::GCounterCollapsed(n) => inc += u128::from(*n),
+                    Payload::PnCounterCollapsed { inc: i, dec: d } => {
+                        inc += u128::from(*i);
+                        dec += u128::from(*d);
+                    }
+                    _ => {
+                        latest.insert(d.replica(), p);
+                    }
+                }
+            }
             for p in latest.values() {
                 match p {
                     Payload::GCounter(n) => inc += u128::from(*n),
@@ -476,7 +488,12 @@ fn read_typed(entry: &Entry, t: ValueType) -> Value {
         ValueType::LwwRegister => {
             let winner = of_type
                 .filter_map(|(p, d)| match p {
-                    Payload::Lww(w) => Some((w.stamp, d.replica(), d.counter(), &w.value)),
+                    Payload::Lww(w) => Some((
+                        w.stamp,
+                        w.writer.unwrap_or(d.replica()),
+                        d.counter(),
+                        &w.value,
+                    )),
                     _ => None,
                 })
                 .max();

@@ -213,6 +213,7 @@ impl Keyspace {
                 Some(Payload::Lww(Box::new(LwwWrite {
                     stamp,
                     value: value.into_boxed_str(),
+                    writer: None,
                 })))
             }
             ValueOp::MvRegisterSet(value) => {

@@ -1,7 +1,7 @@
 //! What a keyspace entry holds and what a read or a write of it says.
 
 use crate::codec::Writer;
-use crate::Timestamp;
+use crate::{ReplicaId, Timestamp};
 use core::fmt;
 
 /// The type of a keyspace entry's value, fixed by the key's first write.
@@ -54,6 +54,17 @@ pub(crate) enum Payload {
     Lww(Box<LwwWrite>),
     /// One multi-value register write.
     Mv(Box<str>),
+    /// A retired writer's G-Counter total, under its renamed dot: a collapsed
+    /// contribution, summed with every other one and never superseded by a write
+    /// (`docs/RETIREMENT.md` §3.1).
+    GCounterCollapsed(u64),
+    /// A retired writer's PN-Counter totals, collapsed likewise.
+    PnCounterCollapsed {
+        /// Increments.
+        inc: u64,
+        /// Decrements.
+        dec: u64,
+    },
 }
 
 /// One last-writer-wins register write.
@@ -63,6 +74,9 @@ pub(crate) struct LwwWrite {
     pub(crate) stamp: Timestamp,
     /// The value.
     pub(crate) value: Box<str>,
+    /// The writer that made it, once its dot was renamed by a retirement: it orders
+    /// writes of equal stamps in place of the dot's writer, so no winner changes.
+    pub(crate) writer: Option<ReplicaId>,
 }
 
 impl Payload {
@@ -88,8 +102,19 @@ impl Payload {
                 string(w, e);
             }
             Payload::Lww(lww) => {
-                let LwwWrite { stamp, value } = &**lww;
-                w.u8(3);
+                let LwwWrite {
+                    stamp,
+                    value,
+                    writer,
+                } = &**lww;
+                // A renamed write (tag 7) leads with the writer that made it.
+                match writer {
+                    None => w.u8(3),
+                    Some(r) => {
+                        w.u8(7);
+                        w.replica(*r);
+                    }
+                }
                 w.varint(stamp.millis());
                 w.varint(u64::from(stamp.logical()));
                 string(w, value);
@@ -98,6 +123,33 @@ impl Payload {
                 w.u8(4);
                 string(w, v);
             }
+            Payload::GCounterCollapsed(n) => {
+                w.u8(5);
+                w.varint(*n);
+            }
+            Payload::PnCounterCollapsed { inc, dec } => {
+                w.u8(6);
+                w.varint(*inc);
+                w.varint(*dec);
+            }
+        }
+    }
+
+    /// This payload once its dot, a dot of `retired`, is renamed by a retirement:
+    /// counter totals become collapsed contributions, and a register write keeps its
+    /// writer as its tie-break (`docs/RETIREMENT.md` §3.1).
+    pub(crate) fn retired_by(&self, retired: ReplicaId) -> Payload {
+        match self {
+            Payload::GCounter(n) => Payload::GCounterCollapsed(*n),
+            Payload::PnCounter { inc, dec } => Payload::PnCounterCollapsed {
+                inc: *inc,
+                dec: *dec,
+            },
+            Payload::Lww(w) => Payload::Lww(Box::new(LwwWrite {
+                writer: w.writer.or(Some(retired)),
+                ..(**w).clone()
+            })),
+            other => other.clone(),
         }
     }
 
@@ -105,7 +157,10 @@ impl Payload {
     /// last-writer-wins write and its string.
     pub(crate) fn heap_bytes(&self) -> usize {
         match self {
-            Payload::GCounter(_) | Payload::PnCounter { .. } => 0,
+            Payload::GCounter(_)
+            | Payload::PnCounter { .. }
+            | Payload::GCounterCollapsed(_)
+            | Payload::PnCounterCollapsed { .. } => 0,
             Payload::OrSet(s) | Payload::Mv(s) => s.len(),
             Payload::Lww(w) => core::mem::size_of::<LwwWrite>() + w.value.len(),
         }
@@ -113,8 +168,8 @@ impl Payload {
 
     pub(crate) fn value_type(&self) -> ValueType {
         match self {
-            Payload::GCounter(_) => ValueType::GCounter,
-            Payload::PnCounter { .. } => ValueType::PnCounter,
+            Payload::GCounter(_) | Payload::GCounterCollapsed(_) => ValueType::GCounter,
+            Payload::PnCounter { .. } | Payload::PnCounterCollapsed { .. } => ValueType::PnCounter,
             Payload::OrSet(_) => ValueType::OrSet,
             Payload::Lww(_) => ValueType::LwwRegister,
             Payload::Mv(_) => ValueType::MvRegister,

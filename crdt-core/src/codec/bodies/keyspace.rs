@@ -11,6 +11,12 @@
 //! | 2 | OrSet | the element (string) |
 //! | 3 | LwwRegister | timestamp millis, logical, then the value (string) |
 //! | 4 | MvRegister | the value (string) |
+//! | 5 | GCounter, a retired writer's collapsed total | the total |
+//! | 6 | PnCounter, a retired writer's collapsed totals | increments, then decrements |
+//! | 7 | LwwRegister, renamed by a retirement | the writer that made it (its tie-break), then as tag 3 |
+//!
+//! Tags 5-7 appear only in keyspaces that retired a writer (`docs/RETIREMENT.md`);
+//! a reader that predates them refuses such a keyspace as non-canonical.
 //!
 //! Strings are a length then UTF-8 bytes (postcard's layout). The decoder rejects a
 //! dot outside the context or live under two keys, unsorted keys or dots, and an
@@ -80,16 +86,23 @@ impl WireFormat for Keyspace {
                         dec: r.varint()?,
                     },
                     2 => Payload::OrSet(read_str(r, Limit::Bytes)?.into()),
-                    3 => {
+                    tag @ (3 | 7) => {
+                        let writer = if tag == 7 { Some(r.replica()?) } else { None };
                         let millis = r.varint()?;
                         let logical = r.varint_u32("a timestamp's logical counter")?;
                         let value = read_str(r, Limit::Bytes)?.into();
                         Payload::Lww(Box::new(LwwWrite {
                             stamp: Timestamp::new(millis, logical),
                             value,
+                            writer,
                         }))
                     }
                     4 => Payload::Mv(read_str(r, Limit::Bytes)?.into()),
+                    5 => Payload::GCounterCollapsed(r.varint()?),
+                    6 => Payload::PnCounterCollapsed {
+                        inc: r.varint()?,
+                        dec: r.varint()?,
+                    },
                     _ => return Err(Invalid::NonCanonical("a keyspace value tag").into()),
                 };
                 entry.push((payload, dot));
