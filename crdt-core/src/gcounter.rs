@@ -1,8 +1,10 @@
 //! Grow-only counter.
 
+use crate::retirement::Batch;
 use crate::vec_map::VecMap;
 use crate::{CoreError, Crdt, ReplicaId, Retire, Retirement};
 use core::fmt;
+use std::collections::BTreeMap;
 
 /// A grow-only counter: one monotone `u64` per replica, merged by pointwise maximum;
 /// the value is their sum.
@@ -122,22 +124,30 @@ impl Crdt for GCounter {
     }
 }
 
-/// The retired writer's entry leaves; the record's increments join the collapse id's.
+/// Each retired writer's entry leaves; its record's increments join the collapse id's.
 impl Retire for GCounter {
-    fn retire(&mut self, record: &Retirement) -> Result<(), CoreError> {
-        let (retired, collapse) = (record.retired(), record.collapse());
-        let (increments, _) = record.contributions();
-        let held = self.get(retired);
-        if held > increments {
-            return Err(record.beyond(held, increments));
+    fn retire_all(&mut self, records: &[Retirement]) -> Result<(), CoreError> {
+        let batch = Batch::new(records)?;
+        let mut totals: BTreeMap<ReplicaId, u64> = BTreeMap::new();
+        for record in batch.records() {
+            let (increments, _) = record.contributions();
+            let held = self.get(record.retired());
+            if held > increments {
+                return Err(record.beyond(held, increments));
+            }
+            let collapse = record.collapse();
+            let total = totals.entry(collapse).or_insert_with(|| self.get(collapse));
+            *total = total
+                .checked_add(increments)
+                .ok_or(CoreError::CounterOverflow { replica: collapse })?;
         }
-        let total = self
-            .get(collapse)
-            .checked_add(increments)
-            .ok_or(CoreError::CounterOverflow { replica: collapse })?;
-        self.counts.remove(&retired);
-        if total > 0 {
-            *self.counts.get_or_insert_with(collapse, || 0) = total;
+        for record in batch.records() {
+            self.counts.remove(&record.retired());
+        }
+        for (collapse, total) in totals {
+            if total > 0 {
+                *self.counts.get_or_insert_with(collapse, || 0) = total;
+            }
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! Multi-value register: every concurrent write is kept until a later write resolves it.
 
 use crate::codec::{Invalid, WireValue};
+use crate::retirement::Batch;
 use crate::{CausalContext, CoreError, Crdt, DeltaCrdt, Dot, ReplicaId, Retire, Retirement};
 use core::fmt;
 use std::collections::BTreeMap;
@@ -161,16 +162,17 @@ impl<T: Ord + Clone> Crdt for MvRegister<T> {
     }
 }
 
-/// Every dot of the retired writer, of a live write or in the context, moves into the
+/// Every dot of a retired writer, of a live write or in the context, moves into its
 /// collapse range; the values and which writes are concurrent stay.
 impl<T: Ord + Clone> Retire for MvRegister<T> {
-    fn retire(&mut self, record: &Retirement) -> Result<(), CoreError> {
-        let ctx = record.rename_context(&self.ctx)?;
-        // Every live write's dot is in the context, which held none above the record.
+    fn retire_all(&mut self, records: &[Retirement]) -> Result<(), CoreError> {
+        let batch = Batch::new(records)?;
+        let ctx = batch.rename_context(&self.ctx)?;
+        // Every live write's dot is in the context, which held none above its record.
         let writes = core::mem::take(&mut self.writes);
         self.writes = writes
             .into_iter()
-            .map(|(d, v)| (record.rename(d).unwrap_or(d), v))
+            .map(|(d, v)| (batch.rename(d).unwrap_or(d), v))
             .collect();
         self.ctx = ctx;
         Ok(())

@@ -2,6 +2,7 @@
 
 use crate::codec::Invalid;
 use crate::dot_store::DotStore;
+use crate::retirement::Batch;
 use crate::{CausalContext, CoreError, Crdt, Dot, OrSetDelta, ReplicaId, Retire, Retirement};
 use core::fmt;
 use std::collections::BTreeSet;
@@ -379,18 +380,18 @@ impl<T: Ord + Clone> Crdt for OrSet<T> {
     }
 }
 
-/// Every dot of the retired writer, stored or in the context, moves into the collapse
+/// Every dot of a retired writer, stored or in the context, moves into its collapse
 /// range (each element's dots re-sorted); the elements and the removal hints stay.
 impl<T: Ord + Clone> Retire for OrSet<T> {
-    fn retire(&mut self, record: &Retirement) -> Result<(), CoreError> {
-        let ctx = record.rename_context(&self.ctx)?;
-        // Every stored dot is in the context, which held none above the record.
-        let retired = record.retired();
+    fn retire_all(&mut self, records: &[Retirement]) -> Result<(), CoreError> {
+        let batch = Batch::new(records)?;
+        let ctx = batch.rename_context(&self.ctx)?;
+        // Every stored dot is in the context, which held none above its record.
         self.entries.retain(|_, dots| {
-            if dots.iter().any(|d| d.replica() == retired) {
+            if dots.iter().any(|d| batch.retires(d.replica())) {
                 let mut renamed: Vec<Dot> = dots
                     .iter()
-                    .map(|d| record.rename(*d).unwrap_or(*d))
+                    .map(|d| batch.rename(*d).unwrap_or(*d))
                     .collect();
                 renamed.sort_unstable();
                 *dots = Dots::from_vec(renamed);

@@ -1,8 +1,10 @@
 //! Counter that can go up and down.
 
+use crate::retirement::Batch;
 use crate::vec_map::VecMap;
 use crate::{CoreError, Crdt, ReplicaId, Retire, Retirement};
 use core::fmt;
+use std::collections::BTreeMap;
 
 /// A counter with increments and decrements: per replica, a monotone total of
 /// increments `p` and of decrements `n`, each merged by maximum; the value is
@@ -147,28 +149,38 @@ impl PnCounter {
     }
 }
 
-/// The retired writer's totals leave; the record's contributions join the collapse
+/// Each retired writer's totals leave; its record's contributions join the collapse
 /// id's.
 impl Retire for PnCounter {
-    fn retire(&mut self, record: &Retirement) -> Result<(), CoreError> {
-        let (retired, collapse) = (record.retired(), record.collapse());
-        let (increments, decrements) = record.contributions();
-        let (p, n) = self.totals(retired);
-        if p > increments {
-            return Err(record.beyond(p, increments));
+    fn retire_all(&mut self, records: &[Retirement]) -> Result<(), CoreError> {
+        let batch = Batch::new(records)?;
+        let mut totals: BTreeMap<ReplicaId, (u64, u64)> = BTreeMap::new();
+        for record in batch.records() {
+            let (increments, decrements) = record.contributions();
+            let (p, n) = self.totals(record.retired());
+            if p > increments {
+                return Err(record.beyond(p, increments));
+            }
+            if n > decrements {
+                return Err(record.beyond(n, decrements));
+            }
+            let collapse = record.collapse();
+            let overflow = CoreError::CounterOverflow { replica: collapse };
+            let total = totals
+                .entry(collapse)
+                .or_insert_with(|| self.totals(collapse));
+            *total = (
+                total.0.checked_add(increments).ok_or(overflow.clone())?,
+                total.1.checked_add(decrements).ok_or(overflow)?,
+            );
         }
-        if n > decrements {
-            return Err(record.beyond(n, decrements));
+        for record in batch.records() {
+            self.counts.remove(&record.retired());
         }
-        let (cp, cn) = self.totals(collapse);
-        let overflow = CoreError::CounterOverflow { replica: collapse };
-        let total = (
-            cp.checked_add(increments).ok_or(overflow.clone())?,
-            cn.checked_add(decrements).ok_or(overflow)?,
-        );
-        self.counts.remove(&retired);
-        if total != (0, 0) {
-            *self.counts.get_or_insert_with(collapse, || (0, 0)) = total;
+        for (collapse, total) in totals {
+            if total != (0, 0) {
+                *self.counts.get_or_insert_with(collapse, || (0, 0)) = total;
+            }
         }
         Ok(())
     }

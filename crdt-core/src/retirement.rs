@@ -3,6 +3,7 @@
 //! epochs, fences) belongs to crdt-sync and is not built yet.
 
 use crate::{CausalContext, CoreError, Dot, ReplicaId};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The record of one retired writer: its final holdings and where they go.
 ///
@@ -91,25 +92,6 @@ impl Retirement {
         Dot::try_new(self.collapse, self.base + dot.counter()).ok_or(self.not_final(0))
     }
 
-    /// The context with the retired writer's runs moved into the collapse range.
-    ///
-    /// # Errors
-    /// [`CoreError::NotFinal`] if it holds a dot of the retired writer above `last`.
-    pub(crate) fn rename_context(&self, ctx: &CausalContext) -> Result<CausalContext, CoreError> {
-        let mut out = CausalContext::new();
-        for (replica, first, last) in ctx.runs() {
-            if replica == self.retired {
-                if last > self.last {
-                    return Err(self.not_final(last));
-                }
-                out.insert_run(self.collapse, self.base + first, self.base + last);
-            } else {
-                out.insert_run(replica, first, last);
-            }
-        }
-        Ok(out)
-    }
-
     /// The counter contributions (increments, decrements) the record moves.
     pub(crate) const fn contributions(&self) -> (u64, u64) {
         (self.increments, self.decrements)
@@ -131,6 +113,115 @@ impl Retirement {
     }
 }
 
+/// Records applied together, in one pass over a value: each writer moves as
+/// [`Retire::retire`] would move it alone.
+pub(crate) struct Batch<'a> {
+    by_writer: BTreeMap<ReplicaId, &'a Retirement>,
+}
+
+impl<'a> Batch<'a> {
+    /// The batch of `records`.
+    ///
+    /// # Errors
+    /// [`CoreError::InvalidRetirement`] if two records retire one writer, or one
+    /// retires the collapse id of another.
+    pub(crate) fn new(records: &'a [Retirement]) -> Result<Self, CoreError> {
+        let mut by_writer = BTreeMap::new();
+        for r in records {
+            if by_writer.insert(r.retired, r).is_some() {
+                return Err(CoreError::InvalidRetirement {
+                    retired: r.retired,
+                    reason: "the batch retires it twice",
+                });
+            }
+        }
+        if let Some(r) = records.iter().find(|r| by_writer.contains_key(&r.collapse)) {
+            return Err(CoreError::InvalidRetirement {
+                retired: r.collapse,
+                reason: "it is the collapse id of another record of the batch",
+            });
+        }
+        // The records' collapse ranges (of dots) must not overlap.
+        let mut ranges: Vec<(ReplicaId, u64, u64, ReplicaId)> = records
+            .iter()
+            .filter(|r| r.last > 0)
+            .map(|r| (r.collapse, r.base + 1, r.base + r.last, r.retired))
+            .collect();
+        ranges.sort_unstable();
+        if let Some(w) = ranges
+            .windows(2)
+            .find(|w| w[0].0 == w[1].0 && w[1].1 <= w[0].2)
+        {
+            return Err(CoreError::InvalidRetirement {
+                retired: w[1].3,
+                reason: "its collapse range overlaps another record's",
+            });
+        }
+        Ok(Self { by_writer })
+    }
+
+    /// The records, by retired writer.
+    pub(crate) fn records(&self) -> impl Iterator<Item = &'a Retirement> + '_ {
+        self.by_writer.values().copied()
+    }
+
+    /// Whether `replica` is retired by the batch.
+    pub(crate) fn retires(&self, replica: ReplicaId) -> bool {
+        self.by_writer.contains_key(&replica)
+    }
+
+    /// What `dot` becomes (see [`Retirement::rename`]).
+    ///
+    /// # Errors
+    /// [`CoreError::NotFinal`] for a dot of a retired writer above its record.
+    pub(crate) fn rename(&self, dot: Dot) -> Result<Dot, CoreError> {
+        match self.by_writer.get(&dot.replica()) {
+            Some(r) => r.rename(dot),
+            None => Ok(dot),
+        }
+    }
+
+    /// The context with every retired writer's runs moved into its collapse range.
+    ///
+    /// # Errors
+    /// [`CoreError::NotFinal`] if it holds a dot of a retired writer above its record.
+    pub(crate) fn rename_context(&self, ctx: &CausalContext) -> Result<CausalContext, CoreError> {
+        // A collapse range must be fresh: a dot already in it would be two dots in one.
+        let collapse_ids: BTreeSet<ReplicaId> =
+            self.by_writer.values().map(|r| r.collapse).collect();
+        let taken: Vec<(ReplicaId, u64, u64)> = ctx
+            .runs()
+            .filter(|(r, _, _)| collapse_ids.contains(r))
+            .collect();
+        for r in self.by_writer.values().filter(|r| r.last > 0) {
+            let (lo, hi) = (r.base + 1, r.base + r.last);
+            if taken
+                .iter()
+                .any(|&(c, a, b)| c == r.collapse && a <= hi && lo <= b)
+            {
+                return Err(CoreError::InvalidRetirement {
+                    retired: r.retired,
+                    reason: "its collapse range holds dots already",
+                });
+            }
+        }
+        let mut out = CausalContext::new();
+        for (replica, first, last) in ctx.runs() {
+            match self.by_writer.get(&replica) {
+                Some(r) => {
+                    if last > r.last {
+                        return Err(r.not_final(last));
+                    }
+                    // `base + last` fits (checked by `Retirement::new`).
+                    out.insert_run(r.collapse, r.base + first, r.base + last);
+                }
+                None => out.insert_run(replica, first, last),
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// A value whose retired writers can be collapsed (`docs/RETIREMENT.md`, §3).
 pub trait Retire {
     /// Applies `record`: the retired writer's dots and counter contributions move into
@@ -141,12 +232,23 @@ pub trait Retire {
     /// record (its retirement was decided on holdings that were not final);
     /// [`CoreError::CounterOverflow`] if the collapse id's counter entry would pass
     /// `u64::MAX`.
-    fn retire(&mut self, record: &Retirement) -> Result<(), CoreError>;
+    fn retire(&mut self, record: &Retirement) -> Result<(), CoreError> {
+        self.retire_all(core::slice::from_ref(record))
+    }
+
+    /// Applies a batch of records in one pass over the value (O(value) however many
+    /// records), with the result of applying them one by one. On error the value is
+    /// unchanged.
+    ///
+    /// # Errors
+    /// As [`Retire::retire`], and [`CoreError::InvalidRetirement`] if two records
+    /// retire one writer or one retires the collapse id of another.
+    fn retire_all(&mut self, records: &[Retirement]) -> Result<(), CoreError>;
 }
 
 impl Retire for CausalContext {
-    fn retire(&mut self, record: &Retirement) -> Result<(), CoreError> {
-        *self = record.rename_context(self)?;
+    fn retire_all(&mut self, records: &[Retirement]) -> Result<(), CoreError> {
+        *self = Batch::new(records)?.rename_context(self)?;
         Ok(())
     }
 }

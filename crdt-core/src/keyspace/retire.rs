@@ -3,22 +3,23 @@
 //! as their tie-break (`docs/RETIREMENT.md` §3.1).
 
 use super::{Entry, Keyspace};
-use crate::{CoreError, Dot, Retire, Retirement};
+use crate::retirement::Batch;
+use crate::{CoreError, Dot, ReplicaId, Retire, Retirement};
 
 impl Retire for Keyspace {
     /// Rebuilds the keyspace from its renamed parts: O(live dots × log) plus the
     /// context, like a decode (retirement is rare).
-    fn retire(&mut self, record: &Retirement) -> Result<(), CoreError> {
-        let ctx = record.rename_context(&self.ctx)?;
-        let retired = record.retired();
+    fn retire_all(&mut self, records: &[Retirement]) -> Result<(), CoreError> {
+        let batch = Batch::new(records)?;
+        let ctx = batch.rename_context(&self.ctx)?;
         let mut entries = Vec::with_capacity(self.entries.len());
         for (key, entry) in self.entries.iter() {
             let mut live: Vec<_> = entry
                 .iter()
                 .map(|(p, d)| {
-                    if d.replica() == retired {
+                    if batch.retires(d.replica()) {
                         // In the context, which held none of its dots above the record.
-                        (p.retired_by(retired), record.rename(*d).unwrap_or(*d))
+                        (p.retired_by(d.replica()), batch.rename(*d).unwrap_or(*d))
                     } else {
                         (p.clone(), *d)
                     }
@@ -32,7 +33,12 @@ impl Retire for Keyspace {
             entries.push((Box::from(key), renamed));
         }
         // The parts are a bijective renaming of valid ones, so they are valid.
-        *self = Keyspace::from_parts(entries, ctx).map_err(|_| record.not_final(0))?;
+        *self = Keyspace::from_parts(entries, ctx).map_err(|_| CoreError::InvalidRetirement {
+            retired: records
+                .first()
+                .map_or(ReplicaId::new(0), Retirement::retired),
+            reason: "the renamed keyspace is invalid (a collapse range overlaps live dots)",
+        })?;
         Ok(())
     }
 }
