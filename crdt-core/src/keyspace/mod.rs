@@ -399,12 +399,29 @@ impl Keyspace {
     }
 }
 
-/// The types present in an entry, ascending, without duplicates.
+/// Every value type, in `ValueType`'s order.
+const ALL: [ValueType; 5] = [
+    ValueType::GCounter,
+    ValueType::PnCounter,
+    ValueType::OrSet,
+    ValueType::LwwRegister,
+    ValueType::MvRegister,
+];
+
+/// The types present in an entry, ascending, without duplicates: one pass, no sort
+/// (a set's entry holds one payload per element, and this runs on every write).
 fn types(entry: &Entry) -> Vec<ValueType> {
-    let mut out: Vec<ValueType> = entry.iter().map(|(p, _)| p.value_type()).collect();
-    out.sort_unstable();
-    out.dedup();
-    out
+    let mut seen = [false; ALL.len()];
+    for (p, _) in entry.iter() {
+        let t = p.value_type();
+        if let Some(i) = ALL.iter().position(|x| *x == t) {
+            seen[i] = true;
+        }
+    }
+    ALL.into_iter()
+        .zip(seen)
+        .filter_map(|(t, s)| s.then_some(t))
+        .collect()
 }
 
 /// What a read of `entry` returns.
@@ -569,5 +586,13 @@ impl fmt::Debug for Keyspace {
             .field("entries", &self.entries)
             .field("context", &self.ctx)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn all_types_are_in_value_type_order() {
+        assert!(super::ALL.windows(2).all(|w| w[0] < w[1]));
     }
 }
