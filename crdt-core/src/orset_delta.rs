@@ -119,6 +119,13 @@ impl<T: Ord + Clone> OrSetDelta<T> {
     }
 }
 
+/// Deltas form a lattice too: `merge` is [`OrSetDelta::join`].
+impl<T: Ord + Clone> Crdt for OrSetDelta<T> {
+    fn merge(&mut self, other: &Self) {
+        self.join(other);
+    }
+}
+
 impl<T: Ord + Clone> Default for OrSetDelta<T> {
     fn default() -> Self {
         Self::new()
