@@ -225,6 +225,48 @@ impl<E: Element> SetContender<E> for ahash::AHashSet<E> {
     }
 }
 
+/// A reference, not a contender: std's ordered set, with no CRDT metadata at all. An
+/// OR-Set that keeps the ordered walk its merges, encoding and repair rely on cannot
+/// insert faster than this (the insert targets' floor, printed as a row).
+pub type Ordered<E> = std::collections::BTreeSet<E>;
+
+impl<E: Element> SetContender<E> for std::collections::BTreeSet<E> {
+    const NAME: &'static str = "std BTreeSet";
+
+    fn empty() -> Self {
+        std::collections::BTreeSet::new()
+    }
+
+    fn insert_by(&mut self, _replica: u64, e: E) {
+        std::collections::BTreeSet::insert(self, e);
+    }
+
+    fn remove(&mut self, e: &E) {
+        std::collections::BTreeSet::remove(self, e);
+    }
+
+    fn len(&self) -> usize {
+        std::collections::BTreeSet::len(self)
+    }
+
+    fn contains(&self, e: &E) -> bool {
+        std::collections::BTreeSet::contains(self, e)
+    }
+
+    fn merge_state(&mut self, other: Self) -> Option<Self> {
+        self.extend(other.iter().cloned());
+        Some(other)
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).expect("postcard encodes a BTreeSet")
+    }
+
+    fn decode(bytes: &[u8]) -> Self {
+        postcard::from_bytes(bytes).expect("postcard decodes its own output")
+    }
+}
+
 /// A way to bring a few adds made by another replica into a big state: the
 /// delta-merge benchmark. Another replica (the *writer*) adds [`DELTA_ELEMENTS`] fresh
 /// elements and ships them; the state merges them (timed); then the state removes them

@@ -20,8 +20,8 @@ use crdt_bench::heap;
 use crdt_bench::keyspace::{self as ks, MergePath, RepairPair};
 use crdt_bench::measurement as m;
 use crdt_bench::orset::{
-    CrdtsOps, CrdtsStateMerge, Ours, OursDelta, OursMergeDelta, Plain, PlainDelta, SetContender,
-    Theirs,
+    CrdtsOps, CrdtsStateMerge, Ordered, Ours, OursDelta, OursMergeDelta, Plain, PlainDelta,
+    SetContender, Theirs,
 };
 use crdt_bench::register::{Marker, RegisterContender};
 use crdt_bench::rng::SplitMix64;
@@ -239,6 +239,20 @@ fn orset_section<E: Element>(plan: Plan, n: u64, ledger: &mut Ledger) {
         },
         is_u64.then_some(vs_crdts >= 3.0 && vs_plain <= 4.0),
     );
+    // The floor of any ordered set on the same workload (std's B-tree, no metadata):
+    // what "≤ 4x ahash" asks of an OR-Set that keeps its ordered walk.
+    let reference = {
+        let mut ordered = <Ordered<E> as SetContender<E>>::build(n);
+        m::insert::<E, _>(plan, &mut ordered, &mut rng)
+    };
+    let reference_row = row(
+        "  … reference: std `BTreeSet` insert (ordered, no CRDT metadata)",
+        [t(&reference), String::new(), String::new()],
+        ratio(b.median_ns / reference.median_ns),
+        ratio(reference.median_ns / c.median_ns),
+        "—",
+        None,
+    );
     // Before the delta merges, which add writer actors to the `crdts` clock (that
     // `read_ctx` then copies on every insert).
     let (aa, ab, ac) = (
@@ -328,6 +342,7 @@ fn orset_section<E: Element>(plan: Plan, n: u64, ledger: &mut Ledger) {
     let mut table = Table::new(&HEADERS, 1);
     for r in [
         insert_row,
+        reference_row,
         remove_row,
         merge_row,
         delta_row,
