@@ -13,6 +13,7 @@
 //! | `decode_sync` | [`sync::run`] | `Leader::receive` of raw and of mutated real messages, probes and probe replies naming any incarnation, restarts of the receiver, `Leader::restore_with_nonce` of raw and real snapshots (then the probe and the new incarnation): no panic, a rejected message leaves the leader unchanged, accepted input keeps every invariant |
 //! | `merge_untrusted` | [`merge::run`] | two decoded values of one type: merge keeps the invariants, is commutative and idempotent (by encoding), `merge_delta` and `delta_since` obey their laws |
 //! | `ops_model` | [`model::run`] | arbitrary writes, deliveries, drops, duplicates, partitions, ticks, snapshots and restarts (from the last or an older snapshot) on 3-leader OR-Set, PN-counter and LWW-register clusters, checked at every step and after healing by the simulator's oracles (`crate::sim::oracle`): session guarantees, convergence of states and tokens, zero lost writes |
+//! | `retire_untrusted` | [`retire::run`] | a decoded value of a core type and up to four arbitrary retirement records: retiring never panics, a refused record or batch leaves the value unchanged, an applied batch keeps the invariants, drops the retired writers from the context and round-trips |
 //!
 //! [`seeds`] generates each target's starting corpus from real encodings (random bytes
 //! rarely get past the 4-byte magic header).
@@ -20,6 +21,7 @@
 pub mod decode;
 pub mod merge;
 pub mod model;
+pub mod retire;
 pub mod seeds;
 pub mod sync;
 
@@ -69,6 +71,10 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "ops_model",
         run: model::run,
+    },
+    Target {
+        name: "retire_untrusted",
+        run: retire::run,
     },
 ];
 

@@ -85,6 +85,11 @@ fn ops_model_inputs_replay() {
 }
 
 #[test]
+fn retire_untrusted_inputs_replay() {
+    assert!(replay("retire_untrusted") > 0, "retire_untrusted has seeds");
+}
+
+#[test]
 fn every_kept_folder_names_a_target() {
     let root = seeds::repo_root();
     for parent in [

@@ -280,6 +280,7 @@ pub fn generate(target: &str) -> Vec<(String, Vec<u8>)> {
             }
             out
         }
+        "retire_untrusted" => super::retire::seeds(&core_values()),
         other => panic!("no fuzz target {other}"),
     }
 }
