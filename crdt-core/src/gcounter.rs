@@ -4,7 +4,6 @@ use crate::retirement::Batch;
 use crate::vec_map::VecMap;
 use crate::{CoreError, Crdt, ReplicaId, Retire, Retirement};
 use core::fmt;
-use std::collections::BTreeMap;
 
 /// A grow-only counter: one monotone `u64` per replica, merged by pointwise maximum;
 /// the value is their sum.
@@ -128,23 +127,11 @@ impl Crdt for GCounter {
 impl Retire for GCounter {
     fn retire_all(&mut self, records: &[Retirement]) -> Result<(), CoreError> {
         let batch = Batch::new(records)?;
-        let mut totals: BTreeMap<ReplicaId, u64> = BTreeMap::new();
-        for record in batch.records() {
-            let (increments, _) = record.contributions();
-            let held = self.get(record.retired());
-            if held > increments {
-                return Err(record.beyond(held, increments));
-            }
-            let collapse = record.collapse();
-            let total = totals.entry(collapse).or_insert_with(|| self.get(collapse));
-            *total = total
-                .checked_add(increments)
-                .ok_or(CoreError::CounterOverflow { replica: collapse })?;
-        }
+        let totals = batch.collapsed_totals(|r| (self.get(r), 0))?;
         for record in batch.records() {
             self.counts.remove(&record.retired());
         }
-        for (collapse, total) in totals {
+        for (collapse, (total, _)) in totals {
             if total > 0 {
                 *self.counts.get_or_insert_with(collapse, || 0) = total;
             }

@@ -4,7 +4,6 @@ use crate::retirement::Batch;
 use crate::vec_map::VecMap;
 use crate::{CoreError, Crdt, ReplicaId, Retire, Retirement};
 use core::fmt;
-use std::collections::BTreeMap;
 
 /// A counter with increments and decrements: per replica, a monotone total of
 /// increments `p` and of decrements `n`, each merged by maximum; the value is
@@ -154,26 +153,7 @@ impl PnCounter {
 impl Retire for PnCounter {
     fn retire_all(&mut self, records: &[Retirement]) -> Result<(), CoreError> {
         let batch = Batch::new(records)?;
-        let mut totals: BTreeMap<ReplicaId, (u64, u64)> = BTreeMap::new();
-        for record in batch.records() {
-            let (increments, decrements) = record.contributions();
-            let (p, n) = self.totals(record.retired());
-            if p > increments {
-                return Err(record.beyond(p, increments));
-            }
-            if n > decrements {
-                return Err(record.beyond(n, decrements));
-            }
-            let collapse = record.collapse();
-            let overflow = CoreError::CounterOverflow { replica: collapse };
-            let total = totals
-                .entry(collapse)
-                .or_insert_with(|| self.totals(collapse));
-            *total = (
-                total.0.checked_add(increments).ok_or(overflow.clone())?,
-                total.1.checked_add(decrements).ok_or(overflow)?,
-            );
-        }
+        let totals = batch.collapsed_totals(|r| self.totals(r))?;
         for record in batch.records() {
             self.counts.remove(&record.retired());
         }

@@ -165,6 +165,39 @@ impl<'a> Batch<'a> {
         self.by_writer.values().copied()
     }
 
+    /// The counter totals `(increments, decrements)` each collapse id has once the
+    /// batch's contributions are added to what `held` gives it now; a counter type then
+    /// drops each retired writer's entry and sets these. `held` gives a replica's
+    /// current totals (a G-Counter's decrements are 0).
+    ///
+    /// # Errors
+    /// [`CoreError::NotFinal`] if a retired writer holds more than its record;
+    /// [`CoreError::CounterOverflow`] if a collapse total would pass `u64::MAX`.
+    pub(crate) fn collapsed_totals(
+        &self,
+        held: impl Fn(ReplicaId) -> (u64, u64),
+    ) -> Result<BTreeMap<ReplicaId, (u64, u64)>, CoreError> {
+        let mut totals: BTreeMap<ReplicaId, (u64, u64)> = BTreeMap::new();
+        for record in self.records() {
+            let (increments, decrements) = record.contributions();
+            let (p, n) = held(record.retired());
+            if p > increments {
+                return Err(record.beyond(p, increments));
+            }
+            if n > decrements {
+                return Err(record.beyond(n, decrements));
+            }
+            let collapse = record.collapse();
+            let overflow = CoreError::CounterOverflow { replica: collapse };
+            let total = totals.entry(collapse).or_insert_with(|| held(collapse));
+            *total = (
+                total.0.checked_add(increments).ok_or(overflow.clone())?,
+                total.1.checked_add(decrements).ok_or(overflow)?,
+            );
+        }
+        Ok(totals)
+    }
+
     /// Whether `replica` is retired by the batch.
     pub(crate) fn retires(&self, replica: ReplicaId) -> bool {
         self.by_writer.contains_key(&replica)
