@@ -6,7 +6,9 @@
 //! ```
 //! `--targets FILE` writes the target rows (markdown, no header) to FILE;
 //! `--only mesh|tree` and `--workload gset|removes|counter|map` run a subset (then the
-//! targets are judged on that subset only).
+//! targets are judged on that subset only). `--only spanning` runs the mesh's
+//! breadth-first spanning tree instead (not part of the default run): the floor of an
+//! eager-push tree over the mesh (Plumtree) with nothing sent on the other links.
 
 use crdt_bench::svg::{line_plot, Panel, Series};
 use crdt_bench::table::{bytes, ratio, sig3, Table, Target};
@@ -70,7 +72,11 @@ fn main() -> std::io::Result<()> {
     let mut worst_vs_state = (0.0f64, String::new());
     let mut worst_buffer = (0.0f64, String::new());
     let mut runs = 0usize;
-    let topologies = [Topology::mesh(LEADERS, MESH_SEED), Topology::tree(LEADERS)];
+    let mesh = Topology::mesh(LEADERS, MESH_SEED);
+    let topologies = match only.as_deref() {
+        Some("spanning") => vec![mesh.spanning_tree()],
+        _ => vec![mesh, Topology::tree(LEADERS)],
+    };
     for topology in topologies
         .into_iter()
         .filter(|t| only.as_deref().map_or(true, |o| o == t.name))

@@ -63,6 +63,23 @@ impl Topology {
         Self::from_links("tree", n, &links)
     }
 
+    /// A breadth-first spanning tree of `self` from its most central node (named
+    /// "spanning"): the links an eager-push tree over `self` would use (Plumtree), so a
+    /// run on it is the floor of any dissemination that pushes eagerly along a tree and
+    /// sends nothing on the other links.
+    #[must_use]
+    pub fn spanning_tree(&self) -> Self {
+        let n = self.len();
+        let eccentricity = |r: usize| self.bfs(r).1.into_iter().max().unwrap_or(0);
+        let root = (0..n).min_by_key(|&r| eccentricity(r)).unwrap_or(0);
+        let (parent, _) = self.bfs(root);
+        let links: Vec<(usize, usize)> = (0..n)
+            .filter(|&v| v != root)
+            .map(|v| (parent[v], v))
+            .collect();
+        Self::from_links("spanning", n, &links)
+    }
+
     /// The number of nodes.
     #[must_use]
     pub fn len(&self) -> usize {
@@ -85,22 +102,29 @@ impl Topology {
     #[must_use]
     pub fn diameter(&self) -> usize {
         (0..self.len())
-            .map(|s| {
-                let mut dist = vec![usize::MAX; self.len()];
-                dist[s] = 0;
-                let mut queue = std::collections::VecDeque::from([s]);
-                while let Some(u) = queue.pop_front() {
-                    for &v in &self.neighbours[u] {
-                        if dist[v] == usize::MAX {
-                            dist[v] = dist[u] + 1;
-                            queue.push_back(v);
-                        }
-                    }
-                }
-                dist.into_iter().max().unwrap_or(0)
-            })
+            .map(|s| self.bfs(s).1.into_iter().max().unwrap_or(0))
             .max()
             .unwrap_or(0)
+    }
+
+    /// A breadth-first search from `root`: each node's parent (`root` for itself,
+    /// `usize::MAX` if unreachable) and distance (`usize::MAX` if unreachable).
+    fn bfs(&self, root: usize) -> (Vec<usize>, Vec<usize>) {
+        let mut parent = vec![usize::MAX; self.len()];
+        let mut dist = vec![usize::MAX; self.len()];
+        parent[root] = root;
+        dist[root] = 0;
+        let mut queue = std::collections::VecDeque::from([root]);
+        while let Some(u) = queue.pop_front() {
+            for &v in &self.neighbours[u] {
+                if dist[v] == usize::MAX {
+                    parent[v] = u;
+                    dist[v] = dist[u] + 1;
+                    queue.push_back(v);
+                }
+            }
+        }
+        (parent, dist)
     }
 }
 
@@ -123,5 +147,18 @@ mod tests {
         assert_eq!(t.links(), 14);
         assert_eq!(t.neighbours[0], vec![1, 2]);
         assert_eq!(t.diameter(), 6);
+    }
+
+    #[test]
+    fn the_spanning_tree_of_the_mesh_is_a_tree_no_deeper_than_bfs_allows() {
+        let m = Topology::mesh(15, 7);
+        let t = m.spanning_tree();
+        assert_eq!(t.len(), 15);
+        assert_eq!(t.links(), 14, "a tree of 15 nodes has 14 links");
+        // Connected (a finite diameter) and every link is one of the mesh's.
+        assert!(t.diameter() <= 2 * m.diameter());
+        for (a, list) in t.neighbours.iter().enumerate() {
+            assert!(list.iter().all(|b| m.neighbours[a].contains(b)));
+        }
     }
 }
