@@ -5,6 +5,7 @@
 #   SIM_SEEDS=N SIM_EVENTS=N   simulator budget (defaults 2000 seeds, 10M events), half
 #                              on the fixed seeds 0.., half on rotating seeds (below)
 #   SIM_START=N                first rotating seed (default: derived from the commit)
+#   SIM_LAZY_SEEDS=N           seeds run with lazy links outside a spanning tree (default 500)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,6 +50,11 @@ else
     echo "simulator: rotating seeds from start $sim_start ($sim_from); rerun: SIM_START=$sim_start bash scripts/test.sh, or $sim_cmd --start $sim_start --seeds $sim_rotating --events $sim_half_events"
     $sim_cmd --start "$sim_start" --seeds "$sim_rotating" --events "$sim_half_events" || sim_rc=$?
 fi
+# Lazy links (Leader::set_peer_lazy): every leader pushes only along a spanning tree of
+# its seed's topology; what the tree fails to bring must come through repairs.
+sim_lazy="${SIM_LAZY_SEEDS:-500}"
+echo "simulator: links outside a spanning tree lazy, seeds from $sim_start; rerun: $sim_cmd --start $sim_start --seeds $sim_lazy --lazy-links"
+$sim_cmd --start "$sim_start" --seeds "$sim_lazy" --lazy-links || sim_rc=$?
 if [ "$sim_rc" != 0 ]; then
     echo "simulator: FAILED (start $sim_start, $sim_from); replay a failing seed N with: cargo run --release -p tests --bin sim -- --seed N (each FAIL line above prints its exact command)"
     exit "$sim_rc"

@@ -2,7 +2,7 @@
 
 use crate::buffer::DeltaBuffer;
 use crate::message::{FLAG_REPAIR_ME, FLAG_SEND_DIGEST};
-use crate::peer::Peer;
+use crate::peer::{Peer, Push};
 use crate::schedule::Schedule;
 use crate::{Config, Incarnation, Metrics, SyncError};
 use crdt_core::{DeltaCrdt, ReplicaId, VersionVector};
@@ -203,6 +203,40 @@ impl<C: DeltaCrdt> Leader<C> {
         }
     }
 
+    /// Whether this leader relays deltas to `peer` (`lazy = false`, the default) or
+    /// sends it none (`lazy = true`): on a mesh, a host that makes the links outside a
+    /// spanning tree lazy stops flooding every write over every link (docs/BENCHMARKS.md,
+    /// the wire section). A lazy peer gets our writes over the eager links (the host
+    /// must keep every leader reachable through them), and anything they fail to bring
+    /// through a repair: each digest of the peer (every
+    /// `Config::digest_interval_ticks`, or every [`LAZY_DIGEST_INTERVAL_TICKS`] if
+    /// periodic digests are off) is compared with what we had at its previous one, and
+    /// what it lacks is sent, removals included. A lazy peer never holds back garbage
+    /// collection. Turning a peer eager again sends it a repair first, then intervals.
+    /// Causal tokens travel only with the content they describe, so sessions are
+    /// unaffected. Lazy is a direction: the peer may still push to us.
+    ///
+    /// [`LAZY_DIGEST_INTERVAL_TICKS`]: crate::LAZY_DIGEST_INTERVAL_TICKS
+    ///
+    /// # Errors
+    /// [`SyncError::UnknownPeer`] if `peer` is not a peer.
+    pub fn set_peer_lazy(&mut self, peer: ReplicaId, lazy: bool) -> Result<(), SyncError> {
+        let p = self
+            .peers
+            .get_mut(&peer)
+            .ok_or(SyncError::UnknownPeer(peer))?;
+        p.set_push(if lazy { Push::Lazy } else { Push::Eager });
+        self.schedule.wake(peer);
+        Ok(())
+    }
+
+    /// Whether this leader sends `peer` no intervals ([`Leader::set_peer_lazy`]);
+    /// `None` if it is not a peer.
+    #[must_use]
+    pub fn peer_is_lazy(&self, peer: ReplicaId) -> Option<bool> {
+        self.peers.get(&peer).map(|p| p.push() == Push::Lazy)
+    }
+
     /// The peers, ascending.
     pub fn peers(&self) -> impl Iterator<Item = ReplicaId> + '_ {
         self.peers.keys().copied()
@@ -289,13 +323,25 @@ impl<C: DeltaCrdt> Leader<C> {
                 self.finish_probe();
             }
         }
-        let digest_now = self.config.digest_interval_ticks > 0
-            && self.ticks % u64::from(self.config.digest_interval_ticks) == 0;
+        let every = |interval: u32| interval > 0 && self.ticks % u64::from(interval) == 0;
+        let digest_now = every(self.config.digest_interval_ticks);
+        // A lazy peer is repaired when its digest shows it lacks what we had at its
+        // previous one, so it gets digests even with periodic digests off, and each
+        // asks for its digest in return unless one arrived since the last (a peer
+        // that is idle, not ticking, answers all the same).
+        let lazy_digest_now = match self.config.digest_interval_ticks {
+            0 => every(crate::config::LAZY_DIGEST_INTERVAL_TICKS),
+            _ => digest_now,
+        };
         let head = self.buffer.head();
         self.tick_transfers();
         let probing = self.probing;
         for peer in self.peers.values_mut() {
-            peer.tick(head, probing, digest_now);
+            let digest = match peer.push() {
+                Push::Eager => digest_now.then_some(0),
+                Push::Lazy => lazy_digest_now.then(|| peer.lazy_digest_flags()),
+            };
+            peer.tick(head, probing, digest);
         }
         self.schedule.wake_all();
     }

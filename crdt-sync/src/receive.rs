@@ -2,7 +2,7 @@
 
 use crate::admission::Admission;
 use crate::message::{Address, Message, FLAG_FULL_STATE, FLAG_REPAIR_ME, FLAG_SEND_DIGEST};
-use crate::peer::{Accept, RepairOut};
+use crate::peer::{Accept, Push, RepairOut};
 use crate::PROTOCOL_VERSION_MIN;
 use crate::{Incarnation, Leader, SyncError};
 use crdt_core::{DeltaCrdt, ReplicaId, VersionVector};
@@ -582,6 +582,7 @@ impl<C: DeltaCrdt> Leader<C> {
             return;
         };
         peer.known.learned(token);
+        peer.heard_digest();
         // Planted bug `DivergenceStorm` (sabotage builds only): every mismatch is
         // answered, with a request for the peer's digest each time.
         #[cfg(feature = "sabotage")]
@@ -616,7 +617,11 @@ impl<C: DeltaCrdt> Leader<C> {
         // then (or everything at all), lacks something no interval will bring (its state
         // was lost or damaged without a restart): it is repaired. This does not wait
         // for the peer to acknowledge our newest deltas, so a busy writer's peers heal.
-        let settled = acked == head && peer.repair.state() == RepairOut::Idle;
+        // A lazy peer "acknowledged" everything only because it is owed nothing (its
+        // stream stands at our head): what it lacks is judged against what we had at
+        // its previous digest, which the eager links had a digest interval to bring.
+        let settled =
+            acked == head && peer.repair.state() == RepairOut::Idle && peer.push() == Push::Eager;
         let lacks = if settled {
             !C::summary_covers(&summary, &ours)
         } else {

@@ -1,6 +1,7 @@
 //! Producing outgoing messages.
 
 use crate::message::{Address, Message, FLAG_SEND_DIGEST};
+use crate::peer::Push;
 use crate::{Incarnation, Leader, Transmit};
 use crdt_core::codec::Writer;
 use crdt_core::{DeltaCrdt, ReplicaId, VersionVector};
@@ -27,6 +28,7 @@ impl<C: DeltaCrdt> Leader<C> {
 
     /// The next message to `to`, if any.
     fn next_for(&mut self, to: ReplicaId) -> Option<Transmit> {
+        self.stand_lazy(to);
         if let Some(t) = self.next_fragment_or_ack(to) {
             return Some(t);
         }
@@ -49,6 +51,21 @@ impl<C: DeltaCrdt> Leader<C> {
             return Some(Transmit { to, payload });
         }
         None
+    }
+
+    /// A lazy peer is owed none of our deltas: its stream stands at our head, and the
+    /// deltas only it held back are collected.
+    fn stand_lazy(&mut self, to: ReplicaId) {
+        let head = self.buffer.head();
+        let Some(peer) = self.peers.get_mut(&to) else {
+            return;
+        };
+        if peer.push() != Push::Lazy || peer.stream.acked() >= head {
+            return;
+        }
+        let before = peer.stream.stand_at(head);
+        self.schedule.ack_moved(before, peer.stream.acked());
+        self.collect_garbage();
     }
 
     /// Whether `to`, having nothing to send, waits for a message from it (or a tick)

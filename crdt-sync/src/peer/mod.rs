@@ -78,14 +78,33 @@ pub(crate) use known::Known;
 pub(crate) use outbound::{Backoff, Stream};
 pub(crate) use repair::{Repair, RepairOut};
 
-use crate::message::FLAG_REPAIR_ME;
+use crate::message::{FLAG_REPAIR_ME, FLAG_SEND_DIGEST};
 use crate::transfer::Transfers;
 use crate::Incarnation;
+
+/// Whether this leader relays deltas to the peer (set by the host, see
+/// [`Leader::set_peer_lazy`](crate::Leader::set_peer_lazy)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Push {
+    /// Intervals carry every buffered delta the peer did not send us.
+    Eager,
+    /// No intervals: the peer gets our writes over other links, or through a repair
+    /// when its digests show it lacks what we had at its previous digest. Our stream to
+    /// it stays at our buffer head, so it never holds back garbage collection.
+    Lazy,
+}
 
 /// A leader's view of one peer: the sub-machines documented on this module.
 #[derive(Debug, Clone)]
 pub(crate) struct Peer<S> {
     identity: Identity,
+    /// Whether we send the peer intervals (the host's choice; survives resets).
+    push: Push,
+    /// A digest of the peer we did not ask for arrived since our last digest to it as
+    /// a lazy peer (it ticks and sends them on its own).
+    digest_heard: bool,
+    /// Our last digest to the peer as a lazy peer asked for its digest, not yet come.
+    digest_asked: bool,
     /// The highest protocol version the peer announced (ours until it did).
     version_max: u8,
     /// Our probe of the peer.
@@ -117,6 +136,9 @@ impl<S> Peer<S> {
     pub(crate) fn new(inc: Option<Incarnation>) -> Self {
         Self {
             identity: inc.map_or(Identity::Unknown, Identity::Known),
+            push: Push::Eager,
+            digest_heard: false,
+            digest_asked: false,
             version_max: crate::PROTOCOL_VERSION,
             probe: ProbeOut::Due,
             reply: None,
@@ -135,6 +157,41 @@ impl<S> Peer<S> {
     /// The peer's current incarnation, once known.
     pub(crate) fn inc(&self) -> Option<Incarnation> {
         self.identity.inc()
+    }
+
+    /// Whether we send the peer intervals.
+    pub(crate) fn push(&self) -> Push {
+        self.push
+    }
+
+    /// The host chose how we push to the peer. Turning eager again asks for a repair
+    /// (the peer acknowledged nothing it lacks while lazy: our stream stood at our
+    /// head), after which intervals continue from there.
+    pub(crate) fn set_push(&mut self, push: Push) {
+        if self.push == Push::Lazy && push == Push::Eager {
+            self.repair.request();
+        }
+        self.push = push;
+    }
+
+    /// A digest of the peer arrived: the answer to ours, or one it sent on its own.
+    pub(crate) fn heard_digest(&mut self) {
+        if !core::mem::take(&mut self.digest_asked) {
+            self.digest_heard = true;
+        }
+    }
+
+    /// The flags of our periodic digest to the peer as a lazy peer: it asks for the
+    /// peer's digest in return unless the peer sent one on its own since the last, so
+    /// that what the peer lacks is found even if it does not tick (a host that ticks
+    /// only busy documents), without doubling the digests of peers that do.
+    pub(crate) fn lazy_digest_flags(&mut self) -> u8 {
+        if core::mem::take(&mut self.digest_heard) {
+            0
+        } else {
+            self.digest_asked = true;
+            FLAG_SEND_DIGEST
+        }
     }
 
     /// The highest protocol version the peer announced.
@@ -157,6 +214,7 @@ impl<S> Peer<S> {
         if previous.is_some() {
             let mut fresh = Self::new(None);
             fresh.version_max = self.version_max;
+            fresh.push = self.push;
             fresh.transfers = self.transfers.continued();
             *self = fresh;
         }
@@ -168,6 +226,7 @@ impl<S> Peer<S> {
     pub(crate) fn probe_started(&mut self) {
         let mut fresh = Self::new(self.inc());
         fresh.version_max = self.version_max;
+        fresh.push = self.push;
         *self = fresh;
     }
 
@@ -262,8 +321,9 @@ impl<S> Peer<S> {
     }
 
     /// One tick with our buffer head at `head`: limiters reset, notices and greetings
-    /// due, and (paced by the backoff) whatever is unacknowledged is due again.
-    pub(crate) fn tick(&mut self, head: u64, probing: bool, digest_now: bool) {
+    /// due, a digest with `digest`'s flags if one is due, and (paced by the backoff)
+    /// whatever is unacknowledged is due again.
+    pub(crate) fn tick(&mut self, head: u64, probing: bool, digest: Option<u8>) {
         self.probe.tick();
         self.inbound.tick();
         self.stream.tick();
@@ -283,17 +343,25 @@ impl<S> Peer<S> {
         }
         let stream = &self.stream;
         let repairing = self.repair.in_flight() || self.inbound.awaiting_repair();
-        let waiting = stream.acked() < head || repairing;
+        let lazy = self.push == Push::Lazy;
+        // A lazy peer is owed no intervals: only a repair in flight is resent.
+        let waiting = (stream.acked() < head && !lazy) || repairing;
         // New deltas not examined yet go out with the next poll; only what was sent
         // (or held back) and not acknowledged counts toward the backoff — and an
         // interval in flight is resent even while new writes keep coming.
-        let unsent_only =
-            stream.examined() < head && stream.settled() && self.backoff.prompt() && !repairing;
+        let unsent_only = stream.examined() < head
+            && stream.settled()
+            && self.backoff.prompt()
+            && !repairing
+            && !lazy;
         // Only deltas the peer never needed (its own) are left unacknowledged and
         // nothing is in flight: an empty interval lets it acknowledge them (and the
         // buffer be collected), whether or not anything progressed this tick.
-        let only_skipped =
-            stream.settled() && stream.examined() == head && stream.acked() < head && !repairing;
+        let only_skipped = stream.settled()
+            && stream.examined() == head
+            && stream.acked() < head
+            && !repairing
+            && !lazy;
         if only_skipped {
             self.stream.flush_skipped();
         }
@@ -304,15 +372,17 @@ impl<S> Peer<S> {
             && !self.transfers.sending()
             && self.backoff.retransmit_due()
         {
-            self.stream.rewind();
+            if !lazy {
+                self.stream.rewind();
+            }
             if self.inbound.awaiting_repair() {
                 self.request_digest(FLAG_REPAIR_ME);
             }
             // A repair in flight is resent (see `RepairOut::Resend`).
             self.repair.retransmit();
         }
-        if digest_now {
-            self.request_digest(0);
+        if let Some(flags) = digest {
+            self.request_digest(flags);
         }
     }
 }

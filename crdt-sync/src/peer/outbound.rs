@@ -94,6 +94,21 @@ impl Stream {
         self.flush = true;
     }
 
+    /// A lazy peer is owed none of our deltas up to `head`: the stream stands there as if
+    /// it had acknowledged them (nothing in flight, nothing to resend), so it never
+    /// holds back garbage collection. Returns the acknowledgement it replaced.
+    pub(crate) fn stand_at(&mut self, head: u64) -> u64 {
+        let before = self.acked;
+        self.acked = self.acked.max(head);
+        self.sent = self.acked;
+        self.examined = self.acked;
+        self.flush = false;
+        self.cut = false;
+        self.token_in_flight = None;
+        self.check();
+        before
+    }
+
     /// Only deltas the peer never needed are unacknowledged and nothing is in flight:
     /// an empty interval goes out so it acknowledges them.
     pub(crate) fn flush_skipped(&mut self) {

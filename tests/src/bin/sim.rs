@@ -46,7 +46,7 @@ struct Args {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: sim [--seed N [--shrink] [--record FILE]] [--replay FILE [--shrink --record OUT]] [--seeds N] [--events N] [--start S] [--threads T]\n           [--type gcounter|pncounter|orset|lww|keyspace] [--events-cap K] [--without f1,f2] [--trace N]\n           [--twin-same-address]\n           [--sabotage BUG] [--quiet]\n  faults: {}",
+        "usage: sim [--seed N [--shrink] [--record FILE]] [--replay FILE [--shrink --record OUT]] [--seeds N] [--events N] [--start S] [--threads T]\n           [--type gcounter|pncounter|orset|lww|keyspace] [--events-cap K] [--without f1,f2] [--trace N]\n           [--twin-same-address] [--lazy-links]\n           [--sabotage BUG] [--quiet]\n  faults: {}",
         Fault::ALL.map(Fault::name).join(",")
     );
     std::process::exit(2)
@@ -91,6 +91,7 @@ fn parse() -> Args {
             "--record" => a.record = Some(it.next().unwrap_or_else(|| usage())),
             "--replay" => a.replay = Some(it.next().unwrap_or_else(|| usage())),
             "--twin-same-address" => a.opts.twin_same_address = true,
+            "--lazy-links" => a.opts.lazy_links = true,
             "--type" => {
                 a.opts.kind = Some(
                     it.next()

@@ -65,6 +65,11 @@ pub struct Options {
     /// Skip the `restart` check (a restored leader must write under a fresh id), to
     /// show that the data checks alone catch a restart that reuses dots.
     pub lenient_restart: bool,
+    /// Every leader makes its links outside a breadth-first spanning tree of the seed's
+    /// topology lazy (`Leader::set_peer_lazy`): writes are pushed along the tree only,
+    /// and whatever the tree fails to bring (a cut link, a removed peer, a crash) must
+    /// come through repairs that digests over the lazy links ask for.
+    pub lazy_links: bool,
     /// Record the run as a [`Trace`] ([`SeedReport::recorded`]).
     pub record: bool,
 }
@@ -366,6 +371,9 @@ pub fn command_line(seed: u64, opts: &Options) -> String {
     }
     if opts.twin_same_address {
         s += " --twin-same-address";
+    }
+    if opts.lazy_links {
+        s += " --lazy-links";
     }
     if !opts.without.is_empty() {
         let names: Vec<&str> = opts.without.iter().map(|f| f.name()).collect();

@@ -431,6 +431,9 @@ pub struct Header {
     pub nonces: bool,
     /// The `restart` check is skipped (`Options::lenient_restart`).
     pub lenient_restart: bool,
+    /// Links outside a spanning tree are lazy (`Options::lazy_links`); a header without
+    /// the line (traces recorded before it existed) means off.
+    pub lazy_links: bool,
 }
 
 impl Header {
@@ -485,6 +488,9 @@ impl fmt::Display for Trace {
         writeln!(f, "tick_ms {}", h.tick_ms)?;
         writeln!(f, "nonces {}", on_off(h.nonces))?;
         writeln!(f, "lenient_restart {}", on_off(h.lenient_restart))?;
+        if h.lazy_links {
+            writeln!(f, "lazy_links on")?;
+        }
         writeln!(f, "events")?;
         for e in &self.events {
             writeln!(f, "{e}")?;
@@ -597,6 +603,7 @@ impl Trace {
             tick_ms: num(tick_ms).map_err(at(n))?,
             nonces: flag("nonces")?,
             lenient_restart: flag("lenient_restart")?,
+            lazy_links: fields.iter().any(|(_, k, _)| k == "lazy_links") && flag("lazy_links")?,
         };
         if !in_events {
             return Err("no `events` line".to_string());

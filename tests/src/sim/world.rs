@@ -325,6 +325,9 @@ pub struct World<C: Model> {
     twin_same_address: bool,
     /// Skip the restart check (to show the data checks catch a reused writer id).
     lenient_restart: bool,
+    /// With `Options::lazy_links`: the links of a breadth-first spanning tree of the
+    /// seed's topology (`a < b`); every other link is lazy at both ends.
+    eager: Option<BTreeSet<(usize, usize)>>,
     cut: BTreeSet<(usize, usize)>,
     partitioned: bool,
     oracle: C::Oracle,
@@ -370,6 +373,7 @@ impl<C: Model> World<C> {
     pub fn replaying(trace: &Trace, lenient: bool, opts: &Options) -> Self {
         let opts = Options {
             lenient_restart: trace.header.lenient_restart,
+            lazy_links: trace.header.lazy_links,
             twin_same_address: false,
             ..opts.clone()
         };
@@ -403,6 +407,7 @@ impl<C: Model> World<C> {
             tick_ms: self.p.tick_ms,
             nonces: self.first_nonce(),
             lenient_restart: self.lenient_restart,
+            lazy_links: self.eager.is_some(),
         }
     }
 
@@ -467,6 +472,7 @@ impl<C: Model> World<C> {
             tainted: BTreeSet::new(),
             twin_same_address: opts.twin_same_address,
             lenient_restart: opts.lenient_restart,
+            eager: opts.lazy_links.then(|| spanning_tree(&p.topology)),
             cut: BTreeSet::new(),
             partitioned: false,
             oracle: C::Oracle::default(),
@@ -757,12 +763,38 @@ impl<C: Model> World<C> {
     }
 
     fn tick(&mut self, p: usize) {
+        self.set_push_modes(p);
         if let Some(l) = self.procs[p].leader.as_mut() {
             l.tick();
         }
         // A tick ends a probe that waited `Config::probe_timeout_ticks` ticks.
         self.observe(p);
         self.drain(p);
+    }
+
+    /// With lazy links: process `p`'s leader pushes only along the spanning tree.
+    /// Applied at every tick, so peers added by any path (restarts, restores, links
+    /// added back) get their mode within a tick.
+    fn set_push_modes(&mut self, p: usize) {
+        let Some(eager) = &self.eager else {
+            return;
+        };
+        let n = self.p.topology.leaders;
+        let node = |id: ReplicaId| usize::try_from(id.get() - 1).ok().filter(|&i| i < n);
+        let me = node(self.procs[p].id);
+        let Some(l) = self.procs[p].leader.as_mut() else {
+            return;
+        };
+        let peers: Vec<ReplicaId> = l.peers().collect();
+        for q in peers {
+            let lazy = match (me, node(q)) {
+                (Some(a), Some(b)) => !eager.contains(&(a.min(b), a.max(b))),
+                _ => false,
+            };
+            if l.peer_is_lazy(q) != Some(lazy) {
+                let _ = l.set_peer_lazy(q, lazy);
+            }
+        }
     }
 
     fn persist(&mut self, p: usize) {
@@ -2735,4 +2767,27 @@ fn kind_of(payload: &[u8]) -> String {
         Some((inc, rest)) => format!("{kind}@{}{rest:?}", Incarnation::from_u64(*inc)),
         None => format!("{kind}[]"),
     }
+}
+
+/// The links of a breadth-first spanning tree of `t` from leader 0 (`a < b`).
+fn spanning_tree(t: &super::topology::Topology) -> BTreeSet<(usize, usize)> {
+    let mut seen = vec![false; t.leaders];
+    let mut tree = BTreeSet::new();
+    let mut queue = std::collections::VecDeque::from([0]);
+    seen[0] = true;
+    while let Some(u) = queue.pop_front() {
+        for &(a, b) in &t.edges {
+            let v = match (a == u, b == u) {
+                (true, _) => b,
+                (_, true) => a,
+                _ => continue,
+            };
+            if !seen[v] {
+                seen[v] = true;
+                tree.insert((a, b));
+                queue.push_back(v);
+            }
+        }
+    }
+    tree
 }
