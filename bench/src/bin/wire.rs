@@ -17,11 +17,12 @@ use crdt_bench::wire::topology::Topology;
 use crdt_bench::wire::workload::Kind;
 use std::path::PathBuf;
 
-const COLORS: [(&str, Option<&str>); 5] = [
+const COLORS: [(&str, Option<&str>); 6] = [
     ("#d62728", None),
     ("#ff7f0e", None),
     ("#1f77b4", None),
     ("#9467bd", Some("2,3")),
+    ("#17becf", Some("8,3")),
     ("#2ca02c", Some("6,4")),
 ];
 
@@ -31,6 +32,7 @@ fn short(i: usize) -> &'static str {
         index::CLASSIC => "classic delta",
         index::OURS => "crdt-sync",
         index::OURS_ONE_HOP => "crdt-sync, one hop/round",
+        index::OURS_TREE => "crdt-sync, spanning tree",
         _ => "op-based bound",
     }
 }
@@ -115,7 +117,10 @@ fn main() -> std::io::Result<()> {
                 1,
             );
             for (i, o) in e.outcomes.iter().enumerate() {
-                let buffered = i == index::CLASSIC || i == index::OURS || i == index::OURS_ONE_HOP;
+                let buffered = matches!(
+                    i,
+                    index::CLASSIC | index::OURS | index::OURS_ONE_HOP | index::OURS_TREE
+                );
                 t.row([
                     o.protocol.to_string(),
                     bytes(o.total_bytes),

@@ -13,6 +13,9 @@ pub trait Delivery {
     /// (the round is longer than a round trip), or only those that were ready when the
     /// round began (a round trip takes a round).
     const UNTIL_QUIET: bool;
+    /// Whether each leader makes its links outside the topology's breadth-first
+    /// spanning tree lazy (`Leader::set_peer_lazy`): deltas are pushed along the tree only.
+    const TREE: bool = false;
 }
 
 /// Every `poll_transmit` is delivered, and what it provokes (acknowledgements,
@@ -36,6 +39,20 @@ pub struct OneHop;
 impl Delivery for OneHop {
     const NAME: &'static str = "crdt-sync `Leader`, one hop per round (round trip = 1 tick)";
     const UNTIL_QUIET: bool = false;
+}
+
+/// As [`UntilQuiet`], with every link outside the topology's breadth-first spanning
+/// tree lazy on both sides (`Leader::set_peer_lazy`): each write is pushed along the
+/// tree only, and the other links carry digests (and any repair they show is needed).
+/// On a tree topology this is [`UntilQuiet`].
+#[derive(Debug)]
+pub struct TreeUntilQuiet;
+
+impl Delivery for TreeUntilQuiet {
+    const NAME: &'static str =
+        "crdt-sync `Leader`, pushing along a spanning tree (other links lazy)";
+    const UNTIL_QUIET: bool = true;
+    const TREE: bool = true;
 }
 
 /// A network of `crdt_sync::Leader`s.
@@ -75,6 +92,7 @@ impl<C: Replicated, D: Delivery> Protocol<C> for Leaders<C, D> {
     const NAME: &'static str = D::NAME;
 
     fn new(topology: &Topology, probe: bool) -> Self {
+        let tree = D::TREE.then(|| topology.spanning_tree());
         let leaders = topology
             .neighbours
             .iter()
@@ -84,6 +102,14 @@ impl<C: Replicated, D: Delivery> Protocol<C> for Leaders<C, D> {
                     Leader::with_nonce(replica(node), C::default(), Config::default(), nonce(node));
                 for &peer in neighbours {
                     leader.add_peer(replica(peer)).expect("a valid peer");
+                    if tree
+                        .as_ref()
+                        .is_some_and(|t| !t.neighbours[node].contains(&peer))
+                    {
+                        leader
+                            .set_peer_lazy(replica(peer), true)
+                            .expect("a peer just added");
+                    }
                 }
                 leader
             })
