@@ -131,6 +131,8 @@ pub(crate) struct Driver {
     id: ReplicaId,
     config: Config,
     peers: Vec<ReplicaId>,
+    /// The peers every document's leader pushes no writes to (`NodeConfig::lazy_peers`).
+    lazy: BTreeSet<ReplicaId>,
     docs: BTreeMap<String, Doc>,
     active: BTreeSet<String>,
     links: BTreeMap<u64, Link>,
@@ -163,19 +165,36 @@ fn value_of(leader: &Leader<Keyspace>, key: &str) -> Option<Value> {
 }
 
 impl Driver {
+    /// Adds the cluster's peers to a document's leader (those it has stay), lazy or not
+    /// as configured. Every peer is tried; the first refusal is returned.
+    fn add_cluster_peers(&self, leader: &mut Leader<Keyspace>) -> Result<(), SyncError> {
+        let mut first = Ok(());
+        for p in &self.peers {
+            let added = leader
+                .add_peer(*p)
+                .and_then(|()| leader.set_peer_lazy(*p, self.lazy.contains(p)));
+            if first.is_ok() {
+                first = added;
+            }
+        }
+        first
+    }
+
     pub(crate) fn new(
         id: ReplicaId,
         config: Config,
-        peers: Vec<ReplicaId>,
+        peers: Vec<(ReplicaId, bool)>,
         stored: Vec<StoredDoc>,
         store: std::sync::mpsc::Sender<Job>,
         metrics: NodeMetrics,
         ws_per_doc_max: usize,
     ) -> Self {
+        let lazy = peers.iter().filter(|(_, l)| *l).map(|(p, _)| *p).collect();
         let mut d = Self {
             id,
             config,
-            peers,
+            peers: peers.into_iter().map(|(p, _)| p).collect(),
+            lazy,
             docs: BTreeMap::new(),
             active: BTreeSet::new(),
             links: BTreeMap::new(),
@@ -192,10 +211,9 @@ impl Driver {
         };
         for s in stored {
             let mut leader = s.leader;
-            for p in &d.peers {
-                // A peer added to the configuration since the checkpoint.
-                let _ = leader.add_peer(*p);
-            }
+            // Peers added to the configuration since the checkpoint, too; as before, a
+            // peer the leader refuses (over `peers_max`) is left out.
+            let _ = d.add_cluster_peers(&mut leader);
             d.docs.insert(
                 s.name.clone(),
                 Doc {
@@ -366,11 +384,8 @@ impl Driver {
         crate::check_doc_name(name)?;
         let nonce = crate::random_u64()?;
         let mut leader = Leader::with_nonce(self.id, Keyspace::new(), self.config.clone(), nonce);
-        for p in &self.peers {
-            leader
-                .add_peer(*p)
-                .map_err(|e| Error::Config(e.to_string()))?;
-        }
+        self.add_cluster_peers(&mut leader)
+            .map_err(|e| Error::Config(e.to_string()))?;
         let checkpoint = leader.checkpoint();
         let checkpoint_bytes = checkpoint.bytes().len() as u64;
         let _ = self.store.send(Job::Checkpoint {

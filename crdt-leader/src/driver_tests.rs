@@ -9,7 +9,7 @@ fn driver() -> (Driver, std::sync::mpsc::Receiver<Job>) {
     let d = Driver::new(
         ReplicaId::new(1),
         Config::default(),
-        vec![ReplicaId::new(2)],
+        vec![(ReplicaId::new(2), false)],
         Vec::new(),
         store,
         NodeMetrics::new(),

@@ -40,6 +40,11 @@ pub struct NodeConfig {
     pub data_dir: PathBuf,
     /// Every other leader of the cluster.
     pub peers: Vec<PeerConfig>,
+    /// Ids of `peers` this leader pushes no writes to (`--lazy-peer`): lazy links
+    /// (`crdt_sync::Leader::set_peer_lazy`). On a mesh, make the links outside a
+    /// spanning tree lazy at both ends: writes are pushed along the tree, and a lazy
+    /// link carries only digests and the repairs they show are needed.
+    pub lazy_peers: Vec<u64>,
     /// Where to accept peer connections (`None`: none accepted).
     pub peer_listen: Option<SocketAddr>,
     /// The cluster's shared secret for peer authentication.
@@ -83,6 +88,7 @@ impl NodeConfig {
             id,
             data_dir: data_dir.into(),
             peers: Vec::new(),
+            lazy_peers: Vec::new(),
             peer_listen: None,
             peer_secret: None,
             http_listen: None,
@@ -291,7 +297,10 @@ impl Node {
         let driver = Driver::new(
             id,
             sync_config,
-            peer_ids.iter().map(|p| ReplicaId::new(*p)).collect(),
+            peer_ids
+                .iter()
+                .map(|p| (ReplicaId::new(*p), config.lazy_peers.contains(p)))
+                .collect(),
             docs,
             job_tx,
             metrics.clone(),

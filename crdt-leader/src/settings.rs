@@ -41,6 +41,12 @@ pub(crate) struct Cli {
     /// Another leader, as ID@HOST:PORT (repeatable).
     #[arg(long = "peer")]
     peers: Vec<String>,
+    /// The id of a --peer this leader pushes no writes to: a lazy link (repeatable).
+    /// On a mesh, make the links outside a spanning tree lazy at both ends: writes are
+    /// pushed along the tree, and lazy links carry only digests and the repairs they
+    /// show are needed.
+    #[arg(long = "lazy-peer")]
+    lazy_peers: Vec<u64>,
     /// A file holding the cluster's shared secret.
     #[arg(long)]
     peer_secret_file: Option<PathBuf>,
@@ -107,6 +113,8 @@ struct FileSettings {
     peer_listen: Option<SocketAddr>,
     #[serde(default)]
     peer: Vec<String>,
+    #[serde(default)]
+    lazy_peer: Vec<u64>,
     peer_secret_file: Option<PathBuf>,
     client_tokens: Option<PathBuf>,
     fsync: Option<String>,
@@ -216,6 +224,19 @@ impl Cli {
         for p in peers {
             config.peers.push(parse_peer(p)?);
         }
+        let lazy = if self.lazy_peers.is_empty() {
+            &file.lazy_peer
+        } else {
+            &self.lazy_peers
+        };
+        for id in lazy {
+            if !config.peers.iter().any(|p| p.id == *id) {
+                return Err(format!(
+                    "--lazy-peer {id}: not the id of a --peer; list it with --peer first"
+                ));
+            }
+            config.lazy_peers.push(*id);
+        }
         if let Some(f) = self
             .peer_secret_file
             .as_ref()
@@ -323,6 +344,35 @@ ws-frames-per-second-max = 50
         assert_eq!(c.id, 4);
         assert_eq!(c.peers.len(), 1);
         assert_eq!(c.fsync, FsyncPolicy::Always);
+    }
+
+    #[test]
+    fn lazy_peers_are_peers_from_the_flags_or_the_file() {
+        let base = [
+            "--id",
+            "1",
+            "--data-dir",
+            "d",
+            "--peer",
+            "2@h:1",
+            "--peer",
+            "3@h:2",
+        ];
+        let with = |extra: &[&str]| {
+            let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+            cli(&args).node_config()
+        };
+        assert_eq!(with(&[]).unwrap().lazy_peers, Vec::<u64>::new());
+        assert_eq!(with(&["--lazy-peer", "3"]).unwrap().lazy_peers, vec![3]);
+        let e = with(&["--lazy-peer", "4"]).unwrap_err();
+        assert!(e.contains("--lazy-peer 4") && e.contains("--peer"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("leader.toml");
+        std::fs::write(&f, "lazy-peer = [2]\n").unwrap();
+        let file = f.to_str().unwrap();
+        assert_eq!(with(&["--config", file]).unwrap().lazy_peers, vec![2]);
+        let flags_win = with(&["--config", file, "--lazy-peer", "3"]).unwrap();
+        assert_eq!(flags_win.lazy_peers, vec![3]);
     }
 
     #[test]

@@ -57,9 +57,21 @@ pub fn config(id: u64, dir: &Path) -> NodeConfig {
 /// `n` leaders, all peers of each other, started highest id first so each lower id
 /// knows the addresses it dials. Index 0 is id 1.
 pub async fn cluster(n: u64, dir: &Path) -> Vec<NodeHandle> {
+    cluster_with_lazy(n, dir, &[]).await
+}
+
+/// [`cluster`], with each link `(a, b)` of `lazy` lazy at both ends (`--lazy-peer`).
+pub async fn cluster_with_lazy(n: u64, dir: &Path, lazy: &[(u64, u64)]) -> Vec<NodeHandle> {
     let mut nodes: Vec<NodeHandle> = Vec::new();
     for id in (1..=n).rev() {
         let mut c = config(id, dir);
+        for &(a, b) in lazy {
+            if a == id {
+                c.lazy_peers.push(b);
+            } else if b == id {
+                c.lazy_peers.push(a);
+            }
+        }
         for other in (1..=n).filter(|o| *o != id) {
             let addr = nodes
                 .iter()
