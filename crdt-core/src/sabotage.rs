@@ -71,11 +71,21 @@ pub enum Bug {
     /// a remove is in flight feed each other digests and full states for ever (seeds
     /// 827, 1397 and 1418 once failed so).
     DivergenceStorm,
+    /// `crdt-sync` never repairs a lazy peer from its digests (the lack test skips lazy
+    /// peers): a leader that the eager links do not reach never gets the writes on the
+    /// other side (the simulator's `--lazy-links` cuts its tree in two).
+    LazyNeverRepaired,
+    /// A leader asks a peer it has received nothing from for a repair only once, at
+    /// its first tick, as before the fix of 2026-12-04. With that request lost,
+    /// periodic digests off and nothing to send, a leader restarted empty stays empty
+    /// next to a peer that believes it has everything, or that keeps resending to its
+    /// previous life (found with `--lazy-links`, seed 504436).
+    RestartedLeaderSilent,
 }
 
 impl Bug {
     /// Every bug.
-    pub const ALL: [Bug; 14] = [
+    pub const ALL: [Bug; 16] = [
         Bug::GCounterSumMerge,
         Bug::OrSetRemoveIgnoresContext,
         Bug::NoGapCheck,
@@ -90,6 +100,8 @@ impl Bug {
         Bug::ResentRepairNeverSettles,
         Bug::ProbeNeverTimesOut,
         Bug::DivergenceStorm,
+        Bug::LazyNeverRepaired,
+        Bug::RestartedLeaderSilent,
     ];
 
     /// A short kebab-case name (for command lines).
@@ -110,6 +122,8 @@ impl Bug {
             Bug::ResentRepairNeverSettles => "resent-repair-never-settles",
             Bug::ProbeNeverTimesOut => "probe-never-times-out",
             Bug::DivergenceStorm => "divergence-storm",
+            Bug::LazyNeverRepaired => "lazy-never-repaired",
+            Bug::RestartedLeaderSilent => "restarted-leader-silent",
         }
     }
 

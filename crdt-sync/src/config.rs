@@ -3,9 +3,11 @@
 use crate::{PROTOCOL_VERSION, PROTOCOL_VERSION_MIN};
 use crdt_core::codec::DecodeLimits;
 
-/// Ticks between digests to a lazy peer ([`Leader::set_peer_lazy`](crate::Leader::set_peer_lazy))
-/// when `Config::digest_interval_ticks` is 0: a lazy peer is repaired only through
-/// digests, so it gets them even when periodic digests are off.
+/// The most ticks between digests to a lazy peer
+/// ([`Leader::set_peer_lazy`](crate::Leader::set_peer_lazy)), whatever
+/// `Config::digest_interval_ticks` says (0, periodic digests off, included): a lazy
+/// peer is repaired only through digests, so they bound how long it may lack a write
+/// the eager links do not bring.
 pub const LAZY_DIGEST_INTERVAL_TICKS: u32 = 8;
 
 /// A leader's limits. Every quantity that grows from input is bounded here; each bound

@@ -205,12 +205,12 @@ impl<C: DeltaCrdt> Leader<C> {
 
     /// Whether this leader relays deltas to `peer` (`lazy = false`, the default) or
     /// sends it none (`lazy = true`): on a mesh, a host that makes the links outside a
-    /// spanning tree lazy stops flooding every write over every link (docs/BENCHMARKS.md,
-    /// the wire section). A lazy peer gets our writes over the eager links (the host
-    /// must keep every leader reachable through them), and anything they fail to bring
-    /// through a repair: each digest of the peer (every
-    /// `Config::digest_interval_ticks`, or every [`LAZY_DIGEST_INTERVAL_TICKS`] if
-    /// periodic digests are off) is compared with what we had at its previous one, and
+    /// spanning tree lazy stops flooding every write over every link (BENCHMARKS.md,
+    /// the wire section). A lazy peer gets our writes over the eager links, and
+    /// anything they fail to bring (a leader they do not reach converges all the same,
+    /// at the pace of digests) through a repair: each digest of the peer (every
+    /// `Config::digest_interval_ticks`, and at least every
+    /// [`LAZY_DIGEST_INTERVAL_TICKS`]) is compared with what we had at its previous one, and
     /// what it lacks is sent, removals included. A lazy peer never holds back garbage
     /// collection. Turning a peer eager again sends it a repair first, then intervals.
     /// Causal tokens travel only with the content they describe, so sessions are
@@ -326,13 +326,16 @@ impl<C: DeltaCrdt> Leader<C> {
         let every = |interval: u32| interval > 0 && self.ticks % u64::from(interval) == 0;
         let digest_now = every(self.config.digest_interval_ticks);
         // A lazy peer is repaired when its digest shows it lacks what we had at its
-        // previous one, so it gets digests even with periodic digests off, and each
-        // asks for its digest in return unless one arrived since the last (a peer
-        // that is idle, not ticking, answers all the same).
+        // previous one, so it gets digests at least every LAZY_DIGEST_INTERVAL_TICKS
+        // (also with periodic digests off), and each asks for its digest in return
+        // unless one arrived since the last (a peer that is idle, not ticking, answers
+        // all the same).
+        let lazy = crate::config::LAZY_DIGEST_INTERVAL_TICKS;
         let lazy_digest_now = match self.config.digest_interval_ticks {
-            0 => every(crate::config::LAZY_DIGEST_INTERVAL_TICKS),
-            _ => digest_now,
+            0 => every(lazy),
+            n => every(n.min(lazy)),
         };
+        let digests_off = self.config.digest_interval_ticks == 0;
         let head = self.buffer.head();
         self.tick_transfers();
         let probing = self.probing;
@@ -341,7 +344,7 @@ impl<C: DeltaCrdt> Leader<C> {
                 Push::Eager => digest_now.then_some(0),
                 Push::Lazy => lazy_digest_now.then(|| peer.lazy_digest_flags()),
             };
-            peer.tick(head, probing, digest);
+            peer.tick(head, probing, digest, digests_off);
         }
         self.schedule.wake_all();
     }

@@ -239,7 +239,9 @@ impl<C: DeltaCrdt> Leader<C> {
             };
             if meant > self.incarnation {
                 self.displaced(meant);
-            } else if known != Some(inc) {
+                return Ok(());
+            }
+            if known != Some(inc) {
                 self.peer_restarted(from, inc, known.is_some());
             }
             return Ok(());
@@ -629,6 +631,12 @@ impl<C: DeltaCrdt> Leader<C> {
                 .lag_mark()
                 .is_some_and(|(mark, then)| acked >= mark && !C::summary_covers(&summary, then))
         };
+        // Planted bug `LazyNeverRepaired` (sabotage builds only): lazy peers are never
+        // found lacking.
+        #[cfg(feature = "sabotage")]
+        let lacks = lacks
+            && !(crdt_core::sabotage::active(crdt_core::sabotage::Bug::LazyNeverRepaired)
+                && peer.push() == Push::Lazy);
         if lacks {
             peer.repair.request();
         }

@@ -195,3 +195,20 @@ impl<C: DeltaCrdt> Net<C> {
         self.leaders.values().map(|l| l.metrics().bytes_sent).sum()
     }
 }
+
+impl Net<crdt_core::OrSet<String>> {
+    /// Inserts `x` at leader `id`.
+    ///
+    /// # Panics
+    /// If the leader refuses the write.
+    pub fn insert(&mut self, id: u64, x: &str) {
+        let _ = self
+            .apply(id, crdt_core::OrSetOp::Insert(x.to_string()))
+            .expect("write");
+    }
+
+    /// Whether leader `id` holds `x`.
+    pub fn has(&mut self, id: u64, x: &str) -> bool {
+        self.leader(id).state().contains(&x.to_string())
+    }
+}

@@ -2,7 +2,7 @@
 //! which gets its writes over the eager links, or through a repair when its digests
 //! show it lacks them; a lazy peer never holds back garbage collection.
 
-use crdt_core::{OrSet, OrSetOp};
+use crdt_core::OrSet;
 use crdt_sync::{Config, SyncError};
 use tests::net::{rid, Net, Packet};
 use tests::new_leader_with;
@@ -17,16 +17,6 @@ fn kind(p: &Packet) -> u8 {
 
 fn is_interval(p: &Packet) -> bool {
     matches!(kind(p), 1 | 7)
-}
-
-fn insert(net: &mut Net<Set>, at: u64, x: &str) {
-    let _ = net
-        .apply(at, OrSetOp::Insert(x.to_string()))
-        .expect("write");
-}
-
-fn has(net: &mut Net<Set>, at: u64, x: &str) -> bool {
-    net.leader(at).state().contains(&x.to_string())
 }
 
 /// Leaders 1, 2, 3 all linked, the link 1-3 lazy at both ends.
@@ -75,13 +65,10 @@ fn a_lazy_link_carries_no_intervals_and_holds_back_no_collection() {
     let mut net = triangle_with_lazy_1_3(None);
     assert_eq!(net.leader(1).peer_is_lazy(rid(3)), Some(true));
     assert_eq!(net.leader(1).peer_is_lazy(rid(2)), Some(false));
-    insert(&mut net, 1, "a");
-    insert(&mut net, 3, "c");
+    net.insert(1, "a");
+    net.insert(3, "c");
     let seen = run_recording(&mut net, 0);
-    assert!(
-        has(&mut net, 3, "a") && has(&mut net, 1, "c"),
-        "through leader 2"
-    );
+    assert!(net.has(3, "a") && net.has(1, "c"), "through leader 2");
     let lazy = |p: &Packet| {
         (p.from, p.msg.to) == (rid(1), rid(3)) || (p.from, p.msg.to) == (rid(3), rid(1))
     };
@@ -107,10 +94,10 @@ fn reaches_through_the_lazy_link(config: Option<Config>) {
     let mut net = triangle_with_lazy_1_3(config);
     let _ = run_recording(&mut net, 2);
     net.partition(&[2], &[3]);
-    insert(&mut net, 1, "a");
+    net.insert(1, "a");
     let mut rounds = 0;
     let mut repaired = false;
-    while !has(&mut net, 3, "a") {
+    while !net.has(3, "a") {
         rounds += 1;
         assert!(rounds <= 40, "not repaired within 40 ticks");
         let seen = run_recording(&mut net, 1);
@@ -140,20 +127,20 @@ fn with_periodic_digests_off_a_lazy_peer_is_still_repaired() {
 fn a_peer_made_eager_again_is_repaired_then_gets_intervals() {
     let mut net = Net::<Set>::mesh(&[1, 2]);
     net.leader(1).set_peer_lazy(rid(2), true).expect("a peer");
-    insert(&mut net, 1, "a");
-    insert(&mut net, 1, "b");
+    net.insert(1, "a");
+    net.insert(1, "b");
     let seen = run_recording(&mut net, 0);
     assert!(!seen.iter().any(is_interval));
-    assert!(!has(&mut net, 2, "a"), "nothing pushed to a lazy peer");
+    assert!(!net.has(2, "a"), "nothing pushed to a lazy peer");
     net.leader(1).set_peer_lazy(rid(2), false).expect("a peer");
     let seen = run_recording(&mut net, 0);
     assert!(seen.iter().any(|p| kind(p) == 4), "a repair first");
-    assert!(has(&mut net, 2, "a") && has(&mut net, 2, "b"));
+    assert!(net.has(2, "a") && net.has(2, "b"));
     // From then on, writes go out in intervals that connect (no tick needed).
-    insert(&mut net, 1, "c");
+    net.insert(1, "c");
     let seen = run_recording(&mut net, 0);
     assert!(seen.iter().any(is_interval));
-    assert!(has(&mut net, 2, "c"));
+    assert!(net.has(2, "c"));
     assert!(net.errors.is_empty(), "{:?}", net.errors);
 }
 

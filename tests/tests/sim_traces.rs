@@ -168,4 +168,5 @@ kept_traces! {
     key_delete_ignoring_the_context_trace_passes => "key-delete-ignores-context",
     token_pruning_trace_passes => "token-pruning",
     probe_never_timing_out_trace_passes => "probe-never-times-out",
+    restarted_leader_silent_trace_passes => "restarted-leader-silent",
 }

@@ -82,6 +82,18 @@ use crate::message::{FLAG_REPAIR_ME, FLAG_SEND_DIGEST};
 use crate::transfer::Transfers;
 use crate::Incarnation;
 
+/// Our greeting of a peer: a request for a repair at our first tick with it, repeated
+/// (with periodic digests off) until something of the peer's arrives.
+#[derive(Debug, Clone)]
+enum Greeting {
+    /// At our next tick.
+    Due,
+    /// Sent, and nothing of the peer's received since: again at this pace.
+    Unanswered(Backoff),
+    /// Sent, or not needed.
+    Done,
+}
+
 /// Whether this leader relays deltas to the peer (set by the host, see
 /// [`Leader::set_peer_lazy`](crate::Leader::set_peer_lazy)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,8 +127,8 @@ pub(crate) struct Peer<S> {
     reply_to: Option<Incarnation>,
     /// A digest is due, with these flags (`Some(0)` for a plain digest).
     digest: Option<u8>,
-    /// The first tick with this peer is past (see [`Peer::tick`]).
-    greeted: bool,
+    /// Our greeting of the peer (see [`Peer::tick`]).
+    greeting: Greeting,
     /// The peer's stream into us.
     pub(crate) inbound: Inbound,
     /// Our stream of intervals to the peer.
@@ -144,7 +156,7 @@ impl<S> Peer<S> {
             reply: None,
             reply_to: None,
             digest: None,
-            greeted: false,
+            greeting: Greeting::Due,
             inbound: Inbound::new(),
             stream: Stream::new(),
             backoff: Backoff::new(),
@@ -322,8 +334,9 @@ impl<S> Peer<S> {
 
     /// One tick with our buffer head at `head`: limiters reset, notices and greetings
     /// due, a digest with `digest`'s flags if one is due, and (paced by the backoff)
-    /// whatever is unacknowledged is due again.
-    pub(crate) fn tick(&mut self, head: u64, probing: bool, digest: Option<u8>) {
+    /// whatever is unacknowledged is due again. `digests_off`: this leader sends no
+    /// periodic digests (`Config::digest_interval_ticks` is 0).
+    pub(crate) fn tick(&mut self, head: u64, probing: bool, digest: Option<u8>, digests_off: bool) {
         self.probe.tick();
         self.inbound.tick();
         self.stream.tick();
@@ -331,15 +344,39 @@ impl<S> Peer<S> {
         if let Some(previous) = self.identity.tick() {
             self.owe_notice(Some(previous));
         }
-        if !self.greeted {
-            // A peer we have received nothing from by our first tick may hold state we
-            // lack and believe we have it (we reuse the id of a leader that lost its
-            // state, or another copy at our address takes our messages): ask it for
-            // a repair once. Dots under our own id in it reveal the reuse.
-            self.greeted = true;
-            if self.inbound.received().is_none() && !probing {
-                self.request_digest(FLAG_REPAIR_ME);
+        // A peer we have received nothing from by our first tick may hold state we
+        // lack and believe we have it (we reuse the id of a leader that lost its
+        // state, or another copy at our address takes our messages): ask it for a
+        // repair. Dots under our own id in it reveal the reuse. With periodic digests
+        // off, the request is repeated at the retransmission pace until something of the
+        // peer's arrives (an interval or a repair): if it was lost, a peer that believes
+        // we have everything (or keeps writing to our previous life, which we drop), and
+        // a leader with nothing to send, would otherwise never exchange another message.
+        let greet = match &mut self.greeting {
+            Greeting::Due => {
+                let nothing = self.inbound.received().is_none();
+                // With periodic digests on, our next digest breaks any silence.
+                self.greeting = match nothing && digests_off {
+                    true => Greeting::Unanswered(Backoff::new()),
+                    false => Greeting::Done,
+                };
+                nothing
             }
+            Greeting::Unanswered(_) if self.inbound.received().is_some() => {
+                self.greeting = Greeting::Done;
+                false
+            }
+            #[cfg(feature = "sabotage")]
+            Greeting::Unanswered(_)
+                if crdt_core::sabotage::active(crdt_core::sabotage::Bug::RestartedLeaderSilent) =>
+            {
+                false
+            }
+            Greeting::Unanswered(backoff) => backoff.retransmit_due(),
+            Greeting::Done => false,
+        };
+        if greet && !probing {
+            self.request_digest(FLAG_REPAIR_ME);
         }
         let stream = &self.stream;
         let repairing = self.repair.in_flight() || self.inbound.awaiting_repair();

@@ -22,7 +22,7 @@ fn a_restart_voids_the_exchange_but_not_the_version_or_transfer_numbers() {
     // One displacement notice to the old incarnation per tick, four in all.
     let mut notices = 0;
     for _ in 0..6 {
-        p.tick(0, false, None);
+        p.tick(0, false, None, true);
         if let Some(probe) = p.take_reply() {
             assert_eq!((probe, p.reply_to()), (0, Some(old)));
             notices += 1;
@@ -43,7 +43,7 @@ fn a_probe_keeps_only_the_incarnation_and_version() {
     assert_eq!(p.take_digest(), None);
     assert!(p.take_probe());
     assert!(!p.take_probe(), "one probe per round");
-    p.tick(1, true, None);
+    p.tick(1, true, None, true);
     assert!(p.take_probe());
     p.probe_answered(None);
     assert_eq!(p.probe_answer(), Some(None));
@@ -64,22 +64,35 @@ fn an_acknowledgement_needs_the_peers_incarnation_and_a_prefix() {
 }
 
 #[test]
-fn a_silent_peer_is_asked_for_a_repair_once_and_retransmissions_back_off() {
+fn a_silent_peer_is_asked_for_a_repair_until_heard_from_and_retransmissions_back_off() {
     let mut p = P::new(None);
-    p.tick(0, false, None);
+    p.tick(0, false, None, true);
     assert_eq!(p.take_digest(), Some(FLAG_REPAIR_ME), "greeting");
-    p.tick(0, false, None);
-    assert_eq!(p.take_digest(), None, "greeted once");
+    // Never heard from: greeted again at the retransmission pace (after 1, 2, 4 ticks).
+    let again: Vec<bool> = (0..7)
+        .map(|_| {
+            p.tick(0, false, None, true);
+            p.take_digest() == Some(FLAG_REPAIR_ME)
+        })
+        .collect();
+    assert_eq!(again, [true, false, true, false, false, false, true]);
+    // Once something of the peer's arrived, never again.
+    p.heard_as(Incarnation::FIRST);
+    p.inbound.repaired(3);
+    for _ in 0..20 {
+        p.tick(0, false, None, true);
+        assert_eq!(p.take_digest(), None, "greeted until answered");
+    }
     // A repair in flight, never acknowledged: due again after 1, then 2 ticks.
     p.repair.request();
     p.repair.sent(4);
     p.stream.covered_by_repair(4);
-    p.tick(4, false, None);
+    p.tick(4, false, None, true);
     assert_eq!(p.repair.state(), RepairOut::Resend { first_head: 4 });
     p.repair.sent(6);
-    p.tick(6, false, None);
+    p.tick(6, false, None, true);
     assert!(p.repair.in_flight(), "backing off");
-    p.tick(6, false, None);
+    p.tick(6, false, None, true);
     assert_eq!(p.repair.state(), RepairOut::Resend { first_head: 4 });
     p.repair.sent(6);
     p.acknowledged(4);
@@ -92,7 +105,7 @@ fn a_gap_that_outlasts_a_tick_asks_for_a_repair() {
     let mut p = P::new(Some(Incarnation::FIRST));
     p.inbound.connected(0, 1);
     assert!(!p.inbound.gap());
-    p.tick(0, false, None);
+    p.tick(0, false, None, true);
     let _ = p.take_digest();
     if p.inbound.gap() {
         p.ask_repair();

@@ -66,9 +66,10 @@ pub struct Options {
     /// show that the data checks alone catch a restart that reuses dots.
     pub lenient_restart: bool,
     /// Every leader makes its links outside a breadth-first spanning tree of the seed's
-    /// topology lazy (`Leader::set_peer_lazy`): writes are pushed along the tree only,
-    /// and whatever the tree fails to bring (a cut link, a removed peer, a crash) must
-    /// come through repairs that digests over the lazy links ask for.
+    /// topology lazy (`Leader::set_peer_lazy`), and one link of the tree too: writes
+    /// are pushed along the two halves of the tree, and cross between them (and around
+    /// whatever else the faults break) only through repairs that digests over the lazy
+    /// links ask for.
     pub lazy_links: bool,
     /// Record the run as a [`Trace`] ([`SeedReport::recorded`]).
     pub record: bool,

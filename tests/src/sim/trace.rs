@@ -431,9 +431,10 @@ pub struct Header {
     pub nonces: bool,
     /// The `restart` check is skipped (`Options::lenient_restart`).
     pub lenient_restart: bool,
-    /// Links outside a spanning tree are lazy (`Options::lazy_links`); a header without
-    /// the line (traces recorded before it existed) means off.
-    pub lazy_links: bool,
+    /// With lazy links (`Options::lazy_links`), the eager ones (every other link is
+    /// lazy at both ends): the line `eager_links A-B …`; a header without it (traces
+    /// recorded before it existed, or without lazy links) means every link is eager.
+    pub eager_links: Option<Vec<(usize, usize)>>,
 }
 
 impl Header {
@@ -488,8 +489,9 @@ impl fmt::Display for Trace {
         writeln!(f, "tick_ms {}", h.tick_ms)?;
         writeln!(f, "nonces {}", on_off(h.nonces))?;
         writeln!(f, "lenient_restart {}", on_off(h.lenient_restart))?;
-        if h.lazy_links {
-            writeln!(f, "lazy_links on")?;
+        if let Some(eager) = &h.eager_links {
+            let links: Vec<String> = eager.iter().map(|(a, b)| format!("{a}-{b}")).collect();
+            writeln!(f, "eager_links {}", links.join(" "))?;
         }
         writeln!(f, "events")?;
         for e in &self.events {
@@ -561,18 +563,21 @@ impl Trace {
         let kind = Kind::from_name(kind).ok_or_else(|| format!("line {n}: unknown kind"))?;
         let (n, leaders) = field("leaders")?;
         let leaders: usize = num(leaders).map_err(at(n))?;
-        let (n, e) = field("edges")?;
-        let mut edges = Vec::new();
-        for w in e.split_whitespace() {
-            let (a, b) = w
-                .split_once('-')
-                .ok_or_else(|| format!("line {n}: `{w}` is not A-B"))?;
-            let (a, b): (usize, usize) = (num(a).map_err(at(n))?, num(b).map_err(at(n))?);
-            if a.max(b) >= leaders {
-                return Err(format!("line {n}: edge {w} beyond {leaders} leaders"));
+        let links = |(n, e): (usize, &str)| -> Result<Vec<(usize, usize)>, String> {
+            let mut edges = Vec::new();
+            for w in e.split_whitespace() {
+                let (a, b) = w
+                    .split_once('-')
+                    .ok_or_else(|| format!("line {n}: `{w}` is not A-B"))?;
+                let (a, b): (usize, usize) = (num(a).map_err(at(n))?, num(b).map_err(at(n))?);
+                if a.max(b) >= leaders {
+                    return Err(format!("line {n}: edge {w} beyond {leaders} leaders"));
+                }
+                edges.push((a, b));
             }
-            edges.push((a, b));
-        }
+            Ok(edges)
+        };
+        let edges = links(field("edges")?)?;
         let (n, config) = field("config")?;
         let mut cfg = [None; 3];
         for w in config.split_whitespace() {
@@ -603,7 +608,10 @@ impl Trace {
             tick_ms: num(tick_ms).map_err(at(n))?,
             nonces: flag("nonces")?,
             lenient_restart: flag("lenient_restart")?,
-            lazy_links: fields.iter().any(|(_, k, _)| k == "lazy_links") && flag("lazy_links")?,
+            eager_links: match field("eager_links") {
+                Ok(line) => Some(links(line)?),
+                Err(_) => None,
+            },
         };
         if !in_events {
             return Err("no `events` line".to_string());

@@ -325,8 +325,9 @@ pub struct World<C: Model> {
     twin_same_address: bool,
     /// Skip the restart check (to show the data checks catch a reused writer id).
     lenient_restart: bool,
-    /// With `Options::lazy_links`: the links of a breadth-first spanning tree of the
-    /// seed's topology (`a < b`); every other link is lazy at both ends.
+    /// With `Options::lazy_links`: the eager links (`a < b`), a spanning tree of the
+    /// seed's topology less one link (see `eager_links`); every other link is lazy at
+    /// both ends.
     eager: Option<BTreeSet<(usize, usize)>>,
     cut: BTreeSet<(usize, usize)>,
     partitioned: bool,
@@ -373,7 +374,7 @@ impl<C: Model> World<C> {
     pub fn replaying(trace: &Trace, lenient: bool, opts: &Options) -> Self {
         let opts = Options {
             lenient_restart: trace.header.lenient_restart,
-            lazy_links: trace.header.lazy_links,
+            lazy_links: false,
             twin_same_address: false,
             ..opts.clone()
         };
@@ -386,12 +387,18 @@ impl<C: Model> World<C> {
             sent: BTreeMap::new(),
             made_up: 0,
         };
-        Self::build(
+        let mut w = Self::build(
             Params::from_header(&trace.header),
             None,
             &opts,
             Some(replay),
-        )
+        );
+        w.eager = trace
+            .header
+            .eager_links
+            .as_ref()
+            .map(|links| links.iter().map(|&(a, b)| (a.min(b), a.max(b))).collect());
+        w
     }
 
     /// The header of a trace of this run.
@@ -407,7 +414,7 @@ impl<C: Model> World<C> {
             tick_ms: self.p.tick_ms,
             nonces: self.first_nonce(),
             lenient_restart: self.lenient_restart,
-            lazy_links: self.eager.is_some(),
+            eager_links: self.eager.as_ref().map(|e| e.iter().copied().collect()),
         }
     }
 
@@ -472,7 +479,7 @@ impl<C: Model> World<C> {
             tainted: BTreeSet::new(),
             twin_same_address: opts.twin_same_address,
             lenient_restart: opts.lenient_restart,
-            eager: opts.lazy_links.then(|| spanning_tree(&p.topology)),
+            eager: opts.lazy_links.then(|| eager_links(&p.topology, p.seed)),
             cut: BTreeSet::new(),
             partitioned: false,
             oracle: C::Oracle::default(),
@@ -2767,6 +2774,19 @@ fn kind_of(payload: &[u8]) -> String {
         Some((inc, rest)) => format!("{kind}@{}{rest:?}", Incarnation::from_u64(*inc)),
         None => format!("{kind}[]"),
     }
+}
+
+/// The eager links of a seed with lazy links: a breadth-first spanning tree of `t`
+/// from leader 0, less one of its links (drawn from `seed`). The tree is cut in two,
+/// joined only by lazy links, so writes cross the cut only through the repairs that
+/// the lazy links' digests ask for, in every seed.
+fn eager_links(t: &super::topology::Topology, seed: u64) -> BTreeSet<(usize, usize)> {
+    let mut tree = spanning_tree(t);
+    let cut = usize::try_from(seed % tree.len().max(1) as u64).unwrap_or(0);
+    if let Some(link) = tree.iter().nth(cut).copied() {
+        tree.remove(&link);
+    }
+    tree
 }
 
 /// The links of a breadth-first spanning tree of `t` from leader 0 (`a < b`).
