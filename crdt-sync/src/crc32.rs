@@ -19,6 +19,49 @@ pub(crate) fn hash(bytes: &[u8]) -> u32 {
     sliced(bytes)
 }
 
+/// The CRC-32 of a body that continues with one of several tails: the body is hashed
+/// once, and each tail costs only its own bytes (a version-4 message's checksum covers
+/// a pseudo-header that a receiver tries for each address it may have been sent to).
+#[derive(Clone)]
+pub(crate) struct Prefix {
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    hasher: crc32fast::Hasher,
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    state: u32,
+}
+
+impl Prefix {
+    /// The checksum state after `body`.
+    pub(crate) fn of(body: &[u8]) -> Self {
+        #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+        {
+            let mut hasher = crc32fast::Hasher::new();
+            hasher.update(body);
+            Self { hasher }
+        }
+        #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+        {
+            Self {
+                state: sliced_from(!0, body),
+            }
+        }
+    }
+
+    /// The CRC-32 of the body followed by `tail`.
+    pub(crate) fn with(&self, tail: &[u8]) -> u32 {
+        #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+        {
+            let mut hasher = self.hasher.clone();
+            hasher.update(tail);
+            hasher.finalize()
+        }
+        #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+        {
+            !sliced_from(self.state, tail)
+        }
+    }
+}
+
 /// Slicing-by-8 tables: `[0]` holds the remainder of each byte value (polynomial
 /// 0xEDB88320, reflected), `[k]` that of the byte followed by `k` zero bytes.
 #[cfg(any(test, all(target_arch = "wasm32", target_os = "unknown")))]
@@ -48,9 +91,14 @@ fn tables() -> &'static [[u32; 256]; 8] {
 /// The CRC-32 of `bytes`, eight bytes at a time.
 #[cfg(any(test, all(target_arch = "wasm32", target_os = "unknown")))]
 fn sliced(bytes: &[u8]) -> u32 {
+    !sliced_from(!0, bytes)
+}
+
+/// The raw (not inverted) CRC register after `bytes`, starting from `crc`.
+#[cfg(any(test, all(target_arch = "wasm32", target_os = "unknown")))]
+fn sliced_from(mut crc: u32, bytes: &[u8]) -> u32 {
     let t = tables();
     let at = |k: usize, x: u32| t[k][usize::from(x as u8)];
-    let mut crc = !0u32;
     let mut chunks = bytes.chunks_exact(8);
     for c in &mut chunks {
         let lo = crc ^ u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
@@ -67,7 +115,7 @@ fn sliced(bytes: &[u8]) -> u32 {
     for &b in chunks.remainder() {
         crc = at(0, crc ^ u32::from(b)) ^ (crc >> 8);
     }
-    !crc
+    crc
 }
 
 #[cfg(test)]
@@ -93,6 +141,12 @@ mod tests {
     quickcheck! {
         fn sliced_equals_crc32fast(bytes: Vec<u8>) -> bool {
             sliced(&bytes) == crc32fast::hash(&bytes)
+        }
+
+        fn a_prefix_continued_equals_the_whole(body: Vec<u8>, tail: Vec<u8>) -> bool {
+            let whole: Vec<u8> = body.iter().chain(&tail).copied().collect();
+            let continued = !sliced_from(sliced_from(!0, &body), &tail);
+            Prefix::of(&body).with(&tail) == hash(&whole) && continued == hash(&whole)
         }
     }
 }

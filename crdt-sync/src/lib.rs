@@ -85,8 +85,14 @@
 //! of it: restarts and a nonce), and the **receiver**'s id with the incarnation of it
 //! the sender assumes. It ends with a CRC-32 of the rest, so a corrupted message is
 //! rejected ([`SyncError::Corrupt`]) instead of being read as another valid one.
+//! From version 4 the type tag and the receiver's id are not sent but covered by the
+//! checksum (a pseudo-header, as UDP's checksum covers the IP addresses), and an
+//! acknowledged incarnation equal to the address's is elided: 7 bytes less on most
+//! acknowledgements with the benchmarks' small ids, 14 or more with random 53-bit ids.
 //! Bodies use `crdt-core`'s canonical codec. A message addressed to another leader is
-//! rejected ([`SyncError::Misdelivered`]); one addressed to another life of this
+//! rejected ([`SyncError::Misdelivered`] when that leader is a peer of this one; in
+//! version 4 a message for a leader it does not know fails the checksum, as
+//! [`SyncError::Corrupt`]); one addressed to another life of this
 //! leader is dropped as stale (an interval or repair is computed for one receiver).
 //! Leaders negotiate the protocol version per peer ([`PROTOCOL_VERSION`],
 //! [`PROTOCOL_VERSION_MIN`]; the `message` module documents what each version adds

@@ -102,9 +102,15 @@ impl<C: DeltaCrdt> Leader<C> {
                 max: self.config.message_bytes_max,
             });
         }
-        let body = crate::message::unseal(payload).ok_or(SyncError::Corrupt)?;
+        // A version-4 checksum names its receiver: this leader, or one of its peers (an
+        // echo of what this leader sent, or a message for a peer delivered here, which
+        // is then rejected as misdelivered, not merely corrupt). Each peer tried costs
+        // its pseudo-header's few bytes, not the message again.
+        let receivers = core::iter::once(self.id).chain(self.peers.keys().copied());
+        let (body, checked_to) =
+            crate::message::open(payload, C::TYPE_TAG, receivers).ok_or(SyncError::Corrupt)?;
         self.check_version(from, body)?;
-        let (_, addr, msg) = Message::<C>::decode(body, &self.config.decode_limits())?;
+        let (_, addr, msg) = Message::<C>::decode(body, &self.config.decode_limits(), checked_to)?;
         self.receive_decoded(from, addr, msg, admission)
     }
 

@@ -279,9 +279,10 @@ impl<C: DeltaCrdt> Leader<C> {
         }
         let whole = core::mem::take(&mut t.bytes);
         self.metrics.transfers_received += 1;
-        let body = crate::message::unseal(&whole).ok_or(SyncError::Corrupt)?;
+        let (body, checked_to) =
+            crate::message::open(&whole, C::TYPE_TAG, [self.id]).ok_or(SyncError::Corrupt)?;
         let limits = self.config.decode.with_max_bytes(max);
-        let (_, addr, msg) = Message::<C>::decode(body, &limits)?;
+        let (_, addr, msg) = Message::<C>::decode(body, &limits, checked_to)?;
         if matches!(msg, Message::Fragment { .. } | Message::FragmentAck { .. }) {
             return Err(SyncError::Protocol {
                 peer: from,

@@ -109,7 +109,7 @@ impl<C: DeltaCrdt> Leader<C> {
                 (p.reply_to(), ours.min(p.version_max()))
             }
             Some(p) => (p.inc(), ours.min(p.version_max())),
-            None => (None, ours),
+            None => (None, ours.min(crate::message::VERSION_UNHEARD)),
         };
         let addr = Address {
             from: self.id,

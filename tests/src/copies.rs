@@ -22,7 +22,7 @@ impl Route<'_> {
     /// Whether the message is a probe reply or a displacement notice.
     #[must_use]
     pub fn is_probe_reply(&self) -> bool {
-        self.payload.get(4) == Some(&PROBE_REPLY)
+        crate::peek::kind(self.payload) == Some(PROBE_REPLY)
     }
 
     /// The copy that is probing, if one is.

@@ -9,6 +9,7 @@ pub mod copies;
 pub mod kind;
 pub mod net;
 pub mod oracle;
+pub mod peek;
 pub mod sim;
 
 use crdt_core::{DeltaCrdt, GCounterOp, PnCounterOp, ReplicaId};

@@ -58,7 +58,7 @@ fn exchange<C: DeltaCrdt>(writer: &mut Leader<C>, healthy: &mut Leader<C>) -> u6
         let mut moved = false;
         while let Some(t) = writer.poll_transmit() {
             if t.to == rid(2) {
-                repairs += u64::from(t.payload[4] == KIND_REPAIR);
+                repairs += u64::from(tests::peek::kind(&t.payload) == Some(KIND_REPAIR));
                 let _ = healthy.receive(rid(1), &t.payload);
                 moved = true;
             }

@@ -75,9 +75,16 @@ fn sync_seeds_are_real_messages_that_a_leader_accepts() {
             traffic.messages.len()
         );
         assert_eq!(traffic.snapshots.len(), 3, "{kind:?}: snapshots");
+        let tag = match kind {
+            Kind::GCounter => tag_of::<crdt_core::GCounter>(),
+            Kind::PnCounter => tag_of::<crdt_core::PnCounter>(),
+            Kind::OrSet => tag_of::<crdt_core::OrSet<u64>>(),
+            Kind::Lww => tag_of::<crdt_core::LwwRegister<String>>(),
+            Kind::Keyspace => unreachable!("Kind::ALL has no keyspace"),
+        };
         for m in traffic.messages.iter().chain(&traffic.snapshots) {
             assert_eq!(
-                &sync::seal(sync::body(m)),
+                &sync::seal(tag, sync::body(m)),
                 m,
                 "{kind:?}: the driver's CRC-32 is the protocol's"
             );
@@ -92,6 +99,10 @@ fn sync_seeds_are_real_messages_that_a_leader_accepts() {
         };
         assert!(accepted, "{kind:?}: the first real message is rejected");
     }
+}
+
+fn tag_of<C: crdt_core::codec::WireFormat>() -> u8 {
+    C::TYPE_TAG
 }
 
 fn accepts<C: tests::actions::sync::SyncType>(msg: &[u8]) -> bool {

@@ -12,7 +12,7 @@ type Set = OrSet<String>;
 /// The kind byte of a message (after the 4-byte envelope): `Delta` 1, `Repair` 4,
 /// `Delta` with an acknowledgement 7.
 fn kind(p: &Packet) -> u8 {
-    p.msg.payload.get(4).copied().unwrap_or(0)
+    tests::peek::kind(&p.msg.payload).unwrap_or(0)
 }
 
 fn is_interval(p: &Packet) -> bool {

@@ -38,7 +38,7 @@ fn has(net: &mut Net<Set>, at: u64, x: &str) -> bool {
 }
 
 fn kind(p: &Packet) -> u8 {
-    p.msg.payload[4]
+    tests::peek::kind(&p.msg.payload).unwrap_or(0)
 }
 
 fn is_delta(p: &Packet) -> bool {
@@ -185,7 +185,10 @@ fn a_message_of_another_process_under_our_id_is_not_taken_for_an_echo() {
     twin.apply(OrSetOp::Insert(s("t1"))).expect("write");
     twin.apply(OrSetOp::Insert(s("t2"))).expect("write");
     let t = twin.poll_transmit().expect("the twin's interval");
-    assert!(matches!(t.payload[4], KIND_DELTA | KIND_DELTA_ACK));
+    assert!(matches!(
+        tests::peek::kind(&t.payload),
+        Some(KIND_DELTA | KIND_DELTA_ACK)
+    ));
     assert_eq!(
         a.receive(rid(1), &t.payload),
         Err(SyncError::ReplicaIdConflict {
@@ -227,8 +230,9 @@ fn a_message_of_another_process_under_our_id_is_not_taken_for_an_echo() {
 }
 
 /// Issue 15.1: a message names its receiver. A's interval for B delivered to C (which
-/// lists A as a peer) and A's repair for a late joiner D delivered to C are rejected
-/// with `Misdelivered`, leave C unchanged and are counted; a message naming another
+/// lists A and B as peers) is rejected with `Misdelivered`, and A's repair for a late
+/// joiner D delivered to C (which does not know D: in version 4 the receiver is in the
+/// checksum, so it is corrupt to C) is rejected; both leave C unchanged and are counted; a message naming another
 /// sender than the transport reports is refused. Before the hardening messages did not
 /// name their receiver: C applied (and acknowledged) A's interval computed for B, and
 /// adopted A's token from a repair meant for D (so `covers` lied).
@@ -307,16 +311,18 @@ fn misdelivered_intervals_and_repairs_are_rejected() {
     let before = snapshot(net.leader(3));
     let token_1 = net.leader(1).causal_token();
     assert!(!net.leader(3).covers(&token_1));
+    // In version 4 the receiver is in the checksum: 3 does not know leader 4, so
+    // no receiver it can try completes the checksum, and the repair is corrupt to it.
+    assert!(tests::peek::receiver_checked(&repair.msg.payload));
+    let rejected = net.leader(3).metrics().rejected_messages;
     assert_eq!(
         net.leader(3).receive(rid(1), &repair.msg.payload),
-        Err(SyncError::Misdelivered {
-            to: rid(4),
-            at: rid(3)
-        })
+        Err(SyncError::Corrupt)
     );
     assert_eq!(snapshot(net.leader(3)), before, "3 adopted nothing");
     assert!(!has(&mut net, 3, "late"));
-    assert_eq!(net.leader(3).metrics().misdelivered, 2);
+    assert_eq!(net.leader(3).metrics().misdelivered, 1);
+    assert_eq!(net.leader(3).metrics().rejected_messages, rejected + 1);
     net.deliver_packet(&repair);
     net.heal();
     net.settle(10).expect("converges");
@@ -355,7 +361,7 @@ fn a_probe_reply_for_another_leader_or_life_never_locks_writes() {
         .expect("a probe to 2");
     net.deliver_packet(probe);
     let reply = std::iter::from_fn(|| net.leader(2).poll_transmit())
-        .find(|t| t.to == rid(1) && t.payload[4] == KIND_PROBE_REPLY)
+        .find(|t| t.to == rid(1) && tests::peek::kind(&t.payload) == Some(KIND_PROBE_REPLY))
         .expect("2 answers the probe");
 
     // Delivered to 3, a healthy leader never restored.
@@ -400,23 +406,31 @@ fn a_probe_reply_for_another_leader_or_life_never_locks_writes() {
     assert!(net.errors.is_empty(), "{:?}", net.errors);
 }
 
-fn v2_config() -> Config {
+fn pinned(version: u8) -> Config {
     Config {
-        protocol_version_max: 2,
+        protocol_version_max: version,
         ..Config::DEFAULT
     }
 }
 
-/// Flushes and delivers until quiet, checking each payload's envelope: a leader
-/// pinned to version 2 (`old`) announces 2 and sends 2; a default leader announces 3,
-/// sends 3 to default leaders, and 2 to an old one once it heard from it. `heard`
-/// holds `(a, b)` once `a` received a message from `b`. Returns the messages in
-/// version 3 sent to an old leader.
+/// Flushes and delivers until quiet, checking each payload's envelope: every leader
+/// announces its highest version (`old`'s is `old_max`, the others'
+/// `PROTOCOL_VERSION`); before it heard from a peer it sends at most version 3 (a
+/// version-3 build cannot check a version-4 checksum), then the highest both speak.
+/// `heard` holds `(a, b)` once `a` received a message from `b`. Returns the messages
+/// sent in a version above what their receiver speaks.
 fn run_checked(
     net: &mut Net<Set>,
-    old: ReplicaId,
+    (old, old_max): (ReplicaId, u8),
     heard: &mut BTreeSet<(ReplicaId, ReplicaId)>,
 ) -> usize {
+    let max_of = |r: ReplicaId| {
+        if r == old {
+            old_max
+        } else {
+            crdt_sync::PROTOCOL_VERSION
+        }
+    };
     let mut early = 0;
     for _ in 0..1000 {
         net.flush();
@@ -427,19 +441,18 @@ fn run_checked(
         for p in &packets {
             let (f, t) = (p.from, p.msg.to);
             let (version, max) = (p.msg.payload[2], p.msg.payload[3]);
-            assert_eq!(max, if f == old { 2 } else { 3 }, "{f} announces");
-            if f == old {
-                assert_eq!(version, 2, "{f} -> {t}");
-            } else if t == old {
-                if heard.contains(&(f, t)) {
-                    assert_eq!(version, 2, "{f} -> {t} after hearing from it");
-                } else {
-                    assert_eq!(version, 3, "{f} -> {t} before first contact");
-                    early += 1;
-                }
-            } else {
-                assert_eq!(version, 3, "{f} -> {t}: both speak 3");
-            }
+            assert_eq!(max, max_of(f), "{f} announces");
+            let expected = match heard.contains(&(f, t)) {
+                true => max_of(f).min(max_of(t)),
+                false => max_of(f).min(3),
+            };
+            assert_eq!(
+                version,
+                expected,
+                "{f} -> {t} (heard: {})",
+                heard.contains(&(f, t))
+            );
+            early += usize::from(version > max_of(t));
         }
         for p in &packets {
             net.deliver_packet(p);
@@ -449,21 +462,17 @@ fn run_checked(
     panic!("no quiescence")
 }
 
-/// Issue 10.4: version negotiation in a mixed cluster, both directions. Leader 2 is
-/// pinned to protocol version 2 (the old build: digests without a state hash) next
-/// to default leaders 1 and 3 (version 3). Links with 2 run in version 2, the link
-/// 1–3 in 3; a default leader's first message to 2 (before it heard 2's envelope) is
-/// in 3 and refused with `UnsupportedVersion`, and the exchange recovers; all
-/// converge. A forged envelope announcing a highest version below the minimum gets
-/// `PeerTooOld`. Before the hardening there was one protocol version: a leader
-/// refused every message of another, so no mixed cluster could converge.
-#[test]
-fn a_mixed_version_cluster_negotiates_per_link_and_converges() {
+/// Three leaders, leader 2 pinned to protocol version `old_max`, write and exchange
+/// until they converge, every envelope checked by [`run_checked`]. Returns the net
+/// and the messages sent in a version above what their receiver speaks, and who heard
+/// whom.
+type Heard = BTreeSet<(ReplicaId, ReplicaId)>;
+fn mixed_cluster(old_max: u8) -> (Net<Set>, usize, Heard) {
     let old = rid(2);
     let mut net = Net::<Set>::new(&[]);
     net.leaders.insert(rid(1), new_leader(rid(1), Set::new()));
     net.leaders
-        .insert(old, new_leader_with(old, Set::new(), v2_config()));
+        .insert(old, new_leader_with(old, Set::new(), pinned(old_max)));
     net.leaders.insert(rid(3), new_leader(rid(3), Set::new()));
     net.link(1, 2);
     net.link(1, 3);
@@ -474,19 +483,49 @@ fn a_mixed_version_cluster_negotiates_per_link_and_converges() {
         for at in [1, 2, 3] {
             insert(&mut net, at, &format!("{at}-{i}"));
         }
-        early += run_checked(&mut net, old, &mut heard);
+        early += run_checked(&mut net, (old, old_max), &mut heard);
         tick_all(&mut net);
-        early += run_checked(&mut net, old, &mut heard);
+        early += run_checked(&mut net, (old, old_max), &mut heard);
     }
     for _ in 0..10 {
         if net.converged() {
             break;
         }
         tick_all(&mut net);
-        run_checked(&mut net, old, &mut heard);
+        run_checked(&mut net, (old, old_max), &mut heard);
     }
     assert!(net.converged());
     assert_eq!(net.leader(1).state().len(), 18);
+    (net, early, heard)
+}
+
+/// Version 4 moves the receiver's id into the checksum, which a version-3 build
+/// cannot check: so version 4 goes only to a peer that announced it. Leader 2 pinned
+/// to version 3 next to default leaders: links with 2 run in 3 from the first message
+/// (none refused, no error at all), the link 1–3 in 3 until each heard the other and
+/// in 4 after; all converge.
+#[test]
+fn version_4_goes_only_to_peers_that_announced_it() {
+    let (net, early, _) = mixed_cluster(3);
+    assert_eq!(
+        early, 0,
+        "a message in version 4 reached the version-3 leader"
+    );
+    assert!(net.errors.is_empty(), "{:?}", net.errors);
+}
+
+/// Issue 10.4: version negotiation in a mixed cluster, both directions. Leader 2 is
+/// pinned to protocol version 2 (the old build: digests without a state hash) next
+/// to default leaders 1 and 3. Links with 2 run in version 2, the link 1–3 in 4 (3
+/// before first contact); a default leader's first message to 2 (before it heard
+/// 2's envelope) is in 3 and refused with `UnsupportedVersion`, and the exchange
+/// recovers; all converge. A forged envelope announcing a highest version below the
+/// minimum gets `PeerTooOld`. Before the hardening there was one protocol version: a
+/// leader refused every message of another, so no mixed cluster could converge.
+#[test]
+fn a_mixed_version_cluster_negotiates_per_link_and_converges() {
+    let old = rid(2);
+    let (mut net, early, mut heard) = mixed_cluster(2);
     assert!(early >= 1, "the first writes reached 2 before any contact");
     assert!(!net.errors.is_empty());
     for (at, e) in &net.errors {
@@ -529,12 +568,10 @@ fn a_mixed_version_cluster_negotiates_per_link_and_converges() {
         })
     );
     assert_eq!(snapshot(net.leader(1)), before);
-    // Leader 1 still speaks 3 with 3.
+    // Leader 1 still speaks 4 with 3.
     insert(&mut net, 1, "after");
-    heard.clear();
-    heard.insert((rid(1), rid(2)));
-    heard.insert((rid(3), rid(2)));
-    run_checked(&mut net, old, &mut heard);
+    assert!(heard.contains(&(rid(3), rid(1))));
+    run_checked(&mut net, (old, 2), &mut heard);
     assert!(net.converged());
 }
 

@@ -601,7 +601,7 @@ impl<C: Model> Sim<C> {
                 "fragment",
                 "fragment-ack",
             ]
-            .get(usize::from(p.msg.payload[4]))
+            .get(usize::from(tests::peek::kind(&p.msg.payload).unwrap_or(0)))
             .unwrap_or(&"?");
             eprintln!(
                 "    deliver {} -> {}: {kind} {:?}{}",

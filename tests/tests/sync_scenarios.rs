@@ -136,8 +136,10 @@ fn forged_ack<C: DeltaCrdt>(from: u64, to: u64, seq: u64) -> Vec<u8> {
     use crdt_core::codec::Writer;
     let mut w = Writer::new();
     w.raw(&crdt_sync::MESSAGE_MAGIC);
-    w.u8(crdt_sync::PROTOCOL_VERSION);
-    w.u8(crdt_sync::PROTOCOL_VERSION);
+    // Version 3's layout (type tag and receiver in the header), which every build
+    // since reads.
+    w.u8(3);
+    w.u8(3);
     w.u8(2); // ack
     w.u8(<C as crdt_core::codec::WireFormat>::TYPE_TAG);
     w.replica(rid(from));

@@ -145,8 +145,8 @@ impl<C: Replicated, D: Delivery> Protocol<C> for Leaders<C, D> {
             for (from, t) in outbox {
                 bytes += t.payload.len() as u64;
                 // Envelope: magic (2 bytes), protocol version, highest version; then
-                // the kind.
-                let kind = usize::from(t.payload.get(4).copied().unwrap_or(0)).min(15);
+                // the kind (from version 4 its high bit says an incarnation is elided).
+                let kind = usize::from(t.payload.get(4).copied().unwrap_or(0) & 0x7f).min(15);
                 self.kinds[kind].0 += t.payload.len() as u64;
                 self.kinds[kind].1 += 1;
                 let to = (t.to.get() - 1) as usize;

@@ -117,7 +117,7 @@ pub(crate) struct Peer<S> {
     digest_heard: bool,
     /// Our last digest to the peer as a lazy peer asked for its digest, not yet come.
     digest_asked: bool,
-    /// The highest protocol version the peer announced (ours until it did).
+    /// The highest protocol version the peer announced (version 3 until it did).
     version_max: u8,
     /// Our probe of the peer.
     probe: ProbeOut,
@@ -151,7 +151,7 @@ impl<S> Peer<S> {
             push: Push::Eager,
             digest_heard: false,
             digest_asked: false,
-            version_max: crate::PROTOCOL_VERSION,
+            version_max: crate::message::VERSION_UNHEARD,
             probe: ProbeOut::Due,
             reply: None,
             reply_to: None,

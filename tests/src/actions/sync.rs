@@ -36,7 +36,7 @@ use crdt_core::{
     DeltaCrdt, GCounter, GCounterOp, LwwOp, LwwRegister, OrSet, OrSetOp, PnCounter, PnCounterOp,
     ReplicaId,
 };
-use crdt_sync::{Config, Incarnation, Leader, SyncError, MESSAGE_MAGIC, PROTOCOL_VERSION};
+use crdt_sync::{Config, Incarnation, Leader, SyncError, MESSAGE_MAGIC};
 use std::sync::OnceLock;
 
 /// The sender of every real message: leader 1.
@@ -132,12 +132,21 @@ pub fn crc32(bytes: &[u8]) -> u32 {
 /// The length of the CRC-32 trailer of messages and snapshots.
 pub const CHECKSUM_LEN: usize = 4;
 
-/// `body` followed by its CRC-32, little-endian: a message or snapshot whose checksum
-/// matches.
+/// `body` followed by its CRC-32, little-endian: a message or snapshot of a leader of
+/// type `tag` whose checksum matches at [`RECEIVER`]. A message from protocol version 4
+/// on is checksummed with the pseudo-header (`tag`, then `RECEIVER` as a varint) after
+/// it; a snapshot, or an older message, alone.
 #[must_use]
-pub fn seal(body: &[u8]) -> Vec<u8> {
+pub fn seal(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut covered = body.to_vec();
+    if matches!(body, [m0, m1, version, ..] if [*m0, *m1] == MESSAGE_MAGIC && *version >= 4) {
+        let mut w = Writer::new();
+        w.u8(tag);
+        w.replica(rid(RECEIVER));
+        covered.extend_from_slice(&w.into_bytes());
+    }
     let mut out = body.to_vec();
-    out.extend_from_slice(&crc32(body).to_le_bytes());
+    out.extend_from_slice(&crc32(&covered).to_le_bytes());
     out
 }
 
@@ -184,8 +193,10 @@ fn header<C: WireFormat>(
 ) -> Writer {
     let mut w = Writer::new();
     w.raw(&MESSAGE_MAGIC);
-    w.u8(PROTOCOL_VERSION);
-    w.u8(PROTOCOL_VERSION);
+    // Version 3's layout (type tag and receiver in the header), which every build
+    // since reads.
+    w.u8(3);
+    w.u8(3);
     w.u8(kind);
     w.u8(C::TYPE_TAG);
     w.replica(from);
@@ -230,13 +241,20 @@ pub fn probe_reply_body<C: WireFormat>(
 pub fn probe_id(sealed: &[u8]) -> Option<u32> {
     let limits = crdt_core::codec::DecodeLimits::DEFAULT;
     let mut r = crdt_core::codec::Reader::new(body(sealed), &limits).ok()?;
-    let head = r.raw(6).ok()?;
+    let head = r.raw(5).ok()?;
     if head[..2] != MESSAGE_MAGIC || head[4] != KIND_PROBE {
         return None;
     }
+    // Version 4 sends neither the type tag nor the receiver (the checksum covers both).
+    let v4 = head[2] >= 4;
+    if !v4 {
+        r.u8().ok()?; // type tag
+    }
     r.replica().ok()?; // from
     r.varint().ok()?; // its incarnation
-    r.replica().ok()?; // to
+    if !v4 {
+        r.replica().ok()?; // to
+    }
     if r.u8().ok()? == 1 {
         r.varint().ok()?; // its incarnation
     }
@@ -712,13 +730,16 @@ pub fn restore<C: SyncType>(bytes: &[u8]) -> Option<Leader<C>> {
         let probe = drain(&mut leader).expect("a probing leader probes its peers");
         // Every peer answers the probe: "never saw you".
         for p in &peers {
-            let reply = seal(&probe_reply_body::<C>(
-                *p,
-                Incarnation::FIRST,
-                probe,
-                None,
-                (leader.id(), leader.incarnation()),
-            ));
+            let reply = seal(
+                C::TYPE_TAG,
+                &probe_reply_body::<C>(
+                    *p,
+                    Incarnation::FIRST,
+                    probe,
+                    None,
+                    (leader.id(), leader.incarnation()),
+                ),
+            );
             assert!(
                 deliver(&mut leader, *p, &reply),
                 "a restored leader rejects a probe reply"
@@ -761,7 +782,7 @@ pub fn restore<C: SyncType>(bytes: &[u8]) -> Option<Leader<C>> {
 fn run_typed<C: SyncType>(kind: Kind, mode: Mode, sealed: bool, data: &[u8]) {
     let finish = |bytes: &[u8]| {
         if sealed {
-            seal(bytes)
+            seal(C::TYPE_TAG, bytes)
         } else {
             bytes.to_vec()
         }
@@ -840,7 +861,7 @@ fn run_typed<C: SyncType>(kind: Kind, mode: Mode, sealed: bool, data: &[u8]) {
                         };
                         let valid = reply.is_some() || *probe != 0;
                         assert_eq!(
-                            deliver(&mut leader, rid(SENDER), &seal(&msg)),
+                            deliver(&mut leader, rid(SENDER), &seal(C::TYPE_TAG, &msg)),
                             valid,
                             "a probe or probe reply from a peer is accepted iff well-formed"
                         );
@@ -857,7 +878,7 @@ fn run_typed<C: SyncType>(kind: Kind, mode: Mode, sealed: bool, data: &[u8]) {
                                 (leader.id(), leader.incarnation()),
                             );
                             assert!(
-                                deliver(&mut leader, rid(SENDER), &seal(&reply)),
+                                deliver(&mut leader, rid(SENDER), &seal(C::TYPE_TAG, &reply)),
                                 "a restored leader rejects the answer to its probe"
                             );
                         }

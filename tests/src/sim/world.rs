@@ -110,7 +110,7 @@ pub struct Stats {
     pub divergences: u64,
     /// Messages delivered to a leader other than their addressee.
     pub misdelivered: u64,
-    /// ... of which rejected with `SyncError::Misdelivered` (the others: `UnknownPeer`,
+    /// ... of which rejected with `SyncError::Misdelivered`, or as `Corrupt` from version 4 (whose checksum covers the receiver; the others: `UnknownPeer`,
     /// the receiver does not list the sender).
     pub misdelivered_rejected: u64,
 }
@@ -1327,6 +1327,10 @@ impl<C: Model> World<C> {
         });
         match res {
             Err(SyncError::Misdelivered { at, .. }) if at == self.procs[to].id => {
+                self.stats.misdelivered_rejected += 1;
+            }
+            // From version 4 the receiver's id is in the checksum, not the header.
+            Err(SyncError::Corrupt) if crate::peek::receiver_checked(payload) => {
                 self.stats.misdelivered_rejected += 1;
             }
             Err(SyncError::UnknownPeer(_)) => self.stats.receive_errors += 1,
@@ -2723,10 +2727,6 @@ fn records_incarnation(kind: u8) -> bool {
     matches!(kind, 1..=4 | 7..=9)
 }
 
-/// Where the sender's id starts: after the envelope (magic, version, highest
-/// version), the kind and the type tag.
-const FROM_AT: usize = 6;
-
 /// The varint after the one that starts at `at`.
 fn skip_varint(payload: &[u8], mut at: usize) -> usize {
     while at < payload.len() && payload[at] & 0x80 != 0 {
@@ -2757,19 +2757,27 @@ fn varints(payload: &[u8], mut at: usize, n: usize) -> Vec<u64> {
 /// A well-formed message's kind and sender incarnation: the envelope, kind and type
 /// tag, then the sender's id and incarnation as varints.
 fn header(payload: &[u8]) -> Option<(u8, Incarnation)> {
-    let kind = *payload.get(4)?;
-    let inc = *varints(payload, skip_varint(payload, FROM_AT), 1).first()?;
+    let kind = crate::peek::kind(payload)?;
+    let inc = *varints(
+        payload,
+        skip_varint(payload, crate::peek::sender_at(payload)),
+        1,
+    )
+    .first()?;
     Some((kind, Incarnation::from_u64(inc)))
 }
 
 /// The kind of a protocol message, the sender's incarnation and the next header
 /// varints (for traces).
 fn kind_of(payload: &[u8]) -> String {
-    let kind = payload
-        .get(4)
-        .and_then(|k| KINDS.get(usize::from(*k).wrapping_sub(1)))
+    let kind = crate::peek::kind(payload)
+        .and_then(|k| KINDS.get(usize::from(k).wrapping_sub(1)))
         .unwrap_or(&"?");
-    let nums = varints(payload, skip_varint(payload, FROM_AT), 3);
+    let nums = varints(
+        payload,
+        skip_varint(payload, crate::peek::sender_at(payload)),
+        3,
+    );
     match nums.split_first() {
         Some((inc, rest)) => format!("{kind}@{}{rest:?}", Incarnation::from_u64(*inc)),
         None => format!("{kind}[]"),
