@@ -17,12 +17,13 @@ use crdt_bench::wire::topology::Topology;
 use crdt_bench::wire::workload::Kind;
 use std::path::PathBuf;
 
-const COLORS: [(&str, Option<&str>); 6] = [
+const COLORS: [(&str, Option<&str>); 7] = [
     ("#d62728", None),
     ("#ff7f0e", None),
     ("#1f77b4", None),
     ("#9467bd", Some("2,3")),
     ("#17becf", Some("8,3")),
+    ("#8c564b", Some("1,2")),
     ("#2ca02c", Some("6,4")),
 ];
 
@@ -33,6 +34,7 @@ fn short(i: usize) -> &'static str {
         index::OURS => "crdt-sync",
         index::OURS_ONE_HOP => "crdt-sync, one hop/round",
         index::OURS_TREE => "crdt-sync, spanning tree",
+        index::OURS_LOSSY => "crdt-sync, 10% lost",
         _ => "op-based bound",
     }
 }
@@ -119,7 +121,11 @@ fn main() -> std::io::Result<()> {
             for (i, o) in e.outcomes.iter().enumerate() {
                 let buffered = matches!(
                     i,
-                    index::CLASSIC | index::OURS | index::OURS_ONE_HOP | index::OURS_TREE
+                    index::CLASSIC
+                        | index::OURS
+                        | index::OURS_ONE_HOP
+                        | index::OURS_TREE
+                        | index::OURS_LOSSY
                 );
                 t.row([
                     o.protocol.to_string(),

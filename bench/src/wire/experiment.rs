@@ -1,7 +1,7 @@
 //! Running the protocols over a topology and a workload, and what each run measured.
 
 use super::classic::Classic;
-use super::leaders::{Leaders, OneHop, TreeUntilQuiet, UntilQuiet};
+use super::leaders::{Leaders, LossyUntilQuiet, OneHop, TreeUntilQuiet, UntilQuiet};
 use super::op_based::OpBased;
 use super::state_based::StateBased;
 use super::topology::Topology;
@@ -133,8 +133,8 @@ pub struct Experiment {
     pub topology: Topology,
     /// The workload.
     pub kind: Kind,
-    /// State-based, classic, ours, ours one-hop, ours along a spanning tree, op-based,
-    /// in that order.
+    /// State-based, classic, ours, ours one-hop, ours along a spanning tree, ours with
+    /// 10 % of messages lost, op-based, in that order.
     pub outcomes: Vec<Outcome>,
 }
 
@@ -150,8 +150,10 @@ pub mod index {
     pub const OURS_ONE_HOP: usize = 3;
     /// crdt-sync, delivering until quiet, links outside a spanning tree lazy.
     pub const OURS_TREE: usize = 4;
+    /// crdt-sync, delivering until quiet, 10 % of messages lost.
+    pub const OURS_LOSSY: usize = 5;
     /// Op-based lower bound.
-    pub const OP_BASED: usize = 5;
+    pub const OP_BASED: usize = 6;
 }
 
 fn run_all<C: Replicated>(topology: &Topology, script: &Script) -> Vec<Outcome> {
@@ -161,6 +163,7 @@ fn run_all<C: Replicated>(topology: &Topology, script: &Script) -> Vec<Outcome> 
         run::<C, Leaders<C, UntilQuiet>>(topology, script),
         run::<C, Leaders<C, OneHop>>(topology, script),
         run::<C, Leaders<C, TreeUntilQuiet>>(topology, script),
+        run::<C, Leaders<C, LossyUntilQuiet>>(topology, script),
         run::<C, OpBased<C>>(topology, script),
     ]
 }

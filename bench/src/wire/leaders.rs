@@ -16,6 +16,9 @@ pub trait Delivery {
     /// Whether each leader makes its links outside the topology's breadth-first
     /// spanning tree lazy (`Leader::set_peer_lazy`): deltas are pushed along the tree only.
     const TREE: bool = false;
+    /// The share of messages lost, in percent (drawn per message from a fixed seed; a
+    /// lost message counts as sent).
+    const LOSS_PERCENT: u64 = 0;
 }
 
 /// Every `poll_transmit` is delivered, and what it provokes (acknowledgements,
@@ -55,6 +58,21 @@ impl Delivery for TreeUntilQuiet {
     const TREE: bool = true;
 }
 
+/// As [`UntilQuiet`], with 10 % of all messages lost (each drawn independently from a
+/// fixed seed): what retransmissions, gap repairs and digests cost when the network
+/// drops messages, and how many rounds they take to converge.
+#[derive(Debug)]
+pub struct LossyUntilQuiet;
+
+impl Delivery for LossyUntilQuiet {
+    const NAME: &'static str = "crdt-sync `Leader` (BP + RR), 10% of messages lost";
+    const UNTIL_QUIET: bool = true;
+    const LOSS_PERCENT: u64 = 10;
+}
+
+/// The seed of the messages lost by [`LossyUntilQuiet`].
+const LOSS_SEED: u64 = 0x0105_5EED;
+
 /// A network of `crdt_sync::Leader`s.
 pub struct Leaders<C: Replicated, D> {
     leaders: Vec<Leader<C>>,
@@ -62,6 +80,10 @@ pub struct Leaders<C: Replicated, D> {
     peaks: Vec<u64>,
     /// Bytes and messages by message kind (the byte after the 4-byte envelope).
     kinds: [(u64, u64); 16],
+    /// Bytes and messages lost (of those counted in `kinds`).
+    lost: (u64, u64),
+    /// Draws which messages are lost.
+    loss: crate::rng::SplitMix64,
     _delivery: core::marker::PhantomData<D>,
 }
 
@@ -119,6 +141,8 @@ impl<C: Replicated, D: Delivery> Protocol<C> for Leaders<C, D> {
             probe,
             peaks: vec![0; topology.len()],
             kinds: [(0, 0); 16],
+            lost: (0, 0),
+            loss: crate::rng::SplitMix64::new(LOSS_SEED),
             _delivery: core::marker::PhantomData,
         }
     }
@@ -149,6 +173,11 @@ impl<C: Replicated, D: Delivery> Protocol<C> for Leaders<C, D> {
                 let kind = usize::from(t.payload.get(4).copied().unwrap_or(0) & 0x7f).min(15);
                 self.kinds[kind].0 += t.payload.len() as u64;
                 self.kinds[kind].1 += 1;
+                if D::LOSS_PERCENT > 0 && self.loss.percent(D::LOSS_PERCENT) {
+                    self.lost.0 += t.payload.len() as u64;
+                    self.lost.1 += 1;
+                    continue;
+                }
                 let to = (t.to.get() - 1) as usize;
                 self.leaders[to]
                     .receive(replica(from), &t.payload)
@@ -175,7 +204,8 @@ impl<C: Replicated, D: Delivery> Protocol<C> for Leaders<C, D> {
 
     /// By `crdt-sync` message kind (`Delta` 1, `Ack` 2, `Digest` 3, `Repair` 4,
     /// `Probe` 5, `ProbeReply` 6, `Delta` with a piggybacked ack 7, `Fragment` 8,
-    /// `FragmentAck` 9; other kind bytes are shown by number).
+    /// `FragmentAck` 9; other kind bytes are shown by number), then the messages lost
+    /// among them.
     fn breakdown(&self) -> Vec<(&'static str, u64, u64)> {
         const NAMES: [&str; 16] = [
             "kind 0",
@@ -200,6 +230,7 @@ impl<C: Replicated, D: Delivery> Protocol<C> for Leaders<C, D> {
             .zip(self.kinds)
             .filter(|(_, (_, n))| *n > 0)
             .map(|(name, (b, n))| (*name, b, n))
+            .chain((self.lost.1 > 0).then_some(("lost of these", self.lost.0, self.lost.1)))
             .collect()
     }
 }

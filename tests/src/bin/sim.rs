@@ -396,7 +396,7 @@ fn summarize(a: &Args, results: &[SeedReport], secs: f64) -> ExitCode {
             sum(|r| r.stats.overflows),
         );
         println!(
-            "state damage {} (divergences found by digests {}), misdelivered {} (rejected as misdelivered {}, the rest from an unknown peer)",
+            "state damage {} (divergences found by digests {}), misdelivered {} (rejected as misdelivered, or in version 4 as corrupt, {}; the rest from an unknown peer)",
             sum(|r| r.stats.damages),
             sum(|r| r.stats.divergences),
             sum(|r| r.stats.misdelivered),
