@@ -17,13 +17,14 @@ use crdt_bench::wire::topology::Topology;
 use crdt_bench::wire::workload::Kind;
 use std::path::PathBuf;
 
-const COLORS: [(&str, Option<&str>); 7] = [
+const COLORS: [(&str, Option<&str>); 8] = [
     ("#d62728", None),
     ("#ff7f0e", None),
     ("#1f77b4", None),
     ("#9467bd", Some("2,3")),
     ("#17becf", Some("8,3")),
     ("#8c564b", Some("1,2")),
+    ("#e377c2", Some("4,2")),
     ("#2ca02c", Some("6,4")),
 ];
 
@@ -35,6 +36,7 @@ fn short(i: usize) -> &'static str {
         index::OURS_ONE_HOP => "crdt-sync, one hop/round",
         index::OURS_TREE => "crdt-sync, spanning tree",
         index::OURS_LOSSY => "crdt-sync, 10% lost",
+        index::OURS_ADAPTIVE => "crdt-sync, pruned (oracle)",
         _ => "op-based bound",
     }
 }
@@ -126,6 +128,7 @@ fn main() -> std::io::Result<()> {
                         | index::OURS_ONE_HOP
                         | index::OURS_TREE
                         | index::OURS_LOSSY
+                        | index::OURS_ADAPTIVE
                 );
                 t.row([
                     o.protocol.to_string(),

@@ -1,7 +1,9 @@
 //! Running the protocols over a topology and a workload, and what each run measured.
 
 use super::classic::Classic;
-use super::leaders::{Leaders, LossyUntilQuiet, OneHop, TreeUntilQuiet, UntilQuiet};
+use super::leaders::{
+    AdaptiveUntilQuiet, Leaders, LossyUntilQuiet, OneHop, TreeUntilQuiet, UntilQuiet,
+};
 use super::op_based::OpBased;
 use super::state_based::StateBased;
 use super::topology::Topology;
@@ -152,8 +154,10 @@ pub mod index {
     pub const OURS_TREE: usize = 4;
     /// crdt-sync, delivering until quiet, 10 % of messages lost.
     pub const OURS_LOSSY: usize = 5;
+    /// crdt-sync, links pruned when redundant (oracle).
+    pub const OURS_ADAPTIVE: usize = 6;
     /// Op-based lower bound.
-    pub const OP_BASED: usize = 6;
+    pub const OP_BASED: usize = 7;
 }
 
 fn run_all<C: Replicated>(topology: &Topology, script: &Script) -> Vec<Outcome> {
@@ -164,6 +168,7 @@ fn run_all<C: Replicated>(topology: &Topology, script: &Script) -> Vec<Outcome> 
         run::<C, Leaders<C, OneHop>>(topology, script),
         run::<C, Leaders<C, TreeUntilQuiet>>(topology, script),
         run::<C, Leaders<C, LossyUntilQuiet>>(topology, script),
+        run::<C, Leaders<C, AdaptiveUntilQuiet>>(topology, script),
         run::<C, OpBased<C>>(topology, script),
     ]
 }

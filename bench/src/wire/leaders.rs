@@ -19,6 +19,21 @@ pub trait Delivery {
     /// The share of messages lost, in percent (drawn per message from a fixed seed; a
     /// lost message counts as sent).
     const LOSS_PERCENT: u64 = 0;
+    /// Whether links prune and graft themselves (an oracle of Plumtree's rules, applied
+    /// by the harness at once: a receiver that got two wholly redundant intervals in a
+    /// row from a peer makes that peer's link to it lazy, unless it is its last eager
+    /// in-link; a repair over a lazy link makes it eager again).
+    const ADAPTIVE: bool = false;
+}
+
+/// As [`UntilQuiet`], with the adaptive tree's oracle ([`Delivery::ADAPTIVE`]).
+#[derive(Debug)]
+pub struct AdaptiveUntilQuiet;
+
+impl Delivery for AdaptiveUntilQuiet {
+    const NAME: &'static str = "crdt-sync `Leader`, links pruned when redundant (oracle)";
+    const UNTIL_QUIET: bool = true;
+    const ADAPTIVE: bool = true;
 }
 
 /// Every `poll_transmit` is delivered, and what it provokes (acknowledgements,
@@ -84,6 +99,10 @@ pub struct Leaders<C: Replicated, D> {
     lost: (u64, u64),
     /// Draws which messages are lost.
     loss: crate::rng::SplitMix64,
+    /// Adaptive: `(from, to)` links made lazy, and redundant intervals in a row.
+    pruned: std::collections::BTreeSet<(usize, usize)>,
+    streak: std::collections::BTreeMap<(usize, usize), u32>,
+    in_links: Vec<usize>,
     _delivery: core::marker::PhantomData<D>,
 }
 
@@ -143,6 +162,9 @@ impl<C: Replicated, D: Delivery> Protocol<C> for Leaders<C, D> {
             kinds: [(0, 0); 16],
             lost: (0, 0),
             loss: crate::rng::SplitMix64::new(LOSS_SEED),
+            pruned: std::collections::BTreeSet::new(),
+            streak: std::collections::BTreeMap::new(),
+            in_links: topology.neighbours.iter().map(Vec::len).collect(),
             _delivery: core::marker::PhantomData,
         }
     }
@@ -179,9 +201,39 @@ impl<C: Replicated, D: Delivery> Protocol<C> for Leaders<C, D> {
                     continue;
                 }
                 let to = (t.to.get() - 1) as usize;
-                self.leaders[to]
-                    .receive(replica(from), &t.payload)
+                if !D::ADAPTIVE {
+                    self.leaders[to]
+                        .receive(replica(from), &t.payload)
+                        .expect("no error between honest leaders");
+                    continue;
+                }
+                let novel = self.leaders[to]
+                    .receive_changes(replica(from), &t.payload)
                     .expect("no error between honest leaders");
+                let link = (from, to);
+                let lazy = self.pruned.contains(&link);
+                match kind {
+                    1 | 7 if !lazy => {
+                        let streak = self.streak.entry(link).or_insert(0);
+                        *streak = if novel.is_bottom() { *streak + 1 } else { 0 };
+                        let eager_in = self.in_links[to]
+                            - self.pruned.iter().filter(|(_, b)| *b == to).count();
+                        if *streak >= 2 && eager_in >= 2 {
+                            self.pruned.insert(link);
+                            self.streak.remove(&link);
+                            self.leaders[from]
+                                .set_peer_lazy(replica(to), true)
+                                .expect("a peer");
+                        }
+                    }
+                    4 if lazy => {
+                        self.pruned.remove(&link);
+                        self.leaders[from]
+                            .set_peer_lazy(replica(to), false)
+                            .expect("a peer");
+                    }
+                    _ => {}
+                }
             }
             self.note_peaks();
             if !D::UNTIL_QUIET {
