@@ -85,6 +85,15 @@ pub trait DeltaCrdt: Crdt + WireFormat + Clone + Default + PartialEq + Debug {
     /// What this state has seen.
     fn summary(&self) -> Self::Summary;
 
+    /// The writers `summary` names, ascending and distinct. A protocol that sends a
+    /// summary next to other per-writer data (crdt-sync's digests, with a causal
+    /// token) refers to these writers by their position instead of repeating their
+    /// ids. The default names none (every id is then sent in full).
+    fn summary_writers(summary: &Self::Summary) -> Vec<ReplicaId> {
+        let _ = summary;
+        Vec::new()
+    }
+
     /// Whether a replica summarized by `summary` has seen everything `other`
     /// summarizes. Cheap (O(size of the summaries)); a protocol uses it to notice a
     /// peer that lacks something although it acknowledged everything.
@@ -142,6 +151,10 @@ impl DeltaCrdt for GCounter {
         self.clone()
     }
 
+    fn summary_writers(summary: &GCounter) -> Vec<ReplicaId> {
+        summary.iter().map(|(r, _)| r).collect()
+    }
+
     fn summary_covers(summary: &GCounter, other: &GCounter) -> bool {
         other.iter().all(|(r, c)| summary.get(r) >= c)
     }
@@ -186,6 +199,10 @@ impl DeltaCrdt for PnCounter {
 
     fn summary(&self) -> PnCounter {
         self.clone()
+    }
+
+    fn summary_writers(summary: &PnCounter) -> Vec<ReplicaId> {
+        summary.iter().map(|(r, _, _)| r).collect()
     }
 
     fn summary_covers(summary: &PnCounter, other: &PnCounter) -> bool {
@@ -245,6 +262,10 @@ impl<T: WireValue + Debug> DeltaCrdt for OrSet<T> {
 
     fn summary(&self) -> CausalContext {
         self.context().clone()
+    }
+
+    fn summary_writers(summary: &CausalContext) -> Vec<ReplicaId> {
+        summary.replicas().collect()
     }
 
     fn summary_covers(summary: &CausalContext, other: &CausalContext) -> bool {
@@ -365,6 +386,10 @@ impl<T: WireValue + Debug> DeltaCrdt for LwwRegister<T> {
 
     fn summary(&self) -> VersionVector {
         self.context().clone()
+    }
+
+    fn summary_writers(summary: &VersionVector) -> Vec<ReplicaId> {
+        summary.iter().map(|(r, _)| r).collect()
     }
 
     fn summary_covers(summary: &VersionVector, other: &VersionVector) -> bool {

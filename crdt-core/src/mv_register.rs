@@ -220,6 +220,10 @@ impl<T: WireValue + fmt::Debug> DeltaCrdt for MvRegister<T> {
         self.ctx.clone()
     }
 
+    fn summary_writers(summary: &CausalContext) -> Vec<ReplicaId> {
+        summary.replicas().collect()
+    }
+
     fn summary_covers(summary: &CausalContext, other: &CausalContext) -> bool {
         summary.covers(other)
     }

@@ -47,6 +47,10 @@ impl DeltaCrdt for Keyspace {
         self.ctx.clone()
     }
 
+    fn summary_writers(summary: &CausalContext) -> Vec<ReplicaId> {
+        summary.replicas().collect()
+    }
+
     fn summary_covers(summary: &CausalContext, other: &CausalContext) -> bool {
         summary.covers(other)
     }
