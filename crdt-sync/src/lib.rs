@@ -89,7 +89,8 @@
 //! checksum (a pseudo-header, as UDP's checksum covers the IP addresses), and an
 //! acknowledged incarnation equal to the address's is elided: 7 bytes less on most
 //! acknowledgements with the benchmarks' small ids, 14 or more with random 53-bit ids;
-//! and a digest's causal token names the writers of its summary by position.
+//! and a causal token names the writers of the summary or payload it travels with by
+//! position (1 byte instead of up to 8 per entry).
 //! Bodies use `crdt-core`'s canonical codec. A message addressed to another leader is
 //! rejected ([`SyncError::Misdelivered`] when that leader is a peer of this one; in
 //! version 4 a message for a leader it does not know fails the checksum, as

@@ -26,7 +26,8 @@
 //! incarnation of the address, and is not sent: nearly always, saving 5-6 bytes. A
 //! digest sends its summary before its causal token, and the token names each writer
 //! the summary names by its position there (`DeltaCrdt::summary_writers`): one byte
-//! instead of up to eight per entry.
+//! instead of up to eight per entry; a delta or repair likewise sends its payload
+//! first, and its token names the payload's writers by position.
 //!
 //! # Versions and compatibility
 //!
@@ -34,7 +35,7 @@
 //! |---|---|
 //! | 2 ([`PROTOCOL_VERSION_MIN`]) | the envelope, addressed messages, fragments of messages above `message_bytes_max` |
 //! | 3 | digests carry a 64-bit hash of the canonical state, so replicas whose summaries agree but whose contents differ are found and repaired |
-//! | 4 ([`PROTOCOL_VERSION`]) | the type tag and receiver id move into the checksum's pseudo-header; an acknowledged incarnation equal to the address's is elided; a digest's token refers to its summary's writers by position |
+//! | 4 ([`PROTOCOL_VERSION`]) | the type tag and receiver id move into the checksum's pseudo-header; an acknowledged incarnation equal to the address's is elided; a token refers to the writers of the summary or payload before it by position |
 //!
 //! Version 1 (crdt-sync 0.1 before versioning) had no envelope and is refused.
 //!
@@ -268,8 +269,7 @@ impl<C: DeltaCrdt> Message<C> {
                     for_inc(&mut w, inc);
                     w.varint(*seq);
                 }
-                let _ = token.encode_body(&mut w);
-                payload.encode_body(&mut w)
+                write_content(&mut w, v4, token, payload)
             }
             Message::Ack {
                 for_inc: inc, seq, ..
@@ -312,8 +312,7 @@ impl<C: DeltaCrdt> Message<C> {
             } => {
                 for_inc(&mut w, inc);
                 w.varint(*seq);
-                let _ = token.encode_body(&mut w);
-                payload.encode_body(&mut w)
+                write_content(&mut w, v4, token, payload)
             }
             Message::Probe { probe, .. } => {
                 w.varint(u64::from(*probe));
@@ -429,8 +428,7 @@ impl<C: DeltaCrdt> Message<C> {
                     KIND_DELTA_ACK => Some((read_for_inc(&mut r)?, r.varint()?)),
                     _ => None,
                 };
-                let token = VersionVector::decode_body(&mut r)?;
-                let payload = C::decode_body(&mut r)?;
+                let (token, payload) = read_content::<C>(&mut r, v4)?;
                 Message::Delta {
                     inc,
                     start,
@@ -480,8 +478,7 @@ impl<C: DeltaCrdt> Message<C> {
             KIND_REPAIR => {
                 let for_inc = read_for_inc(&mut r)?;
                 let seq = r.varint()?;
-                let token = VersionVector::decode_body(&mut r)?;
-                let payload = C::decode_body(&mut r)?;
+                let (token, payload) = read_content::<C>(&mut r, v4)?;
                 Message::Repair {
                     inc,
                     for_inc,
@@ -588,6 +585,40 @@ fn read_option_inc(
         0 => Ok(None),
         1 => Ok(Some(Incarnation::from_u64(r.varint()?))),
         _ => Err(Invalid::NonCanonical(what).into()),
+    }
+}
+
+/// A delta's or repair's causal token and payload: up to version 3 the token, then the
+/// payload; from version 4 the payload, then the token naming the payload's writers by
+/// position (see [`write_token_against`]).
+fn write_content<C: DeltaCrdt>(
+    w: &mut Writer,
+    v4: bool,
+    token: &VersionVector,
+    payload: &C,
+) -> Result<(), crdt_core::codec::ValueError> {
+    if v4 {
+        let r = payload.encode_body(w);
+        write_token_against(w, token, &summary_writers::<C>(&payload.summary()));
+        r
+    } else {
+        let _ = token.encode_body(w);
+        payload.encode_body(w)
+    }
+}
+
+/// Reads what [`write_content`] wrote.
+fn read_content<C: DeltaCrdt>(
+    r: &mut Reader<'_>,
+    v4: bool,
+) -> Result<(VersionVector, C), DecodeError> {
+    if v4 {
+        let payload = C::decode_body(r)?;
+        let token = read_token_against(r, &summary_writers::<C>(&payload.summary()))?;
+        Ok((token, payload))
+    } else {
+        let token = VersionVector::decode_body(r)?;
+        Ok((token, C::decode_body(r)?))
     }
 }
 
@@ -852,6 +883,25 @@ mod tests {
         // its position (1 byte); OTHER, not in the summary, costs a 1-byte tag more.
         assert_eq!(v3.len() - v4.len(), 2 + (8 - 1) - 1);
         assert_eq!(read(&v4, &[]).map(|(_, m)| m), Ok(digest()));
+    }
+
+    #[test]
+    fn a_version_4_interval_names_its_payloads_writers_by_position() {
+        let mut payload = GCounter::new();
+        let _ = payload.increment(rid(W1), 3);
+        let delta = Message::Delta {
+            inc: LIFE,
+            start: 3,
+            end: 4,
+            ack: Some((LIFE, 2)),
+            token: [(rid(W1), 3), (rid(OTHER), 1)].into_iter().collect(),
+            payload,
+        };
+        let a = addr(Some(LIFE));
+        let (v3, v4) = (delta.encode(&a, 3, 4), delta.encode(&a, 4, 4));
+        // Header 2 bytes, the elided acknowledged life 5, W1's id 8 -> 1, OTHER's tag 1.
+        assert_eq!(v3.len() - v4.len(), 2 + 5 + (8 - 1) - 1);
+        assert_eq!(read(&v4, &[]).map(|(_, m)| m), Ok(delta));
     }
 
     #[test]
