@@ -73,7 +73,7 @@
 //!   ([`Leader::set_peer_lazy`]): a lazy peer is sent no intervals and never holds
 //!   back collection; it gets writes over the tree, and whatever the tree fails to
 //!   bring through a repair, sent when its digest shows it lacks what this leader had
-//!   at its previous digest. On the benchmark's 15-leader mesh this sends 2.6x fewer
+//!   at its previous digest. On the benchmark's 15-leader mesh this sends 2.7x fewer
 //!   bytes in the same rounds (BENCHMARKS.md, the wire section). Causal tokens still
 //!   travel only with content, so sessions are unaffected.
 //!
