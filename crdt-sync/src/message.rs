@@ -622,13 +622,16 @@ fn read_content<C: DeltaCrdt>(
     }
 }
 
-/// The writers a summary names, ascending and distinct (whatever order the type's
-/// `summary_writers` gives: sender and receiver must agree on positions).
+/// The writers a summary names, ascending and distinct, as positions refer to them. A
+/// type whose `summary_writers` breaks that order names none (every id then goes in
+/// full): sender and receiver apply the same check to the same summary, so they agree.
+/// (Checked rather than sorted: a sort would add its own code to the wasm module.)
 fn summary_writers<C: DeltaCrdt>(summary: &C::Summary) -> Vec<ReplicaId> {
-    let mut writers = C::summary_writers(summary);
-    writers.sort_unstable();
-    writers.dedup();
-    writers
+    let writers = C::summary_writers(summary);
+    match writers.windows(2).all(|w| w[0] < w[1]) {
+        true => writers,
+        false => Vec::new(),
+    }
 }
 
 /// A version-4 digest's causal token: its entries ascending, each writer that the
