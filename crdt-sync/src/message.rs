@@ -232,7 +232,7 @@ impl<C: DeltaCrdt> Message<C> {
     pub(crate) fn encode(&self, addr: &Address, version: u8, max: u8) -> Vec<u8> {
         let v4 = version >= 4;
         // Version 4 elides a `for_inc` that the address already states.
-        let addressed = v4 && self.for_inc().is_some() && self.for_inc() == addr.to_inc;
+        let addressed = v4 && self.for_inc().is_some_and(|k| addr.to_inc == Some(k));
         let mut w = Writer::new();
         w.raw(&MESSAGE_MAGIC);
         w.u8(version);

@@ -99,10 +99,10 @@ pub struct Leaders<C: Replicated, D> {
     lost: (u64, u64),
     /// Draws which messages are lost.
     loss: crate::rng::SplitMix64,
-    /// Adaptive: `(from, to)` links made lazy, and redundant intervals in a row.
-    pruned: std::collections::BTreeSet<(usize, usize)>,
+    /// Adaptive: redundant intervals in a row per `(from, to)` link, and each leader's
+    /// eager in-links (whether a link is lazy is the sender's `peer_is_lazy`).
     streak: std::collections::BTreeMap<(usize, usize), u32>,
-    in_links: Vec<usize>,
+    eager_in: Vec<usize>,
     _delivery: core::marker::PhantomData<D>,
 }
 
@@ -162,9 +162,8 @@ impl<C: Replicated, D: Delivery> Protocol<C> for Leaders<C, D> {
             kinds: [(0, 0); 16],
             lost: (0, 0),
             loss: crate::rng::SplitMix64::new(LOSS_SEED),
-            pruned: std::collections::BTreeSet::new(),
             streak: std::collections::BTreeMap::new(),
-            in_links: topology.neighbours.iter().map(Vec::len).collect(),
+            eager_in: topology.neighbours.iter().map(Vec::len).collect(),
             _delivery: core::marker::PhantomData,
         }
     }
@@ -211,15 +210,13 @@ impl<C: Replicated, D: Delivery> Protocol<C> for Leaders<C, D> {
                     .receive_changes(replica(from), &t.payload)
                     .expect("no error between honest leaders");
                 let link = (from, to);
-                let lazy = self.pruned.contains(&link);
+                let lazy = self.leaders[from].peer_is_lazy(replica(to)) == Some(true);
                 match kind {
                     1 | 7 if !lazy => {
                         let streak = self.streak.entry(link).or_insert(0);
                         *streak = if novel.is_bottom() { *streak + 1 } else { 0 };
-                        let eager_in = self.in_links[to]
-                            - self.pruned.iter().filter(|(_, b)| *b == to).count();
-                        if *streak >= 2 && eager_in >= 2 {
-                            self.pruned.insert(link);
+                        if *streak >= 2 && self.eager_in[to] >= 2 {
+                            self.eager_in[to] -= 1;
                             self.streak.remove(&link);
                             self.leaders[from]
                                 .set_peer_lazy(replica(to), true)
@@ -227,7 +224,7 @@ impl<C: Replicated, D: Delivery> Protocol<C> for Leaders<C, D> {
                         }
                     }
                     4 if lazy => {
-                        self.pruned.remove(&link);
+                        self.eager_in[to] += 1;
                         self.leaders[from]
                             .set_peer_lazy(replica(to), false)
                             .expect("a peer");
