@@ -345,11 +345,11 @@ fn summarize(a: &Args, results: &[SeedReport], secs: f64) -> ExitCode {
         *per_kind.entry(r.kind.name()).or_default() += 1;
     }
     let sum = |f: fn(&SeedReport) -> u64| results.iter().map(f).sum::<u64>();
-    let max_rounds = results
+    let (max_rounds, slowest) = results
         .iter()
-        .map(|r| r.stats.liveness_rounds)
-        .max()
-        .unwrap_or(0);
+        .map(|r| (r.stats.liveness_rounds, r.seed))
+        .max_by_key(|&(rounds, seed)| (rounds, core::cmp::Reverse(seed)))
+        .unwrap_or((0, 0));
     let undetectable = results
         .iter()
         .flat_map(|r| r.notes.iter())
@@ -402,7 +402,7 @@ fn summarize(a: &Args, results: &[SeedReport], secs: f64) -> ExitCode {
             sum(|r| r.stats.misdelivered),
             sum(|r| r.stats.misdelivered_rejected),
         );
-        println!("max liveness rounds: {max_rounds} (bound {LIVENESS_ROUNDS})");
+        println!("max liveness rounds: {max_rounds} (bound {LIVENESS_ROUNDS}; first reached by seed {slowest})");
     }
     println!(
         "{} seeds ({} failed), {events} events in {secs:.1}s on {} threads: {:.1} seeds/s, {:.0} events/s",
