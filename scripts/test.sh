@@ -59,8 +59,9 @@ if [ "$sim_rc" != 0 ]; then
     echo "simulator: FAILED (start $sim_start, $sim_from); replay a failing seed N with: cargo run --release -p tests --bin sim -- --seed N (each FAIL line above prints its exact command)"
     exit "$sim_rc"
 fi
-echo "== simulator self-test (planted bugs must each be caught within 200 seeds)"
-cargo test -q -p tests --features sabotage --test sabotage --release
+echo "== simulator self-test (planted bugs must each be caught within 200 seeds, by a kept seed or trace, or by a hand-written schedule)"
+cargo test -q -p tests --features sabotage --release \
+  --test sabotage --test sim_regressions --test sync_scenarios --test sync_hardening
 
 echo "== examples (the main job and the core demo)"
 cargo run -q -p crdt-sync --example multi_leader
