@@ -35,8 +35,10 @@ pub struct Metrics {
     /// sender): ignored.
     pub echoes: u64,
     /// Digests showing a peer with the same summary but a different state (content
-    /// lost or damaged without a trace in its causal context); each triggered an
-    /// exchange of full states that makes both equal.
+    /// lost or damaged without a trace in its causal context) while nothing could be
+    /// on its way between the two (see the crate docs); each triggered an exchange of
+    /// full states that makes both equal. A remove still on its way, which shows the
+    /// same mismatch for a while, is not counted.
     pub divergences: u64,
     /// Writes the merges of what peers sent hid by last-writer-wins although they
     /// were concurrent with the winner

@@ -2,7 +2,7 @@
 
 use crate::admission::Admission;
 use crate::message::{Address, Message, FLAG_FULL_STATE, FLAG_REPAIR_ME, FLAG_SEND_DIGEST};
-use crate::peer::{Accept, Push, RepairOut};
+use crate::peer::{Accept, Mismatch, Push, RepairOut, BACKOFF_MAX_TICKS};
 use crate::PROTOCOL_VERSION_MIN;
 use crate::{Incarnation, Leader, SyncError};
 use crdt_core::{DeltaCrdt, ReplicaId, VersionVector};
@@ -304,12 +304,13 @@ impl<C: DeltaCrdt> Leader<C> {
             }
             Message::Ack { for_inc, seq, .. } => self.on_ack(from, for_inc, seq),
             Message::Digest {
+                seq,
                 flags,
                 token,
                 summary,
                 hash,
                 ..
-            } => self.on_digest(from, flags, &token, summary, hash),
+            } => self.on_digest(from, seq, flags, &token, summary, hash),
             Message::Probe { .. } | Message::ProbeReply { .. } => {}
             Message::Fragment {
                 transfer,
@@ -564,6 +565,7 @@ impl<C: DeltaCrdt> Leader<C> {
     fn on_digest(
         &mut self,
         from: ReplicaId,
+        seq: u64,
         flags: u8,
         token: &VersionVector,
         summary: C::Summary,
@@ -572,20 +574,18 @@ impl<C: DeltaCrdt> Leader<C> {
         let base = self.buffer.base();
         let head = self.buffer.head();
         let ours = self.state.summary();
-        // Same summary, different content: a replica lost or damaged part of its state
-        // without a trace in its causal context (a corrupted store, a buggy peer's
-        // delta). Both sides send their full state; the join makes them equal.
-        let diverged = hash.is_some_and(|h| {
-            summary == ours
-                && h != crate::leader::cached_hash(
-                    &self.state,
-                    &mut self.hash_cache,
-                    self.state_version,
-                )
+        // Same summary, different content: either an update that changes no causal
+        // context (a remove) is still on its way to one of us, or a replica lost or
+        // damaged part of its state without a trace in its causal context (a corrupted
+        // store, a buggy peer's delta).
+        let mismatch = hash.and_then(|theirs| {
+            if summary != ours {
+                return None;
+            }
+            let ours =
+                crate::leader::cached_hash(&self.state, &mut self.hash_cache, self.state_version);
+            (theirs != ours).then_some(Mismatch { theirs, ours })
         });
-        if diverged {
-            self.metrics.divergences += 1;
-        }
         let Some(peer) = self.peers.get_mut(&from) else {
             return;
         };
@@ -597,6 +597,36 @@ impl<C: DeltaCrdt> Leader<C> {
         let storm = crdt_core::sabotage::active(crdt_core::sabotage::Bug::DivergenceStorm);
         #[cfg(not(feature = "sabotage"))]
         let storm = false;
+        // A mismatch is a divergence, and both sides send their whole state (the join
+        // makes them equal), unless it may be a remove on its way. On an eager link it
+        // is one when the link carries nothing either way (the peer acknowledged our
+        // whole buffer, and we merged the peer's buffer up to the head its digest
+        // names), or when the peer's digests have shown the very same two states for
+        // the longest retransmission backoff (anything on its way over this link would
+        // have been sent again by then). A lazy link cannot tell what is on its way
+        // over other links, and a remove that reached only one side of it crosses it
+        // only this way: a mismatch there is acted on at once.
+        let ticks = self.ticks;
+        let diverged = mismatch.is_some_and(|m| {
+            let quiet = match peer.push() {
+                Push::Lazy => true,
+                Push::Eager => {
+                    peer.stream.acked() == head
+                        && peer
+                            .inbound
+                            .received()
+                            .is_some_and(|received| received >= seq)
+                }
+            };
+            let lasting = peer
+                .known
+                .mismatch_since(m)
+                .is_some_and(|since| ticks.saturating_sub(since) >= u64::from(BACKOFF_MAX_TICKS));
+            storm || quiet || lasting
+        });
+        if diverged {
+            self.metrics.divergences += 1;
+        }
         // Once per tick at most (a digest exchange must not feed itself): send our
         // state, and ask for the peer's unless its digest already asked for ours
         // (then it sends its own too).
@@ -646,6 +676,6 @@ impl<C: DeltaCrdt> Leader<C> {
         if lacks {
             peer.repair.request();
         }
-        peer.known.digest(summary, head, ours);
+        peer.known.digest(summary, head, ours, mismatch, ticks);
     }
 }

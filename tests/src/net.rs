@@ -50,6 +50,19 @@ impl<C: DeltaCrdt> Net<C> {
         }
     }
 
+    /// Leaders `ids` (not linked), each empty with `config`.
+    #[must_use]
+    pub fn with_config(ids: &[u64], config: &crdt_sync::Config) -> Self {
+        let mut net = Self::new(&[]);
+        for &id in ids {
+            net.leaders.insert(
+                rid(id),
+                crate::new_leader_with(rid(id), C::default(), config.clone()),
+            );
+        }
+        net
+    }
+
     /// Makes `a` and `b` peers of each other.
     pub fn link(&mut self, a: u64, b: u64) {
         self.leader(a).add_peer(rid(b)).expect("add peer");

@@ -8,6 +8,9 @@ use tests::{new_leader, new_leader_with, seeded_leader};
 
 type Set = OrSet<String>;
 
+/// The message kind of a `Repair` (byte 4 of a payload).
+const KIND_REPAIR: u8 = 4;
+
 fn s(x: &str) -> String {
     x.to_string()
 }
@@ -1302,4 +1305,82 @@ fn a_silent_copy_reached_only_by_notices_fails_with_one_notice() {
     let r = silent_copy_told_only_by_notices();
     set_sabotage(None);
     assert!(r.is_err(), "passes with OneDisplacementNotice planted");
+}
+
+/// A repair from the peer says nothing about our own stream to it: a stale repair that
+/// the network delivers again at every tick must not postpone our retransmissions, or
+/// a lost interval of ours is never sent again while the duplicates keep coming
+/// (simulator seeds 300 and 560 until 2026-12-05, when the repairs that false
+/// divergences sent at every tick were gone and no seed of 0..20,000 caught it).
+#[test]
+fn a_repair_duplicated_at_every_tick_does_not_postpone_retransmissions() {
+    retransmits_while_a_repair_repeats().unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// The planted bug `RepairCountsAsProgress` (`crdt_core::sabotage`: a repair from the
+/// peer counts as progress of our stream to it) makes the schedule of
+/// [`a_repair_duplicated_at_every_tick_does_not_postpone_retransmissions`] fail.
+#[cfg(feature = "sabotage")]
+#[test]
+fn a_repair_duplicated_at_every_tick_fails_with_repairs_counted_as_progress() {
+    use crdt_core::sabotage::{set_sabotage, Bug};
+    set_sabotage(Some(Bug::RepairCountsAsProgress));
+    let r = retransmits_while_a_repair_repeats();
+    set_sabotage(None);
+    let e = r.expect_err("passes with RepairCountsAsProgress planted");
+    assert!(e.contains("still lacks"), "{e}");
+}
+
+/// Leader 2 holds "a"; leader 1 joins it empty and is repaired (the repair is kept).
+/// Leader 1 writes "x", and its interval is lost; at every tick from then on the
+/// network delivers the kept repair again. `Err` if leader 2 still lacks "x" after 20
+/// ticks (the longest backoff is 8).
+fn retransmits_while_a_repair_repeats() -> Result<(), String> {
+    let config = Config {
+        digest_interval_ticks: 0,
+        ..Config::DEFAULT
+    };
+    let mut net = Net::<Set>::with_config(&[1, 2], &config);
+    insert(&mut net, 2, "a");
+    net.link(1, 2);
+    let mut repair = None;
+    for _ in 0..10 {
+        for l in net.leaders.values_mut() {
+            l.tick();
+        }
+        for _ in 0..4 {
+            net.flush();
+            for p in net.take_inflight() {
+                if tests::peek::kind(&p.msg.payload) == Some(KIND_REPAIR) && p.msg.to == rid(1) {
+                    repair.get_or_insert_with(|| p.clone());
+                }
+                net.deliver_packet(&p);
+            }
+        }
+    }
+    let repair = repair.ok_or("leader 1 was never repaired")?;
+    if !has(&mut net, 1, "a") {
+        return Err("the repair did not bring \"a\"".into());
+    }
+    insert(&mut net, 1, "x");
+    net.flush();
+    let lost = net.take_inflight();
+    if !lost.iter().any(|p| p.msg.to == rid(2)) {
+        return Err("leader 1 sent nothing to lose".into());
+    }
+    for tick in 1..=20 {
+        for l in net.leaders.values_mut() {
+            l.tick();
+        }
+        net.run(100);
+        net.deliver_packet(&repair);
+        if has(&mut net, 2, "x") {
+            return if net.errors.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("after {tick} ticks: {:?}", net.errors))
+            };
+        }
+    }
+    Err("leader 2 still lacks \"x\" after 20 ticks of duplicated repairs".into())
 }

@@ -11,6 +11,16 @@ struct Heard<S> {
     /// that head, its summary must cover that summary.
     head: u64,
     ours: S,
+    /// The peer's state hash and ours, if the two summaries were equal and the hashes
+    /// differed, and the tick since which its digests have shown this very mismatch.
+    mismatch: Option<(Mismatch, u64)>,
+}
+
+/// Equal summaries, different state hashes: the peer's hash and ours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Mismatch {
+    pub(crate) theirs: u64,
+    pub(crate) ours: u64,
 }
 
 /// What the peer is known to hold: its causal token (only ever grows) and its last
@@ -49,13 +59,32 @@ impl<S> Known<S> {
         self.digest.as_ref().map(|d| (d.head, &d.ours))
     }
 
-    /// A digest with `summary` arrived while our buffer head was `head` and our
-    /// summary `ours`.
-    pub(crate) fn digest(&mut self, summary: S, head: u64, ours: S) {
+    /// The tick since which the peer's digests have shown mismatch `m` (each digest
+    /// since, up to the last one), if the last one showed it.
+    pub(crate) fn mismatch_since(&self, m: Mismatch) -> Option<u64> {
+        match self.digest.as_ref()?.mismatch {
+            Some((seen, since)) if seen == m => Some(since),
+            _ => None,
+        }
+    }
+
+    /// A digest with `summary` arrived at tick `now` while our buffer head was `head`
+    /// and our summary `ours`; `mismatch` if the summaries were equal and the states
+    /// not.
+    pub(crate) fn digest(
+        &mut self,
+        summary: S,
+        head: u64,
+        ours: S,
+        mismatch: Option<Mismatch>,
+        now: u64,
+    ) {
+        let mismatch = mismatch.map(|m| (m, self.mismatch_since(m).unwrap_or(now)));
         self.digest = Some(Heard {
             summary,
             head,
             ours,
+            mismatch,
         });
     }
 }

@@ -74,8 +74,8 @@ mod repair;
 
 pub(crate) use identity::{Identity, ProbeOut, ReplyDue};
 pub(crate) use inbound::{Accept, Inbound};
-pub(crate) use known::Known;
-pub(crate) use outbound::{Backoff, Stream};
+pub(crate) use known::{Known, Mismatch};
+pub(crate) use outbound::{Backoff, Stream, BACKOFF_MAX_TICKS};
 pub(crate) use repair::{Repair, RepairOut};
 
 use crate::message::{FLAG_REPAIR_ME, FLAG_SEND_DIGEST};
