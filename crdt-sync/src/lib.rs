@@ -183,13 +183,15 @@
 //!   dot one side lacks at an equal context as removed, so a silently lost element ends
 //!   removed everywhere). Each case is counted in [`Metrics::divergences`]. A remove
 //!   changes no causal context, so while one is on its way the same mismatch shows
-//!   without any damage; on an eager link it is therefore acted on only when the link
-//!   carries nothing either way (the peer acknowledged our whole buffer and we merged
-//!   its buffer up to the head its digest names), or once the peer's digests have
-//!   shown the very same two states for the longest retransmission backoff (8 ticks).
-//!   A lazy link cannot see what is on its way over other links, and a remove that
-//!   reached one side of it only crosses it this way, so there a mismatch is acted on
-//!   at once. A peer that
+//!   without any damage. A mismatch is therefore acted on at once only when the two
+//!   causal tokens are equal (they count every write, removes included) or, on an
+//!   eager link, when the link carries nothing either way (the peer acknowledged our
+//!   whole buffer and we merged its buffer up to the head its digest names);
+//!   otherwise once the peer's digests have shown the very same two states for the
+//!   longest retransmission backoff (8 ticks) on an eager link, or for one tick on a
+//!   lazy link, which cannot see what is on its way over other links (the peer's
+//!   digest is asked for again at the next tick, so a remove that reached only one
+//!   side of a lazy cut still crosses it soon). A peer that
 //!   acknowledged what we had at its previous digest but whose summary still does not
 //!   cover it is repaired even while we keep writing.
 //! - **Echoes and misdelivery**: a transport that hands a leader its own messages back

@@ -598,31 +598,38 @@ impl<C: DeltaCrdt> Leader<C> {
         #[cfg(not(feature = "sabotage"))]
         let storm = false;
         // A mismatch is a divergence, and both sides send their whole state (the join
-        // makes them equal), unless it may be a remove on its way. On an eager link it
-        // is one when the link carries nothing either way (the peer acknowledged our
-        // whole buffer, and we merged the peer's buffer up to the head its digest
-        // names), or when the peer's digests have shown the very same two states for
-        // the longest retransmission backoff (anything on its way over this link would
-        // have been sent again by then). A lazy link cannot tell what is on its way
-        // over other links, and a remove that reached only one side of it crosses it
-        // only this way: a mismatch there is acted on at once.
+        // makes them equal), unless it may be a remove on its way. It cannot be one
+        // when the two causal tokens are equal (they count every write, removes
+        // included), nor, on an eager link, when the link carries nothing either way
+        // (the peer acknowledged our whole buffer, and we merged the peer's buffer up
+        // to the head its digest names). Otherwise it is acted on once the peer's
+        // digests have shown the very same two states for a while: on an eager link
+        // the longest retransmission backoff (anything on its way over it has been
+        // sent again by then); on a lazy link, which cannot see what comes over other
+        // links, one tick, and the peer's digest is asked for again at the next tick:
+        // a remove that reached only one side of a lazy cut makes no repair due (it
+        // changes no summary), so it may cross the cut only through this exchange.
         let ticks = self.ticks;
+        let tokens_equal = *token == self.token;
         let diverged = mismatch.is_some_and(|m| {
-            let quiet = match peer.push() {
-                Push::Lazy => true,
-                Push::Eager => {
+            let (quiet, patience) = match peer.push() {
+                Push::Lazy => (false, 1),
+                Push::Eager => (
                     peer.stream.acked() == head
                         && peer
                             .inbound
                             .received()
-                            .is_some_and(|received| received >= seq)
-                }
+                            .is_some_and(|received| received >= seq),
+                    u64::from(BACKOFF_MAX_TICKS),
+                ),
             };
-            let lasting = peer
-                .known
-                .mismatch_since(m)
-                .is_some_and(|since| ticks.saturating_sub(since) >= u64::from(BACKOFF_MAX_TICKS));
-            storm || quiet || lasting
+            let since = peer.known.mismatch_since(m);
+            let lasting = since.is_some_and(|since| ticks.saturating_sub(since) >= patience);
+            let act = storm || tokens_equal || quiet || lasting;
+            if !act && since.is_none() && peer.push() == Push::Lazy {
+                peer.repair.confirm_later();
+            }
+            act
         });
         if diverged {
             self.metrics.divergences += 1;

@@ -220,6 +220,16 @@ impl Net<crdt_core::OrSet<String>> {
             .expect("write");
     }
 
+    /// Removes `x` at leader `id`.
+    ///
+    /// # Panics
+    /// If the leader refuses the write.
+    pub fn remove(&mut self, id: u64, x: &str) {
+        let _ = self
+            .apply(id, crdt_core::OrSetOp::Remove(x.to_string()))
+            .expect("write");
+    }
+
     /// Whether leader `id` holds `x`.
     pub fn has(&mut self, id: u64, x: &str) -> bool {
         self.leader(id).state().contains(&x.to_string())

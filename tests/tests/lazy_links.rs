@@ -153,3 +153,70 @@ fn only_a_peer_can_be_made_lazy() {
     );
     assert_eq!(net.leader(1).peer_is_lazy(rid(9)), None);
 }
+
+/// A remove changes no causal context, so while one is on its way over the eager links
+/// the two ends of a lazy link show equal summaries and different state hashes. That
+/// is not a divergence: the mismatch is confirmed by a digest asked for at the next
+/// tick (not at the next periodic one), and by then the remove has arrived. Before
+/// 2026-12-05 each such digest made both ends send their whole state.
+#[test]
+fn a_remove_on_its_way_over_the_eager_links_is_not_taken_for_a_divergence() {
+    let mut net = triangle_with_lazy_1_3(None);
+    net.insert(1, "a");
+    net.insert(1, "b");
+    assert!(net.settle(10).is_some());
+    net.remove(3, "b");
+    // Everything but digests waits before it reaches leader 1, until a digest of
+    // leader 3's has shown leader 1 the mismatch.
+    let mut held = Vec::new();
+    let mut ticks = 0;
+    loop {
+        ticks += 1;
+        assert!(
+            ticks <= 20,
+            "no digest crossed the lazy link within 20 ticks"
+        );
+        for l in net.leaders.values_mut() {
+            l.tick();
+        }
+        let mut digest_from_3 = false;
+        for _ in 0..10 {
+            net.flush();
+            for p in net.take_inflight() {
+                if p.msg.to == rid(1) && kind(&p) != 3 {
+                    held.push(p);
+                } else {
+                    digest_from_3 |= p.from == rid(3) && p.msg.to == rid(1);
+                    net.deliver_packet(&p);
+                }
+            }
+        }
+        if digest_from_3 {
+            break;
+        }
+    }
+    assert!(
+        net.has(1, "b") && !net.has(3, "b"),
+        "the remove is on its way"
+    );
+    for p in held {
+        net.deliver_packet(&p);
+    }
+    assert!(!net.has(1, "b"));
+    // The next tick: leader 1 asks leader 3 for its digest again (its periodic one is
+    // not due), and the two states now agree.
+    let seen = run_recording(&mut net, 1);
+    assert!(
+        seen.iter()
+            .any(|p| (p.from, p.msg.to) == (rid(1), rid(3)) && kind(p) == 3),
+        "leader 1 asked to confirm the mismatch at the next tick"
+    );
+    assert!(net.settle(10).is_some());
+    for id in [1, 2, 3] {
+        let m = net.leader(id).metrics();
+        assert_eq!(m.divergences, 0, "leader {id} took the remove for damage");
+        assert_eq!(m.full_state_sends, 0, "leader {id} sent its whole state");
+        assert!(!net.has(id, "b") && net.has(id, "a"));
+    }
+    assert!(net.errors.is_empty(), "{:?}", net.errors);
+}

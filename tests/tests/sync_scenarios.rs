@@ -2,7 +2,7 @@
 
 use crdt_core::{DeltaCrdt, GCounter, OrSet, OrSetOp, PnCounter, PnCounterOp};
 use crdt_sync::{Config, Incarnation, Leader, SyncError};
-use tests::net::{rid, Net};
+use tests::net::{rid, Net, Packet};
 use tests::SaveExt;
 use tests::{new_leader, new_leader_with, seeded_leader};
 
@@ -530,25 +530,9 @@ fn a_restore_racing_a_crashed_copys_in_flight_messages_never_reuses_a_dot() {
         insert(&mut net, 1, "before");
         net.settle(5).expect("converges");
         let older = net.leader(1).save();
-        put_restored_1(&mut net, &older, 2 * k + 1);
-        // Deliver until A's probe is answered; everything A sends under its new
-        // incarnation stays in flight.
-        let mut late = Vec::new();
-        for _ in 0..10 {
-            net.flush();
-            if net.leader(1).can_write() != Err(SyncError::Restoring) {
-                late = net.take_inflight();
-                break;
-            }
-            for p in net.take_inflight() {
-                net.deliver_packet(&p);
-            }
-        }
-        let _a_durable = net.leader(1).save();
+        // Copy A: everything it sends under its new incarnation stays in flight.
+        let (_a_durable, late) = crashed_life(&mut net, &older, 2 * k + 1, "a-write");
         let (a_inc, a_writer) = (net.leader(1).incarnation(), net.leader(1).writer_id());
-        insert(&mut net, 1, "a-write");
-        net.flush();
-        late.extend(net.take_inflight());
         assert!(!late.is_empty());
         // A crashes; B is restored from the older snapshot.
         let _ = restore_as_1(&mut net, &older, 2 * k + 2);
@@ -1383,4 +1367,117 @@ fn retransmits_while_a_repair_repeats() -> Result<(), String> {
         }
     }
     Err("leader 2 still lacks \"x\" after 20 ticks of duplicated repairs".into())
+}
+
+/// Leader 1 of `net` is restored from `snap` with `nonce`; once its probe has finished
+/// it persists its incarnation and writes `x`, and then it crashes: everything it sent
+/// after the probe is returned, still in flight. Returns its checkpoint and those
+/// messages.
+fn crashed_life(net: &mut Net<Set>, snap: &[u8], nonce: u64, x: &str) -> (Vec<u8>, Vec<Packet>) {
+    put_restored_1(net, snap, nonce);
+    // Deliver until the probe is answered; what goes out after it stays in flight.
+    let mut late = Vec::new();
+    for _ in 0..10 {
+        net.flush();
+        if net.leader(1).can_write() != Err(SyncError::Restoring) {
+            late = net.take_inflight();
+            break;
+        }
+        for p in net.take_inflight() {
+            net.deliver_packet(&p);
+        }
+    }
+    let checkpoint = net.leader(1).save();
+    insert(net, 1, x);
+    net.flush();
+    late.extend(net.take_inflight());
+    (checkpoint, late)
+}
+
+/// A history of many crashed lives displaces a copy of leader 1 only a few times: each
+/// displacement doubles how far above the newest incarnation seen the next one is
+/// taken. Five lives of leader 1, each restored from the last one's checkpoint (so
+/// their incarnations climb), write and crash with their messages in flight; then the
+/// operator restores the oldest snapshot. Leader 2 saw none of the five lives, so the
+/// copy starts just above the original; as the lives' late messages arrive, leader 2
+/// displaces it. `Err` if the copy takes itself for a live twin (more than
+/// `DISPLACEMENTS_MAX` displacements), or the cluster does not converge.
+fn many_crashed_lives_displace_a_copy_a_few_times(nonce: u64) -> Result<(), String> {
+    let mut net = Net::<Set>::mesh(&[1, 2]);
+    insert(&mut net, 1, "before");
+    net.settle(5).ok_or("no convergence before the crashes")?;
+    let oldest = net.leader(1).save();
+    let mut snap = oldest.clone();
+    let mut late = Vec::new();
+    for life in 0..5u64 {
+        let (checkpoint, sent) = crashed_life(
+            &mut net,
+            &snap,
+            nonce * 16 + life + 1,
+            &format!("life-{life}"),
+        );
+        snap = checkpoint;
+        late.push(sent);
+    }
+    let highest = net.leader(1).incarnation();
+    let _ = restore_as_1(&mut net, &oldest, nonce * 16 + 15);
+    for sent in &late {
+        for p in sent {
+            net.deliver_packet(p);
+        }
+        for _ in 0..10 {
+            net.round();
+            if net.leader(1).can_write() == Err(SyncError::CheckpointRequired) {
+                let _ = net.leader(1).save();
+            }
+        }
+    }
+    if net.leader(1).has_id_conflict() {
+        return Err(format!(
+            "the copy took itself for a live twin at {:?}",
+            net.leader(1).incarnation()
+        ));
+    }
+    insert(&mut net, 1, "after");
+    net.settle(30)
+        .ok_or("no convergence after the late messages")?;
+    if net.leader(1).incarnation() <= highest {
+        return Err("the copy was never displaced above the crashed lives".into());
+    }
+    for x in ["before", "after"] {
+        if !has(&mut net, 2, x) {
+            return Err(format!("leader 2 lacks {x}"));
+        }
+    }
+    if !net.errors.is_empty() {
+        return Err(format!("{:?}", net.errors));
+    }
+    Ok(())
+}
+
+#[test]
+fn many_crashed_lives_displace_a_restored_copy_only_a_few_times() {
+    for nonce in 0..4 {
+        many_crashed_lives_displace_a_copy_a_few_times(nonce)
+            .unwrap_or_else(|e| panic!("nonce {nonce}: {e}"));
+    }
+}
+
+/// The planted bug `DisplacedStepsByOne` (`crdt_core::sabotage`: a displaced leader
+/// takes the incarnation one counter above the newest seen, however often displaced)
+/// makes the schedule of [`many_crashed_lives_displace_a_restored_copy_only_a_few_times`]
+/// fail: the copy is displaced once per crashed life and takes itself for a live twin.
+#[cfg(feature = "sabotage")]
+#[test]
+fn many_crashed_lives_fail_with_displacements_stepping_by_one() {
+    use crdt_core::sabotage::{set_sabotage, Bug};
+    set_sabotage(Some(Bug::DisplacedStepsByOne));
+    let failures: Vec<String> = (0..4)
+        .filter_map(|nonce| many_crashed_lives_displace_a_copy_a_few_times(nonce).err())
+        .collect();
+    set_sabotage(None);
+    assert!(
+        failures.iter().any(|e| e.contains("live twin")),
+        "passes with DisplacedStepsByOne planted: {failures:?}"
+    );
 }

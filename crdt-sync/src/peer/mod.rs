@@ -421,6 +421,9 @@ impl<S> Peer<S> {
         if let Some(flags) = digest {
             self.request_digest(flags);
         }
+        if self.repair.take_confirmation() {
+            self.request_digest(FLAG_SEND_DIGEST);
+        }
     }
 }
 
