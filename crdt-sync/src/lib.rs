@@ -181,19 +181,23 @@
 //!   context, a buggy peer's delta) are found by the state hash in version-3 digests;
 //!   both then send their whole state and the join makes them equal (the join reads a
 //!   dot one side lacks at an equal context as removed, so a silently lost element ends
-//!   removed everywhere). Each case is counted in [`Metrics::divergences`]. A remove
-//!   changes no causal context, so while one is on its way the same mismatch shows
-//!   without any damage. A mismatch is therefore acted on at once only when the two
-//!   causal tokens are equal (they count every write, removes included) or, on an
+//!   removed everywhere). Each case is counted in [`Metrics::divergences`].
+//!
+//!   A remove changes no causal context, so while one is on its way the same mismatch
+//!   shows without any damage. A mismatch is therefore acted on at once only when the
+//!   two causal tokens are equal (they count every write, removes included) or, on an
 //!   eager link, when the link carries nothing either way (the peer acknowledged our
-//!   whole buffer and we merged its buffer up to the head its digest names);
-//!   otherwise once the peer's digests have shown the very same two states for the
-//!   longest retransmission backoff (8 ticks) on an eager link, or for one tick on a
-//!   lazy link, which cannot see what is on its way over other links (the peer's
-//!   digest is asked for again at the next tick, so a remove that reached only one
-//!   side of a lazy cut still crosses it soon). A peer that
-//!   acknowledged what we had at its previous digest but whose summary still does not
-//!   cover it is repaired even while we keep writing.
+//!   whole buffer and we merged its buffer up to the head its digest names).
+//!   Otherwise it is acted on once the peer's digests have shown the very same two
+//!   states for the longest retransmission backoff (8 ticks) on an eager link, or for
+//!   one tick on a lazy link, which cannot see what is on its way over other links.
+//!   On a lazy link, and wherever periodic digests are off, the peer's digest is asked
+//!   for again when that wait is up, so a remove that reached only one side of a lazy
+//!   cut still crosses it soon. Damage that keeps the tokens apart on a link that never
+//!   goes quiet is found once neither state changes for those 8 ticks.
+//!
+//!   A peer that acknowledged what we had at its previous digest but whose summary
+//!   still does not cover it is repaired even while we keep writing.
 //! - **Echoes and misdelivery**: a transport that hands a leader its own messages back
 //!   (pub/sub) does no harm: they are ignored and counted ([`Metrics::echoes`]); only a
 //!   message from another incarnation of our id, or one holding updates under our

@@ -38,7 +38,7 @@ pub struct Metrics {
     /// lost or damaged without a trace in its causal context) while nothing could be
     /// on its way between the two (see the crate docs); each triggered an exchange of
     /// full states that makes both equal. A remove still on its way, which shows the
-    /// same mismatch for a while, is not counted.
+    /// same mismatch for a while, is not counted unless it outlasts that wait.
     pub divergences: u64,
     /// Writes the merges of what peers sent hid by last-writer-wins although they
     /// were concurrent with the winner

@@ -602,35 +602,40 @@ impl<C: DeltaCrdt> Leader<C> {
         // when the two causal tokens are equal (they count every write, removes
         // included), nor, on an eager link, when the link carries nothing either way
         // (the peer acknowledged our whole buffer, and we merged the peer's buffer up
-        // to the head its digest names). Otherwise it is acted on once the peer's
-        // digests have shown the very same two states for a while: on an eager link
-        // the longest retransmission backoff (anything on its way over it has been
-        // sent again by then); on a lazy link, which cannot see what comes over other
-        // links, one tick, and the peer's digest is asked for again at the next tick:
-        // a remove that reached only one side of a lazy cut makes no repair due (it
-        // changes no summary), so it may cross the cut only through this exchange.
+        // to the head its digest names; an acknowledgement that overtook an older
+        // digest can fool this, at the cost of one needless exchange). Otherwise it is
+        // acted on once the peer's digests have shown the very same two states for a
+        // while: on an eager link the longest retransmission backoff (anything on its
+        // way over it has been sent again by then); on a lazy link, which cannot see
+        // what comes over other links, one tick. A mismatch left waiting is looked at
+        // again by asking for the peer's digest when that time is up, on a lazy link
+        // (a remove that reached only one side of a lazy cut makes no repair due, as
+        // it changes no summary, so it crosses the cut only through this exchange) and
+        // wherever no periodic digest would show it again.
         let ticks = self.ticks;
         let tokens_equal = *token == self.token;
-        let diverged = mismatch.is_some_and(|m| {
-            let (quiet, patience) = match peer.push() {
-                Push::Lazy => (false, 1),
-                Push::Eager => (
-                    peer.stream.acked() == head
-                        && peer
-                            .inbound
-                            .received()
-                            .is_some_and(|received| received >= seq),
-                    u64::from(BACKOFF_MAX_TICKS),
-                ),
-            };
-            let since = peer.known.mismatch_since(m);
-            let lasting = since.is_some_and(|since| ticks.saturating_sub(since) >= patience);
-            let act = storm || tokens_equal || quiet || lasting;
-            if !act && since.is_none() && peer.push() == Push::Lazy {
-                peer.repair.confirm_later();
+        let digests_off = self.config.digest_interval_ticks == 0;
+        let diverged = match mismatch {
+            None => false,
+            Some(m) => {
+                let lazy = peer.push() == Push::Lazy;
+                let quiet = !lazy
+                    && peer.stream.acked() == head
+                    && peer
+                        .inbound
+                        .received()
+                        .is_some_and(|received| received >= seq);
+                let patience = if lazy { 1 } else { BACKOFF_MAX_TICKS };
+                let since = peer.known.mismatch_since(m);
+                let lasting =
+                    since.is_some_and(|since| ticks.saturating_sub(since) >= u64::from(patience));
+                let act = storm || tokens_equal || quiet || lasting;
+                if !act && since.is_none() && (lazy || digests_off) {
+                    peer.confirm_mismatch_in(patience);
+                }
+                act
             }
-            act
-        });
+        };
         if diverged {
             self.metrics.divergences += 1;
         }

@@ -892,8 +892,8 @@ fn a_remove_in_flight_is_not_taken_for_a_divergence() {
 /// leader 2 to leader 1 but digests and repairs is lost, so leader 2's stream never
 /// reaches the head its digests name (it holds a write of leader 3's, which leader 1
 /// has from leader 3); leader 3 is partitioned away, and leader 1's digests reach
-/// leader 2 only once leader 1 found the divergence (so leader 2, whose side of the
-/// link is quiet, does not find it first). With `remove_c`, leader 2 also removes
+/// leader 2 only once leader 1 found the divergence (so that leader 1's own rules are
+/// what is tested, not leader 2's). With `remove_c`, leader 2 also removes
 /// "c", which never reaches leader 1 but through the whole states and keeps the two
 /// causal tokens apart. Returns the rounds until both hold the same state, after
 /// checking that a divergence was found and healed.

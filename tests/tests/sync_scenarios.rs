@@ -1466,7 +1466,9 @@ fn many_crashed_lives_displace_a_restored_copy_only_a_few_times() {
 /// The planted bug `DisplacedStepsByOne` (`crdt_core::sabotage`: a displaced leader
 /// takes the incarnation one counter above the newest seen, however often displaced)
 /// makes the schedule of [`many_crashed_lives_displace_a_restored_copy_only_a_few_times`]
-/// fail: the copy is displaced once per crashed life and takes itself for a live twin.
+/// fail: the copy is displaced once per crashed life and takes itself for a live twin
+/// (for at least one of the four nonces: with some, a life's incarnation ranks below
+/// the copy's and does not displace it).
 #[cfg(feature = "sabotage")]
 #[test]
 fn many_crashed_lives_fail_with_displacements_stepping_by_one() {

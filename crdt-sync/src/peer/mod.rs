@@ -117,6 +117,9 @@ pub(crate) struct Peer<S> {
     digest_heard: bool,
     /// Our last digest to the peer as a lazy peer asked for its digest, not yet come.
     digest_asked: bool,
+    /// A mismatch the peer's digest showed waits to be confirmed: the peer's digest is
+    /// asked for again after this many more ticks.
+    confirm_in: Option<u32>,
     /// The highest protocol version the peer announced (version 3 until it did).
     version_max: u8,
     /// Our probe of the peer.
@@ -151,6 +154,7 @@ impl<S> Peer<S> {
             push: Push::Eager,
             digest_heard: false,
             digest_asked: false,
+            confirm_in: None,
             version_max: crate::message::VERSION_UNHEARD,
             probe: ProbeOut::Due,
             reply: None,
@@ -299,6 +303,13 @@ impl<S> Peer<S> {
         self.digest.take()
     }
 
+    /// A mismatch the peer's digest showed (equal summaries, different states) may be a
+    /// remove on its way: ask for the peer's digest again after `ticks` ticks, to see
+    /// whether it lasted (the earliest such request stands).
+    pub(crate) fn confirm_mismatch_in(&mut self, ticks: u32) {
+        self.confirm_in = Some(self.confirm_in.map_or(ticks, |t| t.min(ticks)));
+    }
+
     /// We cannot apply the peer's intervals and need a repair from it: ask, at most
     /// once per tick (a burst of out-of-order intervals makes one request, not many).
     pub(crate) fn ask_repair(&mut self) {
@@ -421,8 +432,15 @@ impl<S> Peer<S> {
         if let Some(flags) = digest {
             self.request_digest(flags);
         }
-        if self.repair.take_confirmation() {
-            self.request_digest(FLAG_SEND_DIGEST);
+        match self.confirm_in {
+            Some(n) if n > 1 => self.confirm_in = Some(n - 1),
+            Some(_) => {
+                self.confirm_in = None;
+                // Its answer is the digest asked for, not one the peer sent on its own.
+                self.digest_asked = self.push == Push::Lazy;
+                self.request_digest(FLAG_SEND_DIGEST);
+            }
+            None => {}
         }
     }
 }

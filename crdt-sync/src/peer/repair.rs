@@ -32,9 +32,6 @@ pub(crate) struct Repair {
     whole_state_due: bool,
     /// A divergence with the peer was acted on this tick (at most once per tick).
     divergence_handled: bool,
-    /// A mismatch with the peer waits to be confirmed: the peer's digest is asked for
-    /// again at the next tick.
-    confirmation_due: bool,
     /// We asked for the peer's digest this round (to repair it).
     summary_asked: bool,
 }
@@ -45,7 +42,6 @@ impl Repair {
             out: RepairOut::Idle,
             whole_state_due: false,
             divergence_handled: false,
-            confirmation_due: false,
             summary_asked: false,
         }
     }
@@ -79,17 +75,6 @@ impl Repair {
     /// A divergence was found: act on it unless one was this tick. Returns whether to.
     pub(crate) fn divergence(&mut self) -> bool {
         !core::mem::replace(&mut self.divergence_handled, true)
-    }
-
-    /// A new mismatch with the peer may be a remove on its way: ask for the peer's
-    /// digest again at the next tick, to see whether it lasted.
-    pub(crate) fn confirm_later(&mut self) {
-        self.confirmation_due = true;
-    }
-
-    /// Whether to ask for the peer's digest now, to confirm a mismatch (once).
-    pub(crate) fn take_confirmation(&mut self) -> bool {
-        core::mem::take(&mut self.confirmation_due)
     }
 
     /// Whether to ask for the peer's summary (a repair is due and we lack it): once

@@ -115,3 +115,25 @@ fn a_gap_that_outlasts_a_tick_asks_for_a_repair() {
     p.ask_repair();
     assert_eq!(p.take_digest(), None, "once per tick");
 }
+
+#[test]
+fn a_mismatch_is_confirmed_by_asking_for_the_peers_digest_when_its_wait_is_up() {
+    let mut p = P::new(Some(Incarnation::FIRST));
+    // Something of the peer's arrived: no greeting is due.
+    p.inbound.connected(0, 5);
+    p.confirm_mismatch_in(3);
+    // A later, longer wait does not postpone the earlier one.
+    p.confirm_mismatch_in(8);
+    for tick in 1..=3 {
+        p.tick(0, false, None, false);
+        let due = p.take_digest();
+        if tick < 3 {
+            assert_eq!(due, None, "tick {tick}");
+        } else {
+            assert_eq!(due, Some(FLAG_SEND_DIGEST), "tick {tick}");
+        }
+    }
+    // Asked once.
+    p.tick(0, false, None, false);
+    assert_eq!(p.take_digest(), None);
+}
