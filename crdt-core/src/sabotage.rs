@@ -143,6 +143,20 @@ pub fn set_sabotage(bug: Option<Bug>) {
     ACTIVE.with(|a| a.set(bug));
 }
 
+/// Runs `f` with `bug` planted in the calling thread, then plants none again (also
+/// when `f` panics).
+pub fn with_planted<R>(bug: Bug, f: impl FnOnce() -> R) -> R {
+    struct Unplant;
+    impl Drop for Unplant {
+        fn drop(&mut self) {
+            set_sabotage(None);
+        }
+    }
+    set_sabotage(Some(bug));
+    let _unplant = Unplant;
+    f()
+}
+
 /// The bug selected in the calling thread.
 #[must_use]
 pub fn sabotage() -> Option<Bug> {

@@ -7,7 +7,7 @@
 //! ```
 #![cfg(feature = "sabotage")]
 
-use crdt_core::sabotage::{set_sabotage, Bug};
+use crdt_core::sabotage::{with_planted, Bug};
 use tests::sim::trace::Trace;
 use tests::sim::{replay, run_seed, Options};
 
@@ -18,9 +18,7 @@ const SEEDS: u64 = 200;
 /// fails; returns that seed and the check that caught it.
 fn first_catch(bug: Bug, opts: &Options) -> (u64, &'static str) {
     for seed in 0..SEEDS {
-        set_sabotage(Some(bug));
-        let report = run_seed(seed, opts);
-        set_sabotage(None);
+        let report = with_planted(bug, || run_seed(seed, opts));
         if let Some(v) = report.violation {
             let clean = run_seed(seed, opts);
             assert!(
@@ -115,9 +113,7 @@ fn trace_fails_with(bug: Bug) {
         .join("traces")
         .join(format!("{}.trace", bug.name()));
     let t = Trace::load(&path).unwrap_or_else(|e| panic!("{e}"));
-    set_sabotage(Some(bug));
-    let r = replay(&t, &Options::default());
-    set_sabotage(None);
+    let r = with_planted(bug, || replay(&t, &Options::default()));
     let r = r.unwrap_or_else(|m| panic!("{}: {m}", bug.name()));
     let v = r
         .violation
@@ -186,9 +182,7 @@ fn probe_never_timing_out_trace_fails_with_its_bug() {
 /// seed draws: then record a new trace or find a new seed.
 fn caught_by_seed(bug: Bug, seed: u64, check: &str) {
     let opts = Options::default();
-    set_sabotage(Some(bug));
-    let report = run_seed(seed, &opts);
-    set_sabotage(None);
+    let report = with_planted(bug, || run_seed(seed, &opts));
     let v = report
         .violation
         .unwrap_or_else(|| panic!("seed {seed} passes with {bug:?} planted: the seed went stale"));

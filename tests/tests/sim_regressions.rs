@@ -549,9 +549,8 @@ fn a_silent_copy_learns_from_an_ack_naming_a_newer_incarnation() {
 #[cfg(feature = "sabotage")]
 #[test]
 fn a_silent_copy_learns_from_an_ack_naming_a_newer_incarnation_fails_with_its_bug_planted() {
-    crdt_core::sabotage::set_sabotage(Some(crdt_core::sabotage::Bug::NewerIncarnationIgnored));
-    let r = silent_copy_hearing_only_acks();
-    crdt_core::sabotage::set_sabotage(None);
+    use crdt_core::sabotage::{with_planted, Bug};
+    let r = with_planted(Bug::NewerIncarnationIgnored, silent_copy_hearing_only_acks);
     assert!(r.is_err(), "passes with NewerIncarnationIgnored planted");
 }
 

@@ -1157,11 +1157,11 @@ fn a_restart_under_write_load_with_a_long_round_trip_causes_no_repair_storm() {
 #[cfg(feature = "sabotage")]
 #[test]
 fn resent_repairs_that_never_settle_are_caught_by_the_repair_storm_scenario() {
-    use crdt_core::sabotage::{set_sabotage, Bug};
+    use crdt_core::sabotage::{with_planted, Bug};
     for delay in [2u64, 3] {
-        set_sabotage(Some(Bug::ResentRepairNeverSettles));
-        let (repairs, deltas) = repairs_and_deltas_after_a_restart(delay);
-        set_sabotage(None);
+        let (repairs, deltas) = with_planted(Bug::ResentRepairNeverSettles, || {
+            repairs_and_deltas_after_a_restart(delay)
+        });
         println!("delay {delay} with the bug: {repairs} repairs, {deltas} deltas");
         assert!(
             repairs > 6 || deltas < 40,

@@ -1284,10 +1284,8 @@ fn a_silent_copy_reached_only_by_notices_learns_it_was_displaced() {
 #[cfg(feature = "sabotage")]
 #[test]
 fn a_silent_copy_reached_only_by_notices_fails_with_one_notice() {
-    use crdt_core::sabotage::{set_sabotage, Bug};
-    set_sabotage(Some(Bug::OneDisplacementNotice));
-    let r = silent_copy_told_only_by_notices();
-    set_sabotage(None);
+    use crdt_core::sabotage::{with_planted, Bug};
+    let r = with_planted(Bug::OneDisplacementNotice, silent_copy_told_only_by_notices);
     assert!(r.is_err(), "passes with OneDisplacementNotice planted");
 }
 
@@ -1307,10 +1305,11 @@ fn a_repair_duplicated_at_every_tick_does_not_postpone_retransmissions() {
 #[cfg(feature = "sabotage")]
 #[test]
 fn a_repair_duplicated_at_every_tick_fails_with_repairs_counted_as_progress() {
-    use crdt_core::sabotage::{set_sabotage, Bug};
-    set_sabotage(Some(Bug::RepairCountsAsProgress));
-    let r = retransmits_while_a_repair_repeats();
-    set_sabotage(None);
+    use crdt_core::sabotage::{with_planted, Bug};
+    let r = with_planted(
+        Bug::RepairCountsAsProgress,
+        retransmits_while_a_repair_repeats,
+    );
     let e = r.expect_err("passes with RepairCountsAsProgress planted");
     assert!(e.contains("still lacks"), "{e}");
 }
@@ -1472,12 +1471,12 @@ fn many_crashed_lives_displace_a_restored_copy_only_a_few_times() {
 #[cfg(feature = "sabotage")]
 #[test]
 fn many_crashed_lives_fail_with_displacements_stepping_by_one() {
-    use crdt_core::sabotage::{set_sabotage, Bug};
-    set_sabotage(Some(Bug::DisplacedStepsByOne));
-    let failures: Vec<String> = (0..4)
-        .filter_map(|nonce| many_crashed_lives_displace_a_copy_a_few_times(nonce).err())
-        .collect();
-    set_sabotage(None);
+    use crdt_core::sabotage::{with_planted, Bug};
+    let failures: Vec<String> = with_planted(Bug::DisplacedStepsByOne, || {
+        (0..4)
+            .filter_map(|nonce| many_crashed_lives_displace_a_copy_a_few_times(nonce).err())
+            .collect()
+    });
     assert!(
         failures.iter().any(|e| e.contains("live twin")),
         "passes with DisplacedStepsByOne planted: {failures:?}"
