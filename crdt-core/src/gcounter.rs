@@ -2,7 +2,7 @@
 
 use crate::retirement::Batch;
 use crate::vec_map::VecMap;
-use crate::{CoreError, Crdt, ReplicaId, Retire, Retirement};
+use crate::{CoreError, Crdt, Held, ReplicaId, Retire, Retirement};
 use core::fmt;
 
 /// A grow-only counter: one monotone `u64` per replica, merged by pointwise maximum;
@@ -137,6 +137,13 @@ impl Retire for GCounter {
             }
         }
         Ok(())
+    }
+
+    fn held(&self, writer: ReplicaId) -> Held {
+        Held {
+            increments: self.get(writer),
+            ..Held::default()
+        }
     }
 }
 

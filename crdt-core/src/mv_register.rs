@@ -2,7 +2,7 @@
 
 use crate::codec::{Invalid, WireValue};
 use crate::retirement::Batch;
-use crate::{CausalContext, CoreError, Crdt, DeltaCrdt, Dot, ReplicaId, Retire, Retirement};
+use crate::{CausalContext, CoreError, Crdt, DeltaCrdt, Dot, Held, ReplicaId, Retire, Retirement};
 use core::fmt;
 use std::collections::BTreeMap;
 
@@ -176,6 +176,10 @@ impl<T: Ord + Clone> Retire for MvRegister<T> {
             .collect();
         self.ctx = ctx;
         Ok(())
+    }
+
+    fn held(&self, writer: ReplicaId) -> Held {
+        self.ctx.held(writer)
     }
 }
 

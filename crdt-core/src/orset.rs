@@ -3,7 +3,7 @@
 use crate::codec::Invalid;
 use crate::dot_store::DotStore;
 use crate::retirement::Batch;
-use crate::{CausalContext, CoreError, Crdt, Dot, OrSetDelta, ReplicaId, Retire, Retirement};
+use crate::{CausalContext, CoreError, Crdt, Dot, Held, OrSetDelta, ReplicaId, Retire, Retirement};
 use core::fmt;
 use std::collections::BTreeSet;
 
@@ -400,6 +400,10 @@ impl<T: Ord + Clone> Retire for OrSet<T> {
         });
         self.ctx = ctx;
         Ok(())
+    }
+
+    fn held(&self, writer: ReplicaId) -> Held {
+        self.ctx.held(writer)
     }
 }
 

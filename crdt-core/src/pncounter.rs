@@ -2,7 +2,7 @@
 
 use crate::retirement::Batch;
 use crate::vec_map::VecMap;
-use crate::{CoreError, Crdt, ReplicaId, Retire, Retirement};
+use crate::{CoreError, Crdt, Held, ReplicaId, Retire, Retirement};
 use core::fmt;
 
 /// A counter with increments and decrements: per replica, a monotone total of
@@ -163,6 +163,15 @@ impl Retire for PnCounter {
             }
         }
         Ok(())
+    }
+
+    fn held(&self, writer: ReplicaId) -> Held {
+        let (increments, decrements) = self.totals(writer);
+        Held {
+            increments,
+            decrements,
+            ..Held::default()
+        }
     }
 }
 

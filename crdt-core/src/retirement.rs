@@ -113,6 +113,51 @@ impl Retirement {
     }
 }
 
+/// What a value holds of one writer: the part of its final holdings that a
+/// [`Retirement`] moves (the protocol adds the writer's write count, which counts
+/// dotless removes and deletes too).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Held {
+    /// Its highest dot counter (0 for counters, which have no dots).
+    pub last: u64,
+    /// Its counter increments (a G-Counter's or PN-Counter's entry; 0 for types
+    /// without counters and for the keyspace, whose counters live under dots).
+    pub increments: u64,
+    /// Its counter decrements (a PN-Counter's; 0 otherwise).
+    pub decrements: u64,
+}
+
+impl Retirement {
+    /// The record retiring `retired` with exactly what `held` says of it, into
+    /// `collapse`'s counters `base + 1..=base + held.last`.
+    ///
+    /// # Errors
+    /// As [`Retirement::new`].
+    pub fn of(
+        retired: ReplicaId,
+        held: Held,
+        collapse: ReplicaId,
+        base: u64,
+    ) -> Result<Self, CoreError> {
+        Self::new(
+            retired,
+            held.last,
+            collapse,
+            base,
+            held.increments,
+            held.decrements,
+        )
+    }
+
+    /// The last collapse counter the record uses (`base + last`; `base` when the
+    /// writer made no dot): where the next record's range may start.
+    #[must_use]
+    pub const fn end(&self) -> u64 {
+        // Fits: checked by `new`.
+        self.base + self.last
+    }
+}
+
 /// Records applied together, in one pass over a value: each writer moves as
 /// [`Retire::retire`] would move it alone.
 pub(crate) struct Batch<'a> {
@@ -277,11 +322,23 @@ pub trait Retire {
     /// As [`Retire::retire`], and [`CoreError::InvalidRetirement`] if two records
     /// retire one writer or one retires the collapse id of another.
     fn retire_all(&mut self, records: &[Retirement]) -> Result<(), CoreError>;
+
+    /// What the value holds of `writer` (its highest dot, its counter entries): a
+    /// retirement may be decided only once every replica holds exactly the writer's
+    /// final holdings, and this is the value's part of that check.
+    fn held(&self, writer: ReplicaId) -> Held;
 }
 
 impl Retire for CausalContext {
     fn retire_all(&mut self, records: &[Retirement]) -> Result<(), CoreError> {
         *self = Batch::new(records)?.rename_context(self)?;
         Ok(())
+    }
+
+    fn held(&self, writer: ReplicaId) -> Held {
+        Held {
+            last: self.max_counter(writer),
+            ..Held::default()
+        }
     }
 }

@@ -81,11 +81,20 @@ pub enum Bug {
     /// next to a peer that believes it has everything, or that keeps resending to its
     /// previous life (found with `--lazy-links`, seed 504436).
     RestartedLeaderSilent,
+    /// A retirement member accepts (and commits) a batch without checking that it
+    /// holds exactly each writer's certified holdings: a writer is collapsed before
+    /// its writes are known everywhere (crdt-sync's `retirement`, `docs/RETIREMENT.md`
+    /// §4.2).
+    RetireUnchecked,
+    /// A retirement coordinator proposes a new batch although every member reported
+    /// accepting the same one (which may have been chosen and committed somewhere):
+    /// two batches can commit in one epoch.
+    CoordinatorIgnoresAccepted,
 }
 
 impl Bug {
     /// Every bug.
-    pub const ALL: [Bug; 16] = [
+    pub const ALL: [Bug; 18] = [
         Bug::GCounterSumMerge,
         Bug::OrSetRemoveIgnoresContext,
         Bug::NoGapCheck,
@@ -102,6 +111,8 @@ impl Bug {
         Bug::DivergenceStorm,
         Bug::LazyNeverRepaired,
         Bug::RestartedLeaderSilent,
+        Bug::RetireUnchecked,
+        Bug::CoordinatorIgnoresAccepted,
     ];
 
     /// A short kebab-case name (for command lines).
@@ -124,6 +135,8 @@ impl Bug {
             Bug::DivergenceStorm => "divergence-storm",
             Bug::LazyNeverRepaired => "lazy-never-repaired",
             Bug::RestartedLeaderSilent => "restarted-leader-silent",
+            Bug::RetireUnchecked => "retire-unchecked",
+            Bug::CoordinatorIgnoresAccepted => "coordinator-ignores-accepted",
         }
     }
 

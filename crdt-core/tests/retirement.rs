@@ -278,7 +278,13 @@ fn prop<S: Subject>(h: History) -> TestResult {
         let mut base = u64::from(h.base);
         let mut recs = Vec::new();
         for w in RETIRED {
-            recs.push(S::record(&all, w, base));
+            let rec = S::record(&all, w, base);
+            // What the value says it holds of the writer is what retires it.
+            let own = Retirement::of(rid(w), all.held(rid(w)), rid(COLLAPSE), base)
+                .map_err(|e| e.to_string())?;
+            ensure_eq(&own, &rec, "the record made from `held`")?;
+            ensure_eq(&rec.end(), &(base + S::span(&all, w)), "a record's end")?;
+            recs.push(rec);
             base += S::span(&all, w);
         }
         let err = |e: CoreError| e.to_string();

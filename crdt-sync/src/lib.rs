@@ -247,6 +247,7 @@ mod message;
 mod metrics;
 mod peer;
 mod receive;
+pub mod retirement;
 mod schedule;
 mod transfer;
 mod transmit;

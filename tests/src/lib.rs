@@ -10,6 +10,7 @@ pub mod kind;
 pub mod net;
 pub mod oracle;
 pub mod peek;
+pub mod retirement;
 pub mod sim;
 
 use crdt_core::{DeltaCrdt, GCounterOp, PnCounterOp, ReplicaId};

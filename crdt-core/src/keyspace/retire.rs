@@ -4,7 +4,7 @@
 
 use super::{Entry, Keyspace};
 use crate::retirement::Batch;
-use crate::{CoreError, Dot, ReplicaId, Retire, Retirement};
+use crate::{CoreError, Dot, Held, ReplicaId, Retire, Retirement};
 
 impl Retire for Keyspace {
     /// Rebuilds the keyspace from its renamed parts: O(live dots × log) plus the
@@ -40,5 +40,9 @@ impl Retire for Keyspace {
             reason: "the renamed keyspace is invalid (a collapse range overlaps live dots)",
         })?;
         Ok(())
+    }
+
+    fn held(&self, writer: ReplicaId) -> Held {
+        self.ctx.held(writer)
     }
 }
