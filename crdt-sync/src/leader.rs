@@ -385,6 +385,22 @@ impl<C: DeltaCrdt> Leader<C> {
         self.token.clone()
     }
 
+    /// What this leader holds of `writer`: its highest dot and counter contributions
+    /// in the replicated state, and its causal-token entry (every write it made that
+    /// arrived here, removes and deletes included). A retirement member answers with
+    /// this ([`crate::retirement::Member::handle`]): a writer is retired only once every
+    /// member holds exactly its certified holdings.
+    #[must_use]
+    pub fn holdings(&self, writer: ReplicaId) -> crate::retirement::Holdings
+    where
+        C: crdt_core::Retire,
+    {
+        crate::retirement::Holdings {
+            held: self.state.held(writer),
+            writes: self.token.get(writer),
+        }
+    }
+
     /// Whether this leader has seen at least everything `token` names.
     #[must_use]
     pub fn covers(&self, token: &VersionVector) -> bool {
