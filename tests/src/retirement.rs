@@ -349,6 +349,10 @@ impl World {
             if faulty && node.down_until <= now && self.rng.chance(self.p.member_crash) {
                 node.down_until = now + self.rng.range(1, 40);
                 self.report.crashes += 1;
+                // It comes back with what it stored, through its bytes.
+                let stored = node.member.encode();
+                node.member = Member::decode(&stored, &DecodeLimits::DEFAULT)
+                    .unwrap_or_else(|e| panic!("a stored member does not decode: {e}"));
             }
         }
     }

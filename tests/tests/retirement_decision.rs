@@ -431,6 +431,72 @@ fn every_message_round_trips_and_no_damaged_one_decodes_to_another_or_panics() {
 }
 
 #[test]
+fn a_stored_member_comes_back_whole_and_a_damaged_one_is_refused() {
+    let limits = DecodeLimits::DEFAULT;
+    let mut cl = Cluster::new(2);
+    cl.hold_everywhere(100, holdings(2, 2));
+    cl.hold_everywhere(101, holdings(3, 4));
+    let mut c = coordinator(2);
+    assert!(c.certify(cert(100, 2, 2)));
+    cl.run(&mut c, 30);
+    assert!(c.certify(cert(101, 3, 4)));
+    cl.run(&mut c, 30);
+    // A member mid-decision: promised and accepted for epoch 3.
+    let mut m = cl.members[&id(1)].clone();
+    cl.hold(1, 102, holdings(1, 1));
+    let b = Ballot {
+        round: 9,
+        proposer: id(2),
+    };
+    let batch = Batch::new(3, m.records_end(), vec![cert(102, 1, 1)], COLLAPSE).unwrap();
+    let views = cl.views[&id(1)].clone();
+    let step = m.handle(&RetirementMessage::Accept { ballot: b, batch }, |w| {
+        views.get(&w).copied().unwrap_or_default()
+    });
+    assert!(step.changed);
+    for member in [Member::new(COLLAPSE), cl.members[&id(2)].clone(), m] {
+        let bytes = member.encode();
+        assert_eq!(Member::decode(&bytes, &limits), Ok(member.clone()));
+        for cut in 0..bytes.len() {
+            assert!(Member::decode(&bytes[..cut], &limits).is_err());
+        }
+        for i in 0..bytes.len() {
+            for x in [0x00, 0x01, 0x02, 0x7f, 0x80, 0xff] {
+                let mut damaged = bytes.clone();
+                damaged[i] = x;
+                if let Ok(back) = Member::decode(&damaged, &limits) {
+                    assert_eq!(back.encode(), damaged, "non-canonical bytes accepted");
+                }
+            }
+        }
+    }
+    // Batches that do not follow each other: epoch 2 stored before epoch 1.
+    let one = Batch::new(1, 0, vec![cert(5, 1, 1)], COLLAPSE).unwrap();
+    let two = Batch::new(2, 1, vec![cert(6, 1, 1)], COLLAPSE).unwrap();
+    let mut ok = Member::new(COLLAPSE);
+    for b in [&one, &two] {
+        let _ = ok.handle(&RetirementMessage::Commit { batch: b.clone() }, |_| {
+            holdings(1, 1)
+        });
+    }
+    assert_eq!(ok.epoch(), 2);
+    let mut bytes = ok.encode();
+    let (a, b) = (one.clone(), two.clone());
+    let enc = |x: &Batch| RetirementMessage::Commit { batch: x.clone() }.encode()[4..].to_vec();
+    let (ea, eb) = (enc(&a), enc(&b));
+    let at = bytes
+        .windows(ea.len())
+        .position(|w| w == ea.as_slice())
+        .unwrap();
+    bytes.splice(
+        at..at + ea.len() + eb.len(),
+        eb.iter().chain(ea.iter()).copied(),
+    );
+    assert!(Member::decode(&bytes, &limits).is_err());
+    assert!(Member::decode(&RetirementMessage::Behind { epoch: 1 }.encode(), &limits).is_err());
+}
+
+#[test]
 fn hostile_batches_are_refused_before_anything_is_allocated() {
     let limits = DecodeLimits::DEFAULT;
     let commit = |count: &[u8], rest: &[u8]| {

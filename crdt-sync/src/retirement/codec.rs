@@ -20,7 +20,7 @@
 //! refusal     = 0 ballot | 1 writer:varint holdings | 2
 //! ```
 
-use super::{Ballot, Batch, Certificate, Holdings, Refusal, RetirementMessage};
+use super::{Ballot, Batch, Certificate, History, Holdings, Member, Refusal, RetirementMessage};
 use crdt_core::codec::{read_preamble, DecodeError, DecodeLimits, Invalid, Limit, Reader, Writer};
 use crdt_core::Held;
 
@@ -35,6 +35,87 @@ pub const BATCH_CERTIFICATES_MAX: usize = 4096;
 
 /// The fewest bytes a certificate takes (five one-byte varints).
 const CERTIFICATE_BYTES_MIN: usize = 5;
+/// The fewest bytes a batch takes (epoch, base, count).
+const BATCH_BYTES_MIN: usize = 3;
+/// The kind byte of a stored [`Member`] (above every message kind).
+const KIND_MEMBER: u8 = 0x40;
+
+impl Member {
+    /// The member's durable state, to store (see [`Member`]): its collapse id, every
+    /// committed batch, its promise and its acceptance. O(committed records).
+    #[must_use]
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.raw(&RETIREMENT_MAGIC);
+        w.u8(RETIREMENT_FORMAT);
+        w.u8(KIND_MEMBER);
+        w.replica(self.collapse());
+        w.len(self.epoch() as usize);
+        for e in 1..=self.epoch() {
+            if let Some(b) = self.committed(e) {
+                put_batch(&mut w, b);
+            }
+        }
+        match self.promised() {
+            None => w.u8(0),
+            Some(b) => {
+                w.u8(1);
+                put_ballot(&mut w, b);
+            }
+        }
+        match self.accepted() {
+            None => w.u8(0),
+            Some((b, batch)) => {
+                w.u8(1);
+                put_ballot(&mut w, *b);
+                put_batch(&mut w, batch);
+            }
+        }
+        w.into_bytes()
+    }
+
+    /// A member from the bytes [`Member::encode`] stored, checked as untrusted input
+    /// (a damaged file is refused, never half-loaded).
+    ///
+    /// # Errors
+    /// Any [`DecodeError`], and [`Invalid::Inconsistent`] for batches that do not
+    /// follow each other (epochs 1, 2, … with each base where the last one's ranges
+    /// end, no writer retired twice, none the collapse id).
+    pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes, limits)?;
+        read_preamble(&mut r, RETIREMENT_MAGIC, RETIREMENT_FORMAT)?;
+        if r.u8()? != KIND_MEMBER {
+            return Err(Invalid::Inconsistent("not a stored retirement member").into());
+        }
+        let collapse = r.replica()?;
+        let n = r.len(Limit::Elements, BATCH_BYTES_MIN)?;
+        let mut committed = History::default();
+        for _ in 0..n {
+            let b = batch(&mut r)?;
+            let follows = b.base() == committed.records_end()
+                && b.certificates()
+                    .iter()
+                    .all(|c| c.writer != collapse && committed.retired_in(c.writer).is_none());
+            if !follows || !committed.push(&b) {
+                return Err(
+                    Invalid::Inconsistent("stored batches that do not follow each other").into(),
+                );
+            }
+        }
+        let promised = if flag(&mut r)? {
+            Some(ballot(&mut r)?)
+        } else {
+            None
+        };
+        let accepted = if flag(&mut r)? {
+            Some((ballot(&mut r)?, batch(&mut r)?))
+        } else {
+            None
+        };
+        r.finish()?;
+        Ok(Member::from_parts(collapse, committed, promised, accepted))
+    }
+}
 
 impl RetirementMessage {
     /// The message's canonical bytes.

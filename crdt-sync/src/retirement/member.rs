@@ -66,6 +66,27 @@ impl Member {
         }
     }
 
+    /// A member from its decoded parts.
+    pub(crate) fn from_parts(
+        collapse: ReplicaId,
+        committed: History,
+        promised: Option<Ballot>,
+        accepted: Option<(Ballot, Batch)>,
+    ) -> Self {
+        Self {
+            collapse,
+            committed,
+            promised,
+            accepted,
+        }
+    }
+
+    /// The highest ballot promised for the next epoch.
+    #[must_use]
+    pub fn promised(&self) -> Option<Ballot> {
+        self.promised
+    }
+
     /// The collapse id.
     #[must_use]
     pub const fn collapse(&self) -> ReplicaId {
