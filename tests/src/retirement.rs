@@ -25,7 +25,7 @@ pub const COLLAPSE: ReplicaId = ReplicaId::new((1 << 53) - 1);
 
 /// Ticks of faults, then at most this many quiet ones to finish.
 const FAULT_TICKS: u64 = 400;
-const HEAL_TICKS: u64 = 2_000;
+const HEAL_TICKS: u64 = 4_000;
 /// Coordinators resend unanswered messages every this many ticks.
 const RESEND_TICKS: u32 = 6;
 /// Certifiers resend their certificates every this many ticks.
@@ -65,7 +65,13 @@ impl Params {
             writers: rng.range(1, 10),
             drop: rng.swarm_rate(200_000, 300_000),
             duplicate: rng.swarm_rate(300_000, 200_000),
-            delay_max: rng.range(1, 12),
+            // A third of the seeds delay messages far beyond the resend period, so
+            // late copies of old proposals meet new ones.
+            delay_max: if rng.below(3) == 0 {
+                rng.range(1, 40)
+            } else {
+                rng.range(1, 12)
+            },
             coordinator_crash: rng.swarm_rate(300_000, 20_000),
             member_crash: rng.swarm_rate(300_000, 10_000),
             replicate: rng.range(20_000, 300_000) as Ppm,
@@ -110,6 +116,8 @@ struct MemberNode {
 struct CoordinatorNode {
     coordinator: Option<Coordinator>,
     down_until: u64,
+    /// Lives started so far: each gets its own (`Coordinator::new`'s `life`).
+    lives: u64,
 }
 
 struct Writer {
@@ -143,8 +151,23 @@ struct World {
     /// ballot, or a coordinator learned it.
     learned: BTreeMap<u64, Batch>,
     /// Per epoch and ballot, the members that accepted its batch.
-    acceptances: BTreeMap<(u64, Ballot), BTreeSet<ReplicaId>>,
+    acceptances: BTreeMap<(u64, Ballot), (Batch, BTreeSet<ReplicaId>)>,
     report: Report,
+}
+
+/// The holdings of a writer with highest dot `last` and `writes` writes, no counters.
+#[must_use]
+pub fn dots(last: u64, writes: u64) -> Holdings {
+    holdings(last, 0, 0, writes)
+}
+
+/// The certificate of writer `writer` (a small id) holding [`dots`]`(last, writes)`.
+#[must_use]
+pub fn certificate(writer: u64, last: u64, writes: u64) -> Certificate {
+    Certificate {
+        writer: ReplicaId::new(writer),
+        holdings: dots(last, writes),
+    }
 }
 
 fn holdings(last: u64, increments: u64, decrements: u64, writes: u64) -> Holdings {
@@ -179,16 +202,23 @@ impl World {
             let (last, inc, dec) = (rng.below(6), rng.below(4), rng.below(3));
             let writes = last + inc + dec + rng.below(3);
             let actual = holdings(last, inc, dec, writes);
-            // One writer in five has a certificate that misses its last write.
-            let certified = if rng.below(5) == 0 && writes > 0 {
-                let mut c = actual;
-                c.writes -= 1;
-                if c.held.last > 0 {
-                    c.held.last -= 1;
+            // One writer in five has a certificate that misses its last write, and one
+            // in ten one that claims a write it never made (no member ever holds it).
+            let certified = match rng.below(10) {
+                0 | 1 if writes > 0 => {
+                    let mut c = actual;
+                    c.writes -= 1;
+                    if c.held.last > 0 {
+                        c.held.last -= 1;
+                    }
+                    c
                 }
-                c
-            } else {
-                actual
+                2 => {
+                    let mut c = actual;
+                    c.writes += 1;
+                    c
+                }
+                _ => actual,
             };
             writers.push(Writer {
                 id: ReplicaId::new(100 + i),
@@ -219,8 +249,9 @@ impl World {
             coordinators.insert(
                 id,
                 CoordinatorNode {
-                    coordinator: Some(Coordinator::new(id, ids.clone(), COLLAPSE, RESEND_TICKS)),
+                    coordinator: Some(Coordinator::new(id, 0, ids.clone(), COLLAPSE, RESEND_TICKS)),
                     down_until: 0,
+                    lives: 1,
                 },
             );
         }
@@ -267,10 +298,12 @@ impl World {
         Err(Violation {
             check: "liveness",
             detail: format!(
-                "not done {HEAL_TICKS} ticks after the faults: member epochs {:?}, pending {:?}, refused {:?}",
+                "not done {HEAL_TICKS} ticks after the faults: member epochs {:?}, pending {:?}, refused {:?}, stalled {:?}, members' acceptances {:?}",
                 self.members.iter().map(|(id, m)| (id.get(), m.member.epoch())).collect::<Vec<_>>(),
                 self.main().map(|c| c.pending().map(|c| c.writer.get()).collect::<Vec<_>>()),
                 self.main().map(|c| c.refused().iter().map(|c| c.writer.get()).collect::<Vec<_>>()),
+                self.main().map(Coordinator::stalled),
+                self.members.values().map(|m| m.member.accepted().map(|(b, batch)| (b.round, batch.certificates().len()))).collect::<Vec<_>>(),
             ),
         })
     }
@@ -280,22 +313,31 @@ impl World {
         self.coordinators.values().next()?.coordinator.as_ref()
     }
 
-    /// Every correct certificate retired at every member, every wrong one refused and
-    /// none retired, the coordinator quiet.
+    /// Every correct certificate retired at every member; every one that undercounts
+    /// refused, and every one that overcounts still pending (left out of batches while
+    /// the others were retired), neither retired anywhere; every member at the
+    /// coordinator's epoch; no stall.
     fn done(&self) -> bool {
         let Some(c) = self.main() else { return false };
-        if !c.is_quiet() {
+        if c.stalled().is_some() || self.members.values().any(|m| m.member.epoch() != c.epoch()) {
             return false;
         }
+        let pending: BTreeSet<ReplicaId> = c.pending().map(|c| c.writer).collect();
         self.writers.iter().all(|wr| {
             let retired = self
                 .members
                 .values()
                 .all(|m| m.member.retired_in(wr.id).is_some());
+            let nowhere = self
+                .members
+                .values()
+                .all(|m| m.member.retired_in(wr.id).is_none());
             if wr.certified == wr.actual {
-                retired
+                retired && !pending.contains(&wr.id)
+            } else if wr.certified.exceeds(&wr.actual) {
+                nowhere && pending.contains(&wr.id)
             } else {
-                c.refused().iter().any(|r| r.writer == wr.id)
+                nowhere && c.refused().iter().any(|r| r.writer == wr.id)
             }
         })
     }
@@ -337,7 +379,14 @@ impl World {
         let now = self.now;
         for (id, node) in &mut self.coordinators {
             if node.coordinator.is_none() && node.down_until <= now {
-                node.coordinator = Some(Coordinator::new(*id, ids.clone(), COLLAPSE, RESEND_TICKS));
+                node.coordinator = Some(Coordinator::new(
+                    *id,
+                    node.lives,
+                    ids.clone(),
+                    COLLAPSE,
+                    RESEND_TICKS,
+                ));
+                node.lives += 1;
             }
             if faulty && node.coordinator.is_some() && self.rng.chance(self.p.coordinator_crash) {
                 node.coordinator = None;
@@ -558,10 +607,21 @@ impl World {
         }
         if let Some(RetirementMessage::Accepted { epoch, ballot }) = step.reply {
             // Paxos's "chosen": every member accepted one batch under one ballot.
-            let accepted = self.acceptances.entry((epoch, ballot)).or_default();
+            let batch = node.member.accepted().expect("it just accepted").1.clone();
+            let (first, accepted) = self
+                .acceptances
+                .entry((epoch, ballot))
+                .or_insert_with(|| (batch.clone(), BTreeSet::new()));
+            if *first != batch {
+                return Err(Violation {
+                    check: "agreement",
+                    detail: format!(
+                        "epoch {epoch}: two batches accepted under {ballot:?}: {first:?} and {batch:?}"
+                    ),
+                });
+            }
             accepted.insert(f.to);
             if accepted.len() == members {
-                let batch = node.member.accepted().expect("it just accepted").1.clone();
                 let first = self.learned.entry(epoch).or_insert_with(|| batch.clone());
                 if *first != batch {
                     return Err(Violation {

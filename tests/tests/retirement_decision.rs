@@ -4,36 +4,21 @@
 //! caught within 200 seeds (the README's test command runs both builds).
 
 use crdt_core::codec::DecodeLimits;
-use crdt_core::{Held, ReplicaId};
+use crdt_core::ReplicaId;
 use crdt_sync::retirement::{
-    Ballot, Batch, Certificate, Coordinator, Holdings, Member, Refusal, RetirementMessage,
-    BATCH_CERTIFICATES_MAX,
+    Ballot, Batch, Coordinator, Holdings, Member, Refusal, RetirementMessage,
+    BATCH_CERTIFICATES_MAX, LAG_PATIENCE_PERIODS,
 };
 use std::collections::BTreeMap;
 use tests::retirement::{run_seed, COLLAPSE};
 
-const SEEDS: u64 = 400;
+const SEEDS: u64 = 2_000;
 
 fn id(n: u64) -> ReplicaId {
     ReplicaId::new(n)
 }
 
-fn holdings(last: u64, writes: u64) -> Holdings {
-    Holdings {
-        held: Held {
-            last,
-            ..Held::default()
-        },
-        writes,
-    }
-}
-
-fn cert(writer: u64, last: u64, writes: u64) -> Certificate {
-    Certificate {
-        writer: id(writer),
-        holdings: holdings(last, writes),
-    }
-}
+use tests::retirement::{certificate as cert, dots as holdings};
 
 /// Members in one process, each holding what `views` says of each writer; messages
 /// are delivered at once unless a test holds them back.
@@ -95,7 +80,7 @@ impl Cluster {
 }
 
 fn coordinator(n: u64) -> Coordinator {
-    Coordinator::new(id(1), (1..=n).map(id), COLLAPSE, 3)
+    Coordinator::new(id(1), 0, (1..=n).map(id), COLLAPSE, 3)
 }
 
 #[test]
@@ -174,11 +159,38 @@ fn a_member_that_holds_less_is_waited_for() {
         "nothing commits while member 2 lacks writes"
     );
     assert!(c.refused().is_empty(), "lacking is not a wrong certificate");
-    // Repair brings member 2 up; the resent accept now succeeds.
+    // Repair brings member 2 up; the resent accept (or, once the writer was left
+    // out for lagging too long, the next batch) succeeds.
     cl.hold(2, 100, holdings(3, 3));
-    cl.run(&mut c, 30);
+    cl.run(&mut c, 3 * 5 * LAG_PATIENCE_PERIODS as u32 + 20);
     assert!(c.is_quiet());
     assert_eq!(cl.epochs(), [1, 1]);
+}
+
+#[test]
+fn a_writer_some_member_never_catches_up_on_does_not_hold_the_others_back() {
+    let mut cl = Cluster::new(3);
+    cl.hold_everywhere(100, holdings(2, 2));
+    cl.hold_everywhere(101, holdings(3, 3));
+    // Member 3 never gets writer 101's last write (its certificate overcounts there).
+    cl.hold(3, 101, holdings(2, 2));
+    let mut c = coordinator(3);
+    assert!(c.certify(cert(100, 2, 2)));
+    assert!(c.certify(cert(101, 3, 3)));
+    // Resends every 3 ticks: the lagging writer is left out after 8 periods.
+    cl.run(&mut c, 3 * LAG_PATIENCE_PERIODS as u32 + 20);
+    assert_eq!(cl.epochs(), [1, 1, 1]);
+    for m in cl.members.values() {
+        assert_eq!(m.retired_in(id(100)), Some(1));
+        assert_eq!(m.retired_in(id(101)), None);
+    }
+    assert!(!c.is_quiet(), "writer 101 stays pending");
+    assert_eq!(c.pending().map(|c| c.writer).collect::<Vec<_>>(), [id(101)]);
+    // Once member 3 has it, 101 is retired too (after its deferral).
+    cl.hold(3, 101, holdings(3, 3));
+    cl.run(&mut c, 3 * 5 * LAG_PATIENCE_PERIODS as u32 + 20);
+    assert!(c.is_quiet());
+    assert_eq!(cl.epochs(), [2, 2, 2]);
 }
 
 /// Every member accepted batch A, then the coordinator crashed before any commit was
@@ -195,6 +207,7 @@ fn a_batch_every_member_accepted_is_finished_by_the_next_coordinator() {
     let old = Ballot {
         round: 1,
         proposer: id(2),
+        life: 0,
     };
     for m in [1, 2] {
         let prepared = cl.deliver(
@@ -238,14 +251,16 @@ fn a_batch_every_member_accepted_is_finished_by_the_next_coordinator() {
         }
     }
     assert!(late_commit.is_none());
-    assert!(c.is_quiet());
-    assert_eq!(cl.epochs(), [2, 2]);
     for m in cl.members.values() {
         assert_eq!(
             m.committed(1),
             Some(&a),
             "epoch 1 is the batch every member accepted"
         );
+    }
+    assert!(c.is_quiet());
+    assert_eq!(cl.epochs(), [2, 2]);
+    for m in cl.members.values() {
         assert_eq!(m.retired_in(id(101)), Some(2));
     }
 }
@@ -257,10 +272,12 @@ fn a_lower_ballot_is_refused_after_a_higher_promise() {
     let low = Ballot {
         round: 1,
         proposer: id(1),
+        life: 0,
     };
     let high = Ballot {
         round: 2,
         proposer: id(2),
+        life: 0,
     };
     cl.deliver(
         id(1),
@@ -289,6 +306,7 @@ fn a_batch_that_does_not_continue_the_ranges_is_refused() {
     let b = Ballot {
         round: 1,
         proposer: id(1),
+        life: 0,
     };
     let batch = Batch::new(1, 7, vec![cert(100, 1, 1)], COLLAPSE).unwrap();
     let reply = cl.deliver(id(1), &RetirementMessage::Accept { ballot: b, batch });
@@ -325,6 +343,7 @@ fn a_batch_holds_at_most_its_limit_and_the_rest_wait_for_the_next_epoch() {
         ballot: Ballot {
             round: 1,
             proposer: id(1),
+            life: 0,
         },
         batch: m.committed(1).unwrap().clone(),
     };
@@ -341,6 +360,7 @@ fn every_kind() -> Vec<RetirementMessage> {
     let b = Ballot {
         round: u64::MAX,
         proposer: id((1 << 53) - 2),
+        life: 0,
     };
     let batch = Batch::new(
         7,
@@ -393,10 +413,7 @@ fn every_kind() -> Vec<RetirementMessage> {
         RetirementMessage::Refused {
             epoch: 4,
             ballot: Some(b),
-            refusal: Refusal::Holds {
-                writer: id(77),
-                held: holdings(1, 2),
-            },
+            refusal: Refusal::Holds(vec![(id(77), holdings(1, 2)), (id(78), holdings(0, 0))]),
         },
     ]
 }
@@ -447,6 +464,7 @@ fn a_stored_member_comes_back_whole_and_a_damaged_one_is_refused() {
     let b = Ballot {
         round: 9,
         proposer: id(2),
+        life: 0,
     };
     let batch = Batch::new(3, m.records_end(), vec![cert(102, 1, 1)], COLLAPSE).unwrap();
     let views = cl.views[&id(1)].clone();
@@ -497,7 +515,7 @@ fn a_stored_member_comes_back_whole_and_a_damaged_one_is_refused() {
 }
 
 #[test]
-fn hostile_batches_are_refused_before_anything_is_allocated() {
+fn hostile_batches_and_refusals_are_refused() {
     let limits = DecodeLimits::DEFAULT;
     let commit = |count: &[u8], rest: &[u8]| {
         let mut b = vec![0xD1, 0x5E, 1, 4, 1, 0];
@@ -537,6 +555,30 @@ fn hostile_batches_are_refused_before_anything_is_allocated() {
     assert!(RetirementMessage::decode(&[0xD1, 0x5E, 1, 8, 1, 0, 3], &limits).is_err());
     assert!(RetirementMessage::decode(&[0xD1, 0x5E, 1, 8, 1, 2, 2], &limits).is_err());
     assert!(RetirementMessage::decode(&[0xD1, 0x5E, 2, 5, 1], &limits).is_err());
+    // A holdings refusal naming no writer, writers out of order, more than a batch.
+    let refusal = |rest: &[u8]| {
+        let mut b = vec![0xD1, 0x5E, 1, 8, 1, 0, 1];
+        b.extend_from_slice(rest);
+        RetirementMessage::decode(&b, &limits)
+    };
+    assert!(refusal(&[1, 5, 0, 0, 0, 0]).is_ok());
+    assert!(refusal(&[0]).is_err());
+    assert!(refusal(&[2, 5, 0, 0, 0, 0, 4, 0, 0, 0, 0]).is_err());
+    let mut many = Vec::new();
+    for w in 1..=(BATCH_CERTIFICATES_MAX as u64 + 1) {
+        many.extend(RetirementMessage::Committed { epoch: w }.encode()[4..].iter());
+        many.extend([0, 0, 0, 0]);
+    }
+    let mut over = RetirementMessage::Committed {
+        epoch: BATCH_CERTIFICATES_MAX as u64 + 1,
+    }
+    .encode()[4..]
+        .to_vec();
+    over.extend(many);
+    assert!(matches!(
+        refusal(&over),
+        Err(crdt_core::codec::DecodeError::LimitExceeded { .. })
+    ));
 }
 
 #[test]
@@ -597,15 +639,21 @@ mod sabotage {
         assert_eq!(first_catch(Bug::CoordinatorIgnoresAccepted), "agreement");
     }
 
-    /// The hand-written schedule fails with the bug it is about.
+    /// The hand-written schedule fails with the bug it is about, at the assertion
+    /// about it.
     #[test]
     fn the_finished_batch_schedule_fails_with_the_coordinator_bug() {
-        let result = std::panic::catch_unwind(|| {
+        let panic = std::panic::catch_unwind(|| {
             with_planted(
                 Bug::CoordinatorIgnoresAccepted,
                 super::a_batch_every_member_accepted_is_finished_by_the_next_coordinator,
             )
-        });
-        assert!(result.is_err());
+        })
+        .expect_err("fails with the bug");
+        let msg = panic.downcast_ref::<String>().map_or("", String::as_str);
+        assert!(
+            msg.contains("epoch 1 is the batch every member accepted"),
+            "{msg}"
+        );
     }
 }

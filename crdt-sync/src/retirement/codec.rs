@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! message     = magic(2: D1 5E) version(1: 1) kind(1) fields
-//! ballot      = round:varint proposer:varint
+//! ballot      = round:varint proposer:varint life:varint
 //! holdings    = last:varint increments:varint decrements:varint writes:varint
 //! certificate = writer:varint holdings
 //! batch       = epoch:varint base:varint count:varint certificate*   (writers ascending)
@@ -17,12 +17,12 @@
 //! kind 6 Chosen    batch
 //! kind 7 Behind    epoch
 //! kind 8 Refused   epoch ballot:(0 | 1 ballot) refusal
-//! refusal     = 0 ballot | 1 writer:varint holdings | 2
+//! refusal     = 0 ballot | 1 count:varint (writer:varint holdings)* | 2   (writers ascending)
 //! ```
 
 use super::{Ballot, Batch, Certificate, History, Holdings, Member, Refusal, RetirementMessage};
 use crdt_core::codec::{read_preamble, DecodeError, DecodeLimits, Invalid, Limit, Reader, Writer};
-use crdt_core::Held;
+use crdt_core::{Held, ReplicaId};
 
 /// The first bytes of every encoded decision message.
 pub const RETIREMENT_MAGIC: [u8; 2] = [0xD1, 0x5E];
@@ -113,6 +113,19 @@ impl Member {
             None
         };
         r.finish()?;
+        if let Some((b, batch)) = &accepted {
+            // Accepting means promising: the acceptance is of the next epoch, under a
+            // ballot no higher than the promise, continuing the committed ranges.
+            if batch.epoch() != committed.epoch() + 1
+                || batch.base() != committed.records_end()
+                || promised.map_or(true, |p| *b > p)
+            {
+                return Err(Invalid::Inconsistent(
+                    "a stored acceptance that is not of the next epoch",
+                )
+                .into());
+            }
+        }
         Ok(Member::from_parts(collapse, committed, promised, accepted))
     }
 }
@@ -194,10 +207,13 @@ impl RetirementMessage {
                         w.u8(0);
                         put_ballot(&mut w, *b);
                     }
-                    Refusal::Holds { writer, held } => {
+                    Refusal::Holds(differ) => {
                         w.u8(1);
-                        w.replica(*writer);
-                        put_holdings(&mut w, held);
+                        w.len(differ.len());
+                        for (writer, held) in differ {
+                            w.replica(*writer);
+                            put_holdings(&mut w, held);
+                        }
                     }
                     Refusal::Malformed => w.u8(2),
                 }
@@ -254,10 +270,7 @@ impl RetirementMessage {
                 },
                 refusal: match r.u8()? {
                     0 => Refusal::Promised(ballot(&mut r)?),
-                    1 => Refusal::Holds {
-                        writer: r.replica()?,
-                        held: holdings(&mut r)?,
-                    },
+                    1 => Refusal::Holds(differ(&mut r)?),
                     2 => Refusal::Malformed,
                     _ => return Err(Invalid::Inconsistent("unknown refusal").into()),
                 },
@@ -272,6 +285,7 @@ impl RetirementMessage {
 fn put_ballot(w: &mut Writer, b: Ballot) {
     w.varint(b.round);
     w.replica(b.proposer);
+    w.varint(b.life);
 }
 
 fn put_holdings(w: &mut Writer, h: &Holdings) {
@@ -303,6 +317,7 @@ fn ballot(r: &mut Reader<'_>) -> Result<Ballot, DecodeError> {
     Ok(Ballot {
         round: r.varint()?,
         proposer: r.replica()?,
+        life: r.varint()?,
     })
 }
 
@@ -317,9 +332,9 @@ fn holdings(r: &mut Reader<'_>) -> Result<Holdings, DecodeError> {
     })
 }
 
-fn batch(r: &mut Reader<'_>) -> Result<Batch, DecodeError> {
-    let epoch = r.varint()?;
-    let base = r.varint()?;
+/// The length of a list of writers (a batch's certificates, a refusal's holdings):
+/// at most `BATCH_CERTIFICATES_MAX`, and no more than the input can hold.
+fn writer_count(r: &mut Reader<'_>) -> Result<usize, DecodeError> {
     let n = r.len(Limit::Replicas, CERTIFICATE_BYTES_MIN)?;
     if n > BATCH_CERTIFICATES_MAX {
         return Err(DecodeError::LimitExceeded {
@@ -328,6 +343,30 @@ fn batch(r: &mut Reader<'_>) -> Result<Batch, DecodeError> {
             found: n as u64,
         });
     }
+    Ok(n)
+}
+
+/// A `Holds` refusal's list: 1 to `BATCH_CERTIFICATES_MAX` writers, ascending.
+fn differ(r: &mut Reader<'_>) -> Result<Vec<(ReplicaId, Holdings)>, DecodeError> {
+    let n = writer_count(r)?;
+    if n == 0 {
+        return Err(Invalid::Inconsistent("a holdings refusal naming no writer").into());
+    }
+    let mut out: Vec<(ReplicaId, Holdings)> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let w = r.replica()?;
+        if out.last().is_some_and(|(p, _)| *p >= w) {
+            return Err(Invalid::Unsorted("a holdings refusal's writers").into());
+        }
+        out.push((w, holdings(r)?));
+    }
+    Ok(out)
+}
+
+fn batch(r: &mut Reader<'_>) -> Result<Batch, DecodeError> {
+    let epoch = r.varint()?;
+    let base = r.varint()?;
+    let n = writer_count(r)?;
     let mut certificates: Vec<Certificate> = Vec::with_capacity(n);
     let mut end = base;
     for _ in 0..n {

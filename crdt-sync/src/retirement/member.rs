@@ -261,22 +261,29 @@ impl Member {
         if batch.base() != self.records_end() || batch.records(self.collapse).is_err() {
             return Err(Refusal::Malformed);
         }
-        for c in batch.certificates() {
-            if self.committed.retired_in(c.writer).is_some() {
-                return Err(Refusal::Malformed);
-            }
-            #[cfg(feature = "sabotage")]
-            if crdt_core::sabotage::active(crdt_core::sabotage::Bug::RetireUnchecked) {
-                continue;
-            }
-            let held = holdings(c.writer);
-            if held != c.holdings {
-                return Err(Refusal::Holds {
-                    writer: c.writer,
-                    held,
-                });
-            }
+        if batch
+            .certificates()
+            .iter()
+            .any(|c| self.committed.retired_in(c.writer).is_some())
+        {
+            return Err(Refusal::Malformed);
         }
-        Ok(())
+        #[cfg(feature = "sabotage")]
+        if crdt_core::sabotage::active(crdt_core::sabotage::Bug::RetireUnchecked) {
+            return Ok(());
+        }
+        // Every writer that differs, so the coordinator learns them all at once.
+        let differ: Vec<(ReplicaId, Holdings)> = batch
+            .certificates()
+            .iter()
+            .map(|c| (c.writer, holdings(c.writer), c.holdings))
+            .filter(|(_, held, certified)| held != certified)
+            .map(|(w, held, _)| (w, held))
+            .collect();
+        if differ.is_empty() {
+            Ok(())
+        } else {
+            Err(Refusal::Holds(differ))
+        }
     }
 }

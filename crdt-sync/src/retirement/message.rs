@@ -78,19 +78,16 @@ pub enum RetirementMessage {
 }
 
 /// Why a member refused a proposal.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Refusal {
     /// It promised a higher ballot for the epoch: propose again above it.
     Promised(Ballot),
-    /// It does not hold exactly the certified holdings of `writer`. If it holds more,
-    /// the certificate was wrong and the writer must not be retired; if less, repair
-    /// has not brought it up yet and the proposal may be repeated later.
-    Holds {
-        /// The writer.
-        writer: ReplicaId,
-        /// What the member holds of it.
-        held: Holdings,
-    },
+    /// It does not hold exactly the certified holdings of these writers (every one of
+    /// the batch's, by writer, with what it holds; never empty). Of a writer it holds
+    /// more of, the certificate was wrong and the writer must not be retired; of one
+    /// it holds less of, repair has not brought it up yet and the proposal may be
+    /// repeated later.
+    Holds(Vec<(ReplicaId, Holdings)>),
     /// The batch's collapse ranges do not start where the member's committed ranges
     /// end, or it retires a writer retired earlier or the collapse id.
     Malformed,

@@ -11,8 +11,9 @@
 //! applies to values.
 //!
 //! Built so far: the decision, sans-IO, tested under message loss, duplication and
-//! reordering, crashes of coordinators and members, members restored from older
-//! copies, and competing coordinators (`tests/tests/retirement_decision.rs`). Not
+//! reordering, crashes of coordinators (restarted empty) and members (restarted from
+//! their stored state), and competing coordinators (`tests/tests/retirement_decision.rs`).
+//! A member restored from an older copy is not supported (see [`Member`]). Not
 //! built yet: carrying these messages and applying a committed batch in
 //! [`Leader`](crate::Leader) (epochs on content, translation of older content,
 //! fences), which change the protocol version.
@@ -29,7 +30,7 @@ mod message;
 pub use ballot::Ballot;
 pub use batch::Batch;
 pub use codec::{BATCH_CERTIFICATES_MAX, RETIREMENT_FORMAT, RETIREMENT_MAGIC};
-pub use coordinator::Coordinator;
+pub use coordinator::{Coordinator, Stall, LAG_PATIENCE_PERIODS};
 use history::History;
 pub use holdings::{Certificate, Holdings};
 pub use member::{Member, MemberStep};
