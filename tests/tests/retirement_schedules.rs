@@ -309,3 +309,25 @@ fn a_refused_certificate_is_not_taken_again() {
     cl.run(&mut c, 20);
     assert_eq!(cl.epochs(), [1, 1]);
 }
+
+/// Five certificates that overcount among eight (the decision simulator's seed 1000
+/// when members named only the first writer that differs): each accept identified one
+/// lagging writer, the deferrals ran out before the last was found, and no batch ever
+/// committed. Members now name every writer that differs, so the three good writers
+/// are retired after one patience period.
+#[test]
+fn many_overcounting_certificates_do_not_block_the_others() {
+    let mut cl = Cl::new();
+    let mut c = coordinator(1, 0);
+    for w in 100..108 {
+        cl.hold_both(w, h(3, 4));
+        let claimed = if (101..=105).contains(&w) { 5 } else { 4 };
+        assert!(c.certify(cert(w, 3, claimed)));
+    }
+    cl.run(&mut c, 3 * LAG_PATIENCE_PERIODS as u32 + 30);
+    assert_eq!(cl.epochs(), [1, 1]);
+    let retired: Vec<u64> = (100..108)
+        .filter(|w| cl.m[&id(1)].retired_in(id(*w)).is_some())
+        .collect();
+    assert_eq!(retired, [100, 106, 107]);
+}
