@@ -7,7 +7,7 @@
 mod support;
 
 use crdt_core::{
-    CausalContext, CoreError, Crdt, Dot, GCounter, Keyspace, MvRegister, OrSet, PnCounter,
+    CausalContext, CoreError, Crdt, Dot, GCounter, Held, Keyspace, MvRegister, OrSet, PnCounter,
     ReplicaId, Retire, Retirement,
 };
 use quickcheck::{Arbitrary, Gen, TestResult};
@@ -253,6 +253,18 @@ fn retired<S: Subject>(s: &S, recs: &[Retirement]) -> Result<S, CoreError> {
     Ok(out)
 }
 
+/// `s` translated by the records of exactly the retired writers it names (holds
+/// anything of): how a receiver could translate content without knowing the epoch it
+/// was computed at (docs/RETIREMENT.md §5.3, the alternative to epoch tags).
+fn retired_named<S: Subject>(s: &S, recs: &[Retirement]) -> Result<S, CoreError> {
+    let named: Vec<Retirement> = recs
+        .iter()
+        .filter(|r| s.held(r.retired()) != Held::default())
+        .copied()
+        .collect();
+    retired(s, &named)
+}
+
 fn merged<S: Subject>(a: &S, b: &S) -> S {
     let mut out = a.clone();
     out.merge(b);
@@ -312,6 +324,22 @@ fn prop<S: Subject>(h: History) -> TestResult {
                 let after = retired(&merged(s, d), &recs).map_err(err)?;
                 let translated = merged(&r, &retired(d, &recs).map_err(err)?);
                 ensure_eq(&after, &translated, "an old delta, translated")?;
+                // Translated by the writers it names only, an old delta gives the same,
+                // and a translated one is left as it is (no epoch needed to tell).
+                if RETIRED.iter().all(|w| s.keeps_value(&all, *w)) {
+                    let by_name = merged(&r, &retired_named(d, &recs).map_err(err)?);
+                    ensure_eq(
+                        &after,
+                        &by_name,
+                        "an old delta, translated by the writers it names",
+                    )?;
+                }
+                let new = retired(d, &recs).map_err(err)?;
+                ensure_eq(
+                    &retired_named(&new, &recs).map_err(err)?,
+                    &new,
+                    "a translated delta, translated again by the writers it names",
+                )?;
             }
         }
         if let Some(short) = S::short_record(&all, RETIRED[0], u64::from(h.base)) {
