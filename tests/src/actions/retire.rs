@@ -15,12 +15,17 @@
 //! - a refused batch leaves the value's encoding unchanged;
 //! - an applied batch keeps the type's invariants, names no retired writer in its
 //!   context, and encodes to bytes that decode to an equal value.
+//!
+//! The whole input is also decoded as the retirement decision's bytes, a peer's
+//! message (`RetirementMessage::decode`) and a stored member (`Member::decode`):
+//! neither panics, and whatever decodes encodes back to exactly the input (canonical).
 
 use super::decode::Checked;
-use crdt_core::codec::{decode, encode};
+use crdt_core::codec::{decode, encode, DecodeLimits};
 use crdt_core::{
     CausalContext, GCounter, Keyspace, MvRegister, OrSet, PnCounter, ReplicaId, Retire, Retirement,
 };
+use crdt_sync::retirement::{Member, RetirementMessage};
 
 /// The types this target covers, by selector value.
 pub const KINDS: [&str; 6] = [
@@ -54,8 +59,28 @@ pub fn case(kind: u8, records: &[RawRecord], value: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The input as the decision's bytes (see the module docs).
+fn decision(data: &[u8]) {
+    let limits = DecodeLimits::DEFAULT;
+    if let Ok(msg) = RetirementMessage::decode(data, &limits) {
+        assert_eq!(
+            msg.encode(),
+            data,
+            "a non-canonical message decoded: {msg:?}"
+        );
+    }
+    if let Ok(member) = Member::decode(data, &limits) {
+        assert_eq!(
+            member.encode(),
+            data,
+            "a non-canonical member decoded: {member:?}"
+        );
+    }
+}
+
 /// Runs one input (see the module docs); panics if a check fails.
 pub fn run(data: &[u8]) {
+    decision(data);
     let Some((&kind, rest)) = data.split_first() else {
         return;
     };
@@ -160,5 +185,70 @@ pub fn seeds(values: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
         out.push((format!("{name}_short"), case(kind, &short, bytes)));
         out.push((format!("{name}_two"), case(kind, &two, bytes)));
     }
+    out.extend(decision_seeds());
+    out
+}
+
+/// Decision messages of every kind and a stored member, so the fuzzer starts from
+/// valid ones (see [`decision`]).
+fn decision_seeds() -> Vec<(String, Vec<u8>)> {
+    use crate::retirement::{certificate, dots, COLLAPSE};
+    use crdt_sync::retirement::{Ballot, Batch, Refusal};
+    let ballot = Ballot {
+        round: 3,
+        proposer: ReplicaId::new(1),
+        life: 2,
+    };
+    let Ok(batch) = Batch::new(
+        1,
+        0,
+        vec![certificate(100, 2, 3), certificate(101, 0, 1)],
+        COLLAPSE,
+    ) else {
+        return Vec::new();
+    };
+    let messages = [
+        ("prepare", RetirementMessage::Prepare { epoch: 1, ballot }),
+        (
+            "promise",
+            RetirementMessage::Promise {
+                epoch: 1,
+                ballot,
+                accepted: Some((ballot, batch.clone())),
+                records_end: 0,
+            },
+        ),
+        (
+            "accept",
+            RetirementMessage::Accept {
+                ballot,
+                batch: batch.clone(),
+            },
+        ),
+        (
+            "commit",
+            RetirementMessage::Commit {
+                batch: batch.clone(),
+            },
+        ),
+        (
+            "refused",
+            RetirementMessage::Refused {
+                epoch: 1,
+                ballot: Some(ballot),
+                refusal: Refusal::Holds(vec![(ReplicaId::new(100), dots(1, 2))]),
+            },
+        ),
+    ];
+    let mut out: Vec<(String, Vec<u8>)> = messages
+        .into_iter()
+        .map(|(name, m)| (format!("decision_{name}"), m.encode()))
+        .collect();
+    let mut member = Member::new(COLLAPSE);
+    let _ = member.handle(&RetirementMessage::Commit { batch }, |w| match w.get() {
+        100 => dots(2, 3),
+        _ => dots(0, 1),
+    });
+    out.push(("decision_member".to_string(), member.encode()));
     out
 }
