@@ -261,7 +261,6 @@ impl Coordinator {
                 }
             }
             Phase::Preparing { .. } | Phase::Accepting { .. } if resend => {
-                self.ticks = 0;
                 self.send_phase(true);
             }
             _ => {}
@@ -365,39 +364,35 @@ impl Coordinator {
     /// Sends the current phase's message to every member that has not answered it
     /// (to all of them when `only_missing` is false).
     fn send_phase(&mut self, only_missing: bool) {
-        let members = self.members.clone();
-        match &self.phase {
-            Phase::Idle { .. } => {}
+        let (msg, answered): (RetirementMessage, Vec<ReplicaId>) = match &self.phase {
+            Phase::Idle { .. } => return,
             Phase::Preparing {
                 epoch,
                 ballot,
                 promises,
-            } => {
-                for m in members {
-                    if !(only_missing && promises.contains_key(&m)) {
-                        let msg = RetirementMessage::Prepare {
-                            epoch: *epoch,
-                            ballot: *ballot,
-                        };
-                        self.outbox.push_back((m, msg));
-                    }
-                }
-            }
+            } => (
+                RetirementMessage::Prepare {
+                    epoch: *epoch,
+                    ballot: *ballot,
+                },
+                promises.keys().copied().collect(),
+            ),
             Phase::Accepting {
                 ballot,
                 batch,
                 accepted,
                 ..
-            } => {
-                for m in members {
-                    if !(only_missing && accepted.contains(&m)) {
-                        let msg = RetirementMessage::Accept {
-                            ballot: *ballot,
-                            batch: batch.clone(),
-                        };
-                        self.outbox.push_back((m, msg));
-                    }
-                }
+            } => (
+                RetirementMessage::Accept {
+                    ballot: *ballot,
+                    batch: batch.clone(),
+                },
+                accepted.iter().copied().collect(),
+            ),
+        };
+        for &m in &self.members {
+            if !(only_missing && answered.contains(&m)) {
+                self.outbox.push_back((m, msg.clone()));
             }
         }
     }

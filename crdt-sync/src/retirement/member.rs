@@ -206,7 +206,10 @@ impl Member {
             return refused(refusal);
         }
         let changed = self.promised != Some(ballot)
-            || self.accepted.as_ref() != Some(&(ballot, batch.clone()));
+            || self
+                .accepted
+                .as_ref()
+                .map_or(true, |(b, a)| *b != ballot || a != batch);
         self.promised = Some(ballot);
         self.accepted = Some((ballot, batch.clone()));
         MemberStep {
