@@ -2,6 +2,7 @@
 
 use crate::codec::{WireFormat, WireValue};
 use crate::dot_store::DotStore;
+use crate::retirement::RetireFns;
 use crate::{
     CausalContext, CoreError, Crdt, Dot, GCounter, GCounterOp, LwwOp, LwwRegister, OrSet,
     OrSetDelta, OrSetOp, PnCounter, PnCounterOp, ReplicaId, VersionVector,
@@ -123,9 +124,34 @@ pub trait DeltaCrdt: Crdt + WireFormat + Clone + Default + PartialEq + Debug {
         let _ = incoming;
         0
     }
+
+    /// How this type's values and summaries retire writers (`docs/RETIREMENT.md`):
+    /// `None` for a type whose writers cannot be retired (the default; the standalone
+    /// LWW register), so a protocol engine generic over every type can still rename
+    /// and date content of the types that can.
+    fn retirement() -> Option<RetireFns<Self>> {
+        None
+    }
+
+    /// What this value holds of `collapse`, the id retired writers collapse into
+    /// ([`Retire::held`](crate::Retire::held)): a protocol dates content by it
+    /// without translating anything (cheaper than [`DeltaCrdt::retirement`] to link).
+    /// Nothing for a type whose writers cannot be retired (the default).
+    fn collapse_marks(&self, collapse: ReplicaId) -> crate::Held {
+        let _ = collapse;
+        crate::Held::default()
+    }
 }
 
 impl DeltaCrdt for GCounter {
+    fn retirement() -> Option<RetireFns<Self>> {
+        Some(RetireFns::of())
+    }
+
+    fn collapse_marks(&self, collapse: ReplicaId) -> crate::Held {
+        crate::Retire::held(self, collapse)
+    }
+
     type Summary = GCounter;
     type Op = GCounterOp;
 
@@ -175,6 +201,14 @@ impl DeltaCrdt for GCounter {
 }
 
 impl DeltaCrdt for PnCounter {
+    fn retirement() -> Option<RetireFns<Self>> {
+        Some(RetireFns::of())
+    }
+
+    fn collapse_marks(&self, collapse: ReplicaId) -> crate::Held {
+        crate::Retire::held(self, collapse)
+    }
+
     type Summary = PnCounter;
     type Op = PnCounterOp;
 
@@ -237,6 +271,14 @@ impl DeltaCrdt for PnCounter {
 }
 
 impl<T: WireValue + Debug> DeltaCrdt for OrSet<T> {
+    fn retirement() -> Option<RetireFns<Self>> {
+        Some(RetireFns::of())
+    }
+
+    fn collapse_marks(&self, collapse: ReplicaId) -> crate::Held {
+        crate::Retire::held(self, collapse)
+    }
+
     type Summary = CausalContext;
     type Op = OrSetOp<T>;
 

@@ -75,6 +75,6 @@ pub use orset::OrSet;
 pub use orset_delta::OrSetDelta;
 pub use pncounter::PnCounter;
 pub use replica_id::ReplicaId;
-pub use retirement::{Held, Retire, Retirement};
+pub use retirement::{Held, Retire, RetireFns, Retirement};
 pub use timestamp::Timestamp;
 pub use version_vector::VersionVector;

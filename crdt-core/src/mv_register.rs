@@ -199,6 +199,14 @@ impl<T: fmt::Debug> fmt::Debug for MvRegister<T> {
 }
 
 impl<T: WireValue + fmt::Debug> DeltaCrdt for MvRegister<T> {
+    fn retirement() -> Option<crate::retirement::RetireFns<Self>> {
+        Some(crate::retirement::RetireFns::of())
+    }
+
+    fn collapse_marks(&self, collapse: ReplicaId) -> crate::Held {
+        crate::Retire::held(self, collapse)
+    }
+
     type Summary = CausalContext;
     type Op = crate::MvOp<T>;
 

@@ -1,8 +1,8 @@
 //! Collapsing a retired writer into the collapse id: the value-level half of replica
 //! retirement (`docs/RETIREMENT.md`, §3). The protocol half (certificates, batches,
-//! epochs, fences) belongs to crdt-sync and is not built yet.
+//! dating and translating content, fences) belongs to crdt-sync.
 
-use crate::{CausalContext, CoreError, Dot, ReplicaId};
+use crate::{CausalContext, CoreError, DeltaCrdt, Dot, ReplicaId};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The record of one retired writer: its final holdings and where they go.
@@ -70,6 +70,18 @@ impl Retirement {
         self.retired
     }
 
+    /// The retired writer's last dot counter (its dots are `1..=last`).
+    #[must_use]
+    pub const fn last(&self) -> u64 {
+        self.last
+    }
+
+    /// Where its range of collapse counters starts (exclusive).
+    #[must_use]
+    pub const fn base(&self) -> u64 {
+        self.base
+    }
+
     /// The collapse id its dots and contributions move to.
     #[must_use]
     pub const fn collapse(&self) -> ReplicaId {
@@ -93,7 +105,8 @@ impl Retirement {
     }
 
     /// The counter contributions (increments, decrements) the record moves.
-    pub(crate) const fn contributions(&self) -> (u64, u64) {
+    #[must_use]
+    pub const fn contributions(&self) -> (u64, u64) {
         (self.increments, self.decrements)
     }
 
@@ -340,5 +353,50 @@ impl Retire for CausalContext {
             last: self.max_counter(writer),
             ..Held::default()
         }
+    }
+}
+
+/// A retirable type's retirement functions, for a protocol engine generic over every
+/// [`DeltaCrdt`] (see [`DeltaCrdt::retirement`]): the value's and its summary's
+/// [`Retire::retire_all`] and [`Retire::held`].
+pub struct RetireFns<C: DeltaCrdt> {
+    /// [`Retire::retire_all`] on a value (state or delta).
+    pub retire_all: fn(&mut C, &[Retirement]) -> Result<(), CoreError>,
+    /// [`Retire::held`] on a value.
+    pub held: fn(&C, ReplicaId) -> Held,
+    /// [`Retire::retire_all`] on a summary.
+    pub summary_retire_all: fn(&mut C::Summary, &[Retirement]) -> Result<(), CoreError>,
+    /// [`Retire::held`] on a summary.
+    pub summary_held: fn(&C::Summary, ReplicaId) -> Held,
+}
+
+impl<C> RetireFns<C>
+where
+    C: DeltaCrdt + Retire,
+    C::Summary: Retire,
+{
+    /// The functions of a type whose values and summaries are [`Retire`].
+    #[must_use]
+    pub fn of() -> Self {
+        Self {
+            retire_all: <C as Retire>::retire_all,
+            held: <C as Retire>::held,
+            summary_retire_all: <C::Summary as Retire>::retire_all,
+            summary_held: <C::Summary as Retire>::held,
+        }
+    }
+}
+
+impl<C: DeltaCrdt> Clone for RetireFns<C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<C: DeltaCrdt> Copy for RetireFns<C> {}
+
+impl<C: DeltaCrdt> core::fmt::Debug for RetireFns<C> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("RetireFns")
     }
 }

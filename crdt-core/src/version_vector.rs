@@ -55,6 +55,12 @@ impl VersionVector {
         self.advance(dot.replica(), dot.counter());
     }
 
+    /// Drops `replica`'s entry and returns its counter (0 if it had none): a retired
+    /// writer leaves every version vector (`docs/RETIREMENT.md` §3.2).
+    pub fn remove(&mut self, replica: ReplicaId) -> u64 {
+        self.counters.remove(&replica).unwrap_or(0)
+    }
+
     /// Pointwise maximum.
     pub fn merge(&mut self, other: &Self) {
         self.counters

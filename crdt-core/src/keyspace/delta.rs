@@ -19,6 +19,14 @@ impl Keyspace {
 }
 
 impl DeltaCrdt for Keyspace {
+    fn retirement() -> Option<crate::retirement::RetireFns<Self>> {
+        Some(crate::retirement::RetireFns::of())
+    }
+
+    fn collapse_marks(&self, collapse: ReplicaId) -> crate::Held {
+        crate::Retire::held(self, collapse)
+    }
+
     type Summary = CausalContext;
     type Op = KeyspaceOp;
 
