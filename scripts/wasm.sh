@@ -66,15 +66,20 @@ WASM_OPT_BIN=$TOOLS/node_modules/.bin/wasm-opt
 # incarnations): 519,983 -> 522,828 (202,371). Raised to 530,000 when version 4's tokens
 # named the writers of the summary or payload they travel with by position (10 % fewer
 # bytes per interval, a third fewer per digest): 528,218 (204,334); 529,007 (204,751)
-# once digests tell a remove on its way from damage.
-SIZE_CEILING=530000
+# once digests tell a remove on its way from damage. Raised to 533,000 when leaders
+# began dating content by its retirement marks (docs/RETIREMENT.md §5.3: a browser
+# refuses a server's renamed content instead of holding writes under two names; the
+# translation and commits themselves stay out of the module, crdt-sync's `retirement`
+# feature): 531,497 (206,164).
+SIZE_CEILING=533000
 # The same for the Doc-only module (pkg/doc/: what openDoc and the example app load):
 # 308,340 bytes measured (125,870 gzipped); 311,559 (126,998) with the nonce of a new Doc;
 # 350,354 (143,061) with the hub scheduling, buffer memory and Keyspace changes above;
 # 359,853 with the Keyspace's key search above; 356,626 -> 359,466 (146,555) with
 # protocol version 4's headers, 364,884 with its tokens by position; 365,673 (149,363)
-# once digests tell a remove on its way from damage.
-DOC_SIZE_CEILING=367000
+# once digests tell a remove on its way from damage; 368,164 (150,362) once leaders date
+# content by its retirement marks.
+DOC_SIZE_CEILING=369500
 SIZE_TARGET=200000
 
 log() { echo "wasm.sh: $*"; }

@@ -145,6 +145,28 @@ impl<C: DeltaCrdt> DeltaBuffer<C> {
         self.shrink();
     }
 
+    #[cfg(feature = "retirement")]
+    /// Replaces every buffered delta by `renamed(delta)` (a retirement's commit: the
+    /// same deltas at the new epoch); on the first error nothing is changed.
+    pub(crate) fn rename<E>(
+        &mut self,
+        renamed: impl Fn(&C) -> Result<Option<C>, E>,
+    ) -> Result<(), E> {
+        let mut new: Vec<Option<C>> = Vec::with_capacity(self.entries.len());
+        for e in &self.entries {
+            new.push(renamed(&e.delta)?);
+        }
+        for (e, delta) in self.entries.iter_mut().zip(new) {
+            if let Some(delta) = delta {
+                let bytes = Entry::memory(&delta);
+                self.bytes = self.bytes - e.bytes + bytes;
+                e.bytes = bytes;
+                e.delta = delta;
+            }
+        }
+        Ok(())
+    }
+
     /// Returns memory once the buffer holds far fewer deltas than it has room for
     /// (after a silent peer's backlog was collected or dropped).
     fn shrink(&mut self) {

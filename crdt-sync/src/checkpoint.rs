@@ -1,6 +1,9 @@
 //! Durable state for a restart: checkpoints.
 
 use crate::peer::Peer;
+use crate::retired::Retired;
+#[cfg(feature = "retirement")]
+use crate::retired::RetiredWriter;
 use crate::{writer_id, Config, Incarnation, Leader, SyncError};
 use crdt_core::codec::{read_type_tag, DecodeError, Invalid, Limit, Reader, WireFormat, Writer};
 use crdt_core::{DeltaCrdt, ReplicaId, VersionVector};
@@ -8,14 +11,15 @@ use crdt_core::{DeltaCrdt, ReplicaId, VersionVector};
 /// The magic bytes of a checkpoint.
 pub const CHECKPOINT_MAGIC: [u8; 2] = [0xD1, 0x55];
 
-/// The checkpoint format this build writes. Checkpoints have a format version of
+/// The newest checkpoint format this build writes. Checkpoints have a format version of
 /// their own, independent of the protocol version: a leader restores every format
 /// from [`CHECKPOINT_FORMAT_MIN`] up, so a checkpoint written before an upgrade is
 /// read after it. Versions: 1 (crdt-sync 0.1): id, incarnation, token, peer ids,
 /// state; 2: each peer also with the newest incarnation of it seen, so a restored
 /// leader addresses its first messages exactly and recognizes stale copies of its
-/// peers at once.
-pub const CHECKPOINT_FORMAT: u8 = 2;
+/// peers at once; 3: the retired writers after the state (written only by a leader
+/// that committed a retirement, so every other checkpoint is still format 2).
+pub const CHECKPOINT_FORMAT: u8 = 3;
 /// The oldest checkpoint format this build restores.
 pub const CHECKPOINT_FORMAT_MIN: u8 = 1;
 
@@ -81,7 +85,7 @@ impl<C: DeltaCrdt> Leader<C> {
     pub fn checkpoint(&self) -> Checkpoint {
         let mut w = Writer::new();
         w.raw(&CHECKPOINT_MAGIC);
-        w.u8(CHECKPOINT_FORMAT);
+        w.u8(if self.retired.is_some() { 3 } else { 2 });
         w.u8(C::TYPE_TAG);
         w.replica(self.id);
         w.varint(self.incarnation.to_u64());
@@ -98,6 +102,10 @@ impl<C: DeltaCrdt> Leader<C> {
             }
         }
         let _ = self.state.encode_body(&mut w);
+        #[cfg(feature = "retirement")]
+        if let Some(retired) = &self.retired {
+            encode_retired(retired, &mut w);
+        }
         Checkpoint {
             id: self.id,
             incarnation: self.incarnation,
@@ -140,7 +148,12 @@ impl<C: DeltaCrdt> Leader<C> {
         if self.probing {
             return Err(SyncError::Restoring);
         }
-        let retired = decode::<C>(checkpoint, &self.config)?;
+        let mut retired = decode::<C>(checkpoint, &self.config)?;
+        self.bring_checkpoint_to_epoch(
+            &mut retired.state,
+            &mut retired.token,
+            retired.retired.as_ref(),
+        )?;
         let w = self.writer;
         if retired.token.get(w) > self.token.get(w)
             || retired.state.progress_of(w) > self.state.progress_of(w)
@@ -263,15 +276,17 @@ impl<C: DeltaCrdt> Leader<C> {
             token,
             peers,
             mut state,
+            retired,
         } = decode::<C>(bytes, &config)?;
         let mut token = token;
         for (delta, logged) in log {
             let _ = state.merge_delta(delta);
             token.merge(logged);
         }
-        Ok(Self::from_checkpoint_parts(
-            id, old_inc, token, peers, state, config, nonce,
-        ))
+        let mut leader =
+            Self::from_checkpoint_parts(id, old_inc, token, peers, state, config, nonce);
+        leader.retired = retired.map(Box::new);
+        Ok(leader)
     }
 
     fn from_checkpoint_parts(
@@ -297,6 +312,65 @@ impl<C: DeltaCrdt> Leader<C> {
     }
 }
 
+#[cfg(feature = "retirement")]
+/// Format 3's section: the epoch, then each retired writer ascending with its epoch,
+/// record (`last`, `base`, contributions) and write count.
+fn encode_retired(retired: &Retired, w: &mut Writer) {
+    w.varint(retired.epoch());
+    w.len(retired.len());
+    for (writer, r) in retired.iter() {
+        w.replica(*writer);
+        w.varint(r.epoch);
+        w.varint(r.record.last());
+        w.varint(r.record.base());
+        let (increments, decrements) = r.record.contributions();
+        w.varint(increments);
+        w.varint(decrements);
+        w.varint(r.writes);
+    }
+}
+
+#[cfg(feature = "retirement")]
+fn decode_retired(r: &mut Reader<'_>, collapse: ReplicaId) -> Result<Retired, DecodeError> {
+    let invalid = |what| DecodeError::Invalid(Invalid::NonCanonical(what));
+    let epoch = r.varint()?;
+    // Each writer takes at least 8 bytes (an id and six varints).
+    let n = r.len(Limit::Elements, 8)?;
+    if epoch == 0 || n == 0 {
+        return Err(invalid(
+            "a checkpoint's retirement section without a retirement",
+        ));
+    }
+    let mut writers = Vec::with_capacity(n);
+    let mut prev: Option<ReplicaId> = None;
+    for _ in 0..n {
+        let writer = r.replica()?;
+        if prev.is_some_and(|p| p >= writer) {
+            return Err(DecodeError::Invalid(Invalid::Unsorted(
+                "checkpoint retired writers",
+            )));
+        }
+        prev = Some(writer);
+        let (e, last, base) = (r.varint()?, r.varint()?, r.varint()?);
+        let (increments, decrements, writes) = (r.varint()?, r.varint()?, r.varint()?);
+        if e == 0 || e > epoch {
+            return Err(invalid("a retired writer's epoch"));
+        }
+        let record =
+            crdt_core::Retirement::new(writer, last, collapse, base, increments, decrements)
+                .map_err(|_| invalid("a retired writer's record"))?;
+        writers.push((
+            writer,
+            RetiredWriter {
+                epoch: e,
+                record,
+                writes,
+            },
+        ));
+    }
+    Ok(Retired::from_parts(epoch, writers))
+}
+
 /// A checkpoint's contents.
 struct Decoded<C: DeltaCrdt> {
     id: ReplicaId,
@@ -304,6 +378,8 @@ struct Decoded<C: DeltaCrdt> {
     token: VersionVector,
     peers: std::collections::BTreeMap<ReplicaId, Box<Peer<C::Summary>>>,
     state: C,
+    /// Format 3: the writers it retired.
+    retired: Option<Retired>,
 }
 
 /// Reads a checkpoint of any format this build restores.
@@ -345,6 +421,20 @@ fn decode<C: DeltaCrdt>(bytes: &[u8], config: &Config) -> Result<Decoded<C>, Syn
         peers.insert(p, Box::new(Peer::new(inc)));
     }
     let state = C::decode_body(&mut r)?;
+    let retired = match format {
+        #[cfg(feature = "retirement")]
+        3 => Some(decode_retired(&mut r, config.collapse)?),
+        #[cfg(not(feature = "retirement"))]
+        3 => {
+            // Written by a leader that retired writers; this build cannot translate.
+            return Err(DecodeError::UnsupportedVersion {
+                found: 3,
+                supported: 2,
+            }
+            .into());
+        }
+        _ => None,
+    };
     r.finish()?;
     Ok(Decoded {
         id,
@@ -352,6 +442,7 @@ fn decode<C: DeltaCrdt>(bytes: &[u8], config: &Config) -> Result<Decoded<C>, Syn
         token,
         peers,
         state,
+        retired,
     })
 }
 

@@ -2,6 +2,7 @@
 
 use crate::{PROTOCOL_VERSION, PROTOCOL_VERSION_MIN};
 use crdt_core::codec::DecodeLimits;
+use crdt_core::ReplicaId;
 
 /// The most ticks between digests to a lazy peer
 /// ([`Leader::set_peer_lazy`](crate::Leader::set_peer_lazy)), whatever
@@ -76,7 +77,15 @@ pub struct Config {
     /// The largest message sent in fragments (one above `message_bytes_max` is split
     /// into fragments under it) or reassembled from them.
     pub transfer_bytes_max: usize,
+    /// The writer id that retired writers collapse into (`docs/RETIREMENT.md` §2): the
+    /// same on every leader of a group, and never the id of a leader (no process
+    /// writes under it). Default `2^53 - 1`.
+    pub collapse: ReplicaId,
 }
+
+/// The default [`Config::collapse`]: `2^53 - 1`, the largest id JavaScript numbers hold
+/// exactly.
+pub const COLLAPSE_DEFAULT: ReplicaId = ReplicaId::new((1 << 53) - 1);
 
 impl Config {
     /// The defaults (see the table above).
@@ -89,6 +98,7 @@ impl Config {
         decode: DecodeLimits::DEFAULT,
         protocol_version_max: PROTOCOL_VERSION,
         transfer_bytes_max: 1 << 30,
+        collapse: COLLAPSE_DEFAULT,
     };
 
     /// The protocol version this leader speaks at most.

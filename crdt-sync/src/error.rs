@@ -112,6 +112,27 @@ pub enum SyncError {
         /// The first writer whose updates were refused.
         writer: ReplicaId,
     },
+    /// A peer sent writes of a retired writer beyond its final holdings (a stale copy
+    /// of the writer wrote after it was certified final): nothing was merged, and the
+    /// message is counted in [`Metrics::retired_writes`](crate::Metrics::retired_writes).
+    #[error("peer {peer} sent writes of writer {writer}, retired in epoch {epoch}, beyond its final holdings: the message was refused (stop whatever still writes under {writer})")]
+    RetiredWriter {
+        /// The peer.
+        peer: ReplicaId,
+        /// The retired writer.
+        writer: ReplicaId,
+        /// The epoch that retired it.
+        epoch: u64,
+    },
+    /// [`Leader::commit_retirement`](crate::Leader::commit_retirement) refused a
+    /// batch; the leader is unchanged.
+    #[error("retirement batch of epoch {epoch} refused: {reason}")]
+    RetirementRefused {
+        /// The batch's epoch.
+        epoch: u64,
+        /// Why.
+        reason: &'static str,
+    },
     /// A message contradicts what this leader sent (e.g. an acknowledgement of an
     /// update never sent): the peer is corrupt or hostile.
     #[error("protocol violation by {peer}: {reason}")]

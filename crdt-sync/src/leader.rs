@@ -70,6 +70,9 @@ pub struct Leader<C: DeltaCrdt> {
     pub(crate) hash_cache: Option<(u64, u64)>,
     /// During [`Leader::receive_changes`]: the join of what the message added.
     pub(crate) changes: Option<C>,
+    /// The writers this leader retired (`None` until the first commit; boxed, as most
+    /// leaders never retire anything).
+    pub(crate) retired: Option<Box<crate::retired::Retired>>,
 }
 
 /// The state's hash, recomputed only after the state changed.
@@ -156,6 +159,7 @@ impl<C: DeltaCrdt> Leader<C> {
             state_version: 0,
             hash_cache: None,
             changes: None,
+            retired: None,
         };
         // Nonce 0 would be `Incarnation::FIRST`, the incarnation of leaders made before
         // every leader had a nonce, writing under the id itself.
@@ -404,7 +408,19 @@ impl<C: DeltaCrdt> Leader<C> {
     /// Whether this leader has seen at least everything `token` names.
     #[must_use]
     pub fn covers(&self, token: &VersionVector) -> bool {
-        self.token.covers(token)
+        #[cfg(not(feature = "retirement"))]
+        return self.token.covers(token);
+        #[cfg(feature = "retirement")]
+        match self.retired.as_deref() {
+            None => self.token.covers(token),
+            // A retired writer's entry is covered up to its write count: every member
+            // holds all of its writes once it is retired (`docs/RETIREMENT.md` §3.2).
+            Some(retired) => token.iter().all(|(w, count)| {
+                retired
+                    .covers(w, count)
+                    .unwrap_or_else(|| self.token.get(w) >= count)
+            }),
+        }
     }
 
     /// Whether writes are refused because another leader writes under this id.

@@ -238,8 +238,10 @@
 mod admission;
 mod buffer;
 mod checkpoint;
+mod commit;
 mod config;
 mod crc32;
+mod dating;
 mod error;
 mod incarnation;
 mod leader;
@@ -247,6 +249,7 @@ mod message;
 mod metrics;
 mod peer;
 mod receive;
+mod retired;
 pub mod retirement;
 mod schedule;
 mod transfer;
@@ -255,7 +258,7 @@ mod writer_id;
 
 pub use admission::Admission;
 pub use checkpoint::{Checkpoint, CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_MIN, CHECKPOINT_MAGIC};
-pub use config::{Config, LAZY_DIGEST_INTERVAL_TICKS};
+pub use config::{Config, COLLAPSE_DEFAULT, LAZY_DIGEST_INTERVAL_TICKS};
 pub use error::SyncError;
 pub use incarnation::Incarnation;
 pub use leader::{Leader, Transmit, DISPLACEMENTS_MAX};

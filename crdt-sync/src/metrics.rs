@@ -65,6 +65,13 @@ pub struct Metrics {
     /// had not answered: a peer unreachable for that long (a restored leader next to
     /// one it can never reach writes again, see [`Leader::restore`](crate::Leader::restore)).
     pub probes_timed_out: u64,
+    /// Messages refused because they hold writes of a retired writer beyond its
+    /// retirement record (`docs/RETIREMENT.md` §5.2: a fenced write, made by a stale
+    /// copy of a writer after it was certified final; never merged).
+    pub retired_writes: u64,
+    /// Deltas and repairs not merged because they were computed after a retirement
+    /// epoch this leader has not committed yet (their sender retransmits them).
+    pub ahead_of_epoch: u64,
     /// Deltas now in the buffer.
     pub deltas_buffered: u64,
     /// Memory of the deltas now in the buffer, in bytes: each delta's slot and heap

@@ -252,6 +252,10 @@ impl<C: DeltaCrdt> Leader<C> {
             }
             return Ok(());
         }
+        // Content of another retirement epoch is brought to ours first (or not taken).
+        let Some(msg) = self.bring_to_epoch(from, msg)? else {
+            return Ok(());
+        };
         // Validate everything before changing anything; an untrusted sender's updates
         // first (updates under our own id from it are refused, not a conflict).
         if let (

@@ -57,7 +57,7 @@ impl WriteStatus {
 
 /// `crdt_sync::Metrics` as `(camelCase name, value)` pairs, the per-peer lag apart.
 #[must_use]
-pub fn metric_counters(m: &Metrics) -> [(&'static str, u64); 23] {
+pub fn metric_counters(m: &Metrics) -> [(&'static str, u64); 25] {
     // Destructured without `..`: a new field of `Metrics` must be added here.
     let Metrics {
         bytes_sent,
@@ -81,6 +81,8 @@ pub fn metric_counters(m: &Metrics) -> [(&'static str, u64); 23] {
         fragments_sent,
         transfers_received,
         probes_timed_out,
+        retired_writes,
+        ahead_of_epoch,
         deltas_buffered,
         buffered_bytes,
         peer_lag: _,
@@ -107,6 +109,8 @@ pub fn metric_counters(m: &Metrics) -> [(&'static str, u64); 23] {
         ("fragmentsSent", fragments_sent),
         ("transfersReceived", transfers_received),
         ("probesTimedOut", probes_timed_out),
+        ("retiredWrites", retired_writes),
+        ("aheadOfEpoch", ahead_of_epoch),
         ("deltasBuffered", deltas_buffered),
         ("bufferedBytes", buffered_bytes),
     ]

@@ -386,6 +386,8 @@ export interface DocMetrics {
     fragmentsSent: number | bigint;
     transfersReceived: number | bigint;
     probesTimedOut: number | bigint;
+    retiredWrites: number | bigint;
+    aheadOfEpoch: number | bigint;
     deltasBuffered: number | bigint;
     bufferedBytes: number | bigint;
     /** Writes each peer is known to miss, ascending by peer. */

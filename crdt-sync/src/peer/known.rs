@@ -87,4 +87,22 @@ impl<S> Known<S> {
             mismatch,
         });
     }
+
+    #[cfg(feature = "retirement")]
+    /// A retirement's commit: `token` drops the retired writers from the peer's token,
+    /// and `summary` renames a summary (`false`: it could not, and the last digest is
+    /// forgotten; the next one brings it back).
+    pub(crate) fn rename(
+        &mut self,
+        token: impl FnOnce(&mut VersionVector),
+        mut summary: impl FnMut(&mut S) -> bool,
+    ) {
+        token(&mut self.token);
+        if let Some(d) = &mut self.digest {
+            d.mismatch = None;
+            if !(summary(&mut d.summary) && summary(&mut d.ours)) {
+                self.digest = None;
+            }
+        }
+    }
 }

@@ -65,8 +65,8 @@ pub struct Coordinator {
 /// member now refuses because it holds **more** of a writer than the batch certifies:
 /// the certificate undercounted, and a write arrived after every member had accepted.
 /// The batch cannot be changed (it may be committed somewhere), and that member
-/// cannot apply it, so retirement stops for the cluster until the rescue of
-/// `docs/RETIREMENT.md` §6.3 (not built) re-issues the extra writes. Reported by
+/// cannot apply it, so retirement stops for the cluster until an operator re-issues
+/// the extra writes (`docs/RETIREMENT.md` §9). Reported by
 /// [`Coordinator::stalled`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stall {

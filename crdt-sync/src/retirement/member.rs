@@ -202,7 +202,7 @@ impl Member {
         if let Some(p) = self.promised.filter(|p| *p > ballot) {
             return refused(Refusal::Promised(p));
         }
-        if let Err(refusal) = self.check(batch, holdings) {
+        if let Err(refusal) = self.check(batch, holdings, Check::Exact) {
             return refused(refusal);
         }
         let changed = self.promised != Some(ballot)
@@ -232,10 +232,11 @@ impl Member {
         // Checked again even if this member accepted the batch: its holdings cannot
         // have grown since if the certificates were right, and a wrong one must not
         // collapse writes that arrived after it (the value would refuse the records).
-        // One it did not accept (it was restored from a copy older than its
-        // acceptance) may hold less, until repair brings it up; the coordinator
-        // resends the commit.
-        if let Err(refusal) = self.check(batch, holdings) {
+        // Holding less is no reason to wait: the batch was chosen, so every member
+        // held every write of it when it accepted, and one that lost some since (a
+        // leader restored from an older checkpoint) gets them back from its peers,
+        // renamed, once it has committed (before, it could not take them in).
+        if let Err(refusal) = self.check(batch, holdings, Check::NoMore) {
             return MemberStep::reply(RetirementMessage::Refused {
                 epoch,
                 ballot: self.accepted.as_ref().map(|(b, _)| *b),
@@ -255,11 +256,13 @@ impl Member {
 
     /// Whether this member may retire `batch`'s writers: the batch continues its
     /// committed ranges, retires no writer twice and not the collapse id, and the
-    /// member holds exactly each writer's certified holdings (§4.2).
+    /// member holds exactly each writer's certified holdings (§4.2) to accept, and
+    /// no more than them to commit.
     fn check(
         &self,
         batch: &Batch,
         holdings: impl Fn(ReplicaId) -> Holdings,
+        how: Check,
     ) -> Result<(), Refusal> {
         if batch.base() != self.records_end() || batch.records(self.collapse).is_err() {
             return Err(Refusal::Malformed);
@@ -280,7 +283,10 @@ impl Member {
             .certificates()
             .iter()
             .map(|c| (c.writer, holdings(c.writer), c.holdings))
-            .filter(|(_, held, certified)| held != certified)
+            .filter(|(_, held, certified)| match how {
+                Check::Exact => held != certified,
+                Check::NoMore => held.exceeds(certified),
+            })
             .map(|(w, held, _)| (w, held))
             .collect();
         if differ.is_empty() {
@@ -289,4 +295,13 @@ impl Member {
             Err(Refusal::Holds(differ))
         }
     }
+}
+
+/// How a member's holdings must match a batch's certificates.
+#[derive(Clone, Copy)]
+enum Check {
+    /// Exactly (to accept).
+    Exact,
+    /// No part above (to commit a chosen batch).
+    NoMore,
 }

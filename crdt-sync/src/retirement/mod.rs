@@ -10,13 +10,20 @@
 //! records ([`Batch::records`]), which crdt-core's [`Retire`](crdt_core::Retire)
 //! applies to values.
 //!
-//! Built so far: the decision, sans-IO, tested under message loss, duplication and
-//! reordering, crashes of coordinators (restarted empty) and members (restarted from
-//! their stored state), and competing coordinators (`tests/tests/retirement_decision.rs`).
-//! A member restored from an older copy is not supported (see [`Member`]). Not
-//! built yet: carrying these messages and applying a committed batch in
-//! [`Leader`](crate::Leader) (epochs on content, translation of older content,
-//! fences), which change the protocol version.
+//! A committed batch is applied to the member's leader with
+//! [`Leader::commit_retirement`](crate::Leader::commit_retirement), which renames the
+//! state, the delta buffer, the causal token and what is known of peers; from then on
+//! the leader translates content computed before the commit when it arrives, holds
+//! back content of epochs it has not committed, and fences writes of a retired writer
+//! beyond its record (the `retired` and `dating` modules: content dates itself by
+//! what it names, so messages carry no epoch and the protocol version is unchanged).
+//!
+//! Tested by the decision's own simulator (`tests/tests/retirement_decision.rs`: loss,
+//! duplication, reordering, crashes of coordinators and members, competing
+//! coordinators) and by replication with retirement over real leaders
+//! (`tests/tests/retirement_replication.rs`: the same faults plus partitions and
+//! amnesia). A member restored from an older copy of its own decision state is not
+//! supported (see [`Member`]); a leader restored from an older checkpoint is.
 
 mod ballot;
 mod batch;
