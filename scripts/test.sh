@@ -62,7 +62,7 @@ fi
 echo "== simulator self-test (planted bugs must each be caught within 200 seeds, by a kept seed or trace, or by a hand-written schedule)"
 cargo test -q -p tests --features sabotage --release \
   --test sabotage --test sim_regressions --test sync_scenarios --test sync_hardening \
-  --test retirement_decision --test retirement_leaders
+  --test retirement_decision --test retirement_leaders --test retirement_replication
 
 echo "== examples (the main job and the core demo)"
 cargo run -q -p crdt-sync --example multi_leader

@@ -27,9 +27,9 @@ pub const COLLAPSE: ReplicaId = ReplicaId::new((1 << 53) - 1);
 const FAULT_TICKS: u64 = 400;
 const HEAL_TICKS: u64 = 4_000;
 /// Coordinators resend unanswered messages every this many ticks.
-const RESEND_TICKS: u32 = 6;
+pub(crate) const RESEND_TICKS: u32 = 6;
 /// Certifiers resend their certificates every this many ticks.
-const CERTIFY_EVERY: u64 = 25;
+pub(crate) const CERTIFY_EVERY: u64 = 25;
 
 /// A run's parameters, drawn from its seed.
 #[derive(Clone, Debug)]
@@ -153,6 +153,28 @@ struct World {
     /// Per epoch and ballot, the members that accepted its batch.
     acceptances: BTreeMap<(u64, Ballot), (Batch, BTreeSet<ReplicaId>)>,
     report: Report,
+}
+
+/// The delays of the copies of one message sent over a faulty network (none: it is
+/// lost; two: it is duplicated); one tick each on a network without faults.
+pub(crate) fn delays(
+    rng: &mut Rng,
+    faulty: bool,
+    drop: Ppm,
+    duplicate: Ppm,
+    delay_max: u64,
+) -> Vec<u64> {
+    if faulty && rng.chance(drop) {
+        return Vec::new();
+    }
+    let copies = if faulty && rng.chance(duplicate) {
+        2
+    } else {
+        1
+    };
+    (0..copies)
+        .map(|_| if faulty { rng.range(1, delay_max) } else { 1 })
+        .collect()
 }
 
 /// The holdings of a writer with highest dot `last` and `writes` writes, no counters.
@@ -473,20 +495,8 @@ impl World {
         let msg = RetirementMessage::decode(&bytes, &DecodeLimits::DEFAULT)
             .unwrap_or_else(|e| panic!("{msg:?} does not decode from its encoding: {e}"));
         let faulty = self.faulty();
-        if faulty && self.rng.chance(self.p.drop) {
-            return;
-        }
-        let copies = if faulty && self.rng.chance(self.p.duplicate) {
-            2
-        } else {
-            1
-        };
-        for _ in 0..copies {
-            let delay = if faulty {
-                self.rng.range(1, self.p.delay_max)
-            } else {
-                1
-            };
+        let p = &self.p;
+        for delay in delays(&mut self.rng, faulty, p.drop, p.duplicate, p.delay_max) {
             self.flights.push(Flight {
                 at: self.now + delay,
                 from,
