@@ -14,7 +14,7 @@
 #                figures)
 #   --criterion  also the full criterion suite (`cargo bench -p crdt-bench`,
 #                reports in target/criterion/): about 15 more minutes
-#   --only S,..  run only these stages (micro, wire, hub, wasm, load, docs); the others' sections
+#   --only S,..  run only these stages (micro, wire, hub, wasm, load, docs, retire); the others' sections
 #                say they were not measured (a partial file: do not commit it)
 # The load stage needs redis-server (Debian package); as root it is installed with
 # apt-get when missing.
@@ -43,8 +43,8 @@ done
 if [ "${expect_only:-0}" = 1 ]; then echo "--only needs a list of stages" >&2; exit 2; fi
 for s in ${only//,/ }; do
   case "$s" in
-    micro|wire|hub|wasm|load|docs) ;;
-    *) echo "unknown stage: $s (micro, wire, hub, wasm, load, docs)" >&2; exit 2 ;;
+    micro|wire|hub|wasm|load|docs|retire) ;;
+    *) echo "unknown stage: $s (micro, wire, hub, wasm, load, docs, retire)" >&2; exit 2 ;;
   esac
 done
 # Whether stage $1 runs in this invocation.
@@ -66,10 +66,14 @@ if want load; then
 else
   cargo build -q --release -p crdt-bench --bins
 fi
+if want retire; then
+  cargo build -q --release -p tests --example retirement_figure
+fi
 : > "$tmp/targets_micro.md"
 : > "$tmp/targets_wire.md"
 : > "$tmp/targets_hub.md"
 : > "$tmp/targets_load.md"
+: > "$tmp/targets_retire.md"
 
 if want micro; then
   echo "== micro-benchmarks: ours vs crdts vs ahash (bench_table)"
@@ -134,6 +138,13 @@ if want docs; then
   fi
 fi
 
+if want retire; then
+  echo "== retirement: 10,000 short-lived writers retired (retirement_figure)"
+  nice -n 10 ./target/release/examples/retirement_figure "$tmp/retire.md" "$tmp/targets_retire.md"
+else
+  skipped > "$tmp/retire.md"
+fi
+
 if [ "$criterion" = 1 ]; then
   echo "== criterion suite (cargo bench -p crdt-bench)"
   nice -n 10 cargo bench -p crdt-bench > "$tmp/criterion.txt" 2>/dev/null
@@ -176,6 +187,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   echo "cargo run --release -p crdt-bench --bin hub${quick:+ -- $quick}   # a hub with 16 to 1,024 peers"
   echo "cargo build --release -p crdt-leader && cargo run --release -p crdt-bench --bin load${quick:+ -- $quick}   # load vs Redis"
   echo "cargo bench -p crdt-leader --bench documents${quick:+ -- $quick}   # 100,000 documents, idle and 1% written"
+  echo "cargo run --release -p tests --example retirement_figure -- TABLE TARGETS   # 10,000 writers retired"
   echo "cargo bench -p crdt-bench                                  # criterion suite (target/criterion/)"
   echo '```'
   echo
@@ -186,7 +198,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   echo
   echo "| target | goal | measured | verdict |"
   echo "|---|---|---:|---|"
-  cat "$tmp/targets_micro.md" "$tmp/targets_wire.md" "$tmp/targets_hub.md" "$tmp/targets_load.md"
+  cat "$tmp/targets_micro.md" "$tmp/targets_wire.md" "$tmp/targets_hub.md" "$tmp/targets_load.md" "$tmp/targets_retire.md"
   echo
   cat docs/bench/notes.md
   echo
@@ -202,6 +214,18 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   echo "Bytes sent per round, log scale: ![mesh](docs/bench/wire_mesh.svg) ![tree](docs/bench/wire_tree.svg)"
   echo
   cat "$tmp/wire.md"
+  echo
+  echo "## Retirement: metadata of short-lived writers (crdt-sync)"
+  echo
+  echo "Issue 14's figure (\`cargo run --release -p tests --example retirement_figure\`, checked by"
+  echo "\`tests/tests/retirement_figure.rs\`; design in \`docs/RETIREMENT.md\`): 10,000 short-lived"
+  echo "writers each make one write, are handed over to a live leader and retired in batches of"
+  echo "at most 4,096 (\`Leader::commit_retirement\`); the leader's encoded state, causal token and"
+  echo "digest content are compared with a leader whose live writer made the same writes in the"
+  echo "same order (element values unrelated to write order and writer ids), and with the state"
+  echo "before the retirement."
+  echo
+  cat "$tmp/retire.md"
   echo
   echo "## Hundreds of peers (crdt-sync, a hub)"
   echo

@@ -11,6 +11,7 @@ pub mod net;
 pub mod oracle;
 pub mod peek;
 pub mod retirement;
+pub mod retirement_figure;
 pub mod retirement_replication;
 pub mod sim;
 
