@@ -79,6 +79,9 @@ impl Worst {
 
 struct Ledger {
     insert_vs_crdts: Worst,
+    /// `String` elements: local insert and remove, crdts / ours (issue 14 part 3).
+    string_insert_vs_crdts: Worst,
+    string_remove_vs_crdts: Worst,
     insert_vs_ahash: Worst,
     heap: Worst,
     full_merge: Worst,
@@ -177,8 +180,8 @@ fn orset_section<E: Element>(plan: Plan, n: u64, ledger: &mut Ledger) {
         [sig3(ha), sig3(hb), sig3(hc)],
         ratio(hb / ha),
         ratio(ha / hc),
-        if is_u64 { "≤ 48 B" } else { "—" },
-        is_u64.then_some(ha <= 48.0),
+        if is_u64 { "≤ 32 B" } else { "—" },
+        is_u64.then_some(ha <= 32.0),
     );
     let decoded_row = row(
         "  … ours after decoding (store built in bulk)",
@@ -226,6 +229,10 @@ fn orset_section<E: Element>(plan: Plan, n: u64, ledger: &mut Ledger) {
     if is_u64 {
         ledger.insert_vs_crdts.note(vs_crdts, at.clone(), true);
         ledger.insert_vs_ahash.note(vs_plain, at.clone(), false);
+    } else {
+        ledger
+            .string_insert_vs_crdts
+            .note(vs_crdts, at.clone(), true);
     }
     let insert_row = row(
         "local insert (fresh random element)",
@@ -235,9 +242,13 @@ fn orset_section<E: Element>(plan: Plan, n: u64, ledger: &mut Ledger) {
         if is_u64 {
             "≥ 3x crdts, ≤ 4x ahash"
         } else {
-            "—"
+            "≥ 1x crdts"
         },
-        is_u64.then_some(vs_crdts >= 3.0 && vs_plain <= 4.0),
+        Some(if is_u64 {
+            vs_crdts >= 3.0 && vs_plain <= 4.0
+        } else {
+            vs_crdts >= 1.0
+        }),
     );
     // The floor of any ordered set on the same workload (std's B-tree, no metadata):
     // what "≤ 4x ahash" asks of an OR-Set that keeps its ordered walk.
@@ -274,13 +285,19 @@ fn orset_section<E: Element>(plan: Plan, n: u64, ledger: &mut Ledger) {
         m::remove::<E, _>(plan, &mut theirs, n, &mut rng),
         m::remove::<E, _>(plan, &mut plain, n, &mut rng),
     );
+    let remove_vs_crdts = b.median_ns / a.median_ns;
+    if !is_u64 {
+        ledger
+            .string_remove_vs_crdts
+            .note(remove_vs_crdts, at.clone(), true);
+    }
     let remove_row = row(
         "local remove (random present element)",
         [t(&a), t(&b), t(&c)],
-        ratio(b.median_ns / a.median_ns),
+        ratio(remove_vs_crdts),
         ratio(a.median_ns / c.median_ns),
-        "—",
-        None,
+        if is_u64 { "—" } else { "≥ 1x crdts" },
+        (!is_u64).then_some(remove_vs_crdts >= 1.0),
     );
 
     // Full-state merge, per input element.
@@ -755,6 +772,8 @@ fn main() -> std::io::Result<()> {
     let targets_file = arg(&args, "--targets").map(PathBuf::from);
     let mut ledger = Ledger {
         insert_vs_crdts: Worst::default(),
+        string_insert_vs_crdts: Worst::default(),
+        string_remove_vs_crdts: Worst::default(),
         insert_vs_ahash: Worst::default(),
         heap: Worst::default(),
         full_merge: Worst::default(),
@@ -838,10 +857,24 @@ fn main() -> std::io::Result<()> {
         &rat,
     ));
     targets.extend(worst(
+        &ledger.string_insert_vs_crdts,
+        "≥ 1x (at least as fast)",
+        "OR-Set `String`: local insert vs crdts",
+        &|v| v >= 1.0,
+        &rat,
+    ));
+    targets.extend(worst(
+        &ledger.string_remove_vs_crdts,
+        "≥ 1x (at least as fast)",
+        "OR-Set `String`: local remove vs crdts",
+        &|v| v >= 1.0,
+        &rat,
+    ));
+    targets.extend(worst(
         &ledger.heap,
-        "≤ 48 B",
+        "≤ 32 B",
         "OR-Set `u64`: live heap per element (one dot)",
-        &|v| v <= 48.0,
+        &|v| v <= 32.0,
         &b,
     ));
     targets.extend(worst(
