@@ -50,15 +50,16 @@ impl<C: DeltaCrdt> Leader<C> {
     ///
     /// # Errors
     /// [`SyncError::RetirementRefused`] if the batch is not the next epoch, does not
-    /// start where this leader's collapse ranges end, retires this leader's own writer,
-    /// or names a writer this leader holds more of than its certificate; or if `C`
+    /// start where this leader's collapse ranges end, retires this leader's own writer
+    /// or a writer it retired already, or names a writer this leader holds more of
+    /// than its certificate; or if `C`
     /// cannot retire writers. The leader is unchanged then.
     #[cfg(feature = "retirement")]
     pub fn commit_retirement(&mut self, batch: &Batch) -> Result<(), SyncError> {
         let epoch = batch.epoch();
         let refuse = |reason| SyncError::RetirementRefused { epoch, reason };
         let fns = C::retirement().ok_or(refuse("this replicated type keeps its writers"))?;
-        if epoch != self.retirement_epoch() + 1 {
+        if Some(epoch) != self.retirement_epoch().checked_add(1) {
             return Err(refuse("it is not the epoch after this leader's"));
         }
         let end = self.retired.as_deref().map_or(0, Retired::end);
@@ -66,6 +67,16 @@ impl<C: DeltaCrdt> Leader<C> {
             return Err(refuse("its ranges do not start where this leader's end"));
         }
         let collapse = self.config.collapse;
+        if batch
+            .certificates()
+            .iter()
+            .any(|c| self.retired_in(c.writer).is_some())
+        {
+            // Its contribution would be added to the collapse entry a second time.
+            return Err(refuse(
+                "it retires a writer this leader has retired already",
+            ));
+        }
         // A restored leader still probing holds its checkpoint's writer only
         // provisionally (it never writes under it again): that one may be retired.
         if (!self.probing && batch.retires(self.writer)) || self.writer == collapse {
@@ -93,8 +104,17 @@ impl<C: DeltaCrdt> Leader<C> {
             .records(collapse)
             .map_err(|_| refuse("its ranges do not fit"))?;
         let mut state = self.state.clone();
-        (fns.retire_all)(&mut state, &records)
-            .map_err(|_| refuse("the state holds a collapse range already"))?;
+        (fns.retire_all)(&mut state, &records).map_err(|e| {
+            refuse(match e {
+                crdt_core::CoreError::NotFinal { .. } => {
+                    "this leader holds more of a writer than its certificate"
+                }
+                crdt_core::CoreError::CounterOverflow { .. } => {
+                    "a collapsed counter total would pass u64::MAX"
+                }
+                _ => "the state holds dots in the batch's collapse ranges already",
+            })
+        })?;
         let mut retired = self.retired.as_deref().cloned().unwrap_or_default();
         retired.commit(batch, &records);
         // Buffered deltas hold nothing beyond the state: each is renamed by the

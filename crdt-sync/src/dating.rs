@@ -22,7 +22,8 @@ impl<C: DeltaCrdt> Leader<C> {
     /// carries): its sender retransmits it, and it merges once we have committed.
     /// A digest of a later epoch is taken as it is: its summary lacks the writers we
     /// have not retired yet, which costs at most a redundant repair of them, which
-    /// the peer translates.
+    /// the peer translates. A repair meant for another life of ours is passed on
+    /// untouched (it is not merged; it may tell us we were displaced).
     pub(crate) fn bring_to_epoch(
         &mut self,
         from: ReplicaId,
@@ -41,6 +42,15 @@ impl<C: DeltaCrdt> Leader<C> {
             } => {
                 if retired.date(payload.collapse_marks(collapse)) == Dating::Ahead {
                     self.metrics.ahead_of_epoch += 1;
+                    // Its acknowledgement still counts, on the terms it has riding on
+                    // an interval: one beyond what we sent is only stale.
+                    let ack = ack.filter(|(for_inc, seq)| {
+                        let fits = self.check_ack(from, *for_inc, *seq).is_ok();
+                        if !fits {
+                            self.metrics.stale_messages += 1;
+                        }
+                        fits
+                    });
                     return Ok(ack.map(|(for_inc, seq)| Message::Ack { inc, for_inc, seq }));
                 }
                 self.translate_payload(from, &mut payload, &mut token)?;
@@ -59,7 +69,7 @@ impl<C: DeltaCrdt> Leader<C> {
                 seq,
                 mut token,
                 mut payload,
-            } => {
+            } if for_inc == self.incarnation => {
                 if retired.date(payload.collapse_marks(collapse)) == Dating::Ahead {
                     self.metrics.ahead_of_epoch += 1;
                     return Ok(None);
@@ -107,8 +117,10 @@ impl<C: DeltaCrdt> Leader<C> {
         let (Some(retired), Some(fns)) = (self.retired.as_deref(), C::retirement()) else {
             return Ok(());
         };
-        translate(retired, &fns, payload, token)
-            .map_err(|e| refusal(from, retired, e, &mut self.metrics))
+        let over = translate(retired, &fns, payload, token)
+            .map_err(|e| refusal(from, retired, e, &mut self.metrics))?;
+        self.metrics.retired_writes += over;
+        Ok(())
     }
 
     /// Translates an older digest's summary and token; whether it named a retired
@@ -123,10 +135,12 @@ impl<C: DeltaCrdt> Leader<C> {
         let (Some(retired), Some(fns)) = (self.retired.as_deref(), C::retirement()) else {
             return Ok(false);
         };
-        retired
+        let named = retired
             .translate_summary(&fns, summary)
-            .and_then(|s| Ok(retired.translate_token(token)? || s))
-            .map_err(|e| refusal(from, retired, e, &mut self.metrics))
+            .map_err(|e| refusal(from, retired, e, &mut self.metrics))?;
+        let (in_token, over) = retired.translate_token(token);
+        self.metrics.retired_writes += over;
+        Ok(named || in_token)
     }
 
     /// Without the `retirement` feature no leader retires anything, so nothing is
@@ -173,26 +187,22 @@ fn refusal(
         }
         Untranslatable::Malformed => SyncError::Protocol {
             peer: from,
-            reason: "its content holds collapse dots where it names a retired writer",
+            reason: "its content holds collapse marks that contradict the retired writers it names (a collapse range it already has, or a contribution counted twice)",
         },
     }
 }
 
-/// Translates a payload and its token by the records of the retired writers they name.
+/// Translates a payload and its token by the records of the retired writers they name;
+/// returns how many token entries claimed writes beyond a record (dropped).
 #[cfg(feature = "retirement")]
 fn translate<C: DeltaCrdt>(
     retired: &Retired,
     fns: &RetireFns<C>,
     payload: &mut C,
     token: &mut VersionVector,
-) -> Result<(), Untranslatable> {
-    // The token first: it is checked whole before anything changes, and the payload
-    // is changed only if it translates.
-    let mut t = token.clone();
-    retired.translate_token(&mut t)?;
+) -> Result<u64, Untranslatable> {
     retired.translate(fns, payload)?;
-    *token = t;
-    Ok(())
+    Ok(retired.translate_token(token).1)
 }
 
 impl<C: DeltaCrdt> Leader<C> {

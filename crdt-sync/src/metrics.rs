@@ -65,9 +65,10 @@ pub struct Metrics {
     /// had not answered: a peer unreachable for that long (a restored leader next to
     /// one it can never reach writes again, see [`Leader::restore`](crate::Leader::restore)).
     pub probes_timed_out: u64,
-    /// Messages refused because they hold writes of a retired writer beyond its
-    /// retirement record (`docs/RETIREMENT.md` §5.2: a fenced write, made by a stale
-    /// copy of a writer after it was certified final; never merged).
+    /// Messages refused because their content holds writes of a retired writer beyond
+    /// its retirement record, and causal-token entries dropped because they claim
+    /// such writes (`docs/RETIREMENT.md` §5.2: a fenced write, made by a stale copy of
+    /// a writer after it was certified final; never merged).
     pub retired_writes: u64,
     /// Deltas and repairs not merged because they were computed after a retirement
     /// epoch this leader has not committed yet (their sender retransmits them).

@@ -383,7 +383,12 @@ impl<C: DeltaCrdt> Leader<C> {
     }
 
     /// Refuses an acknowledgement of deltas this leader never sent.
-    fn check_ack(&self, from: ReplicaId, for_inc: Incarnation, seq: u64) -> Result<(), SyncError> {
+    pub(crate) fn check_ack(
+        &self,
+        from: ReplicaId,
+        for_inc: Incarnation,
+        seq: u64,
+    ) -> Result<(), SyncError> {
         if for_inc == self.incarnation && seq > self.buffer.head() {
             return Err(SyncError::Protocol {
                 peer: from,

@@ -169,7 +169,7 @@ impl Retired {
     }
 
     /// Brings a value (state, delta, repair) to this epoch: renames the retired
-    /// writers it names. Returns whether it named any. On error it is unchanged.
+    /// writers it names. Returns whether it named any. On error it must be discarded.
     pub(crate) fn translate<C: DeltaCrdt>(
         &self,
         fns: &RetireFns<C>,
@@ -179,11 +179,24 @@ impl Retired {
             return Ok(false);
         }
         let records = self.records_of(C::summary_writers(&value.summary()));
-        if records.is_empty() {
+        let Some(collapse) = records.first().map(Retirement::collapse) else {
             return Ok(false);
-        }
+        };
         (fns.retire_all)(value, &records).map_err(untranslatable)?;
+        self.consistent((fns.held)(value, collapse))?;
         Ok(true)
+    }
+
+    /// Translated content must hold no collapse mark beyond this leader's: honest
+    /// content naming a retired writer was computed before its epoch, so its collapse
+    /// entry plus the contributions translation adds is at most this leader's total.
+    /// Content that named a writer **and** already held its contribution (a buggy or
+    /// hostile peer) would otherwise count it twice.
+    fn consistent(&self, translated: Held) -> Result<(), Untranslatable> {
+        match self.date(translated) {
+            Dating::Mergeable => Ok(()),
+            Dating::Ahead => Err(Untranslatable::Malformed),
+        }
     }
 
     /// Brings a summary to this epoch, as [`Retired::translate`].
@@ -193,42 +206,33 @@ impl Retired {
         summary: &mut C::Summary,
     ) -> Result<bool, Untranslatable> {
         let records = self.records_of(C::summary_writers(summary));
-        if records.is_empty() {
+        let Some(collapse) = records.first().map(Retirement::collapse) else {
             return Ok(false);
-        }
+        };
         (fns.summary_retire_all)(summary, &records).map_err(untranslatable)?;
+        self.consistent((fns.summary_held)(summary, collapse))?;
         Ok(true)
     }
 
     /// Drops the retired writers from a causal token (a token counts writes, which
     /// renaming cannot map; this leader holds every write of each retired writer).
-    /// Returns whether it named any.
-    ///
-    /// # Errors
-    /// [`Untranslatable::Fenced`] for an entry above the writer's write count.
-    pub(crate) fn translate_token(
-        &self,
-        token: &mut VersionVector,
-    ) -> Result<bool, Untranslatable> {
+    /// Returns whether it named any, and how many entries claimed more writes than
+    /// the writer's record: those are dropped too (the claim is not adopted), and the
+    /// caller counts them, but they do not spoil the message, so a member that took a
+    /// write beyond a record (a stall, `docs/RETIREMENT.md` §9) still replicates its
+    /// live writers' writes.
+    pub(crate) fn translate_token(&self, token: &mut VersionVector) -> (bool, u64) {
         if self.writers.is_empty() {
-            return Ok(false);
+            return (false, 0);
         }
-        let named: Vec<ReplicaId> = token
+        let named: Vec<(ReplicaId, u64)> = token
             .iter()
-            .map(|(w, _)| w)
-            .filter(|w| self.get(*w).is_some())
+            .filter_map(|(w, count)| self.get(w).map(|r| (w, u64::from(count > r.writes))))
             .collect();
-        for w in &named {
-            if let Some(r) = self.get(*w) {
-                if token.get(*w) > r.writes {
-                    return Err(Untranslatable::Fenced(*w));
-                }
-            }
-        }
-        for w in &named {
+        for (w, _) in &named {
             token.remove(*w);
         }
-        Ok(!named.is_empty())
+        (!named.is_empty(), named.iter().map(|(_, over)| over).sum())
     }
 
     /// Whether this leader has seen the writes `count` of retired writer `writer`
@@ -345,17 +349,19 @@ mod tests {
             Err(super::Untranslatable::Fenced(seven))
         );
         assert_eq!(late, before);
-        // Tokens: entries up to the write count are dropped, above it fenced.
+        // Tokens: retired entries are dropped; those above the write count counted.
         let mut token = VersionVector::new();
         token.advance(seven, 5);
         token.advance(eight, 2);
-        assert_eq!(r.translate_token(&mut token), Ok(true));
+        assert_eq!(r.translate_token(&mut token), (true, 0));
         assert_eq!((token.get(seven), token.get(eight)), (0, 2));
         token.advance(seven, 6);
         assert_eq!(
-            r.translate_token(&mut token.clone()),
-            Err(super::Untranslatable::Fenced(seven))
+            r.translate_token(&mut token),
+            (true, 1),
+            "dropped and counted"
         );
+        assert_eq!((token.get(seven), token.get(eight)), (0, 2));
         assert_eq!(r.covers(seven, 5), Some(true));
         assert_eq!(r.covers(seven, 6), Some(false));
         assert_eq!(r.covers(eight, 1), None);

@@ -1,5 +1,6 @@
 //! A deterministic simulator of replication **with** retirement: real leaders
-//! (`crdt_sync::Leader`) replicate an OR-Set or a PN-Counter while a coordinator on
+//! (`crdt_sync::Leader`) replicate an OR-Set, a PN-Counter, a G-Counter, an MV register
+//! or a keyspace of every kind of value while a coordinator on
 //! the first of them retires the writers of their earlier lives
 //! (`crdt_sync::retirement`), every member committing each batch in its leader
 //! (`Leader::commit_retirement`). Sync and decision messages cross one network that
@@ -24,7 +25,10 @@ pub use crate::retirement::Violation;
 use crate::retirement::{delays, CERTIFY_EVERY, RESEND_TICKS};
 use crate::sim::rng::{Ppm, Rng};
 use crdt_core::codec::{encode, DecodeLimits};
-use crdt_core::{DeltaCrdt, OrSet, OrSetOp, PnCounter, PnCounterOp, ReplicaId, Retire};
+use crdt_core::{
+    DeltaCrdt, GCounter, GCounterOp, Keyspace, KeyspaceOp, MvOp, MvRegister, OrSet, OrSetOp,
+    PnCounter, PnCounterOp, ReplicaId, Retire, ValueOp,
+};
 use crdt_sync::retirement::{Certificate, Coordinator, Holdings, Member, RetirementMessage};
 use crdt_sync::{Config, Leader, SyncError, COLLAPSE_DEFAULT};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -55,6 +59,13 @@ pub struct Params {
     pub write: Ppm,
     /// Chance per tick that the partition changes.
     pub partition: Ppm,
+    /// Sync links only between neighbours (ids `i`, `i + 1`) instead of a mesh.
+    pub line: bool,
+    /// Links outside a spanning tree (the star around leader 1) are lazy (mesh only).
+    pub lazy: bool,
+    /// `Config::message_bytes_max`, small in some seeds so that intervals are cut and
+    /// states go in fragments.
+    pub message_bytes_max: usize,
 }
 
 impl Params {
@@ -62,7 +73,7 @@ impl Params {
     #[must_use]
     pub fn of(rng: &mut Rng) -> Self {
         Self {
-            leaders: rng.range(2, 4),
+            leaders: rng.range(2, 5),
             drop: rng.swarm_rate(300_000, 200_000),
             duplicate: rng.swarm_rate(400_000, 100_000),
             delay_max: rng.range(1, 10),
@@ -70,6 +81,13 @@ impl Params {
             amnesia: rng.range(0, 600_000) as Ppm,
             write: rng.range(50_000, 400_000) as Ppm,
             partition: rng.swarm_rate(400_000, 30_000),
+            line: rng.below(3) == 0,
+            lazy: rng.below(4) == 0,
+            message_bytes_max: if rng.below(4) == 0 {
+                usize::try_from(rng.range(150, 600)).unwrap_or(600)
+            } else {
+                Config::default().message_bytes_max
+            },
         }
     }
 }
@@ -108,6 +126,8 @@ pub enum Value {
     Set(BTreeSet<u64>),
     /// A counter's total.
     Total(i128),
+    /// Any other value, as its debug form (compared, not checked against writes).
+    Other(String),
 }
 
 /// What one acknowledged write did.
@@ -116,6 +136,8 @@ enum Effect {
     Insert(u64),
     Remove(u64),
     Add(i64),
+    /// Not checked against the final value (registers, the keyspace).
+    Other,
 }
 
 /// A type the simulator replicates.
@@ -158,9 +180,87 @@ impl Model for PnCounter {
     }
 }
 
+impl Model for GCounter {
+    const KIND: &'static str = "gcounter";
+    fn draw(rng: &mut Rng, _: &Self, _: &mut u64) -> Option<(Self::Op, Effect)> {
+        let n = rng.range(1, 9);
+        let signed = i64::try_from(n).unwrap_or(1);
+        Some((GCounterOp::Increment(n), Effect::Add(signed)))
+    }
+    fn value(&self) -> Value {
+        Value::Total(i128::from(self.value()))
+    }
+}
+
+impl Model for MvRegister<u64> {
+    const KIND: &'static str = "mvregister";
+    fn draw(_: &mut Rng, _: &Self, next: &mut u64) -> Option<(Self::Op, Effect)> {
+        *next += 1;
+        Some((MvOp::Set(*next), Effect::Other))
+    }
+    fn value(&self) -> Value {
+        Value::Other(format!("{:?}", self.values()))
+    }
+}
+
+/// Every kind of key: counters (collapsed payloads are summed), sets, registers with
+/// colliding stamps (renamed ones keep their writer as tie-break), deletes.
+impl Model for Keyspace {
+    const KIND: &'static str = "keyspace";
+    fn draw(rng: &mut Rng, state: &Self, next: &mut u64) -> Option<(Self::Op, Effect)> {
+        *next += 1;
+        let write = |key: &str, op| KeyspaceOp::Write {
+            key: key.to_string(),
+            op,
+        };
+        let pick = |rng: &mut Rng, a: &'static str, b: &'static str| {
+            if rng.below(2) == 0 {
+                a
+            } else {
+                b
+            }
+        };
+        let op = match rng.below(12) {
+            0 | 1 => write(
+                pick(rng, "g0", "g1"),
+                ValueOp::GCounterIncrement(rng.range(1, 5)),
+            ),
+            2 => write("p", ValueOp::PnCounterIncrement(rng.range(1, 5))),
+            3 => write("p", ValueOp::PnCounterDecrement(rng.range(1, 5))),
+            4 => write("s", ValueOp::OrSetInsert(format!("{}", *next % 7))),
+            5 => write("s", ValueOp::OrSetRemove(format!("{}", rng.below(7)))),
+            6 | 7 => write(
+                pick(rng, "l0", "l1"),
+                ValueOp::LwwSet {
+                    value: format!("{next}"),
+                    now_ms: rng.below(3),
+                },
+            ),
+            8 => write("m", ValueOp::MvRegisterSet(format!("{next}"))),
+            _ => {
+                let keys: Vec<String> = state.keys().map(str::to_string).collect();
+                if keys.is_empty() {
+                    return None;
+                }
+                KeyspaceOp::Delete {
+                    key: rng.pick(&keys).clone(),
+                }
+            }
+        };
+        Some((op, Effect::Other))
+    }
+    fn value(&self) -> Value {
+        let entries: Vec<(&str, Option<crdt_core::Value>)> =
+            self.keys().map(|k| (k, self.get(k))).collect();
+        Value::Other(format!("{entries:?}"))
+    }
+}
+
 /// One acknowledged write: its writer, its number among the writer's writes, what it
 /// did, and whether amnesia may have lost it.
 struct Write {
+    /// The leader it was made at.
+    node: usize,
     writer: ReplicaId,
     count: u64,
     effect: Effect,
@@ -216,17 +316,51 @@ struct World<C: Model> {
     report: Report,
 }
 
-/// Runs one seed (with a planted bug if the calling thread selected one).
+/// Runs one seed (with a planted bug if the calling thread selected one): an OR-Set,
+/// a PN-Counter, a keyspace, a G-Counter or an MV register by `seed % 5`.
 ///
 /// # Errors
 /// The first check that failed.
 pub fn run_seed(seed: u64) -> Result<Report, Violation> {
     let mut rng = Rng::new(seed);
     let p = Params::of(&mut rng);
-    if seed % 2 == 0 {
-        World::<OrSet<u64>>::new(rng, p).run()
-    } else {
-        World::<PnCounter>::new(rng, p).run()
+    match seed % 5 {
+        0 => World::<OrSet<u64>>::new(rng, p).run(),
+        1 => World::<PnCounter>::new(rng, p).run(),
+        2 => World::<Keyspace>::new(rng, p).run(),
+        3 => World::<GCounter>::new(rng, p).run(),
+        _ => World::<MvRegister<u64>>::new(rng, p).run(),
+    }
+}
+
+impl Params {
+    fn config(&self) -> Config {
+        Config {
+            message_bytes_max: self.message_bytes_max,
+            ..Config::default()
+        }
+    }
+
+    /// Whether leaders `a` and `b` are linked, and whether lazily.
+    fn link(&self, a: ReplicaId, b: ReplicaId) -> Option<bool> {
+        let linked = a != b && (!self.line || a.get().abs_diff(b.get()) == 1);
+        // Eager along a spanning tree (the star around leader 1), lazy outside it.
+        let in_tree = a.get() == 1 || b.get() == 1;
+        linked.then_some(self.lazy && !self.line && !in_tree)
+    }
+
+    /// Links `leader` (id `id`) to its peers among `ids` (lazy links are not stored
+    /// in checkpoints: a restored leader is linked again).
+    fn connect<C: DeltaCrdt>(&self, leader: &mut Leader<C>, ids: &[ReplicaId]) {
+        let id = leader.id();
+        for &q in ids {
+            if let Some(lazy) = self.link(id, q) {
+                if !leader.peers().any(|p| p == q) {
+                    leader.add_peer(q).expect("peer");
+                }
+                leader.set_peer_lazy(q, lazy).expect("a peer");
+            }
+        }
     }
 }
 
@@ -240,12 +374,8 @@ impl<C: Model> World<C> {
         let ids: Vec<ReplicaId> = (1..=p.leaders).map(ReplicaId::new).collect();
         let mut nodes = Vec::new();
         for &id in &ids {
-            let mut leader = Leader::with_nonce(id, C::default(), Config::default(), rng.u64());
-            for &q in &ids {
-                if q != id {
-                    leader.add_peer(q).expect("peer");
-                }
-            }
+            let mut leader = Leader::with_nonce(id, C::default(), p.config(), rng.u64());
+            p.connect(&mut leader, &ids);
             let member = Member::new(COLLAPSE_DEFAULT).encode();
             nodes.push(Node {
                 id,
@@ -372,7 +502,7 @@ impl<C: Model> World<C> {
         if self.rng.chance(self.p.amnesia) {
             let older: Vec<&Vec<u8>> = self.nodes[i].history.iter().collect();
             if let Some(old) = older.first() {
-                let at = Leader::<C>::restore_with_nonce(old, Config::default(), 1)
+                let at = Leader::<C>::restore_with_nonce(old, self.p.config(), 1)
                     .map(|l| l.retirement_epoch());
                 if at == Ok(member.epoch()) {
                     bytes = (*old).clone();
@@ -380,15 +510,17 @@ impl<C: Model> World<C> {
                 }
             }
         }
-        let leader = Leader::<C>::restore_with_nonce(&bytes, Config::default(), self.rng.u64())
+        let mut leader = Leader::<C>::restore_with_nonce(&bytes, self.p.config(), self.rng.u64())
             .unwrap_or_else(|e| panic!("a stored checkpoint does not restore: {e}"));
-        let latest = Leader::<C>::restore_with_nonce(&self.nodes[i].stored, Config::default(), 1)
+        let latest = Leader::<C>::restore_with_nonce(&self.nodes[i].stored, self.p.config(), 1)
             .expect("restores");
         let old = latest.writer_id();
-        // Writes of the old life after the restored checkpoint may be lost.
-        let kept = leader.causal_token().get(old);
+        // Writes of this leader's lives that the restored checkpoint lacks may be lost
+        // (a retired writer's are all renamed into it).
         for w in &mut self.writes {
-            if w.writer == old && w.count > kept {
+            let lacks = leader.retired_in(w.writer).is_none()
+                && w.count > leader.causal_token().get(w.writer);
+            if w.node == i && lacks {
                 w.at_risk = true;
             }
         }
@@ -396,9 +528,6 @@ impl<C: Model> World<C> {
             writer: old,
             holdings: leader.holdings(old),
         };
-        if std::env::var("RR_DEBUG").is_ok() {
-            eprintln!("tick {}: node {i} restarts; old writer {old} holdings {:?}; restored inc {:?} latest inc {:?}", self.now, leader.holdings(old), leader.incarnation(), latest.incarnation());
-        }
         if leader.retired_in(old).is_none() {
             // Certified once no message of the old life can still arrive.
             self.certifiers.push(Certifier {
@@ -407,8 +536,13 @@ impl<C: Model> World<C> {
                 from: self.now + 2 * self.p.delay_max + 5,
             });
         }
+        let ids: Vec<ReplicaId> = self.nodes.iter().map(|n| n.id).collect();
+        self.p.connect(&mut leader, &ids);
         let node = &mut self.nodes[i];
         node.leader = Some(leader);
+        // What it came back from is what it stores now: a later amnesia goes back to
+        // this life's checkpoints, never to a copy the store had lost.
+        node.stored = bytes;
         node.history.clear();
         if i == 0 {
             let ids: Vec<ReplicaId> = self.nodes.iter().map(|n| n.id).collect();
@@ -463,6 +597,7 @@ impl<C: Model> World<C> {
         // Acknowledged once stored.
         self.persist(i);
         self.writes.push(Write {
+            node: i,
             writer,
             count,
             effect,
@@ -668,18 +803,41 @@ impl<C: Model> World<C> {
                 || c.refused().iter().any(|r| r.writer == cf.cert.writer)
         });
         let first = encode(leaders[0].state());
+        let token = leaders[0].causal_token();
         resolved
             && c.is_quiet()
-            && leaders
-                .iter()
-                .all(|l| encode(l.state()) == first && l.is_settled())
+            && leaders.iter().all(|l| {
+                encode(l.state()) == first
+                    && l.causal_token() == token
+                    && (self.p.lazy || l.is_settled())
+            })
     }
 
     fn why_not_done(&self) -> String {
         let c = self.nodes[0].coordinator.as_ref();
+        let first = self.nodes[0]
+            .leader
+            .as_ref()
+            .map(|l| (encode(l.state()), l.causal_token()));
+        let each: Vec<_> = self
+            .nodes
+            .iter()
+            .map(|n| {
+                n.leader.as_ref().map(|l| {
+                    (
+                        first.as_ref().is_some_and(|f| f.0 == encode(l.state())),
+                        first.as_ref().is_some_and(|f| f.1 == l.causal_token()),
+                        l.is_settled(),
+                        l.can_write().is_ok(),
+                    )
+                })
+            })
+            .collect();
         format!(
-            "not done {HEAL_TICKS} ticks after the faults: epochs {:?}, quiet {:?}, stalled {:?}, pending {:?}, refused {:?}, certificates {:?}, values {:?}",
-            self.nodes.iter().map(|n| n.leader.as_ref().map(Leader::retirement_epoch)).collect::<Vec<_>>(),
+            "not done {HEAL_TICKS} ticks after the faults ({} {:?}; per leader: same state, same token, settled, writes {each:?}): epochs {:?}, quiet {:?}, stalled {:?}, pending {:?}, refused {:?}, certificates {:?}, values {:?}",
+            C::KIND,
+            self.p,
+            self.nodes.iter().map(|n| n.leader.as_ref().map(|l| (l.retirement_epoch(), l.causal_token()))).collect::<Vec<_>>(),
             c.map(Coordinator::is_quiet),
             c.and_then(Coordinator::stalled),
             c.map(|c| c.pending().map(|p| p.writer.get()).collect::<Vec<_>>()),
@@ -711,6 +869,15 @@ impl<C: Model> World<C> {
             .as_ref()
             .map_or(0, |c| c.refused().len() as u64);
         self.report.ahead = leaders.iter().map(|l| l.metrics().ahead_of_epoch).sum();
+        let fenced: u64 = leaders.iter().map(|l| l.metrics().retired_writes).sum();
+        if fenced > 0 {
+            return Err(violation(
+                "lost-write",
+                format!(
+                    "{fenced} causal-token entries claimed writes beyond a retired writer's record"
+                ),
+            ));
+        }
         for cf in &self.certifiers {
             let w = cf.cert.writer;
             if leaders[0].retired_in(w).is_some() {
@@ -743,7 +910,7 @@ fn check_writes(writes: &[Write], value: &Value) -> Result<(), Violation> {
                         let safe = removed.get(&x).is_some_and(|r| !r) || !w.at_risk;
                         removed.insert(x, !safe);
                     }
-                    Effect::Add(_) => {}
+                    Effect::Add(_) | Effect::Other => {}
                 }
             }
             for (x, at_risk) in &inserted {
@@ -790,5 +957,6 @@ fn check_writes(writes: &[Write], value: &Value) -> Result<(), Violation> {
             }
             Ok(())
         }
+        Value::Other(_) => Ok(()),
     }
 }

@@ -349,3 +349,106 @@ fn counters_keep_their_totals_through_a_commit() {
     counter_case::<GCounter>(GCounterOp::Increment, |c| i128::from(c.value()));
     counter_case::<PnCounter>(PnCounterOp::Increment, |c| c.value().into());
 }
+
+/// Review finding 1 (2026-12-05): content that names a retired writer **and** already
+/// holds its contribution in the collapse entry (a buggy or hostile peer; honest
+/// content naming a writer predates its epoch) passed the "ahead" check, and
+/// translation added the contribution a second time. Now translated content must hold
+/// no collapse mark beyond the receiver's: refused, value unchanged. Through a
+/// handed-over checkpoint and over the network.
+#[test]
+fn content_naming_a_retired_writer_with_its_contribution_already_collapsed_is_refused() {
+    let mut net = Net::<GCounter>::mesh(&[1, 2]);
+    let _ = net.apply(1, GCounterOp::Increment(5)).unwrap();
+    let _ = net.apply(2, GCounterOp::Increment(7)).unwrap();
+    net.settle(10).expect("converges");
+    let old = net.leader(1).writer_id();
+    let _ = restart(&mut net, 1);
+    net.settle(10).expect("converges");
+    let batch = batch_of(&net, 2, 1, 0, old);
+    commit(&mut net, &[1, 2], &batch);
+    net.settle(10).expect("converges");
+    assert_eq!(net.leader(2).state().value(), 12);
+    let mut forged = GCounter::default();
+    let _ = forged.try_increment(old, 5).unwrap();
+    let _ = forged.try_increment(COLLAPSE_DEFAULT, 5).unwrap();
+
+    let x = tests::seeded_leader(rid(9), forged.clone());
+    let err = net.leader(2).hand_over(x.checkpoint().bytes()).unwrap_err();
+    assert!(matches!(err, SyncError::Protocol { .. }), "{err}");
+    assert_eq!(net.leader(2).state().value(), 12, "not counted twice");
+
+    let mut x = tests::seeded_leader(rid(9), forged);
+    x.add_peer(rid(2)).unwrap();
+    net.leader(2).add_peer(rid(9)).unwrap();
+    let mut refused = 0;
+    for _ in 0..10 {
+        x.tick();
+        net.leader(2).tick();
+        while let Some(t) = x.poll_transmit() {
+            if t.to == rid(2) && net.leader(2).receive(rid(9), &t.payload).is_err() {
+                refused += 1;
+            }
+        }
+        while let Some(t) = net.leader(2).poll_transmit() {
+            if t.to == rid(9) {
+                let _ = x.receive(rid(2), &t.payload);
+            }
+        }
+    }
+    assert!(refused > 0);
+    assert_eq!(net.leader(2).state().value(), 12, "not counted twice");
+}
+
+/// Review finding 2: a batch retiring a writer the leader retired already passed the
+/// holdings check (the leader holds none of it any more) and added its contribution
+/// to the collapse entry again.
+#[test]
+fn a_batch_retiring_a_writer_twice_is_refused() {
+    let mut net = Net::<GCounter>::mesh(&[1, 2]);
+    let _ = net.apply(1, GCounterOp::Increment(5)).unwrap();
+    net.settle(10).expect("converges");
+    let old = net.leader(1).writer_id();
+    let _ = restart(&mut net, 1);
+    net.settle(10).expect("converges");
+    let first = batch_of(&net, 2, 1, 0, old);
+    commit(&mut net, &[2], &first);
+    let again = Batch::new(2, 0, first.certificates().to_vec(), COLLAPSE_DEFAULT).unwrap();
+    let before = net.leader(2).checkpoint();
+    let err = net.leader(2).commit_retirement(&again).unwrap_err();
+    assert!(matches!(err, SyncError::RetirementRefused { .. }), "{err}");
+    assert_eq!(net.leader(2).checkpoint(), before);
+    assert_eq!(net.leader(2).state().value(), 5);
+}
+
+/// Review scenario: a restored leader still probing retires its checkpoint's
+/// (provisional) writer, then takes a new writer and replicates as usual.
+#[test]
+fn a_restored_leader_still_probing_retires_its_provisional_writer() {
+    let mut net = Net::<Set>::mesh(&[1, 2, 3]);
+    insert(&mut net, 1, "a");
+    remove(&mut net, 1, "a");
+    insert(&mut net, 1, "b");
+    net.settle(10).expect("converges");
+    let old = net.leader(1).writer_id();
+    let cp = net.leader(1).checkpoint();
+    let restored =
+        Leader::<Set>::restore_with_nonce(cp.bytes(), crdt_sync::Config::default(), 99).unwrap();
+    net.leaders.insert(rid(1), restored);
+    let batch = batch_of(&net, 2, 1, 0, old);
+    assert_eq!(net.leader(1).writer_id(), old, "still probing");
+    commit(&mut net, &[1, 2, 3], &batch);
+    for _ in 0..20 {
+        net.round();
+        let c = net.leader(1).checkpoint();
+        let _ = net.leader(1).persisted(c);
+    }
+    assert_ne!(net.leader(1).writer_id(), old);
+    insert(&mut net, 1, "c");
+    net.settle(20).expect("converges");
+    assert!(net.errors.is_empty(), "{:?}", net.errors);
+    for leader in net.leaders.values() {
+        assert_eq!(elements(leader), ["b", "c"]);
+        assert_eq!(leader.holdings(old), Default::default());
+    }
+}

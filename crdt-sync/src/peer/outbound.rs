@@ -144,9 +144,14 @@ impl Stream {
         }
         self.sent = end;
         self.examined = if cut { head } else { end };
-        if let Some(token) = token {
-            self.token_in_flight = Some((end, token));
-        }
+        // A cut interval carries no token: one still in flight from an earlier
+        // interval is no longer what an acknowledgement confirms (that interval may be
+        // the lost one this retransmits), so it is sent again with the next whole one.
+        // Keeping it let an acknowledgement of the cut interval mark as known a token
+        // the peer never received, and its entries were never sent again (found by the
+        // review of replica retirement: a member's token lagged for good, so no writer
+        // it lagged on could be retired, and `covers` never answered there).
+        self.token_in_flight = token.map(|token| (end, token));
         self.check();
     }
 
@@ -275,6 +280,29 @@ mod tests {
         s.rewind();
         assert_eq!((s.acked(), s.sent(), s.examined()), (2, 2, 2));
         assert!(s.flush_due());
+    }
+
+    /// Found by the review of replica retirement (2026-12-05): the interval carrying
+    /// a token is lost, its retransmission is cut (more deltas arrived meanwhile), and
+    /// the acknowledgement of the cut part reaches past the lost interval's end. That
+    /// acknowledgement must not count as the token delivered: the cut interval carried
+    /// none, so the token goes out again with the next whole interval.
+    #[test]
+    fn a_cut_retransmission_does_not_deliver_the_token_of_a_lost_interval() {
+        let mut s = Stream::new();
+        let mut token = VersionVector::new();
+        token.advance(crdt_core::ReplicaId::new(7), 3);
+        s.interval_sent(3, 3, Some(token.clone()));
+        // Lost; three more deltas; the retransmission is cut at 5 of 6.
+        s.rewind();
+        s.interval_sent(5, 6, None);
+        assert_eq!(
+            s.acknowledged(5),
+            (true, None),
+            "the token was not delivered"
+        );
+        s.interval_sent(6, 6, Some(token.clone()));
+        assert_eq!(s.acknowledged(6), (true, Some(token)));
     }
 
     #[test]
