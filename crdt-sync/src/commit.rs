@@ -52,8 +52,8 @@ impl<C: DeltaCrdt> Leader<C> {
     /// [`SyncError::RetirementRefused`] if the batch is not the next epoch, does not
     /// start where this leader's collapse ranges end, retires this leader's own writer
     /// or a writer it retired already, or names a writer this leader holds more of
-    /// than its certificate; or if `C`
-    /// cannot retire writers. The leader is unchanged then.
+    /// than its certificate; or if `C` cannot retire writers. The leader is unchanged
+    /// then.
     #[cfg(feature = "retirement")]
     pub fn commit_retirement(&mut self, batch: &Batch) -> Result<(), SyncError> {
         let epoch = batch.epoch();
@@ -133,11 +133,13 @@ impl<C: DeltaCrdt> Leader<C> {
         self.state = state;
         self.state_version += 1;
         let _ = retired.translate_token(&mut self.token);
+        // Only this batch's writers: known tokens lost earlier batches' writers at their
+        // commits, and every token learned since was translated first.
         for peer in self.peers.values_mut() {
             peer.known.rename(
                 |token| {
-                    for (w, _) in retired.iter() {
-                        token.remove(*w);
+                    for c in batch.certificates() {
+                        token.remove(c.writer);
                     }
                 },
                 |summary| retired.translate_summary(&fns, summary).is_ok(),
