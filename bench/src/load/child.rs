@@ -108,6 +108,12 @@ impl Drop for Child {
     }
 }
 
+/// User plus system CPU time this process (the benchmark's clients) has used so far.
+#[must_use]
+pub fn own_cpu_time() -> Option<Duration> {
+    cpu_time(std::process::id())
+}
+
 /// Clock ticks per second of `/proc/PID/stat` (`getconf CLK_TCK`, 100 on Linux).
 fn clock_ticks() -> u64 {
     static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();

@@ -114,13 +114,16 @@ impl Pair {
     async fn check_replication(&self) -> Result<(), String> {
         let http = client(4)?;
         let deadline = Instant::now() + CONNECT_TIMEOUT;
-        let w = write(
-            &http,
-            key_url(&self.a.url, "warmup")?,
-            &self.token,
-            &serde_json::json!({"type": "gcounter", "op": "increment", "by": 1}).to_string(),
-        )
-        .await?;
+        let mut conn =
+            super::http::Conn::connect(self.a.url.trim_start_matches("http://"), &self.token)
+                .await?;
+        let answer = conn
+            .post_json(
+                &key_path("warmup"),
+                r#"{"type":"gcounter","op":"increment","by":1}"#,
+            )
+            .await?;
+        let w = token_of(answer.status, &answer.body)?;
         loop {
             match read_covering(&http, &self.b.url, &self.token, "warmup", &w, 1_000).await {
                 Ok(true) => return Ok(()),
@@ -190,46 +193,28 @@ pub fn client(connections: usize) -> Result<reqwest::Client, String> {
         .map_err(|e| e.to_string())
 }
 
-/// `POST /v1/docs/load/keys/{key}` with a JSON operation; the causal token of the
-/// acknowledgement (sent once the write is durable).
+/// The causal token of a write's answer (`200 {"token":"T","value":V}`, sent once
+/// the write is durable); the value is skipped, not built.
 ///
 /// # Errors
-/// A transport error or a status other than 200.
-pub async fn write(
-    http: &reqwest::Client,
-    url: reqwest::Url,
-    token: &str,
-    body: &str,
-) -> Result<String, String> {
-    /// The field the benchmark needs; the value is skipped, not built.
+/// A status other than 200, or an answer without a token.
+pub fn token_of(status: u16, body: &[u8]) -> Result<String, String> {
     #[derive(serde::Deserialize)]
     struct Answer<'a> {
         #[serde(borrow)]
         token: std::borrow::Cow<'a, str>,
     }
-    let r = http
-        .post(url)
-        .bearer_auth(token)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let status = r.status();
-    let bytes = r.bytes().await.map_err(|e| e.to_string())?;
-    if status != reqwest::StatusCode::OK {
-        return Err(format!("{status}: {}", String::from_utf8_lossy(&bytes)));
+    if status != 200 {
+        return Err(format!("{status}: {}", String::from_utf8_lossy(body)));
     }
-    let answer: Answer<'_> = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+    let answer: Answer<'_> = serde_json::from_slice(body).map_err(|e| e.to_string())?;
     Ok(answer.token.into_owned())
 }
 
-/// The URL of `POST /v1/docs/load/keys/{key}` at the leader at `url`.
-///
-/// # Errors
-/// If `url` and `key` do not make a URL.
-pub fn key_url(url: &str, key: &str) -> Result<reqwest::Url, String> {
-    reqwest::Url::parse(&format!("{url}/v1/docs/{DOC}/keys/{key}")).map_err(|e| e.to_string())
+/// The path of `POST /v1/docs/load/keys/{key}` (benchmark keys need no escaping).
+#[must_use]
+pub fn key_path(key: &str) -> String {
+    format!("/v1/docs/{DOC}/keys/{key}")
 }
 
 /// `GET /v1/docs/load/keys/{key}?token=T&wait_ms=M`: `true` once the leader covers

@@ -4,12 +4,14 @@
 //! leader. It measures real processes over loopback, as users run them.
 //!
 //! - [`child`]: server processes (killed on drop), their CPU time, free ports;
-//! - [`leader`]: the two leaders and their HTTP API; [`redis`]: redis-server and RESP;
+//! - [`leader`]: the two leaders and their HTTP API; [`http`]: the writers' HTTP/1.1
+//!   connection; [`redis`]: redis-server and RESP;
 //! - [`phase`]: one closed-loop phase and the lag probe; [`latency`]: percentiles;
 //! - [`disk`]: what an `fdatasync` costs here; [`report`]: markdown and targets.
 
 pub mod child;
 pub mod disk;
+pub mod http;
 pub mod latency;
 pub mod leader;
 pub mod phase;

@@ -73,6 +73,9 @@ pub struct Phase {
     pub lag: Option<Lag>,
     /// CPU time of each server process during the window (leader 1 and 2, or Redis).
     pub server_cpu: Vec<Duration>,
+    /// CPU time of the benchmark process (the clients, and the lag probe's reads in
+    /// leader phases) during the window.
+    pub client_cpu: Duration,
     /// Leader phases: leader 1's durable commits during the window and their time.
     pub fsyncs: Option<leader::Fsyncs>,
 }
@@ -92,11 +95,9 @@ enum Op {
 
 enum Conn {
     Leader {
-        http: reqwest::Client,
-        url: String,
-        bearer: Arc<str>,
-        /// Parsed once per key: URL parsing was a visible part of the client's CPU.
-        urls: std::collections::HashMap<String, reqwest::Url>,
+        http: super::http::Conn,
+        /// `/v1/docs/load/keys/{key}`, built once per key.
+        paths: std::collections::HashMap<String, String>,
     },
     Redis(redis::Conn),
 }
@@ -105,12 +106,7 @@ impl Conn {
     /// The write; for a leader its causal token.
     async fn write(&mut self, op: &Op) -> Result<Option<String>, String> {
         match self {
-            Self::Leader {
-                http,
-                url,
-                bearer,
-                urls,
-            } => {
+            Self::Leader { http, paths } => {
                 let (key, body) = match op {
                     Op::Incr(k) => (k, r#"{"type":"gcounter","op":"increment","by":1}"#.into()),
                     Op::Add(k, m) => (
@@ -118,15 +114,11 @@ impl Conn {
                         format!(r#"{{"type":"orset","op":"insert","value":"{m}"}}"#),
                     ),
                 };
-                let target = match urls.get(key) {
-                    Some(u) => u.clone(),
-                    None => {
-                        let u = leader::key_url(url, key)?;
-                        urls.insert(key.clone(), u.clone());
-                        u
-                    }
-                };
-                leader::write(http, target, bearer, &body).await.map(Some)
+                let path = paths
+                    .entry(key.clone())
+                    .or_insert_with(|| leader::key_path(key));
+                let answer = http.post_json(path, &body).await?;
+                leader::token_of(answer.status, &answer.body).map(Some)
             }
             Self::Redis(c) => {
                 match op {
@@ -136,6 +128,40 @@ impl Conn {
                 Ok(None)
             }
         }
+    }
+}
+
+/// Where a client connects: owned, so that a client task can reconnect.
+#[derive(Debug, Clone)]
+enum Target {
+    Leader { addr: String, bearer: String },
+    Redis { addr: String, password: String },
+}
+
+impl Target {
+    fn of(system: &System<'_>) -> Self {
+        match system {
+            System::Leader(pair) => Self::Leader {
+                addr: pair.a.url.trim_start_matches("http://").to_string(),
+                bearer: pair.token.clone(),
+            },
+            System::Redis(r) => Self::Redis {
+                addr: r.addr.clone(),
+                password: r.password.clone(),
+            },
+        }
+    }
+
+    async fn connect(&self) -> Result<Conn, String> {
+        Ok(match self {
+            Self::Leader { addr, bearer } => Conn::Leader {
+                http: super::http::Conn::connect(addr, bearer).await?,
+                paths: std::collections::HashMap::new(),
+            },
+            Self::Redis { addr, password } => {
+                Conn::Redis(redis::Conn::connect(addr, password).await?)
+            }
+        })
     }
 }
 
@@ -234,10 +260,6 @@ pub async fn run(system: &System<'_>, clients: usize, window: Window) -> Result<
     let start = Instant::now();
     let counted_from = start + window.warmup;
     let end = counted_from + window.measure;
-    let http = match system {
-        System::Leader(_) => Some(leader::client(clients + 4)?),
-        System::Redis(_) => None,
-    };
     let probe = match system {
         System::Leader(pair) => Some(Arc::new(LagProbe {
             http: leader::client(LAG_IN_FLIGHT as usize)?,
@@ -255,20 +277,8 @@ pub async fn run(system: &System<'_>, clients: usize, window: Window) -> Result<
     };
     let mut tasks = Vec::with_capacity(clients);
     for id in 0..clients {
-        let mut conn = match (system, &http) {
-            (System::Leader(pair), Some(http)) => Conn::Leader {
-                http: http.clone(),
-                url: pair.a.url.clone(),
-                bearer: pair.token.as_str().into(),
-                urls: std::collections::HashMap::new(),
-            },
-            (System::Redis(r), _) => Conn::Redis(redis::Conn::connect(&r.addr, &r.password).await?),
-            (System::Leader(_), None) => unreachable!("a leader phase has a client"),
-        };
-        let reconnect = match system {
-            System::Redis(r) => Some((r.addr.clone(), r.password.clone())),
-            System::Leader(_) => None,
-        };
+        let target = Target::of(system);
+        let mut conn = target.connect().await?;
         let probe = probe.clone();
         let tag = keys_tag.clone();
         tasks.push(tokio::spawn(async move {
@@ -307,11 +317,9 @@ pub async fn run(system: &System<'_>, clients: usize, window: Window) -> Result<
                             out.errors += 1;
                             out.first_error.get_or_insert(e);
                         }
-                        // A RESP connection may be out of step after a failure.
-                        if let Some((addr, pw)) = &reconnect {
-                            if let Ok(c) = redis::Conn::connect(addr, pw).await {
-                                conn = Conn::Redis(c);
-                            }
+                        // A connection may be out of step after a failure.
+                        if let Ok(c) = target.connect().await {
+                            conn = c;
                         }
                         tokio::time::sleep(Duration::from_millis(10)).await;
                     }
@@ -329,12 +337,14 @@ pub async fn run(system: &System<'_>, clients: usize, window: Window) -> Result<
     let metrics_http = leader::client(2)?;
     tokio::time::sleep_until(counted_from.into()).await;
     let cpu_before: Vec<Option<Duration>> = processes.iter().map(|p| p.cpu_time()).collect();
+    let own_before = super::child::own_cpu_time();
     let fsyncs_before = match system {
         System::Leader(pair) => pair.fsyncs(&metrics_http).await.ok(),
         System::Redis(_) => None,
     };
     tokio::time::sleep_until(end.into()).await;
     let cpu_after: Vec<Option<Duration>> = processes.iter().map(|p| p.cpu_time()).collect();
+    let own_after = super::child::own_cpu_time();
     let fsyncs_after = match system {
         System::Leader(pair) => pair.fsyncs(&metrics_http).await.ok(),
         System::Redis(_) => None,
@@ -369,6 +379,10 @@ pub async fn run(system: &System<'_>, clients: usize, window: Window) -> Result<
                 _ => Duration::ZERO,
             })
             .collect(),
+        client_cpu: match (own_before, own_after) {
+            (Some(b), Some(a)) => a.saturating_sub(b),
+            _ => Duration::ZERO,
+        },
         fsyncs: match (fsyncs_before, fsyncs_after) {
             (Some(b), Some(a)) => Some(leader::Fsyncs {
                 count: a.count - b.count,

@@ -61,6 +61,11 @@ fn row(t: &mut Table, system: &str, p: &Phase) {
         ms(p.latency.max),
         p.errors.to_string(),
         cpu_per_write(p),
+        if p.writes == 0 {
+            "—".into()
+        } else {
+            sig3(p.client_cpu.as_secs_f64() * 1e6 / p.writes as f64)
+        },
         group,
     ]);
 }
@@ -109,6 +114,7 @@ pub fn markdown(run: &Run, with_targets: bool) -> String {
             "max ms",
             "errors",
             "server CPU µs/write",
+            "client CPU µs/write",
             "writes per fsync (fsync time)",
         ],
         1,
@@ -123,7 +129,10 @@ pub fn markdown(run: &Run, with_targets: bool) -> String {
         out,
         "Server CPU per write is the process's user + system time over the window divided by \
          the writes counted (crdt-leader: leader 1 + leader 2, which applies the replicated \
-         writes). Writes per fsync: leader 1's commits (its `fsync` histogram in `/metrics`) \
+         writes); client CPU per write, the same for the benchmark process (its clients, and \
+         in crdt-leader phases the lag probe's reads). Both share the machine's cores, so \
+         the rate a system reaches here is bounded by its server and its client's CPU per \
+         write together. Writes per fsync: leader 1's commits (its `fsync` histogram in `/metrics`) \
          over the window."
     );
     out.push('\n');
