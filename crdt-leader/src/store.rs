@@ -381,8 +381,16 @@ pub(crate) fn run(
                 Job::Append(record) => writes.push(record),
             }
         }
+        // A batch of answers alone (an answer can reach the store just after the entry
+        // it waits for was committed in the batch before) has nothing to commit: what
+        // was sent before it is already committed as the policy asks. An empty durable
+        // commit is only needed to make earlier write-behind commits durable.
+        let needs_commit = !writes.is_empty()
+            || (matches!(policy, FsyncPolicy::IntervalMs(_))
+                && matches!(durability, Durability::Immediate));
         let result = match &failed {
             Some(e) => Err(e.clone()),
+            None if !needs_commit => Ok(()),
             None => commit_batch(&db, &path, &mut behind, writes, durability, &metrics),
         };
         if let (Err(e), None) = (&result, &failed) {
@@ -552,6 +560,55 @@ mod tests {
             );
         }
         assert!(decode_entry(&bytes[..bytes.len() - 1], &DecodeLimits::DEFAULT).is_none());
+    }
+
+    /// Durable commits so far, from the `fsync` histogram of `/metrics`.
+    fn fsyncs(m: &NodeMetrics) -> u64 {
+        m.render()
+            .lines()
+            .find(|l| l.starts_with("crdt_leader_fsync_seconds_count"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .expect("an fsync histogram")
+    }
+
+    /// Sends an answer job and waits until the store ran it.
+    fn answered(tx: &mpsc::Sender<Job>) -> Result<(), Error> {
+        let (done, wait) = mpsc::channel();
+        tx.send(Job::AfterCommit(Box::new(move |r| {
+            let _ = done.send(r);
+        })))
+        .unwrap();
+        wait.recv_timeout(Duration::from_secs(30)).unwrap()
+    }
+
+    #[test]
+    fn an_answer_that_arrives_after_its_entry_was_committed_costs_no_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _) = open(dir.path(), ReplicaId::new(1), &Config::default()).unwrap();
+        let metrics = NodeMetrics::new();
+        let (tx, rx) = mpsc::channel();
+        let (events, _events) = tokio::sync::mpsc::unbounded_channel();
+        let (path, m) = (dir.path().join(STORE_FILE), metrics.clone());
+        let store = std::thread::spawn(move || run(db, path, rx, events, FsyncPolicy::Always, m));
+        let before = fsyncs(&metrics);
+        tx.send(Job::Append(Record::Append {
+            doc: "d".into(),
+            seq: 1,
+            entry: vec![1, 2, 3],
+        }))
+        .unwrap();
+        answered(&tx).unwrap();
+        let one = fsyncs(&metrics);
+        assert!(one > before, "an entry is committed durably");
+        // The driver sends an entry and its answers as two jobs; when the answers
+        // come in a batch of their own, the entry is already durable.
+        for _ in 0..5 {
+            answered(&tx).unwrap();
+        }
+        assert_eq!(fsyncs(&metrics), one, "answers alone commit nothing");
+        drop(tx);
+        store.join().unwrap();
     }
 
     #[test]
