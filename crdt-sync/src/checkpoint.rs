@@ -517,6 +517,47 @@ mod tests {
     /// checkpoint's under a new writer id; the answer that comes too late is addressed
     /// to the abandoned incarnation and changes nothing.
     #[test]
+    fn no_incarnation_writes_under_the_collapse_id() {
+        // Which writer ids a leader would take with nonce 5 (new) and 9 (restored, after
+        // a probe nobody answers), then the same with the collapse id set to each: the
+        // leader must skip it (`Config::collapse` is reserved for retired writers).
+        let id = ReplicaId::new(1);
+        let new = |collapse: Option<ReplicaId>| {
+            let mut config = Config::default();
+            if let Some(c) = collapse {
+                config.collapse = c;
+            }
+            Leader::with_nonce(id, OrSet::<String>::new(), config, 5)
+        };
+        let first = new(None).writer_id();
+        let skipped = new(Some(first));
+        assert_ne!(skipped.writer_id(), first);
+        assert_ne!(skipped.writer_id(), id);
+
+        let cp = new(None).checkpoint();
+        let restored = |collapse: Option<ReplicaId>| {
+            let mut config = Config {
+                probe_timeout_ticks: 1,
+                ..Config::default()
+            };
+            if let Some(c) = collapse {
+                config.collapse = c;
+            }
+            let mut r = Leader::<OrSet<String>>::restore_with_nonce(cp.bytes(), config, 9).unwrap();
+            r.add_peer(ReplicaId::new(2)).unwrap();
+            let _probe = r.poll_transmit().expect("a probe");
+            r.tick();
+            assert_eq!(r.can_write(), Err(crate::SyncError::CheckpointRequired));
+            r
+        };
+        let after_probe = restored(None).writer_id();
+        assert_ne!(after_probe, first);
+        let r = restored(Some(after_probe));
+        assert_ne!(r.writer_id(), after_probe);
+        assert!(r.incarnation() > new(None).incarnation());
+    }
+
+    #[test]
     fn a_probe_nobody_answers_ends_after_its_timeout() {
         use crate::SyncError;
         let (ia, ib) = (ReplicaId::new(1), ReplicaId::new(2));

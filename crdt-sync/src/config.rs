@@ -79,7 +79,8 @@ pub struct Config {
     pub transfer_bytes_max: usize,
     /// The writer id that retired writers collapse into (`docs/RETIREMENT.md` §2): the
     /// same on every leader of a group, and never the id of a leader (no process
-    /// writes under it). Default `2^53 - 1`.
+    /// writes under it: a leader skips an incarnation whose derived writer id is this
+    /// one). Default `2^53 - 1`.
     pub collapse: ReplicaId,
 }
 

@@ -8,6 +8,10 @@ use crate::{Config, Incarnation, Metrics, SyncError};
 use crdt_core::{DeltaCrdt, ReplicaId, VersionVector};
 use std::collections::BTreeMap;
 
+/// Incarnations drawn at most for one whose writer id is not the collapse id (each
+/// draw hits it with probability 2^-53).
+const WRITER_DRAWS_MAX: u32 = 8;
+
 /// A message to hand to the transport.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transmit {
@@ -163,8 +167,15 @@ impl<C: DeltaCrdt> Leader<C> {
         };
         // Nonce 0 would be `Incarnation::FIRST`, the incarnation of leaders made before
         // every leader had a nonce, writing under the id itself.
-        leader.incarnation = Incarnation::new(0, leader.draw_nonce().max(1));
-        leader.writer = crate::writer_id(id, leader.incarnation);
+        // The collapse id is reserved (retired writers' metadata moves under it): an
+        // incarnation whose derived writer id is that id (one in 2^53) is skipped.
+        for _ in 0..WRITER_DRAWS_MAX {
+            leader.incarnation = Incarnation::new(0, leader.draw_nonce().max(1));
+            leader.writer = crate::writer_id(id, leader.incarnation);
+            if leader.writer != leader.config.collapse {
+                break;
+            }
+        }
         let novel = leader.state.merge_delta(&initial);
         if !novel.is_bottom() {
             // The initial state counts as the first write: every update a token
@@ -591,7 +602,6 @@ impl<C: DeltaCrdt> Leader<C> {
             .filter_map(|p| p.probe_answer().flatten())
             .chain(self.probe_floor)
             .max();
-        let nonce = self.draw_nonce();
         // After the n-th displacement, 2^n counters above the newest seen: crashed
         // copies of this id with messages still in flight (each a life the peers had
         // not seen when they answered) then displace it about log2(lives) times, not
@@ -603,7 +613,18 @@ impl<C: DeltaCrdt> Leader<C> {
             true => 1,
             false => step,
         };
-        let Some(next) = self.incarnation.next_after(seen, step, nonce) else {
+        // As in `with_nonce`, an incarnation writing under the collapse id is skipped.
+        let mut fresh = None;
+        for _ in 0..WRITER_DRAWS_MAX {
+            let nonce = self.draw_nonce();
+            fresh = self.incarnation.next_after(seen, step, nonce);
+            if fresh.map_or(true, |n| {
+                crate::writer_id(self.id, n) != self.config.collapse
+            }) {
+                break;
+            }
+        }
+        let Some(next) = fresh else {
             // 2^32 - 1 restores: no fresh incarnation is left, so never write again.
             self.conflict = true;
             self.probing = false;
