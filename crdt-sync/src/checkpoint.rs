@@ -436,6 +436,18 @@ fn decode<C: DeltaCrdt>(bytes: &[u8], config: &Config) -> Result<Decoded<C>, Syn
         _ => None,
     };
     r.finish()?;
+    #[cfg(feature = "retirement")]
+    if let Some(retired) = &retired {
+        if C::retirement().is_none() {
+            return Err(DecodeError::Invalid(Invalid::NonCanonical(
+                "retired writers in a checkpoint of a type that keeps its writers",
+            ))
+            .into());
+        }
+        retired
+            .check_restored(&state, &token, config.collapse)
+            .map_err(|what| DecodeError::Invalid(Invalid::NonCanonical(what)))?;
+    }
     Ok(Decoded {
         id,
         incarnation,
@@ -516,6 +528,34 @@ mod tests {
     /// `probe_timeout_ticks` ticks (0: never) with an incarnation above its
     /// checkpoint's under a new writer id; the answer that comes too late is addressed
     /// to the abandoned incarnation and changes nothing.
+    #[cfg(feature = "retirement")]
+    #[test]
+    fn a_checkpoint_whose_retirements_disagree_with_its_state_is_refused() {
+        use crate::retired::{Retired, RetiredWriter};
+        use crate::SyncError;
+        use crdt_core::{codec::DecodeError, GCounter, Retirement};
+        let mut a =
+            Leader::with_nonce(ReplicaId::new(1), GCounter::default(), Config::default(), 1);
+        let _ = a.apply(crdt_core::GCounterOp::Increment(3)).unwrap();
+        let w = a.writer_id();
+        // Retire a writer the state and token still hold, as no commit leaves them
+        // (the checksum is computed over the bad contents, so only this check sees it).
+        let record = Retirement::new(w, 0, crate::COLLAPSE_DEFAULT, 0, 3, 0).unwrap();
+        let writer = RetiredWriter {
+            epoch: 1,
+            record,
+            writes: 1,
+        };
+        a.retired = Some(Box::new(Retired::from_parts(1, vec![(w, writer)])));
+        let cp = a.checkpoint();
+        let r = Leader::<GCounter>::restore_with_nonce(cp.bytes(), Config::default(), 2);
+        assert!(
+            matches!(r, Err(SyncError::Decode(DecodeError::Invalid(_)))),
+            "{:?}",
+            r.err()
+        );
+    }
+
     #[test]
     fn no_incarnation_writes_under_the_collapse_id() {
         // Which writer ids a leader would take with nonce 5 (new) and 9 (restored, after

@@ -145,6 +145,52 @@ impl Retired {
         me
     }
 
+    /// Whether a checkpoint's retired writers agree with each other and with its
+    /// state and causal token, as [`Leader::commit_retirement`](crate::Leader) leaves
+    /// them: the records' collapse ranges tile `1..=end` in epoch order and every epoch
+    /// up to this one retired a writer; the state names no retired writer and holds no
+    /// collapse mark beyond the records; the token has no entry of a retired writer.
+    /// The reason otherwise. A checkpoint failing this was not written by a leader
+    /// (its checksum matched): restoring it would count contributions twice or lose
+    /// them.
+    pub(crate) fn check_restored<C: DeltaCrdt>(
+        &self,
+        state: &C,
+        token: &VersionVector,
+        collapse: ReplicaId,
+    ) -> Result<(), &'static str> {
+        let mut ranges: Vec<(u64, u64, u64)> = self
+            .writers
+            .iter()
+            .map(|(_, w)| (w.epoch, w.record.base(), w.record.end()))
+            .collect();
+        ranges.sort_unstable();
+        let (mut end, mut epoch) = (0u64, 0u64);
+        for (e, base, stop) in ranges {
+            if e != epoch && Some(e) != epoch.checked_add(1) {
+                return Err("an epoch of a checkpoint's retirements retired no writer");
+            }
+            if base != end {
+                return Err("a checkpoint's collapse ranges overlap or leave a gap");
+            }
+            (end, epoch) = (stop, e);
+        }
+        if epoch != self.epoch {
+            return Err("an epoch of a checkpoint's retirements retired no writer");
+        }
+        let named = C::summary_writers(&state.summary());
+        if named.iter().any(|w| self.get(*w).is_some()) {
+            return Err("a checkpoint's state still names a writer it retired");
+        }
+        if self.date(state.collapse_marks(collapse)) == Dating::Ahead {
+            return Err("a checkpoint's state holds collapse marks beyond its records");
+        }
+        if token.iter().any(|(w, _)| self.get(w).is_some()) {
+            return Err("a checkpoint's causal token names a writer it retired");
+        }
+        Ok(())
+    }
+
     /// Dates content by what it holds of the collapse id.
     pub(crate) fn date(&self, collapse_held: Held) -> Dating {
         if collapse_held.last > self.end
@@ -303,6 +349,84 @@ mod tests {
         let _ = later.try_decrement(OMEGA, 3).unwrap();
         let fns = PnCounter::retirement().unwrap();
         assert_eq!(r.date((fns.held)(&later, OMEGA)), Dating::Ahead);
+    }
+
+    /// Writers 7 (3 dots, epoch 1) and 8 (2 dots, epoch 2) with the given bases, in a
+    /// leader at `epoch`.
+    fn two(epoch: u64, base7: u64, base8: u64, epoch8: u64) -> Retired {
+        let record = |w: u64, last, base| {
+            crdt_core::Retirement::new(ReplicaId::new(w), last, OMEGA, base, 1, 0).unwrap()
+        };
+        let writer = |e, record| super::RetiredWriter {
+            epoch: e,
+            record,
+            writes: 3,
+        };
+        Retired::from_parts(
+            epoch,
+            vec![
+                (ReplicaId::new(7), writer(1, record(7, 3, base7))),
+                (ReplicaId::new(8), writer(epoch8, record(8, 2, base8))),
+            ],
+        )
+    }
+
+    #[test]
+    fn a_restored_checkpoints_retirements_must_agree_with_its_state_and_token() {
+        let (state, token) = (GCounter::default(), VersionVector::new());
+        let check = |r: &Retired, state: &GCounter, token: &VersionVector| {
+            r.check_restored(state, token, OMEGA)
+        };
+        assert_eq!(check(&two(2, 0, 3, 2), &state, &token), Ok(()));
+        // Ranges: the second starts where the first ends (0..3, then 3..5), in epoch
+        // order, from 0.
+        for (r, why) in [
+            (two(2, 0, 4, 2), "a gap"),
+            (two(2, 0, 2, 2), "an overlap"),
+            (two(2, 1, 4, 2), "not from 0"),
+            (two(2, 2, 0, 2), "a later epoch's range first"),
+        ] {
+            assert_eq!(
+                check(&r, &state, &token),
+                Err("a checkpoint's collapse ranges overlap or leave a gap"),
+                "{why}"
+            );
+        }
+        // Every epoch up to the leader's retired a writer, and none after it; one batch
+        // may retire several.
+        assert_eq!(check(&two(1, 0, 3, 1), &state, &token), Ok(()));
+        for r in [two(3, 0, 3, 2), two(3, 0, 3, 3), two(1, 0, 3, 2)] {
+            assert_eq!(
+                check(&r, &state, &token),
+                Err("an epoch of a checkpoint's retirements retired no writer"),
+                "{r:?}"
+            );
+        }
+        let r = two(2, 0, 3, 2);
+        // The state names a retired writer (a commit renamed them all).
+        let mut named = GCounter::default();
+        let _ = named.try_increment(ReplicaId::new(8), 1).unwrap();
+        assert_eq!(
+            check(&r, &named, &token),
+            Err("a checkpoint's state still names a writer it retired")
+        );
+        // The state holds more in the collapse entry than the records contributed (2).
+        let mut ahead = GCounter::default();
+        let _ = ahead.try_increment(OMEGA, 3).unwrap();
+        assert_eq!(
+            check(&r, &ahead, &token),
+            Err("a checkpoint's state holds collapse marks beyond its records")
+        );
+        let mut exact = GCounter::default();
+        let _ = exact.try_increment(OMEGA, 2).unwrap();
+        assert_eq!(check(&r, &exact, &token), Ok(()));
+        // The token names a retired writer.
+        let mut t = VersionVector::new();
+        t.advance(ReplicaId::new(7), 1);
+        assert_eq!(
+            check(&r, &state, &t),
+            Err("a checkpoint's causal token names a writer it retired")
+        );
     }
 
     fn at_least_one() -> Held {
