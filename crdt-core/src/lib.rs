@@ -67,7 +67,7 @@ pub use delta_crdt::DeltaCrdt;
 pub use dot::Dot;
 pub use error::CoreError;
 pub use gcounter::GCounter;
-pub use keyspace::{Keyspace, KeyspaceOp, Value, ValueOp, ValueType, KEY_BYTES_MAX};
+pub use keyspace::{Keyspace, KeyspaceOp, Value, ValueOp, ValueRef, ValueType, KEY_BYTES_MAX};
 pub use lww_register::{DiscardedWrite, LwwRegister, MergeReport};
 pub use mv_register::MvRegister;
 pub use op::{GCounterOp, LwwOp, MvOp, OrSetOp, PnCounterOp};

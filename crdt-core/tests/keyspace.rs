@@ -420,6 +420,12 @@ fn prop_type_conflict(t: TypeRace) -> TestResult {
         x.merge(&dy);
         y.merge(&dx);
         ensure_eq(&x, &y, "converged")?;
+        // The borrowed read is the owned read without the copies.
+        ensure_eq(
+            &x.get_ref("k").map(|v| v.to_value()),
+            &x.get("k"),
+            "borrowed read",
+        )?;
         let (tl, tr) = (t.left.value_type(), t.right.value_type());
         if tl == tr {
             ensure(!matches!(x.get("k"), Some(Value::Conflict(_))), || {

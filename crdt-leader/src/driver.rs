@@ -2,10 +2,11 @@
 //! over quinn-proto): it applies writes, feeds peer frames in, polls frames out, ticks
 //! documents with pending work and hands durable records to the store thread.
 
+use crate::answer::WriteReply;
 use crate::blocked::Blocked;
 use crate::error::Error;
 use crate::metrics::NodeMetrics;
-use crate::node::{Change, PeerStatus, ReadResult, Status, Watch, WriteReceipt};
+use crate::node::{Change, PeerStatus, ReadResult, Status, Watch};
 use crate::peer::{doc_frame, PeerEvent};
 use crate::round::{PendingLog, Round, ROUND_MAX};
 use crate::store::{encode_entry, Job, StoreEvent, StoredDoc};
@@ -45,7 +46,7 @@ pub(crate) enum Command {
     Write {
         doc: String,
         op: KeyspaceOp,
-        reply: Reply<WriteReceipt>,
+        reply: WriteReply,
     },
     Read {
         doc: String,
@@ -410,9 +411,9 @@ impl Driver {
         Ok(())
     }
 
-    fn write(&mut self, name: String, op: KeyspaceOp, reply: Reply<WriteReceipt>) {
+    fn write(&mut self, name: String, op: KeyspaceOp, reply: WriteReply) {
         if let Err(e) = self.doc_or_create(&name) {
-            let _ = reply.send(Err(e));
+            reply.fail(e);
             return;
         }
         let Some(doc) = self.docs.get_mut(&name) else {
@@ -429,28 +430,35 @@ impl Driver {
                 attempted,
             })) => {
                 self.metrics.type_conflict();
-                let _ = reply.send(Err(Error::TypeMismatch {
+                reply.fail(Error::TypeMismatch {
                     key,
                     existing: existing.to_string(),
                     attempted: attempted.to_string(),
-                }));
+                });
                 return;
             }
             Err(e) => {
-                let _ = reply.send(Err(Error::Unavailable(e.to_string())));
+                reply.fail(Error::Unavailable(e.to_string()));
                 return;
             }
         };
         let token = CausalToken::new(&name, doc.leader.causal_token());
-        let value = value_of(&doc.leader, &key);
-        // Watchers get copies; the answer takes the value itself (a set's value is
-        // every element, read on every write: no copy for nobody).
-        notify(doc, &key, value.as_ref(), &token, &self.metrics);
-        let receipt = WriteReceipt {
-            token: token.clone(),
-            value,
-        };
-        self.round.change(&name, &delta, Some((reply, receipt)));
+        // The value after the write, borrowed: owned only for watchers and the
+        // embedding API's answer (a set's value is every element, read on every write).
+        let value = doc.leader.state().get_ref(&key);
+        let watched = doc.watchers.iter().any(|w| key.starts_with(&w.prefix));
+        let owned = (watched || reply.wants_value())
+            .then(|| value.as_ref().map(crdt_core::ValueRef::to_value))
+            .flatten();
+        notify(
+            &mut doc.watchers,
+            &key,
+            owned.as_ref(),
+            &token,
+            &self.metrics,
+        );
+        let answer = reply.pending(token.clone(), value.as_ref(), owned);
+        self.round.change(&name, &delta, Some(answer));
         self.mark_active(&name);
     }
 
@@ -474,8 +482,8 @@ impl Driver {
         if !pending.replies.is_empty() {
             let replies = pending.replies;
             let _ = self.store.send(Job::AfterCommit(Box::new(move |r| {
-                for (reply, receipt) in replies {
-                    let _ = reply.send(r.clone().map(|()| receipt));
+                for answer in replies {
+                    answer.send(r.clone());
                 }
             })));
         }
@@ -619,7 +627,7 @@ impl Driver {
                 let keys: BTreeSet<&String> = watched.keys().chain(after.keys()).collect();
                 for k in keys {
                     if watched.get(k) != after.get(k) {
-                        notify(doc, k, after.get(k), &token, &self.metrics);
+                        notify(&mut doc.watchers, k, after.get(k), &token, &self.metrics);
                     }
                 }
             }
@@ -867,8 +875,14 @@ fn snapshot(doc: &Doc) -> Option<BTreeMap<String, Value>> {
     Some(out)
 }
 
-fn notify(doc: &mut Doc, key: &str, value: Option<&Value>, token: &CausalToken, m: &NodeMetrics) {
-    doc.watchers.retain(|w| {
+fn notify(
+    watchers: &mut Vec<Watcher>,
+    key: &str,
+    value: Option<&Value>,
+    token: &CausalToken,
+    m: &NodeMetrics,
+) {
+    watchers.retain(|w| {
         if !key.starts_with(&w.prefix) {
             return !w.tx.is_closed();
         }

@@ -2,6 +2,7 @@
 //! each.
 
 use super::*;
+use crate::node::WriteReceipt;
 use crdt_core::ValueOp;
 
 fn driver() -> (Driver, std::sync::mpsc::Receiver<Job>) {
@@ -35,7 +36,7 @@ fn write_doc(
             key: key.into(),
             op: ValueOp::GCounterIncrement(n),
         },
-        reply,
+        reply: WriteReply::Value(reply),
     });
     rx
 }

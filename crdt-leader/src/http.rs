@@ -18,6 +18,7 @@
 // as axum's own extractors do; boxing it would buy nothing.
 #![allow(clippy::result_large_err)]
 
+use crate::answer::{JsonReceipt, JsonValue};
 use crate::auth::{Access, ClientTokens, Verdict};
 use crate::error::Error;
 use crate::node::{NodeHandle, READ_WAIT_MAX, VALUE_BYTES_MAX};
@@ -190,9 +191,8 @@ fn value_json(v: &Value) -> Json_ {
     serde_json::to_value(ValueJson(v)).unwrap_or(Json_::Null)
 }
 
-/// A value's JSON, serialized from the borrowed value: a write's answer carries the
-/// key's whole value (every element of a set) on every write, so it is written
-/// straight into the response instead of being copied into a `serde_json` tree first.
+/// A value's JSON (reads and watch events; a write's answer is rendered by the driver,
+/// `answer.rs`, and must stay byte for byte what this writes).
 struct ValueJson<'a>(&'a Value);
 
 impl Serialize for ValueJson<'_> {
@@ -207,12 +207,28 @@ impl Serialize for ValueJson<'_> {
     }
 }
 
-/// `{"token","value"}`: a write's answer (keys in the order the other answers'
-/// `serde_json` maps write them).
-#[derive(Serialize)]
-struct WriteAnswer<'a> {
-    token: String,
-    value: Option<ValueJson<'a>>,
+/// `{"token":T,"value":V}`: a write's answer, from its value already in JSON (keys in
+/// the order the other answers' `serde_json` maps write them).
+fn write_answer(token: &str, value_json: &str) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        write_answer_body(token, value_json),
+    )
+        .into_response()
+}
+
+fn write_answer_body(token: &str, value_json: &str) -> String {
+    let token = serde_json::to_string(token).unwrap_or_default();
+    let mut body = String::with_capacity(token.len() + value_json.len() + 21);
+    body.push_str("{\"token\":");
+    body.push_str(&token);
+    body.push_str(",\"value\":");
+    body.push_str(value_json);
+    body.push('}');
+    body
 }
 
 /// `type`, `value` and, for a type conflict, `conflict`: each type's value.
@@ -313,19 +329,19 @@ async fn write(
         Ok(op) => op,
         Err(r) => return r,
     };
-    match app.node.write(&doc, &key, op).await {
-        Ok(receipt) => {
-            if let Some(Value::Conflict(_)) = &receipt.value {
-                let mut obj = serde_json::Map::new();
-                obj.insert("token".into(), json!(receipt.token.to_string()));
-                value_fields(&mut obj, receipt.value.as_ref());
-                return Json(Json_::Object(obj)).into_response();
-            }
-            Json(WriteAnswer {
-                token: receipt.token.to_string(),
-                value: receipt.value.as_ref().map(ValueJson),
-            })
-            .into_response()
+    match app.node.write_json(&doc, &key, op).await {
+        Ok(JsonReceipt {
+            token,
+            value: JsonValue::Rendered(value),
+        }) => write_answer(&token.to_string(), &value),
+        Ok(JsonReceipt {
+            token,
+            value: JsonValue::Conflict(value),
+        }) => {
+            let mut obj = serde_json::Map::new();
+            obj.insert("token".into(), json!(token.to_string()));
+            value_fields(&mut obj, Some(&value));
+            Json(Json_::Object(obj)).into_response()
         }
         Err(e) => from_error(&e),
     }
@@ -538,5 +554,75 @@ async fn metrics(State(app): State<App>) -> Response {
         )
             .into_response(),
         Err(e) => from_error(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{value_json, write_answer_body};
+    use crate::answer::JsonValue;
+    use crdt_core::{Keyspace, KeyspaceOp, ReplicaId, ValueOp};
+    use serde_json::json;
+
+    /// The driver's rendering of a write's answer is byte for byte what `serde_json`
+    /// writes for the owned value, as the answer was before the driver rendered it.
+    #[test]
+    fn a_rendered_write_answer_is_what_serde_json_writes() {
+        let strings = [
+            "",
+            "a",
+            "b",
+            "ä",
+            "\"quoted\"",
+            "back\\slash",
+            "line\nbreak",
+            "\u{1}ctl",
+            "tab\t",
+            "emoji 🦀",
+            "</script>",
+            "\u{7f}",
+            "\u{2028}",
+        ];
+        let mut ks = Keyspace::new();
+        let w = ReplicaId::new(1);
+        let mut ops = vec![
+            ("g", ValueOp::GCounterIncrement(u64::MAX)),
+            ("p", ValueOp::PnCounterDecrement(7)),
+            (
+                "l",
+                ValueOp::LwwSet {
+                    value: "\"x\"\n".into(),
+                    now_ms: 1,
+                },
+            ),
+            (
+                "l2",
+                ValueOp::LwwSet {
+                    value: String::new(),
+                    now_ms: 1,
+                },
+            ),
+            ("m", ValueOp::MvRegisterSet("é\u{0}".into())),
+        ];
+        for s in strings {
+            ops.push(("s", ValueOp::OrSetInsert(s.to_string())));
+        }
+        for (key, op) in ops {
+            let key = key.to_string();
+            let _ = ks.apply(w, KeyspaceOp::Write { key, op }).unwrap();
+        }
+        for key in ["g", "p", "l", "l2", "m", "s"] {
+            let v = ks.get_ref(key).unwrap();
+            let JsonValue::Rendered(rendered) = JsonValue::of(Some(&v)) else {
+                panic!("{key}: not a conflict");
+            };
+            let token = "tok\"en";
+            let expected = json!({"token": token, "value": value_json(&v.to_value())});
+            assert_eq!(
+                write_answer_body(token, &rendered),
+                serde_json::to_string(&expected).unwrap(),
+                "{key}"
+            );
+        }
     }
 }

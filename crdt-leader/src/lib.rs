@@ -126,6 +126,7 @@
 //! the record; a torn or damaged tail ends the replay (power loss) with a warning.
 #![forbid(unsafe_code)]
 
+mod answer;
 mod auth;
 mod blocked;
 mod bucket;

@@ -1,5 +1,6 @@
 //! The embeddable node: configuration, start, and the cloneable handle.
 
+use crate::answer::{JsonReceipt, WriteReply};
 use crate::auth::ClientTokens;
 use crate::driver::{Command, Driver};
 use crate::error::Error;
@@ -430,17 +431,29 @@ impl NodeHandle {
         crate::check_doc_name(doc)?;
         check_key(key)?;
         check_value(&op)?;
-        let started = Instant::now();
         let op = KeyspaceOp::Write {
             key: key.to_string(),
             op,
         };
-        let doc = doc.to_string();
-        let r = self.call(|reply| Command::Write { doc, op, reply }).await;
-        if r.is_ok() {
-            self.shared.metrics.observe_write(started.elapsed());
-        }
-        r
+        self.submit(doc, op, WriteReply::Value).await
+    }
+
+    /// [`NodeHandle::write`] for the HTTP API: the answer carries the value in JSON,
+    /// rendered by the driver from the strings the keyspace holds.
+    pub(crate) async fn write_json(
+        &self,
+        doc: &str,
+        key: &str,
+        op: ValueOp,
+    ) -> Result<JsonReceipt, Error> {
+        crate::check_doc_name(doc)?;
+        check_key(key)?;
+        check_value(&op)?;
+        let op = KeyspaceOp::Write {
+            key: key.to_string(),
+            op,
+        };
+        self.submit(doc, op, WriteReply::Json).await
     }
 
     /// Deletes `key` of `doc` (an observed remove: concurrent writes elsewhere win) and
@@ -451,12 +464,29 @@ impl NodeHandle {
     pub async fn delete(&self, doc: &str, key: &str) -> Result<WriteReceipt, Error> {
         crate::check_doc_name(doc)?;
         check_key(key)?;
-        let started = Instant::now();
         let op = KeyspaceOp::Delete {
             key: key.to_string(),
         };
+        self.submit(doc, op, WriteReply::Value).await
+    }
+
+    /// Sends a checked write to the driver and waits for its answer (once durable);
+    /// observes the write's latency.
+    async fn submit<T>(
+        &self,
+        doc: &str,
+        op: KeyspaceOp,
+        reply: impl FnOnce(oneshot::Sender<Result<T, Error>>) -> WriteReply,
+    ) -> Result<T, Error> {
+        let started = Instant::now();
         let doc = doc.to_string();
-        let r = self.call(|reply| Command::Write { doc, op, reply }).await;
+        let r = self
+            .call(|tx| Command::Write {
+                doc,
+                op,
+                reply: reply(tx),
+            })
+            .await;
         if r.is_ok() {
             self.shared.metrics.observe_write(started.elapsed());
         }

@@ -12,24 +12,20 @@
 //! thread after the log entry that holds it, so it is sent only once that entry is
 //! committed (and fsynced under `--fsync always`).
 
-use crate::error::Error;
-use crate::node::WriteReceipt;
+use crate::answer::PendingAnswer;
 use crdt_core::{Crdt, DeltaCrdt, Keyspace};
 use std::collections::{BTreeMap, BTreeSet};
-use tokio::sync::oneshot;
 
 /// At most this many commands (and as many peer events) join a round after the event
 /// that started it, so a flood cannot delay the flush, or starve ticks, for long.
 pub(crate) const ROUND_MAX: usize = 256;
-
-type Reply = oneshot::Sender<Result<WriteReceipt, Error>>;
 
 /// A document's changes in this round that are not yet in its log.
 pub(crate) struct PendingLog {
     /// The round's deltas joined (keeping the OR-Set removal hints of each).
     pub(crate) delta: Keyspace,
     /// The local writes to answer once the entry holding `delta` is committed.
-    pub(crate) replies: Vec<(Reply, WriteReceipt)>,
+    pub(crate) replies: Vec<PendingAnswer>,
 }
 
 /// The work a round leaves for its flush.
@@ -42,12 +38,7 @@ pub(crate) struct Round {
 impl Round {
     /// Records a change of `doc` for its log entry; `reply` (a local write) is answered
     /// once that entry is durable.
-    pub(crate) fn change(
-        &mut self,
-        doc: &str,
-        delta: &Keyspace,
-        reply: Option<(Reply, WriteReceipt)>,
-    ) {
+    pub(crate) fn change(&mut self, doc: &str, delta: &Keyspace, reply: Option<PendingAnswer>) {
         let pending = self
             .logs
             .entry(doc.to_string())

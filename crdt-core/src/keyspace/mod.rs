@@ -97,9 +97,11 @@ mod keys;
 mod mutate;
 mod retire;
 mod value;
+mod value_ref;
 
 pub use mutate::KEY_BYTES_MAX;
 pub use value::{KeyspaceOp, Value, ValueOp, ValueType};
+pub use value_ref::ValueRef;
 
 pub(crate) use entry::Entry;
 pub(crate) use value::{LwwWrite, Payload};
@@ -171,6 +173,13 @@ impl Keyspace {
     /// The value under `key`. O(log keys + size of its entry).
     #[must_use]
     pub fn get(&self, key: &str) -> Option<Value> {
+        self.entries.get(key).map(|e| read(e).to_value())
+    }
+
+    /// The value under `key` borrowing its strings from the keyspace ([`Keyspace::get`]
+    /// without copying each element), `None` if absent.
+    #[must_use]
+    pub fn get_ref(&self, key: &str) -> Option<ValueRef<'_>> {
         self.entries.get(key).map(read)
     }
 
@@ -193,7 +202,9 @@ impl Keyspace {
         start: Bound<&'a str>,
         end: Bound<&'a str>,
     ) -> impl DoubleEndedIterator<Item = (&'a str, Value)> + 'a {
-        self.entries.range(start, end).map(|(k, e)| (k, read(e)))
+        self.entries
+            .range(start, end)
+            .map(|(k, e)| (k, read(e).to_value()))
     }
 
     /// The keys starting with `prefix` and their values, in key order. O(log keys) to
@@ -202,7 +213,7 @@ impl Keyspace {
         self.entries
             .range(Bound::Included(prefix), Bound::Unbounded)
             .take_while(move |(k, _)| k.starts_with(prefix))
-            .map(|(k, e)| (k, read(e)))
+            .map(|(k, e)| (k, read(e).to_value()))
     }
 
     /// An upper bound of the heap this keyspace holds (see
@@ -425,20 +436,20 @@ fn types(entry: &Entry) -> Vec<ValueType> {
 }
 
 /// What a read of `entry` returns.
-fn read(entry: &Entry) -> Value {
-    let mut values: Vec<Value> = types(entry)
+fn read(entry: &Entry) -> ValueRef<'_> {
+    let mut values: Vec<ValueRef<'_>> = types(entry)
         .into_iter()
         .map(|t| read_typed(entry, t))
         .collect();
     if values.len() == 1 {
-        values.pop().unwrap_or(Value::Conflict(Vec::new()))
+        values.pop().unwrap_or(ValueRef::Conflict(Vec::new()))
     } else {
-        Value::Conflict(values)
+        ValueRef::Conflict(values)
     }
 }
 
 /// The value of `entry`'s dots of type `t`.
-fn read_typed(entry: &Entry, t: ValueType) -> Value {
+fn read_typed(entry: &Entry, t: ValueType) -> ValueRef<'_> {
     let of_type = entry.iter().filter(move |(p, _)| p.value_type() == t);
     // Counters: per writer, the payload of its highest dot (entries are sorted by
     // dot, so that is the last one seen of each writer).
@@ -471,18 +482,17 @@ fn read_typed(entry: &Entry, t: ValueType) -> Value {
                 }
             }
             if t == ValueType::GCounter {
-                Value::GCounter(u64::try_from(inc).unwrap_or(u64::MAX))
+                ValueRef::GCounter(u64::try_from(inc).unwrap_or(u64::MAX))
             } else {
                 let v = i128::try_from(inc).unwrap_or(i128::MAX)
                     - i128::try_from(dec).unwrap_or(i128::MAX);
                 let clamped = v.clamp(i128::from(i64::MIN), i128::from(i64::MAX));
-                Value::PnCounter(i64::try_from(clamped).unwrap_or(0))
+                ValueRef::PnCounter(i64::try_from(clamped).unwrap_or(0))
             }
         }
         ValueType::OrSet | ValueType::MvRegister => {
-            // Sorted and deduplicated as references, then copied once each (a
-            // write's answer carries the whole set: this runs on every write). The
-            // sort compares each string's first 16 bytes as one number and reads the
+            // Sorted and deduplicated as references (a write's answer carries the
+            // whole set: this runs on every write). The sort compares each string's first 16 bytes as one number and reads the
             // strings only on a tie: zero-padding keeps that order the strings' own
             // (a shorter string is a prefix padded with the smallest byte).
             let mut refs: Vec<(u128, &str)> = of_type
@@ -494,12 +504,12 @@ fn read_typed(entry: &Entry, t: ValueType) -> Value {
                 })
                 .collect();
             refs.sort_unstable();
-            refs.dedup_by(|a, b| a.1 == b.1);
-            let vals: Vec<String> = refs.into_iter().map(|(_, s)| s.to_string()).collect();
+            refs.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+            let vals: Vec<&str> = refs.into_iter().map(|(_, s)| s).collect();
             if t == ValueType::OrSet {
-                Value::OrSet(vals)
+                ValueRef::OrSet(vals)
             } else {
-                Value::MvRegister(vals)
+                ValueRef::MvRegister(vals)
             }
         }
         ValueType::LwwRegister => {
@@ -514,7 +524,7 @@ fn read_typed(entry: &Entry, t: ValueType) -> Value {
                     _ => None,
                 })
                 .max();
-            Value::LwwRegister(winner.map(|w| w.3.to_string()).unwrap_or_default())
+            ValueRef::LwwRegister(winner.map_or("", |w| &w.3[..]))
         }
     }
 }

@@ -1,0 +1,128 @@
+//! A write's answer on its way back to whoever asked: the embedding API's
+//! [`WriteReceipt`] with the key's value, or the HTTP API's with that value already in
+//! JSON.
+//!
+//! The HTTP contract answers every write with the key's whole value, so a set of
+//! thousands of elements is read on every insert. The driver renders it as JSON
+//! straight from the strings the keyspace holds ([`crdt_core::ValueRef`]) instead of
+//! copying each element into a [`Value`] that the handler then serializes and frees:
+//! one buffer instead of an allocation per element (`docs/bench/notes.md`).
+
+use crate::error::Error;
+use crate::node::WriteReceipt;
+use crate::token::CausalToken;
+use crdt_core::{Value, ValueRef};
+use tokio::sync::oneshot;
+
+type Reply<T> = oneshot::Sender<Result<T, Error>>;
+
+/// A write's answer for the HTTP API.
+#[derive(Debug)]
+pub(crate) struct JsonReceipt {
+    /// The document's causal token right after the write.
+    pub(crate) token: CausalToken,
+    /// The key's value after the write.
+    pub(crate) value: JsonValue,
+}
+
+/// A value as the HTTP API sends it.
+#[derive(Debug)]
+pub(crate) enum JsonValue {
+    /// One type's value, as JSON text (what `serde_json` writes for it).
+    Rendered(String),
+    /// A type conflict (several types' values; rare): the handler writes the
+    /// `conflict` fields from it.
+    Conflict(Value),
+}
+
+impl JsonValue {
+    /// `v` (absent renders as `null`, which a write never leaves).
+    pub(crate) fn of(v: Option<&ValueRef<'_>>) -> Self {
+        // `serde_json` fails only on maps with non-string keys and on failing
+        // `Serialize` impls, so the strings here always serialize.
+        let json = |r: serde_json::Result<String>| Self::Rendered(r.unwrap_or_default());
+        match v {
+            None => Self::Rendered("null".to_string()),
+            Some(ValueRef::GCounter(n)) => Self::Rendered(n.to_string()),
+            Some(ValueRef::PnCounter(n)) => Self::Rendered(n.to_string()),
+            Some(ValueRef::OrSet(v) | ValueRef::MvRegister(v)) => json(serde_json::to_string(v)),
+            Some(ValueRef::LwwRegister(s)) => json(serde_json::to_string(s)),
+            Some(c @ ValueRef::Conflict(_)) => Self::Conflict(c.to_value()),
+        }
+    }
+}
+
+/// Where a write's answer goes, and in which form.
+pub(crate) enum WriteReply {
+    /// [`NodeHandle::write`](crate::NodeHandle::write) and `delete`: the owned value.
+    Value(Reply<WriteReceipt>),
+    /// The HTTP API: the value in JSON.
+    Json(Reply<JsonReceipt>),
+}
+
+impl WriteReply {
+    /// Answers with `e` now (the write was refused; nothing to wait for).
+    pub(crate) fn fail(self, e: Error) {
+        match self {
+            Self::Value(r) => {
+                let _ = r.send(Err(e));
+            }
+            Self::Json(r) => {
+                let _ = r.send(Err(e));
+            }
+        }
+    }
+
+    /// Whether the answer carries the owned value.
+    pub(crate) fn wants_value(&self) -> bool {
+        matches!(self, Self::Value(_))
+    }
+
+    /// The answer to send once the write is durable: `value` is the key's value after
+    /// the write, `owned` the same as a [`Value`] when [`WriteReply::wants_value`].
+    pub(crate) fn pending(
+        self,
+        token: CausalToken,
+        value: Option<&ValueRef<'_>>,
+        owned: Option<Value>,
+    ) -> PendingAnswer {
+        match self {
+            Self::Value(r) => PendingAnswer::Value(
+                r,
+                WriteReceipt {
+                    token,
+                    value: owned,
+                },
+            ),
+            Self::Json(r) => PendingAnswer::Json(
+                r,
+                JsonReceipt {
+                    token,
+                    value: JsonValue::of(value),
+                },
+            ),
+        }
+    }
+}
+
+/// A write's answer waiting for the commit of the log entry that holds the write.
+pub(crate) enum PendingAnswer {
+    /// For the embedding API.
+    Value(Reply<WriteReceipt>, WriteReceipt),
+    /// For the HTTP API.
+    Json(Reply<JsonReceipt>, JsonReceipt),
+}
+
+impl PendingAnswer {
+    /// Sends the answer, or the commit's failure.
+    pub(crate) fn send(self, committed: Result<(), Error>) {
+        match self {
+            Self::Value(r, receipt) => {
+                let _ = r.send(committed.map(|()| receipt));
+            }
+            Self::Json(r, receipt) => {
+                let _ = r.send(committed.map(|()| receipt));
+            }
+        }
+    }
+}
