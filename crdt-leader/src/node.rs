@@ -354,6 +354,17 @@ impl Node {
     }
 }
 
+/// A write of `op` to `key` of `doc`, its names and value checked (in this order).
+fn checked_write(doc: &str, key: &str, op: ValueOp) -> Result<KeyspaceOp, Error> {
+    crate::check_doc_name(doc)?;
+    check_key(key)?;
+    check_value(&op)?;
+    Ok(KeyspaceOp::Write {
+        key: key.to_string(),
+        op,
+    })
+}
+
 fn check_key(key: &str) -> Result<(), Error> {
     if key.len() > KEY_BYTES_MAX {
         return Err(Error::TooLarge {
@@ -428,13 +439,7 @@ impl NodeHandle {
     /// [`Error::TypeMismatch`]; [`Error::Unavailable`] while the document cannot
     /// write; [`Error::Storage`] if the commit failed (nothing acknowledged).
     pub async fn write(&self, doc: &str, key: &str, op: ValueOp) -> Result<WriteReceipt, Error> {
-        crate::check_doc_name(doc)?;
-        check_key(key)?;
-        check_value(&op)?;
-        let op = KeyspaceOp::Write {
-            key: key.to_string(),
-            op,
-        };
+        let op = checked_write(doc, key, op)?;
         self.submit(doc, op, WriteReply::Value).await
     }
 
@@ -446,13 +451,7 @@ impl NodeHandle {
         key: &str,
         op: ValueOp,
     ) -> Result<JsonReceipt, Error> {
-        crate::check_doc_name(doc)?;
-        check_key(key)?;
-        check_value(&op)?;
-        let op = KeyspaceOp::Write {
-            key: key.to_string(),
-            op,
-        };
+        let op = checked_write(doc, key, op)?;
         self.submit(doc, op, WriteReply::Json).await
     }
 
