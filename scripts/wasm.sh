@@ -70,16 +70,20 @@ WASM_OPT_BIN=$TOOLS/node_modules/.bin/wasm-opt
 # began dating content by its retirement marks (docs/RETIREMENT.md §5.3: a browser
 # refuses a server's renamed content instead of holding writes under two names; the
 # translation and commits themselves stay out of the module, crdt-sync's `retirement`
-# feature): 531,497 (206,164).
-SIZE_CEILING=533000
+# feature): 531,497 (206,164). Raised to 534,500 when a leader began skipping
+# incarnations whose writer id is the collapse id, and the keyspace's reads became
+# borrowed reads copied (crdt-core's ValueRef, which crdt-leader renders its answers
+# from): 533,084 (206,974).
+SIZE_CEILING=534500
 # The same for the Doc-only module (pkg/doc/: what openDoc and the example app load):
 # 308,340 bytes measured (125,870 gzipped); 311,559 (126,998) with the nonce of a new Doc;
 # 350,354 (143,061) with the hub scheduling, buffer memory and Keyspace changes above;
 # 359,853 with the Keyspace's key search above; 356,626 -> 359,466 (146,555) with
 # protocol version 4's headers, 364,884 with its tokens by position; 365,673 (149,363)
 # once digests tell a remove on its way from damage; 368,164 (150,362) once leaders date
-# content by its retirement marks.
-DOC_SIZE_CEILING=369500
+# content by its retirement marks; 369,749 (151,159) with the collapse id skipped and
+# the borrowed reads.
+DOC_SIZE_CEILING=371000
 SIZE_TARGET=200000
 
 log() { echo "wasm.sh: $*"; }

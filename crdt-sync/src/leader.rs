@@ -169,13 +169,12 @@ impl<C: DeltaCrdt> Leader<C> {
         // every leader had a nonce, writing under the id itself.
         // The collapse id is reserved (retired writers' metadata moves under it): an
         // incarnation whose derived writer id is that id (one in 2^53) is skipped.
-        for _ in 0..WRITER_DRAWS_MAX {
-            leader.incarnation = Incarnation::new(0, leader.draw_nonce().max(1));
-            leader.writer = crate::writer_id(id, leader.incarnation);
-            if leader.writer != leader.config.collapse {
-                break;
-            }
+        let first = |nonce: u32| Some(Incarnation::new(0, nonce.max(1)));
+        let (seed, collapse) = (leader.nonce_seed, leader.config.collapse);
+        if let Some(inc) = draw_incarnation(id, collapse, seed, &mut leader.nonces_drawn, &first) {
+            leader.incarnation = inc;
         }
+        leader.writer = crate::writer_id(id, leader.incarnation);
         let novel = leader.state.merge_delta(&initial);
         if !novel.is_bottom() {
             // The initial state counts as the first write: every update a token
@@ -614,16 +613,15 @@ impl<C: DeltaCrdt> Leader<C> {
             false => step,
         };
         // As in `with_nonce`, an incarnation writing under the collapse id is skipped.
-        let mut fresh = None;
-        for _ in 0..WRITER_DRAWS_MAX {
-            let nonce = self.draw_nonce();
-            fresh = self.incarnation.next_after(seen, step, nonce);
-            if fresh.map_or(true, |n| {
-                crate::writer_id(self.id, n) != self.config.collapse
-            }) {
-                break;
-            }
-        }
+        let current = self.incarnation;
+        let after = |nonce: u32| current.next_after(seen, step, nonce);
+        let fresh = draw_incarnation(
+            self.id,
+            self.config.collapse,
+            self.nonce_seed,
+            &mut self.nonces_drawn,
+            &after,
+        );
         let Some(next) = fresh else {
             // 2^32 - 1 restores: no fresh incarnation is left, so never write again.
             self.conflict = true;
@@ -652,12 +650,7 @@ impl<C: DeltaCrdt> Leader<C> {
     /// The next nonce from the restore's entropy (SplitMix64 over a counter: distinct
     /// seeds give independent-looking sequences).
     fn draw_nonce(&mut self) -> u32 {
-        let seed = self.nonce_seed.unwrap_or(0);
-        self.nonces_drawn = self.nonces_drawn.wrapping_add(1);
-        let z = crate::writer_id::splitmix64(
-            seed.wrapping_add(self.nonces_drawn.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
-        );
-        (z ^ (z >> 32)) as u32
+        draw_nonce(self.nonce_seed, &mut self.nonces_drawn)
     }
 
     /// A peer reported a newer incarnation of this leader than its own (`newer`).
@@ -715,4 +708,36 @@ impl<C: DeltaCrdt> core::fmt::Debug for Leader<C> {
             .field("state", &self.state)
             .finish()
     }
+}
+
+/// The next nonce from a leader's entropy `seed` (SplitMix64 over the count of nonces
+/// `drawn`: distinct seeds give independent-looking sequences).
+fn draw_nonce(seed: Option<u64>, drawn: &mut u64) -> u32 {
+    *drawn = drawn.wrapping_add(1);
+    let z = crate::writer_id::splitmix64(
+        seed.unwrap_or(0)
+            .wrapping_add(drawn.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+    );
+    (z ^ (z >> 32)) as u32
+}
+
+/// The incarnation `make` gives for the next nonce, skipping (up to
+/// [`WRITER_DRAWS_MAX`] draws) one whose writer id is the collapse id; `None` if
+/// `make` has none. Not generic over the replicated type: one copy in a module
+/// that holds several.
+fn draw_incarnation(
+    id: ReplicaId,
+    collapse: ReplicaId,
+    seed: Option<u64>,
+    drawn: &mut u64,
+    make: &dyn Fn(u32) -> Option<Incarnation>,
+) -> Option<Incarnation> {
+    let mut fresh = None;
+    for _ in 0..WRITER_DRAWS_MAX {
+        fresh = make(draw_nonce(seed, drawn));
+        if fresh.map_or(true, |n| crate::writer_id(id, n) != collapse) {
+            break;
+        }
+    }
+    fresh
 }
