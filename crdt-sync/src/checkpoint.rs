@@ -334,8 +334,9 @@ fn encode_retired(retired: &Retired, w: &mut Writer) {
 fn decode_retired(r: &mut Reader<'_>, collapse: ReplicaId) -> Result<Retired, DecodeError> {
     let invalid = |what| DecodeError::Invalid(Invalid::NonCanonical(what));
     let epoch = r.varint()?;
-    // Each writer takes at least 8 bytes (an id and six varints).
-    let n = r.len(Limit::Elements, 8)?;
+    // Each writer takes at least 7 bytes: an id and six varints, one byte each at
+    // least (8 refused a record of a writer with a one-byte id and small counts).
+    let n = r.len(Limit::Elements, 7)?;
     if epoch == 0 || n == 0 {
         return Err(invalid(
             "a checkpoint's retirement section without a retirement",
@@ -554,6 +555,34 @@ mod tests {
             "{:?}",
             r.err()
         );
+    }
+
+    #[cfg(feature = "retirement")]
+    #[test]
+    fn a_checkpoint_after_a_batch_that_retired_nobody_restores() {
+        // Nothing refuses an empty batch, so an epoch may retire no writer; its
+        // checkpoint must still restore (review finding: the consistency check first
+        // required a writer in every epoch). The retired writer's record takes 7
+        // bytes (a one-byte id, six zero counts), which the decoder once refused as
+        // truncated.
+        use crate::retirement::{Batch, Certificate, Holdings};
+        use crdt_core::GCounter;
+        let collapse = crate::COLLAPSE_DEFAULT;
+        let mut a =
+            Leader::with_nonce(ReplicaId::new(1), GCounter::default(), Config::default(), 1);
+        let gone = Certificate {
+            writer: ReplicaId::new(77),
+            holdings: Holdings::default(),
+        };
+        a.commit_retirement(&Batch::new(1, 0, vec![gone], collapse).unwrap())
+            .unwrap();
+        a.commit_retirement(&Batch::new(2, 0, Vec::new(), collapse).unwrap())
+            .unwrap();
+        assert_eq!(a.retirement_epoch(), 2);
+        let cp = a.checkpoint();
+        let r = Leader::<GCounter>::restore_with_nonce(cp.bytes(), Config::default(), 2).unwrap();
+        assert_eq!(r.retirement_epoch(), 2);
+        assert_eq!(r.retired_in(ReplicaId::new(77)), Some(1));
     }
 
     #[test]

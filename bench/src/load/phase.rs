@@ -278,7 +278,9 @@ pub async fn run(system: &System<'_>, clients: usize, window: Window) -> Result<
     let mut tasks = Vec::with_capacity(clients);
     for id in 0..clients {
         let target = Target::of(system);
-        let mut conn = target.connect().await?;
+        // `None` after a failure until a new connection is made: a request cut off by
+        // its timeout may leave its answer on the old one.
+        let mut conn = Some(target.connect().await?);
         let probe = probe.clone();
         let tag = keys_tag.clone();
         tasks.push(tokio::spawn(async move {
@@ -286,6 +288,13 @@ pub async fn run(system: &System<'_>, clients: usize, window: Window) -> Result<
             let mut out = ClientResult::default();
             let mut seq = 0u64;
             while Instant::now() < end {
+                let Some(c) = conn.as_mut() else {
+                    conn = target.connect().await.ok();
+                    if conn.is_none() {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    continue;
+                };
                 let k = rng.below(KEYS);
                 let op = if seq % 2 == 0 {
                     Op::Incr(format!("c{tag}-{k}"))
@@ -294,7 +303,7 @@ pub async fn run(system: &System<'_>, clients: usize, window: Window) -> Result<
                 };
                 seq += 1;
                 let sent = Instant::now();
-                let r = tokio::time::timeout(REQUEST_TIMEOUT, conn.write(&op)).await;
+                let r = tokio::time::timeout(REQUEST_TIMEOUT, c.write(&op)).await;
                 let acked = Instant::now();
                 let counted = acked >= counted_from && acked < end;
                 let r = r.unwrap_or_else(|_| Err(format!("no answer within {REQUEST_TIMEOUT:?}")));
@@ -317,10 +326,8 @@ pub async fn run(system: &System<'_>, clients: usize, window: Window) -> Result<
                             out.errors += 1;
                             out.first_error.get_or_insert(e);
                         }
-                        // A connection may be out of step after a failure.
-                        if let Ok(c) = target.connect().await {
-                            conn = c;
-                        }
+                        // A connection may be out of step after a failure: never reused.
+                        conn = None;
                         tokio::time::sleep(Duration::from_millis(10)).await;
                     }
                 }
