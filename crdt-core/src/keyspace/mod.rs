@@ -492,9 +492,10 @@ fn read_typed(entry: &Entry, t: ValueType) -> ValueRef<'_> {
         }
         ValueType::OrSet | ValueType::MvRegister => {
             // Sorted and deduplicated as references (a write's answer carries the
-            // whole set: this runs on every write). The sort compares each string's first 16 bytes as one number and reads the
-            // strings only on a tie: zero-padding keeps that order the strings' own
-            // (a shorter string is a prefix padded with the smallest byte).
+            // whole set: this runs on every write). The sort compares each string's
+            // first 16 bytes as one number and reads the strings only on a tie:
+            // zero-padding keeps that order the strings' own (a shorter string is a
+            // prefix padded with the smallest byte).
             let mut refs: Vec<(u128, &str)> = of_type
                 .filter_map(|(p, _)| match p {
                     Payload::OrSet(s) | Payload::Mv(s) => {
