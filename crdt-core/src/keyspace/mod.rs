@@ -57,6 +57,13 @@
 //! by union, like the context, and is rebuilt rather than encoded).
 //! - a write or delete: O(log keys + 64 + size of the key's entry); its delta names
 //!   one key;
+//! - a read of a key: O(log keys + 64 + size of its entry), also for a set or
+//!   multi-value register of 32 live dots or more, whose entry keeps its dots'
+//!   positions in value order (updated by each insert and remove, which move the dots
+//!   already): its read walks them instead of sorting, and a set's insert or remove
+//!   finds the element's dots by a binary search. crdt-leader answers every write with
+//!   the key's value, so this runs on every write. An entry rebuilt by the decoder
+//!   (a restored checkpoint) sorts once, at its next insert;
 //! - merging a delta of `d` live dots whose removals form `k` runs: O((d + k +
 //!   dropped) × (log keys + 64)) plus the contexts' merge and the amortized chunk
 //!   splits and merges above, independent of the number of keys;
@@ -83,7 +90,8 @@
 //! `bench_table` measures both). Keys written in random order take one run per dot
 //! (16 bytes) and split full chunks in halves, which leaves chunks about three
 //! quarters full: about 8 bytes of chunk overhead per key instead of 6, and 16 bytes
-//! of index.
+//! of index. A key of 32 live dots or more adds 4 bytes per dot and 24 for its order
+//! by value (see the costs above).
 //!
 //! [`DeltaCrdt::delta_since`]: crate::DeltaCrdt::delta_since
 
@@ -104,6 +112,7 @@ pub use value::{KeyspaceOp, Value, ValueOp, ValueType};
 pub use value_ref::ValueRef;
 
 pub(crate) use entry::Entry;
+pub(crate) use entry::Live;
 pub(crate) use value::{LwwWrite, Payload};
 
 use crate::codec::Invalid;
@@ -368,7 +377,7 @@ impl Keyspace {
         let (id, entry) = self.entries.upsert(key, &mut moved);
         match entry.binary_search_by(|(_, d)| d.cmp(&dot)) {
             Ok(i) => {
-                let old = core::mem::replace(&mut entry[i].0, payload);
+                let old = entry.replace_payload(i, payload);
                 let dropped = hash::dot_hash(key, dot, &old);
                 self.live_hash = self.live_hash.wrapping_sub(dropped);
             }
@@ -449,7 +458,7 @@ fn read(entry: &Entry) -> ValueRef<'_> {
 }
 
 /// The value of `entry`'s dots of type `t`.
-fn read_typed(entry: &Entry, t: ValueType) -> ValueRef<'_> {
+fn read_typed<'a>(entry: &'a Entry, t: ValueType) -> ValueRef<'a> {
     let of_type = entry.iter().filter(move |(p, _)| p.value_type() == t);
     // Counters: per writer, the payload of its highest dot (entries are sorted by
     // dot, so that is the last one seen of each writer).
@@ -491,22 +500,20 @@ fn read_typed(entry: &Entry, t: ValueType) -> ValueRef<'_> {
             }
         }
         ValueType::OrSet | ValueType::MvRegister => {
-            // Sorted and deduplicated as references (a write's answer carries the
-            // whole set: this runs on every write). The sort compares each string's
-            // first 16 bytes as one number and reads the strings only on a tie:
-            // zero-padding keeps that order the strings' own (a shorter string is a
-            // prefix padded with the smallest byte).
-            let mut refs: Vec<(u128, &str)> = of_type
-                .filter_map(|(p, _)| match p {
-                    Payload::OrSet(s) | Payload::Mv(s) => {
-                        Some((u128::from_be_bytes(chunk::head(s.as_bytes())), &**s))
-                    }
-                    _ => None,
-                })
-                .collect();
-            refs.sort_unstable();
-            refs.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
-            let vals: Vec<&str> = refs.into_iter().map(|(_, s)| s).collect();
+            // In value order: the order a large entry keeps, else sorted now.
+            let of_value = |(p, _): &'a Live| match p {
+                Payload::OrSet(s) if t == ValueType::OrSet => Some(&**s),
+                Payload::Mv(s) if t == ValueType::MvRegister => Some(&**s),
+                _ => None,
+            };
+            let mut vals: Vec<&str> = match entry.by_value() {
+                Some(ordered) => ordered.filter_map(of_value).collect(),
+                None => entry::sorted_positions(entry)
+                    .into_iter()
+                    .filter_map(|i| of_value(&entry[i]))
+                    .collect(),
+            };
+            vals.dedup();
             if t == ValueType::OrSet {
                 ValueRef::OrSet(vals)
             } else {

@@ -1,6 +1,6 @@
 //! Keyspace mutators: each returns a delta naming one key.
 
-use super::{Entry, Keyspace, KeyspaceOp, LwwWrite, Payload, ValueOp};
+use super::{Entry, Keyspace, KeyspaceOp, Live, LwwWrite, Payload, ValueOp};
 use crate::{CausalContext, CoreError, Crdt, Dot, ReplicaId, Timestamp};
 
 /// The longest key a keyspace accepts, in bytes of UTF-8. Mutators refuse longer keys
@@ -194,7 +194,7 @@ impl Keyspace {
             }
             ValueOp::OrSetRemove(element) => {
                 // A remove resolves nothing else: it only drops the element's adds.
-                superseded = same_element(entry, &element).collect();
+                superseded = same_element(entry, &element);
                 None
             }
             ValueOp::LwwSet { value, now_ms } => {
@@ -256,12 +256,18 @@ impl Keyspace {
     }
 }
 
-/// The dots of `entry` that add `element` to its OR-Set.
-fn same_element<'a>(entry: &'a Entry, element: &'a str) -> impl Iterator<Item = Dot> + 'a {
-    entry.iter().filter_map(move |(p, d)| match p {
+/// The dots of `entry` that add `element` to its OR-Set, ascending: looked up in the
+/// entry's order by value when it keeps one (a large set), else found by a scan.
+fn same_element(entry: &Entry, element: &str) -> Vec<Dot> {
+    let adds = |(p, d): &Live| match p {
         Payload::OrSet(e) if **e == *element => Some(*d),
         _ => None,
-    })
+    };
+    match entry.with_value(element.as_bytes()) {
+        // Equal values are held by position, which is dot order.
+        Some(found) => found.filter_map(adds).collect(),
+        None => entry.iter().filter_map(adds).collect(),
+    }
 }
 
 /// Refuses keys longer than [`KEY_BYTES_MAX`].
