@@ -45,10 +45,35 @@ impl JsonValue {
             None => Self::Rendered("null".to_string()),
             Some(ValueRef::GCounter(n)) => Self::Rendered(n.to_string()),
             Some(ValueRef::PnCounter(n)) => Self::Rendered(n.to_string()),
-            Some(ValueRef::OrSet(v) | ValueRef::MvRegister(v)) => json(serde_json::to_string(v)),
+            Some(ValueRef::OrSet(v) | ValueRef::MvRegister(v)) => {
+                let bytes = v.iter().map(|s| s.len() + 3).sum::<usize>() + 2;
+                let mut out = String::with_capacity(bytes);
+                out.push('[');
+                for (i, s) in v.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    push_json_string(&mut out, s);
+                }
+                out.push(']');
+                Self::Rendered(out)
+            }
             Some(ValueRef::LwwRegister(s)) => json(serde_json::to_string(s)),
             Some(c @ ValueRef::Conflict(_)) => Self::Conflict(c.to_value()),
         }
+    }
+}
+
+/// Appends `s` as a JSON string, as `serde_json` writes it: quoted as is unless it
+/// holds a byte that needs an escape (a control character, `"` or `\`), which only
+/// `serde_json` then writes. A set's answer is every element: most need no escape.
+fn push_json_string(out: &mut String, s: &str) {
+    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(&serde_json::to_string(s).unwrap_or_default());
+    } else {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
     }
 }
 
