@@ -5,6 +5,7 @@
 
 mod support;
 
+use crdt_core::codec::{decode, encode};
 use crdt_core::{
     CoreError, Crdt, DeltaCrdt, Keyspace, KeyspaceOp, MvRegister, ReplicaId, Value, ValueOp,
     ValueType, KEY_BYTES_MAX,
@@ -538,10 +539,12 @@ fn range_and_prefix_reads_in_key_order() {
     assert_eq!(ks.len(), 6);
 }
 
-/// A set's elements read in string order, once each, whatever order their dots have:
-/// the read sorts on each element's first 16 bytes before the whole string, so the
-/// elements here differ only after 16 bytes, only by a NUL, or are prefixes of each
-/// other, and they arrive from two writers in scrambled order with duplicates.
+/// A set's elements read in string order, once each, whatever order their dots have,
+/// both where the set's entry keeps its order by value (a set of 32 dots or more
+/// written here) and where the read sorts (the same state decoded): the elements
+/// differ only after 16 bytes, only by a NUL, or are prefixes of each other, and they
+/// arrive from two writers in scrambled order with duplicates. Then a concurrent
+/// register write makes the key a type conflict, read the same both ways.
 #[test]
 fn set_reads_are_in_string_order_with_long_shared_prefixes() {
     let long = "0123456789abcdef";
@@ -564,6 +567,11 @@ fn set_reads_are_in_string_order_with_long_shared_prefixes() {
     ];
     let mut ks = Keyspace::new();
     let mut other = Keyspace::new();
+    // Enough other elements that the set, written here, keeps its order by value.
+    let fillers: Vec<String> = (0..32).map(|i| format!("filler-{i}")).collect();
+    for f in &fillers {
+        let _ = ks.set_insert(rid(2), "s", f.clone()).unwrap();
+    }
     let mut x = 7u64;
     for round in 0..3 {
         for i in 0..elements.len() {
@@ -583,8 +591,24 @@ fn set_reads_are_in_string_order_with_long_shared_prefixes() {
     }
     ks.merge(&other);
     let mut want = elements.clone();
+    want.extend(fillers);
     want.sort();
-    assert_eq!(ks.get("s"), Some(Value::OrSet(want)));
+    assert_eq!(ks.get("s"), Some(Value::OrSet(want.clone())));
+    ks.check_invariants().unwrap();
+    let decoded: Keyspace = decode(&encode(&ks)).unwrap();
+    assert_eq!(decoded.get("s"), ks.get("s"));
+
+    let mut register = Keyspace::new();
+    let _ = register.mv_set(rid(9), "s", "z".into()).unwrap();
+    ks.merge(&register);
+    let conflict = Value::Conflict(vec![
+        Value::OrSet(want),
+        Value::MvRegister(vec!["z".into()]),
+    ]);
+    assert_eq!(ks.get("s"), Some(conflict));
+    ks.check_invariants().unwrap();
+    let decoded: Keyspace = decode(&encode(&ks)).unwrap();
+    assert_eq!(decoded.get("s"), ks.get("s"));
 }
 
 // ---------------------------------------------------------------------------------

@@ -160,6 +160,11 @@ fn prop_large_set(seed: u64) -> TestResult {
                 }
             }
             for j in 0..3 {
+                if i % 25 == 24 {
+                    ks[j]
+                        .check_invariants()
+                        .map_err(|e| format!("step {i}: {e}"))?;
+                }
                 let want =
                     (!st[j].is_empty()).then(|| Value::OrSet(st[j].iter().cloned().collect()));
                 ensure_eq(&ks[j].get("k"), &want, &format!("step {i}: replica {j}"))?;

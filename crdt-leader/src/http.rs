@@ -607,6 +607,10 @@ mod tests {
         for s in strings {
             ops.push(("s", ValueOp::OrSetInsert(s.to_string())));
         }
+        // Enough plain ones that the set keeps its order by value (a read walks it).
+        for i in 0..40 {
+            ops.push(("s", ValueOp::OrSetInsert(format!("plain {i}"))));
+        }
         for (key, op) in ops {
             let key = key.to_string();
             let _ = ks.apply(w, KeyspaceOp::Write { key, op }).unwrap();

@@ -9,7 +9,7 @@ impl Keyspace {
         let mut out = Keyspace::new();
         for dot in live {
             if let Some((key, payload)) = self.live(*dot) {
-                out.insert_live(key, *dot, payload.clone());
+                out.insert_live(key, *dot, payload.clone(), false);
             }
         }
         out.removed = ctx.without_sorted(live);
@@ -91,7 +91,7 @@ impl DeltaCrdt for Keyspace {
             for (payload, dot) in entry {
                 if !self.ctx.contains(dot) {
                     fresh.push(*dot);
-                    novel.insert_live(key, *dot, payload.clone());
+                    novel.insert_live(key, *dot, payload.clone(), false);
                 }
             }
         }

@@ -175,6 +175,23 @@ impl Keys {
         }
     }
 
+    /// The entry under `key`, to change in place (its dots stay as they are: the dot
+    /// index and the hashes depend on them).
+    pub(crate) fn get_mut(&mut self, key: &str) -> Option<&mut Entry> {
+        match &mut self.repr {
+            Repr::Small(v) => match v.binary_search_by(|(k, _)| (**k).cmp(key)) {
+                Ok(i) => Some(&mut v[i].1),
+                Err(_) => None,
+            },
+            Repr::Chunked { order, slab, .. } => {
+                let (_, id) = order.floor(key).or_else(|| order.iter().next())?;
+                let c = slab.get_mut(id as usize)?;
+                let i = c.search(key).ok()?;
+                Some(c.entry_mut(i))
+            }
+        }
+    }
+
     pub(crate) fn contains_key(&self, key: &str) -> bool {
         self.get(key).is_some()
     }

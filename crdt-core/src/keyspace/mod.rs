@@ -57,16 +57,21 @@
 //! by union, like the context, and is rebuilt rather than encoded).
 //! - a write or delete: O(log keys + 64 + size of the key's entry); its delta names
 //!   one key;
-//! - a read of a key: O(log keys + 64 + size of its entry), also for a set or
-//!   multi-value register of 32 live dots or more, whose entry keeps its dots'
-//!   positions in value order (updated by each insert and remove, which move the dots
-//!   already): its read walks them instead of sorting, and a set's insert or remove
-//!   finds the element's dots by a binary search. crdt-leader answers every write with
-//!   the key's value, so this runs on every write. An entry rebuilt by the decoder
-//!   (a restored checkpoint) sorts once, at its next insert;
+//! - a read of a key: O(log keys + 64 + size of its entry) for a set or multi-value
+//!   register of 32 live dots or more written here: after each local write its entry
+//!   keeps (or starts keeping, sorting once) its dots' positions in value order,
+//!   updated by each insert and remove, which move the dots already except an
+//!   insert at the end (O(dots) each); a read walks them instead of sorting, and a
+//!   set's insert or remove finds the element's dots by a binary search. crdt-leader
+//!   answers every write with the key's value, so this runs on every write. A merge
+//!   of more than 64 live dots, and the decoder, drop that order rather than keep it
+//!   one dot at a time; until the key's next local write its reads sort, O(log keys
+//!   + 64 + d log d) for its `d` dots, as every read of a smaller entry does;
 //! - merging a delta of `d` live dots whose removals form `k` runs: O((d + k +
 //!   dropped) × (log keys + 64)) plus the contexts' merge and the amortized chunk
-//!   splits and merges above, independent of the number of keys;
+//!   splits and merges above, independent of the number of keys (and, for a delta of
+//!   at most 64 live dots, O(size of the entry) per dot added to or dropped from a
+//!   set that keeps its order by value);
 //! - [`DeltaCrdt::delta_since`]: O((m + 1) × (log keys + 64)) for the `m` live dots
 //!   the remote lacks, plus the runs of the context and of `removed` (removals cannot
 //!   be narrowed further from a context-only summary: the remote may hold any dot this
@@ -90,8 +95,8 @@
 //! `bench_table` measures both). Keys written in random order take one run per dot
 //! (16 bytes) and split full chunks in halves, which leaves chunks about three
 //! quarters full: about 8 bytes of chunk overhead per key instead of 6, and 16 bytes
-//! of index. A key of 32 live dots or more adds 4 bytes per dot and 24 for its order
-//! by value (see the costs above).
+//! of index. A set of 32 live dots or more written here adds 4 to 5 bytes per dot
+//! and 24 for its order by value (see the costs above).
 //!
 //! [`DeltaCrdt::delta_since`]: crate::DeltaCrdt::delta_since
 
@@ -112,6 +117,10 @@ pub use value::{KeyspaceOp, Value, ValueOp, ValueType};
 pub use value_ref::ValueRef;
 
 pub(crate) use entry::Entry;
+
+/// A merge of at most this many live dots keeps the order by value of the entries it
+/// adds to (a local write's delta, a replicated round); a larger one drops it.
+const MERGE_KEEPS_ORDER_DOTS: usize = 64;
 pub(crate) use entry::Live;
 pub(crate) use value::{LwwWrite, Payload};
 
@@ -279,6 +288,11 @@ impl Keyspace {
         for (id, items) in self.entries.chunks() {
             for (_, entry) in items {
                 dots += entry.len();
+                if !entry.order_is_valid() {
+                    return Err(Invalid::Inconsistent(
+                        "an entry's order by value differs from its dots",
+                    ));
+                }
                 if entry.iter().any(|(_, d)| self.index.get(*d) != Some(id)) {
                     return Err(Invalid::Inconsistent(
                         "the keyspace's dot index differs from its entries",
@@ -371,7 +385,7 @@ impl Keyspace {
     }
 
     /// Makes `dot` live under `key` (the caller checked it is unseen).
-    fn insert_live(&mut self, key: &str, dot: Dot, payload: Payload) {
+    fn insert_live(&mut self, key: &str, dot: Dot, payload: Payload, keep_order: bool) {
         let added = hash::dot_hash(key, dot, &payload);
         let mut moved = Vec::new();
         let (id, entry) = self.entries.upsert(key, &mut moved);
@@ -381,7 +395,8 @@ impl Keyspace {
                 let dropped = hash::dot_hash(key, dot, &old);
                 self.live_hash = self.live_hash.wrapping_sub(dropped);
             }
-            Err(i) => entry.insert(i, (payload, dot)),
+            Err(i) if keep_order => entry.insert(i, (payload, dot)),
+            Err(i) => entry.insert_unordered(i, (payload, dot)),
         }
         self.live_hash = self.live_hash.wrapping_add(added);
         self.repoint(&moved);
@@ -573,10 +588,13 @@ impl Crdt for Keyspace {
         // removes it from its chunk and inserts it again, re-pointing every dot of the
         // keys that change chunk (a set of thousands of elements beside it) on every
         // write. `dropped` holds only dots seen here before, never one added here.
+        // A large merge drops the order by value of the entries it adds to, rather
+        // than keep it one dot at a time (`Entry::keep_order`): O(dots) each.
+        let keep_order = other.index.len() <= MERGE_KEEPS_ORDER_DOTS;
         for (key, entry) in other.entries.iter() {
             for (payload, dot) in entry {
                 if !self.ctx.contains(dot) {
-                    self.insert_live(key, *dot, payload.clone());
+                    self.insert_live(key, *dot, payload.clone(), keep_order);
                 }
             }
         }

@@ -237,6 +237,11 @@ impl Keyspace {
         superseded.sort_unstable();
         let delta = Self::one_key(key, live, &superseded);
         self.merge(&delta);
+        // A large set written here keeps its order by value from now on: the next
+        // reads walk it (crdt-leader reads the key after every write).
+        if let Some(entry) = self.entries.get_mut(key) {
+            entry.keep_order();
+        }
         Ok(delta)
     }
 
@@ -248,7 +253,7 @@ impl Keyspace {
         let mut delta = Self::new();
         if let Some((dot, payload)) = live {
             ctx.insert(dot);
-            delta.insert_live(key, dot, payload);
+            delta.insert_live(key, dot, payload, false);
         }
         delta.ctx = ctx;
         delta.removed = removed;
