@@ -38,9 +38,6 @@ pub(crate) enum JsonValue {
 impl JsonValue {
     /// `v` (absent renders as `null`, which a write never leaves).
     pub(crate) fn of(v: Option<&ValueRef<'_>>) -> Self {
-        // `serde_json` fails only on maps with non-string keys and on failing
-        // `Serialize` impls, so the strings here always serialize.
-        let json = |r: serde_json::Result<String>| Self::Rendered(r.unwrap_or_default());
         match v {
             None => Self::Rendered("null".to_string()),
             Some(ValueRef::GCounter(n)) => Self::Rendered(n.to_string()),
@@ -58,7 +55,11 @@ impl JsonValue {
                 out.push(']');
                 Self::Rendered(out)
             }
-            Some(ValueRef::LwwRegister(s)) => json(serde_json::to_string(s)),
+            Some(ValueRef::LwwRegister(s)) => {
+                let mut out = String::with_capacity(s.len() + 2);
+                push_json_string(&mut out, s);
+                Self::Rendered(out)
+            }
             Some(c @ ValueRef::Conflict(_)) => Self::Conflict(c.to_value()),
         }
     }
@@ -68,6 +69,8 @@ impl JsonValue {
 /// holds a byte that needs an escape (a control character, `"` or `\`), which only
 /// `serde_json` then writes. A set's answer is every element: most need no escape.
 fn push_json_string(out: &mut String, s: &str) {
+    // `serde_json` fails only on maps with non-string keys and on failing `Serialize`
+    // impls, so a string always serializes.
     if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
         out.push_str(&serde_json::to_string(s).unwrap_or_default());
     } else {

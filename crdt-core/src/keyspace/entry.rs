@@ -20,7 +20,7 @@ pub(crate) const ORDERED_MIN: usize = 32;
 ///
 /// An entry of at least [`ORDERED_MIN`] dots holding a set's elements or a multi-value
 /// register's values can also keep its dots' positions in the order of their values
-/// ([`Entry::keep_order`], which the keyspace calls after each local write): a read of
+/// ([`Entry::keep_order`], which the keyspace calls on each local write): a read of
 /// a large set walks it instead of sorting every element (crdt-leader answers every
 /// write with the key's value). It costs 4 to 5 bytes per dot and O(dots) per
 /// [`Entry::insert`] or [`Entry::remove`], each of which moves up to every dot already
@@ -224,6 +224,7 @@ impl Entry {
             _ => None,
         }
     }
+
     /// The dots whose value is `value` (with counters' and registers' writes when it
     /// is empty), when the entry keeps its order by value: found in O(log dots).
     pub(crate) fn with_value<'a>(
@@ -252,25 +253,30 @@ fn grow<T>(v: &mut Vec<T>) {
     }
 }
 
+/// Where position `at` of `lives` goes in `order`: after every position of a smaller
+/// value, and of the same value at a lower position.
+fn slot_of(lives: &[Live], order: &ByValue, at: u32) -> usize {
+    let key = value_key(&lives[at as usize]);
+    order.partition_point(|p| {
+        let k = value_key(&lives[*p as usize]);
+        k < key || (k == key && *p < at)
+    })
+}
+
 /// Adds position `i`, just inserted into `lives`, to `order` (the positions before the
 /// insert); `false` if a position no longer fits in `u32`.
 fn insert_position(lives: &[Live], order: &mut ByValue, i: usize) -> bool {
-    let Ok(at) = u32::try_from(i) else {
-        return false;
-    };
+    // Every position, `i` among them, is below the length.
     if u32::try_from(lives.len()).is_err() {
         return false;
     }
+    let at = i as u32;
     for p in order.iter_mut() {
         if *p >= at {
             *p += 1;
         }
     }
-    let key = value_key(&lives[i]);
-    let slot = order.partition_point(|p| {
-        let k = value_key(&lives[*p as usize]);
-        k < key || (k == key && *p < at)
-    });
+    let slot = slot_of(lives, order, at);
     grow(order);
     order.insert(slot, at);
     true
@@ -282,11 +288,7 @@ fn remove_position(lives: &[Live], order: &mut ByValue, i: usize) -> bool {
     let Ok(at) = u32::try_from(i) else {
         return false;
     };
-    let key = value_key(&lives[i]);
-    let slot = order.partition_point(|p| {
-        let k = value_key(&lives[*p as usize]);
-        k < key || (k == key && *p < at)
-    });
+    let slot = slot_of(lives, order, at);
     if order.get(slot) != Some(&at) {
         return false;
     }
@@ -380,6 +382,7 @@ mod tests {
         other.insert(0, live(2));
         assert_eq!(one, other);
     }
+
     /// What `by_value` must give: the dots stably sorted by value.
     fn expected_by_value(model: &[Live]) -> Vec<Live> {
         let mut m = model.to_vec();

@@ -58,7 +58,7 @@
 //! - a write or delete: O(log keys + 64 + size of the key's entry); its delta names
 //!   one key;
 //! - a read of a key: O(log keys + 64 + size of its entry) for a set or multi-value
-//!   register of 32 live dots or more written here: after each local write its entry
+//!   register of 32 live dots or more written here: from each local write on, its entry
 //!   keeps (or starts keeping, sorting once) its dots' positions in value order,
 //!   updated by each insert and remove, which move the dots already except an
 //!   insert at the end (O(dots) each); a read walks them instead of sorting, and a
@@ -116,13 +116,12 @@ pub use mutate::KEY_BYTES_MAX;
 pub use value::{KeyspaceOp, Value, ValueOp, ValueType};
 pub use value_ref::ValueRef;
 
-pub(crate) use entry::Entry;
+pub(crate) use entry::{Entry, Live};
+pub(crate) use value::{LwwWrite, Payload};
 
 /// A merge of at most this many live dots keeps the order by value of the entries it
 /// adds to (a local write's delta, a replicated round); a larger one drops it.
 const MERGE_KEEPS_ORDER_DOTS: usize = 64;
-pub(crate) use entry::Live;
-pub(crate) use value::{LwwWrite, Payload};
 
 use crate::codec::Invalid;
 use crate::{CausalContext, Crdt, Dot, ReplicaId};

@@ -139,8 +139,8 @@ impl Keyspace {
     fn write(&mut self, writer: ReplicaId, key: &str, op: ValueOp) -> Result<Self, CoreError> {
         check_key(key)?;
         let attempted = op.value_type();
-        let empty = Entry::new();
-        let entry = self.entries.get(key).unwrap_or(&empty);
+        let mut empty = Entry::new();
+        let entry = self.entries.get_mut(key).unwrap_or(&mut empty);
         let present = super::types(entry);
         if let Some(existing) = present.first() {
             if !present.contains(&attempted) {
@@ -151,6 +151,11 @@ impl Keyspace {
                 });
             }
         }
+        // A large set written here keeps its order by value from now on: the element's
+        // lookup below, this write's merge and the reads after it use it (crdt-leader
+        // reads the key after every write).
+        entry.keep_order();
+        let entry = &*entry;
         // Dots of other types (a type conflict this write resolves).
         let other_types = entry
             .iter()
@@ -237,11 +242,6 @@ impl Keyspace {
         superseded.sort_unstable();
         let delta = Self::one_key(key, live, &superseded);
         self.merge(&delta);
-        // A large set written here keeps its order by value from now on: the next
-        // reads walk it (crdt-leader reads the key after every write).
-        if let Some(entry) = self.entries.get_mut(key) {
-            entry.keep_order();
-        }
         Ok(delta)
     }
 
