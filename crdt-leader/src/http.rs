@@ -611,11 +611,27 @@ mod tests {
         for i in 0..40 {
             ops.push(("s", ValueOp::OrSetInsert(format!("plain {i}"))));
         }
+        // Sets of plain elements with at most one that needs an escape, which the
+        // renderer finds only by checking the whole text (quotes by their count).
+        let odd = [
+            ("s-plain", "ä 🦀 \u{7f} </script>"),
+            ("s-quote", "a\"b"),
+            ("s-backslash", "a\\b"),
+            ("s-control", "a\u{1f}b"),
+            ("s-delete", "a\u{7f}b"),
+        ];
+        for (key, one) in odd {
+            for i in 0..40 {
+                ops.push((key, ValueOp::OrSetInsert(format!("plain {i}"))));
+            }
+            ops.push((key, ValueOp::OrSetInsert(one.to_string())));
+        }
         for (key, op) in ops {
             let key = key.to_string();
             let _ = ks.apply(w, KeyspaceOp::Write { key, op }).unwrap();
         }
-        for key in ["g", "p", "l", "l2", "m", "s"] {
+        let keys = ["g", "p", "l", "l2", "m", "s"];
+        for key in keys.into_iter().chain(odd.map(|(k, _)| k)) {
             let v = ks.get_ref(key).unwrap();
             let JsonValue::Rendered(rendered) = JsonValue::of(Some(&v)) else {
                 panic!("{key}: not a conflict");

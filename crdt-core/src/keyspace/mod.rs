@@ -445,12 +445,11 @@ const ALL: [ValueType; 5] = [
 /// The types present in an entry, ascending, without duplicates: one pass, no sort
 /// (a set's entry holds one payload per element, and this runs on every write).
 fn types(entry: &Entry) -> Vec<ValueType> {
+    // `ALL` lists every type in declaration order (tested), so a type's
+    // discriminant is its index there.
     let mut seen = [false; ALL.len()];
     for (p, _) in entry.iter() {
-        let t = p.value_type();
-        if let Some(i) = ALL.iter().position(|x| *x == t) {
-            seen[i] = true;
-        }
+        seen[p.value_type() as usize] = true;
     }
     ALL.into_iter()
         .zip(seen)
@@ -468,6 +467,28 @@ fn read(entry: &Entry) -> ValueRef<'_> {
         values.pop().unwrap_or(ValueRef::Conflict(Vec::new()))
     } else {
         ValueRef::Conflict(values)
+    }
+}
+
+/// Appends `s` to `vals` unless it equals the last one: values arrive sorted, so an
+/// element added under several dots comes once. Lengths and last bytes are compared
+/// before the bytes, then up to 16 bytes from the end, inline: neighbours in sorted
+/// order share their prefix and most often differ near the end, so a set of distinct
+/// elements is read without a `memcmp` call per element (which was 6 % of a leader's
+/// CPU answering inserts into 1,000-element sets).
+fn push_distinct<'a>(vals: &mut Vec<&'a str>, s: &'a str) {
+    let same = vals.last().is_some_and(|last| {
+        let (a, b) = (last.as_bytes(), s.as_bytes());
+        a.len() == b.len()
+            && a.iter()
+                .rev()
+                .zip(b.iter().rev())
+                .take(16)
+                .all(|(x, y)| x == y)
+            && a == b
+    });
+    if !same {
+        vals.push(s);
     }
 }
 
@@ -520,14 +541,16 @@ fn read_typed<'a>(entry: &'a Entry, t: ValueType) -> ValueRef<'a> {
                 Payload::Mv(s) if t == ValueType::MvRegister => Some(&**s),
                 _ => None,
             };
-            let mut vals: Vec<&str> = match entry.by_value() {
-                Some(ordered) => ordered.filter_map(of_value).collect(),
+            let mut vals: Vec<&str> = Vec::with_capacity(entry.len());
+            match entry.by_value() {
+                Some(ordered) => ordered
+                    .filter_map(of_value)
+                    .for_each(|s| push_distinct(&mut vals, s)),
                 None => entry::sorted_positions(entry)
                     .into_iter()
                     .filter_map(|i| of_value(&entry[i]))
-                    .collect(),
-            };
-            vals.dedup();
+                    .for_each(|s| push_distinct(&mut vals, s)),
+            }
             if t == ValueType::OrSet {
                 ValueRef::OrSet(vals)
             } else {
@@ -627,7 +650,25 @@ impl fmt::Debug for Keyspace {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn sorted_values_are_read_once_each() {
+        // Equal neighbours, and unequal ones of one length and one last byte.
+        let long = "a long element that differs only in its first byte";
+        let other = long.replace('a', "b");
+        let sorted = [
+            "", "", "ab", "ab", "ab", "cb", "cb", "cc", "xcb", long, long, &other,
+        ];
+        let mut vals = Vec::new();
+        for s in sorted {
+            super::push_distinct(&mut vals, s);
+        }
+        assert_eq!(vals, ["", "ab", "cb", "cc", "xcb", long, &other]);
+    }
+
+    #[test]
     fn all_types_are_in_value_type_order() {
         assert!(super::ALL.windows(2).all(|w| w[0] < w[1]));
+        for (i, t) in super::ALL.into_iter().enumerate() {
+            assert_eq!(t as usize, i, "{t}");
+        }
     }
 }
