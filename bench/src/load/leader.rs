@@ -194,21 +194,30 @@ pub fn client(connections: usize) -> Result<reqwest::Client, String> {
 }
 
 /// The causal token of a write's answer (`200 {"token":"T","value":V}`, sent once
-/// the write is durable); the value is skipped, not built.
+/// the write is durable), taken from its place: the token is hexadecimal and comes
+/// first, so the value is not scanned. A JSON parser skipping the value scanned
+/// every element of a set's answer, which cost this client about 4 µs of CPU per
+/// write at 64 clients (Redis's client reads `:1`); the server's JSON is checked
+/// by crdt-leader's own tests.
 ///
 /// # Errors
-/// A status other than 200, or an answer without a token.
+/// A status other than 200, or a body of another shape.
 pub fn token_of(status: u16, body: &[u8]) -> Result<String, String> {
-    #[derive(serde::Deserialize)]
-    struct Answer<'a> {
-        #[serde(borrow)]
-        token: std::borrow::Cow<'a, str>,
-    }
     if status != 200 {
         return Err(format!("{status}: {}", String::from_utf8_lossy(body)));
     }
-    let answer: Answer<'_> = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-    Ok(answer.token.into_owned())
+    body.strip_prefix(br#"{"token":""#)
+        .and_then(|rest| {
+            let end = rest.iter().position(|&b| b == b'"')?;
+            let (token, tail) = rest.split_at(end);
+            let hex = !token.is_empty() && token.iter().all(u8::is_ascii_hexdigit);
+            (hex && tail.starts_with(br#"","value":"#) && body.ends_with(b"}"))
+                .then(|| String::from_utf8_lossy(token).into_owned())
+        })
+        .ok_or_else(|| {
+            let start = &body[..body.len().min(80)];
+            format!("not a write's answer: {}", String::from_utf8_lossy(start))
+        })
 }
 
 /// The path of `POST /v1/docs/load/keys/{key}` (benchmark keys need no escaping).
@@ -244,5 +253,36 @@ pub async fn read_covering(
         reqwest::StatusCode::OK => Ok(true),
         reqwest::StatusCode::SERVICE_UNAVAILABLE => Ok(false),
         s => Err(format!("lag read answered {s}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token_of;
+
+    #[test]
+    fn a_write_answer_gives_its_token_and_anything_else_an_error() {
+        let ok = br#"{"token":"0a1b2c","value":["a","\"}"]}"#;
+        assert_eq!(token_of(200, ok).as_deref(), Ok("0a1b2c"));
+        assert_eq!(
+            token_of(200, br#"{"token":"ff","value":3}"#).as_deref(),
+            Ok("ff")
+        );
+        for bad in [
+            &br#"{"error":"no"}"#[..],
+            br#"{"token":"","value":1}"#,
+            br#"{"token":"0g","value":1}"#,
+            br#"{"token":"0a","value":1"#,
+            br#"{"token":"0a"}"#,
+            br#"{"token":"0a"#,
+            b"",
+        ] {
+            assert!(
+                token_of(200, bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        assert!(token_of(409, ok).unwrap_err().starts_with("409: "));
     }
 }
