@@ -129,7 +129,6 @@ use core::fmt;
 use core::ops::Bound;
 use dot_index::DotIndex;
 use keys::{ChunkId, Keys, Moved};
-use std::collections::BTreeMap;
 
 // An entry of one dot holds it inline with its payload; the memory figure of a key
 // depends on the payload's size.
@@ -495,35 +494,39 @@ fn push_distinct<'a>(vals: &mut Vec<&'a str>, s: &'a str) {
 /// The value of `entry`'s dots of type `t`.
 fn read_typed<'a>(entry: &'a Entry, t: ValueType) -> ValueRef<'a> {
     let of_type = entry.iter().filter(move |(p, _)| p.value_type() == t);
-    // Counters: per writer, the payload of its highest dot (entries are sorted by
-    // dot, so that is the last one seen of each writer).
-    let mut latest: BTreeMap<ReplicaId, &Payload> = BTreeMap::new();
     match t {
         ValueType::GCounter | ValueType::PnCounter => {
-            // Collapsed contributions of retired writers are each counted; of the
-            // live writers' totals, only the latest.
+            // Collapsed contributions of retired writers are each counted; of a live
+            // writer's totals, only those of its highest dot. The entry is sorted by
+            // dot, so each writer's dots are one run and its highest is the run's last.
             let (mut inc, mut dec) = (0u128, 0u128);
+            let mut add = |p: &Payload| match p {
+                Payload::GCounter(n) | Payload::GCounterCollapsed(n) => inc += u128::from(*n),
+                Payload::PnCounter { inc: i, dec: d }
+                | Payload::PnCounterCollapsed { inc: i, dec: d } => {
+                    inc += u128::from(*i);
+                    dec += u128::from(*d);
+                }
+                _ => {}
+            };
+            let mut latest: Option<(ReplicaId, &Payload)> = None;
             for (p, d) in of_type {
-                match p {
-                    Payload::GCounterCollapsed(n) => inc += u128::from(*n),
-                    Payload::PnCounterCollapsed { inc: i, dec: d } => {
-                        inc += u128::from(*i);
-                        dec += u128::from(*d);
-                    }
-                    _ => {
-                        latest.insert(d.replica(), p);
+                if matches!(
+                    p,
+                    Payload::GCounterCollapsed(_) | Payload::PnCounterCollapsed { .. }
+                ) {
+                    add(p);
+                    continue;
+                }
+                if let Some((writer, q)) = latest {
+                    if writer != d.replica() {
+                        add(q);
                     }
                 }
+                latest = Some((d.replica(), p));
             }
-            for p in latest.values() {
-                match p {
-                    Payload::GCounter(n) => inc += u128::from(*n),
-                    Payload::PnCounter { inc: i, dec: d } => {
-                        inc += u128::from(*i);
-                        dec += u128::from(*d);
-                    }
-                    _ => {}
-                }
+            if let Some((_, q)) = latest {
+                add(q);
             }
             if t == ValueType::GCounter {
                 ValueRef::GCounter(u64::try_from(inc).unwrap_or(u64::MAX))
