@@ -21,66 +21,76 @@ type Reply<T> = oneshot::Sender<Result<T, Error>>;
 pub(crate) struct JsonReceipt {
     /// The document's causal token right after the write.
     pub(crate) token: CausalToken,
-    /// The key's value after the write.
-    pub(crate) value: JsonValue,
+    /// The answer's body.
+    pub(crate) body: JsonBody,
 }
 
-/// A value as the HTTP API sends it.
+/// A write's answer body as the HTTP API sends it.
 #[derive(Debug)]
-pub(crate) enum JsonValue {
-    /// One type's value, as JSON text (what `serde_json` writes for it).
+pub(crate) enum JsonBody {
+    /// The whole body, `{"token":T,"value":V}`, as `serde_json` writes it.
     Rendered(String),
-    /// A type conflict (several types' values; rare): the handler writes the
-    /// `conflict` fields from it.
+    /// A type conflict (several types' values; rare): the handler writes the body
+    /// with its `conflict` fields from it.
     Conflict(Value),
 }
 
-impl JsonValue {
-    /// `v` (absent renders as `null`, which a write never leaves).
-    pub(crate) fn of(v: Option<&ValueRef<'_>>) -> Self {
+impl JsonBody {
+    /// The answer to a write that left `v` (absent renders as `null`, which a write
+    /// never leaves) and `token`: rendered into one buffer, which the handler sends
+    /// as it is.
+    pub(crate) fn of(token: &CausalToken, v: Option<&ValueRef<'_>>) -> Self {
+        let value_bytes = match v {
+            Some(c @ ValueRef::Conflict(_)) => return Self::Conflict(c.to_value()),
+            Some(ValueRef::OrSet(v) | ValueRef::MvRegister(v)) => {
+                v.iter().map(|s| s.len() + 3).sum::<usize>() + 2
+            }
+            Some(ValueRef::LwwRegister(s)) => s.len() + 2,
+            _ => 20,
+        };
+        // A token is hexadecimal: quoted as is, it is what `serde_json` writes.
+        let mut out = String::with_capacity(value_bytes + token.hex_len() + 22);
+        out.push_str("{\"token\":\"");
+        token.push_hex(&mut out);
+        out.push_str("\",\"value\":");
         match v {
-            None => Self::Rendered("null".to_string()),
-            Some(ValueRef::GCounter(n)) => Self::Rendered(n.to_string()),
-            Some(ValueRef::PnCounter(n)) => Self::Rendered(n.to_string()),
+            None => out.push_str("null"),
+            Some(ValueRef::GCounter(n)) => out.push_str(&n.to_string()),
+            Some(ValueRef::PnCounter(n)) => out.push_str(&n.to_string()),
             Some(ValueRef::OrSet(v) | ValueRef::MvRegister(v)) => {
                 // Most elements need no escape: quote them all as they are, then check
                 // the text in one pass, and only if an element held a byte that needs
                 // an escape write them again through `push_json_string`. Checking each
                 // element on its own took half of the rendering.
-                let quoted = render_array(v, |out, s| {
+                let start = out.len();
+                push_array(&mut out, v, |out, s| {
                     out.push('"');
                     out.push_str(s);
                     out.push('"');
                 });
-                if needs_no_escape(quoted.as_bytes(), 2 * v.len()) {
-                    Self::Rendered(quoted)
-                } else {
-                    Self::Rendered(render_array(v, push_json_string))
+                if !needs_no_escape(&out.as_bytes()[start..], 2 * v.len()) {
+                    out.truncate(start);
+                    push_array(&mut out, v, push_json_string);
                 }
             }
-            Some(ValueRef::LwwRegister(s)) => {
-                let mut out = String::with_capacity(s.len() + 2);
-                push_json_string(&mut out, s);
-                Self::Rendered(out)
-            }
-            Some(c @ ValueRef::Conflict(_)) => Self::Conflict(c.to_value()),
+            Some(ValueRef::LwwRegister(s)) => push_json_string(&mut out, s),
+            Some(ValueRef::Conflict(_)) => {} // (answered above)
         }
+        out.push('}');
+        Self::Rendered(out)
     }
 }
 
-/// `v` as a JSON array, each element written by `push`.
-fn render_array(v: &[&str], push: impl Fn(&mut String, &str)) -> String {
-    let bytes = v.iter().map(|s| s.len() + 3).sum::<usize>() + 2;
-    let mut out = String::with_capacity(bytes);
+/// Appends `v` as a JSON array, each element written by `push`.
+fn push_array(out: &mut String, v: &[&str], push: impl Fn(&mut String, &str)) {
     out.push('[');
     for (i, s) in v.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        push(&mut out, s);
+        push(out, s);
     }
     out.push(']');
-    out
 }
 
 /// Whether `text`, an array of strings quoted as they are, is already what
@@ -161,8 +171,8 @@ impl WriteReply {
             Self::Json(r) => PendingAnswer::Json(
                 r,
                 JsonReceipt {
+                    body: JsonBody::of(&token, value),
                     token,
-                    value: JsonValue::of(value),
                 },
             ),
         }
@@ -193,14 +203,16 @@ impl PendingAnswer {
 
 #[cfg(test)]
 mod tests {
-    use super::{needs_no_escape, push_json_string, render_array};
+    use super::{needs_no_escape, push_array, push_json_string};
 
     fn quoted(v: &[&str]) -> String {
-        render_array(v, |out, s| {
+        let mut out = String::new();
+        push_array(&mut out, v, |out, s| {
             out.push('"');
             out.push_str(s);
             out.push('"');
-        })
+        });
+        out
     }
 
     #[test]
@@ -223,7 +235,8 @@ mod tests {
                 let mut v: Vec<&str> = plain.iter().map(String::as_str).collect();
                 v.insert(at, odd);
                 let text = quoted(&v);
-                let serde = render_array(&v, push_json_string);
+                let mut serde = String::new();
+                push_array(&mut serde, &v, push_json_string);
                 assert_eq!(
                     needs_no_escape(text.as_bytes(), 2 * v.len()),
                     text == serde,

@@ -18,7 +18,7 @@
 // as axum's own extractors do; boxing it would buy nothing.
 #![allow(clippy::result_large_err)]
 
-use crate::answer::{JsonReceipt, JsonValue};
+use crate::answer::{JsonBody, JsonReceipt};
 use crate::auth::{Access, ClientTokens, Verdict};
 use crate::error::Error;
 use crate::node::{NodeHandle, READ_WAIT_MAX, VALUE_BYTES_MAX};
@@ -207,28 +207,16 @@ impl Serialize for ValueJson<'_> {
     }
 }
 
-/// `{"token":T,"value":V}`: a write's answer, from its value already in JSON (keys in
-/// the order the other answers' `serde_json` maps write them).
-fn write_answer(token: &str, value_json: &str) -> Response {
+/// A `200` answer whose body is `body`, already JSON.
+fn json_response(body: String) -> Response {
     (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        write_answer_body(token, value_json),
+        body,
     )
         .into_response()
-}
-
-fn write_answer_body(token: &str, value_json: &str) -> String {
-    let token = serde_json::to_string(token).unwrap_or_default();
-    let mut body = String::with_capacity(token.len() + value_json.len() + 21);
-    body.push_str("{\"token\":");
-    body.push_str(&token);
-    body.push_str(",\"value\":");
-    body.push_str(value_json);
-    body.push('}');
-    body
 }
 
 /// `type`, `value` and, for a type conflict, `conflict`: each type's value.
@@ -331,12 +319,12 @@ async fn write(
     };
     match app.node.write_json(&doc, &key, op).await {
         Ok(JsonReceipt {
-            token,
-            value: JsonValue::Rendered(value),
-        }) => write_answer(&token.to_string(), &value),
+            body: JsonBody::Rendered(body),
+            ..
+        }) => json_response(body),
         Ok(JsonReceipt {
             token,
-            value: JsonValue::Conflict(value),
+            body: JsonBody::Conflict(value),
         }) => {
             let mut obj = serde_json::Map::new();
             obj.insert("token".into(), json!(token.to_string()));
@@ -559,9 +547,10 @@ async fn metrics(State(app): State<App>) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::{value_json, write_answer_body};
-    use crate::answer::JsonValue;
-    use crdt_core::{Keyspace, KeyspaceOp, ReplicaId, ValueOp};
+    use super::value_json;
+    use crate::answer::JsonBody;
+    use crate::token::CausalToken;
+    use crdt_core::{Keyspace, KeyspaceOp, ReplicaId, ValueOp, VersionVector};
     use serde_json::json;
 
     /// The driver's rendering of a write's answer is byte for byte what `serde_json`
@@ -630,19 +619,18 @@ mod tests {
             let key = key.to_string();
             let _ = ks.apply(w, KeyspaceOp::Write { key, op }).unwrap();
         }
+        let mut vv = VersionVector::new();
+        vv.advance(ReplicaId::new(1), 3);
+        vv.advance(ReplicaId::new((1 << 53) - 1), u64::MAX);
+        let token = CausalToken::new("doc", vv);
         let keys = ["g", "p", "l", "l2", "m", "s"];
         for key in keys.into_iter().chain(odd.map(|(k, _)| k)) {
             let v = ks.get_ref(key).unwrap();
-            let JsonValue::Rendered(rendered) = JsonValue::of(Some(&v)) else {
+            let JsonBody::Rendered(rendered) = JsonBody::of(&token, Some(&v)) else {
                 panic!("{key}: not a conflict");
             };
-            let token = "tok\"en";
-            let expected = json!({"token": token, "value": value_json(&v.to_value())});
-            assert_eq!(
-                write_answer_body(token, &rendered),
-                serde_json::to_string(&expected).unwrap(),
-                "{key}"
-            );
+            let expected = json!({"token": token.to_string(), "value": value_json(&v.to_value())});
+            assert_eq!(rendered, serde_json::to_string(&expected).unwrap(), "{key}");
         }
     }
 }

@@ -51,13 +51,31 @@ impl fmt::Debug for CausalToken {
     }
 }
 
+impl CausalToken {
+    /// Appends the token's string form (what `Display` writes) to `out`.
+    pub(crate) fn push_hex(&self, out: &mut String) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut push = |b: u8| {
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
+        };
+        self.doc_hash.to_be_bytes().into_iter().for_each(&mut push);
+        encode(&self.vv).into_iter().for_each(push);
+    }
+
+    /// An upper bound of the length of the token's string form (tested).
+    pub(crate) fn hex_len(&self) -> usize {
+        // 4 bytes of hash, then the version vector's encoding: a count and at most
+        // 10 bytes each of a writer id and of a counter per entry.
+        2 * (4 + 10 + 20 * self.vv.len())
+    }
+}
+
 impl fmt::Display for CausalToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:08x}", self.doc_hash)?;
-        for b in encode(&self.vv) {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        let mut s = String::with_capacity(self.hex_len());
+        self.push_hex(&mut s);
+        f.write_str(&s)
     }
 }
 
@@ -107,5 +125,20 @@ mod tests {
         assert!("zz".parse::<CausalToken>().is_err());
         assert!("0123456789".parse::<CausalToken>().is_err());
         assert!(s[..s.len() - 2].parse::<CausalToken>().is_err());
+    }
+
+    #[test]
+    fn a_token_is_the_hex_of_its_hash_and_encoding_within_its_length_bound() {
+        let mut vv = VersionVector::new();
+        for n in 0..40u64 {
+            let t = CausalToken::new("doc", vv.clone());
+            let mut expected = format!("{:08x}", t.doc_hash);
+            for b in encode(&vv) {
+                expected.push_str(&format!("{b:02x}"));
+            }
+            assert_eq!(t.to_string(), expected);
+            assert!(expected.len() <= t.hex_len(), "{n} writers");
+            vv.advance(ReplicaId::new((1 << 53) - 1 - n), u64::MAX - n);
+        }
     }
 }
