@@ -4,11 +4,15 @@
 //!
 //! ```text
 //! cargo build --release -p crdt-leader -p crdt-bench --bins
-//! ./target/release/load [--quick] [--clients 1,16,64] [--targets FILE]
-//!                       [--leader-bin PATH] [--redis-server PATH]
+//! ./target/release/load [--quick] [--clients 1,16,64] [--no-small-values]
+//!                       [--targets FILE] [--leader-bin PATH] [--redis-server PATH]
 //! ```
 //! `--quick`: 0.5 s warm-up and 2 s per phase instead of 1 s and 5 s (not for
-//! committing). `--leader-bin` defaults to `crdt-leader` beside this binary;
+//! committing). After the phases at each client count on 32 counters and 32 sets,
+//! whose sets grow to thousands of elements, a last pair of phases at the most
+//! clients writes to 100,000 of each, so that values stay small (crdt-leader answers
+//! every write with the key's whole value; Redis's `SADD` answers `:1`);
+//! `--no-small-values` leaves it out. `--leader-bin` defaults to `crdt-leader` beside this binary;
 //! `--redis-server` to `redis-server` on the PATH (Debian: `apt-get install -y
 //! redis-server`). `--targets FILE` writes the target rows (markdown, no header) to
 //! FILE and leaves them out of the section. Progress goes to stderr. Every server is a
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
 
 async fn run(args: &[String]) -> Result<(), String> {
     let quick = args.iter().any(|a| a == "--quick");
+    let small_values = !args.iter().any(|a| a == "--no-small-values");
     let window = if quick {
         Window {
             warmup: Duration::from_millis(500),
@@ -104,15 +109,21 @@ async fn run(args: &[String]) -> Result<(), String> {
 
     let mut leader_phases = Vec::new();
     let mut redis_phases = Vec::new();
-    // Interleaved, so that a change in the machine's load hits both systems alike.
-    for &n in &clients {
+    // Interleaved, so that a change in the machine's load hits both systems alike;
+    // last, the most clients again with small values.
+    let most = clients.iter().copied().max().unwrap_or(1);
+    let phases = clients
+        .iter()
+        .map(|&n| (n, phase::KEYS))
+        .chain(small_values.then_some((most, phase::SMALL_VALUES_KEYS)));
+    for (n, keys) in phases {
         for (name, system) in [
             ("crdt-leader", System::Leader(&pair)),
             ("redis", System::Redis(&redis)),
         ] {
-            let p = phase::run(&system, n, window).await?;
+            let p = phase::run(&system, n, keys, window).await?;
             eprintln!(
-                "load: {name:11} {n:3} clients: {:8.0} writes/s, p50 {:?}, p99 {:?}, {} errors{}",
+                "load: {name:11} {n:3} clients, {keys:6} keys: {:8.0} writes/s, p50 {:?}, p99 {:?}, {} errors{}",
                 p.rate(),
                 p.latency.p50,
                 p.latency.p99,

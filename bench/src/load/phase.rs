@@ -3,7 +3,9 @@
 //! (durable on both systems) and sends the next; writes alternate between a counter
 //! increment (`gcounter` increment by 1 / `INCRBY k 1`) and a set insert of a fresh
 //! element (`orset` insert / `SADD k m`: fresh, so that Redis too writes and fsyncs
-//! every one), on keys drawn uniformly from [`KEYS`] counters and [`KEYS`] sets.
+//! every one), on keys drawn uniformly from `keys` counters and as many sets: [`KEYS`]
+//! in the main phases, so that sets grow to thousands of elements, and
+//! [`SMALL_VALUES_KEYS`] in a last pair of phases, so that they stay small.
 
 use super::latency::Summary;
 use super::leader::{self, Pair, LAG_WAIT_MS, REQUEST_TIMEOUT};
@@ -16,6 +18,9 @@ use tokio::sync::Semaphore;
 
 /// Counter keys, and as many set keys, per phase (fresh names in each phase).
 pub const KEYS: u64 = 32;
+/// The same for the small-values phases: a set holds a few elements, so crdt-leader's
+/// answer (the key's whole value, as its HTTP contract has it) stays small.
+pub const SMALL_VALUES_KEYS: u64 = 100_000;
 /// At most one write every this often is followed to the other leader.
 pub const LAG_SAMPLE_EVERY: Duration = Duration::from_millis(5);
 /// Lag reads in flight at most (a sample is skipped, and counted, when all are busy).
@@ -59,6 +64,8 @@ pub struct Lag {
 pub struct Phase {
     /// Concurrent clients.
     pub clients: usize,
+    /// Counter keys written, and as many set keys.
+    pub keys: u64,
     /// Writes acknowledged within the measured window.
     pub writes: u64,
     /// Writes that failed or timed out within the window.
@@ -250,13 +257,20 @@ struct ClientResult {
     first_error: Option<String>,
 }
 
-/// Runs one phase: `clients` clients for `window.warmup + window.measure`, then waits
-/// for the writes and lag reads in flight (each bounded by [`REQUEST_TIMEOUT`]).
+/// Runs one phase: `clients` clients writing to `keys` counters and `keys` sets for
+/// `window.warmup + window.measure`, then waits for the writes and lag reads in
+/// flight (each bounded by [`REQUEST_TIMEOUT`]).
 ///
 /// # Errors
 /// When a client cannot connect or a task panicked.
-pub async fn run(system: &System<'_>, clients: usize, window: Window) -> Result<Phase, String> {
-    let keys_tag = format!("{clients}");
+pub async fn run(
+    system: &System<'_>,
+    clients: usize,
+    keys: u64,
+    window: Window,
+) -> Result<Phase, String> {
+    // Fresh key names in each phase.
+    let keys_tag = format!("{clients}k{keys}");
     let start = Instant::now();
     let counted_from = start + window.warmup;
     let end = counted_from + window.measure;
@@ -295,7 +309,7 @@ pub async fn run(system: &System<'_>, clients: usize, window: Window) -> Result<
                     }
                     continue;
                 };
-                let k = rng.below(KEYS);
+                let k = rng.below(keys);
                 let op = if seq % 2 == 0 {
                     Op::Incr(format!("c{tag}-{k}"))
                 } else {
@@ -372,6 +386,7 @@ pub async fn run(system: &System<'_>, clients: usize, window: Window) -> Result<
     };
     Ok(Phase {
         clients,
+        keys,
         writes: all.nanos.len() as u64,
         errors: all.errors,
         first_error: all.first_error,
