@@ -91,7 +91,8 @@ impl CausalContext {
         self.vv.get(replica).max(cloud_top)
     }
 
-    /// Set union. Costs O(size of `other` + its effect), not O(size of `self`).
+    /// Set union. Costs O(size of `other` + its effect), not O(size of `self`): per
+    /// writer, the runs of `self` that end before `other`'s first dot are not touched.
     pub fn merge(&mut self, other: &Self) {
         self.vv.merge(&other.vv);
         self.cloud.merge_with(
