@@ -141,9 +141,20 @@ impl Keyspace {
         let attempted = op.value_type();
         let mut empty = Entry::new();
         let entry = self.entries.get_mut(key).unwrap_or(&mut empty);
-        let present = super::types(entry);
-        if let Some(existing) = present.first() {
-            if !present.contains(&attempted) {
+        // One pass: the types present, and the dots of other types (a type conflict
+        // this write resolves).
+        let mut present = [false; super::ALL.len()];
+        let mut superseded: Vec<Dot> = Vec::new();
+        for (p, d) in entry.iter() {
+            let t = p.value_type();
+            present[t as usize] = true;
+            if t != attempted {
+                superseded.push(*d);
+            }
+        }
+        if !present[attempted as usize] {
+            let first = super::ALL.iter().zip(present).find(|(_, here)| *here);
+            if let Some((existing, _)) = first {
                 return Err(CoreError::KeyTypeMismatch {
                     key: key.to_string(),
                     existing: *existing,
@@ -156,12 +167,6 @@ impl Keyspace {
         // reads the key after every write).
         entry.keep_order();
         let entry = &*entry;
-        // Dots of other types (a type conflict this write resolves).
-        let other_types = entry
-            .iter()
-            .filter(|(p, _)| p.value_type() != attempted)
-            .map(|(_, d)| *d);
-        let mut superseded: Vec<Dot> = other_types.collect();
         let of_writer = |d: &Dot| d.replica() == writer;
         let payload = match op {
             ValueOp::GCounterIncrement(n) => {
