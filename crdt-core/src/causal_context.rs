@@ -92,7 +92,7 @@ impl CausalContext {
     }
 
     /// Set union. Costs O(size of `other` + its effect), not O(size of `self`): per
-    /// writer, the runs of `self` that end before `other`'s first dot are not touched.
+    /// writer, only the runs of `self` within the span of `other`'s runs are walked.
     pub fn merge(&mut self, other: &Self) {
         self.vv.merge(&other.vv);
         self.cloud.merge_with(
