@@ -65,9 +65,10 @@ impl CausalToken {
 
     /// An upper bound of the length of the token's string form (tested).
     pub(crate) fn hex_len(&self) -> usize {
-        // 4 bytes of hash, then the version vector's encoding: a count and at most
-        // 10 bytes each of a writer id and of a counter per entry.
-        2 * (4 + 10 + 20 * self.vv.len())
+        // 4 bytes of hash, then the version vector's encoding: the codec's header
+        // (4 bytes), the count (a varint, at most 10) and at most 10 bytes each of a
+        // writer id and of a counter per entry.
+        2 * (4 + 4 + 10 + 20 * self.vv.len())
     }
 }
 

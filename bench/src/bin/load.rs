@@ -8,15 +8,15 @@
 //!                       [--targets FILE] [--leader-bin PATH] [--redis-server PATH]
 //! ```
 //! `--quick`: 0.5 s warm-up and 2 s per phase instead of 1 s and 5 s (not for
-//! committing). After the phases at each client count on 32 counters and 32 sets,
-//! whose sets grow to thousands of elements, a last pair of phases at the most
-//! clients writes to 100,000 of each, so that values stay small (crdt-leader answers
-//! every write with the key's whole value; Redis's `SADD` answers `:1`);
-//! `--no-small-values` leaves it out. `--leader-bin` defaults to `crdt-leader` beside this binary;
-//! `--redis-server` to `redis-server` on the PATH (Debian: `apt-get install -y
-//! redis-server`). `--targets FILE` writes the target rows (markdown, no header) to
-//! FILE and leaves them out of the section. Progress goes to stderr. Every server is a
-//! child process in a temporary directory, killed when the run ends or fails.
+//! committing). After the phases at each client count on 32 counters and 32 sets, whose
+//! sets grow to thousands of elements, a last pair of phases at the most clients writes
+//! to 100,000 of each, so that values stay small (crdt-leader answers every write with
+//! the key's whole value; Redis's `SADD` answers `:1`); `--no-small-values` leaves it
+//! out. `--leader-bin` defaults to `crdt-leader` beside this binary; `--redis-server`
+//! to `redis-server` on the PATH (Debian: `apt-get install -y redis-server`).
+//! `--targets FILE` writes the target rows (markdown, no header) to FILE and leaves
+//! them out of the section. Progress goes to stderr. Every server is a child process in
+//! a temporary directory, killed when the run ends or fails.
 
 use crdt_bench::load::disk;
 use crdt_bench::load::leader::Pair;

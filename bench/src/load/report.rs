@@ -10,9 +10,9 @@ use std::fmt::Write as _;
 /// Everything one run measured.
 #[derive(Debug, Clone)]
 pub struct Run {
-    /// crdt-leader phases (leader 1, followed to leader 2), by client count.
+    /// crdt-leader phases (leader 1, followed to leader 2), by client count and keys.
     pub leader: Vec<Phase>,
-    /// redis-server phases, same client counts.
+    /// redis-server phases, same client counts and keys.
     pub redis: Vec<Phase>,
     /// The disk probe.
     pub disk: Disk,
@@ -85,7 +85,8 @@ pub fn markdown(run: &Run, with_targets: bool) -> String {
          {KEYS} set keys (fresh per phase), whose sets grow to thousands of elements; a last pair \
          of phases at the most clients writes to {SMALL_VALUES_KEYS} of each, whose sets stay small \
          (crdt-leader answers every write with the key's whole value, as its HTTP contract has \
-         it; Redis's `SADD` answers `:1`). The target is measured on {KEYS} keys. crdt-leader: leader 1 of two release processes \
+         it; Redis's `SADD` answers `:1`). The throughput target is measured on {KEYS} keys, the \
+         lag target on the worst phase. crdt-leader: leader 1 of two release processes \
          (`--fsync always`, peer secret, bearer token), over HTTP/1.1 with keep-alive \
          (`POST /v1/docs/load/keys/K`). Redis: {} with `--appendonly yes --appendfsync always \
          --save ''` and a password, one RESP connection per client (`INCRBY K 1`, `SADD K M`). \

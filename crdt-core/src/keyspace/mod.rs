@@ -432,7 +432,8 @@ impl Keyspace {
     }
 }
 
-/// Every value type, in `ValueType`'s order.
+/// Every value type, in `ValueType`'s order: a type's discriminant is its index
+/// here, which `types` and a write's type check index by (tested).
 const ALL: [ValueType; 5] = [
     ValueType::GCounter,
     ValueType::PnCounter,
@@ -440,12 +441,13 @@ const ALL: [ValueType; 5] = [
     ValueType::LwwRegister,
     ValueType::MvRegister,
 ];
+// A type added to `ValueType` after `MvRegister` must be added here, or indexing by
+// its discriminant would fall outside `ALL`.
+const _: () = assert!(ALL.len() == ValueType::MvRegister as usize + 1);
 
 /// The types present in an entry, ascending, without duplicates: one pass, no sort
 /// (a set's entry holds one payload per element, and this runs on every write).
 fn types(entry: &Entry) -> Vec<ValueType> {
-    // `ALL` lists every type in declaration order (tested), so a type's
-    // discriminant is its index there.
     let mut seen = [false; ALL.len()];
     for (p, _) in entry.iter() {
         seen[p.value_type() as usize] = true;
