@@ -58,16 +58,22 @@ impl Ranges {
         self.runs.iter().map(|&(a, b)| u128::from(b - a) + 1).sum()
     }
 
-    /// Adds `first..=last` (`first <= last`).
-    pub(crate) fn insert_run(&mut self, first: u64, last: u64) {
-        debug_assert!(first <= last);
-        // Runs entirely before `first - 1` or after `last + 1` are untouched.
+    /// The runs that `first..=last` (`first <= last`) overlaps or touches: those
+    /// before it end before `first - 1`, those after it start after `last + 1`.
+    fn reach(&self, first: u64, last: u64) -> core::ops::Range<usize> {
         let lo = self
             .runs
             .partition_point(|&(_, l)| l.saturating_add(1) < first);
         let hi = self
             .runs
             .partition_point(|&(f, _)| f <= last.saturating_add(1));
+        lo..hi
+    }
+
+    /// Adds `first..=last` (`first <= last`).
+    pub(crate) fn insert_run(&mut self, first: u64, last: u64) {
+        debug_assert!(first <= last);
+        let core::ops::Range { start: lo, end: hi } = self.reach(first, last);
         if lo == hi {
             self.runs.insert(lo, (first, last));
             return;
@@ -94,13 +100,8 @@ impl Ranges {
             }
             return;
         }
-        let lo = self
-            .runs
-            .partition_point(|&(_, l)| l.saturating_add(1) < first);
-        let hi = self
-            .runs
-            .partition_point(|&(f, _)| f <= last.saturating_add(1));
-        let mine = &self.runs[lo..hi.max(lo)];
+        let reach = self.reach(first, last);
+        let mine = &self.runs[reach.clone()];
         let mut merged: Vec<(u64, u64)> = Vec::with_capacity(mine.len() + other.runs.len());
         let (mut i, mut j) = (0, 0);
         while i < mine.len() || j < other.runs.len() {
@@ -117,10 +118,9 @@ impl Ranges {
                 _ => merged.push(next),
             }
         }
-        // Runs before `lo` end before `first - 1` and runs from `hi` on start after
-        // `last + 1`, so none of them touches a merged run.
-        self.runs.drain(lo..hi.max(lo));
-        self.runs.insert_many(lo, merged);
+        // No run outside the reach touches a merged run.
+        self.runs.drain(reach.clone());
+        self.runs.insert_many(reach.start, merged);
     }
 
     /// Removes every counter `<= floor` and, if the set then starts at `floor + 1`,

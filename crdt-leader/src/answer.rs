@@ -63,11 +63,7 @@ impl JsonBody {
                 // an escape write them again through `push_json_string`. Checking each
                 // element on its own took half of the rendering.
                 let start = out.len();
-                push_array(&mut out, v, |out, s| {
-                    out.push('"');
-                    out.push_str(s);
-                    out.push('"');
-                });
+                push_array(&mut out, v, push_quoted);
                 if !needs_no_escape(&out.as_bytes()[start..], 2 * v.len()) {
                     out.truncate(start);
                     push_array(&mut out, v, push_json_string);
@@ -120,10 +116,15 @@ fn push_json_string(out: &mut String, s: &str) {
     if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
         out.push_str(&serde_json::to_string(s).unwrap_or_default());
     } else {
-        out.push('"');
-        out.push_str(s);
-        out.push('"');
+        push_quoted(out, s);
     }
+}
+
+/// Appends `s` between quotes, unescaped.
+fn push_quoted(out: &mut String, s: &str) {
+    out.push('"');
+    out.push_str(s);
+    out.push('"');
 }
 
 /// Where a write's answer goes, and in which form.
@@ -203,15 +204,11 @@ impl PendingAnswer {
 
 #[cfg(test)]
 mod tests {
-    use super::{needs_no_escape, push_array, push_json_string};
+    use super::{needs_no_escape, push_array, push_json_string, push_quoted};
 
     fn quoted(v: &[&str]) -> String {
         let mut out = String::new();
-        push_array(&mut out, v, |out, s| {
-            out.push('"');
-            out.push_str(s);
-            out.push('"');
-        });
+        push_array(&mut out, v, push_quoted);
         out
     }
 
