@@ -80,7 +80,7 @@ WASM_OPT_BIN=$TOOLS/node_modules/.bin/wasm-opt
 # when a set's positions were sorted on their values' first 8 bytes (a read of a set a
 # replica keeps no order for, as a browser that receives it, 3x faster): 538,608
 # (208,922).
-SIZE_CEILING=539500
+SIZE_CEILING=540000
 # The same for the Doc-only module (pkg/doc/: what openDoc and the example app load):
 # 308,340 bytes measured (125,870 gzipped); 311,559 (126,998) with the nonce of a new Doc;
 # 350,354 (143,061) with the hub scheduling, buffer memory and Keyspace changes above;
@@ -90,8 +90,9 @@ SIZE_CEILING=539500
 # content by its retirement marks; 369,749 (151,159) with the collapse id skipped and
 # the borrowed reads; 375,954 (153,186) with large sets kept in value order; 372,132
 # (151,625) once a counter's read collects no map; 375,269 (152,858) with the sort on
-# 8-byte prefixes.
-DOC_SIZE_CEILING=376000
+# 8-byte prefixes; 376,004 (153,255) with a write's type check in one pass and the
+# fold of Ranges::reach (the web module 539,343, 209,390).
+DOC_SIZE_CEILING=377000
 SIZE_TARGET=200000
 
 log() { echo "wasm.sh: $*"; }
