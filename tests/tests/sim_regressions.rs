@@ -572,3 +572,58 @@ fn silent_copy_hearing_only_acks() -> Result<(), String> {
     assert_eq!(outcome.hub, 30, "both writes reached the hub");
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------
+// A checker false alarm found by the clean-clone CI run of 495e807 (seed 1230932884,
+// failing the same way back to 81991ff), kept as the trace
+// `tests/traces/twin-behind-address-mid-probe.trace`.
+
+/// An incarnation `c.nonce` of a `PROBED`/`DISPLACED` line, ordered as the leader
+/// orders them: by restart counter, then nonce.
+fn incarnation(text: &str) -> (u32, u32) {
+    let (c, n) = text.split_once('.').expect("an incarnation is c.nonce");
+    (
+        c.parse().expect("a restart counter"),
+        u32::from_str_radix(n, 16).expect("a hex nonce"),
+    )
+}
+
+/// A restored leader probes; before its neighbour's answer arrives, an empty twin of
+/// that neighbour starts behind the neighbour's address and answers in its place. The
+/// probe ends below the incarnation the original had seen, which no leader could
+/// know; the checker no longer holds it to the original's floor (it did, and failed
+/// `[restart]`). The protocol's net must catch it instead: the original displaces the
+/// leader once they talk, and its next probe ends above what the original saw.
+#[test]
+fn a_probe_answered_by_a_twin_behind_the_address_is_displaced_by_the_original() {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("traces/twin-behind-address-mid-probe.trace");
+    let trace = tests::sim::trace::Trace::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let opts = Options {
+        trace: 100_000,
+        ..Options::default()
+    };
+    let r = tests::sim::replay(&trace, &opts).unwrap_or_else(|m| panic!("{m}"));
+    assert!(r.passed(), "{:?}", r.violation);
+    let seen_by_original = incarnation("1.b96a24b8");
+    let log: Vec<&str> = r.trace.iter().map(String::as_str).collect();
+    let low = log
+        .iter()
+        .position(|l| l.contains("PROBED 2: incarnation 0.63af7beb -> 1.2ee506dd"))
+        .expect("the schedule no longer ends the probe on the twin's answer: the trace is stale");
+    assert!(incarnation("1.2ee506dd") < seen_by_original);
+    let displaced = low
+        + log[low..]
+            .iter()
+            .position(|l| l.contains("DISPLACED 2 at incarnation 1.2ee506dd"))
+            .expect("the original never displaced the probe's low incarnation");
+    let next = log[displaced..]
+        .iter()
+        .find_map(|l| l.split_once("PROBED 2: incarnation 1.2ee506dd -> "))
+        .map(|(_, rest)| incarnation(rest.split(',').next().unwrap_or_default()))
+        .expect("no probe after the displacement");
+    assert!(
+        next > seen_by_original,
+        "the probe after the displacement ended at {next:?}, not above {seen_by_original:?}"
+    );
+}

@@ -132,7 +132,9 @@ fn passes(name: &str) {
 }
 
 /// One test per kept trace: it replays strictly and passes on the real code. The
-/// same files fail with their bug planted (`tests/tests/sabotage.rs`).
+/// same files fail with their bug planted (`tests/tests/sabotage.rs`), all but
+/// `twin-behind-address-mid-probe`: a false alarm of the checker, with no bug to plant
+/// back (`tests/tests/sim_regressions.rs` checks what its schedule shows).
 macro_rules! kept_traces {
     ($($test:ident => $file:literal),* $(,)?) => {
         $(
@@ -169,4 +171,5 @@ kept_traces! {
     token_pruning_trace_passes => "token-pruning",
     probe_never_timing_out_trace_passes => "probe-never-times-out",
     restarted_leader_silent_trace_passes => "restarted-leader-silent",
+    twin_behind_address_mid_probe_trace_passes => "twin-behind-address-mid-probe",
 }

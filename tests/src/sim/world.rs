@@ -184,6 +184,23 @@ enum Phase {
     Conflicted,
 }
 
+/// Which process behind a shared address receives `m` when a replay's trace does not
+/// say (a shrunk trace ends before its liveness phase, whose deliveries then follow
+/// from the code): one drawn by a hash of the message's name, so that both copies
+/// behind one address keep receiving, as they do under a seed's random pick. Always
+/// the first would starve the other copy for ever, a false liveness failure.
+fn behind_address(m: &Sent) -> usize {
+    let [only] = m.cands.as_slice() else {
+        // SplitMix64's finalizer: every bit of the name moves the pick.
+        let mut z = (m.id.from as u64) << 40 ^ m.id.seq;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        return m.cands[(z % m.cands.len() as u64) as usize];
+    };
+    *only
+}
+
 fn phase_of<C: Model>(l: &Leader<C>) -> Result<Phase, SyncError> {
     match l.can_write() {
         Ok(()) => Ok(Phase::Writable),
@@ -2300,6 +2317,11 @@ impl<C: Model> World<C> {
         }
         if same_address {
             self.confused.insert(id);
+            // Either copy behind the address may now answer a probe `q` has under way,
+            // so what the original knew of `q` bounds it no more (as when `q` drops
+            // the peer): should `q` talk to the original under an older incarnation,
+            // the original displaces it, which `liveness` checks.
+            self.procs[q].floor.retain(|(n, _, _)| *n != x);
         }
         self.twinned.insert(id);
         self.procs[t].floor = self.probe_floor(t);
@@ -2460,7 +2482,7 @@ impl<C: Model> World<C> {
                                 .map(|i| (i, *to)),
                             _ => None,
                         })
-                        .unwrap_or((batch.len() - 1, last.cands[0]))
+                        .unwrap_or((batch.len() - 1, behind_address(last)))
                     } else {
                         (batch.len() - 1, last.cands[0])
                     };
