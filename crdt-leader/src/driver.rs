@@ -4,6 +4,7 @@
 
 use crate::answer::WriteReply;
 use crate::blocked::Blocked;
+use crate::compaction::LogSize;
 use crate::error::Error;
 use crate::metrics::NodeMetrics;
 use crate::node::{Change, PeerStatus, ReadResult, Status, Watch};
@@ -24,11 +25,6 @@ pub(crate) use clients::{ClientCommand, Clients};
 
 /// How many changes a watcher may fall behind before its stream is closed.
 pub const WATCH_BUFFER: usize = 1024;
-/// Log entries after which a document's log is folded into a new checkpoint.
-const COMPACT_LOG_ENTRIES: u64 = 4096;
-/// Log bytes after which a document's log is folded (at least; also once the log
-/// outgrows the checkpoint, so replay stays proportional to the state).
-const COMPACT_LOG_BYTES: u64 = 1 << 20;
 /// Quiet ticks after which a document stops being ticked (covers a digest round).
 const QUIET_TICKS: u32 = 16;
 /// The most documents one tick visits. With more active documents, ticks take turns
@@ -97,9 +93,8 @@ struct Waiter {
 struct Doc {
     leader: Leader<Keyspace>,
     next_seq: u64,
-    log_entries: u64,
-    log_bytes: u64,
-    checkpoint_bytes: u64,
+    /// The log since the last checkpoint ([`LogSize::fold_due`]).
+    log: LogSize,
     /// A checkpoint of a restored leader's new incarnation is on its way to disk.
     checkpoint_pending: bool,
     quiet_ticks: u32,
@@ -111,9 +106,7 @@ impl Doc {
     /// (`notify`: tell the driver once it is durable, for `Leader::persisted`).
     fn checkpoint(&mut self, store: &std::sync::mpsc::Sender<Job>, name: &str, notify: bool) {
         let checkpoint = self.leader.checkpoint();
-        self.checkpoint_bytes = checkpoint.bytes().len() as u64;
-        self.log_entries = 0;
-        self.log_bytes = 0;
+        self.log.folded(checkpoint.bytes().len());
         let _ = store.send(Job::Checkpoint {
             doc: name.to_string(),
             next_seq: self.next_seq,
@@ -220,9 +213,7 @@ impl Driver {
                 Doc {
                     leader,
                     next_seq: s.next_seq,
-                    log_entries: s.log_entries,
-                    log_bytes: 0,
-                    checkpoint_bytes: 0,
+                    log: s.log,
                     checkpoint_pending: false,
                     quiet_ticks: 0,
                     watchers: Vec::new(),
@@ -388,7 +379,7 @@ impl Driver {
         self.add_cluster_peers(&mut leader)
             .map_err(|e| Error::Config(e.to_string()))?;
         let checkpoint = leader.checkpoint();
-        let checkpoint_bytes = checkpoint.bytes().len() as u64;
+        let log = LogSize::new(0, 0, checkpoint.bytes().len() as u64);
         let _ = self.store.send(Job::Checkpoint {
             doc: name.to_string(),
             next_seq: 0,
@@ -400,9 +391,7 @@ impl Driver {
             Doc {
                 leader,
                 next_seq: 0,
-                log_entries: 0,
-                log_bytes: 0,
-                checkpoint_bytes,
+                log,
                 checkpoint_pending: false,
                 quiet_ticks: 0,
                 watchers: Vec::new(),
@@ -470,8 +459,7 @@ impl Driver {
             return;
         };
         let entry = encode_entry(&pending.delta, &doc.leader.causal_token());
-        doc.log_entries += 1;
-        doc.log_bytes += entry.len() as u64;
+        let fold = doc.log.append(entry.len());
         let seq = doc.next_seq;
         doc.next_seq += 1;
         let _ = self.store.send(Job::Append(Record::Append {
@@ -487,9 +475,7 @@ impl Driver {
                 }
             })));
         }
-        if doc.log_entries >= COMPACT_LOG_ENTRIES
-            || doc.log_bytes >= COMPACT_LOG_BYTES.max(doc.checkpoint_bytes)
-        {
+        if fold {
             doc.checkpoint(&self.store, name, false);
         }
     }

@@ -187,3 +187,62 @@ fn a_tick_visits_a_bounded_number_of_documents_taking_turns() {
     );
     assert!(d.docs["doc-000000"].quiet_ticks == 2);
 }
+
+/// A growing document is folded after a log in proportion to its last checkpoint
+/// (`compaction.rs`), not every 4,096 entries: once its checkpoint passes 256 KB
+/// (4,096 x 64 bytes), a fixed spacing would re-encode and rewrite it ever more often
+/// per write. Each fold here comes exactly when the log reaches its share, and the
+/// bytes of all folds stay within 64 per entry or one per logged byte.
+#[test]
+fn a_growing_document_is_folded_after_a_log_in_proportion_to_it() {
+    use crate::compaction::{CHECKPOINT_BYTES_PER_ENTRY, LOG_BYTES_MIN, LOG_ENTRIES_MIN};
+    let (mut d, jobs) = driver();
+    let mut last_checkpoint = 0u64;
+    let (mut entries, mut bytes) = (0u64, 0u64);
+    let (mut folds, mut folded_bytes, mut logged) = (0u64, 0u64, 0u64);
+    let mut checkpoints = Vec::new();
+    for i in 0..30_000u64 {
+        // Keys of 40 bytes: the checkpoint grows by about 50 bytes a write.
+        drop(write(&mut d, &format!("key-{i:036}"), 1));
+        d.flush();
+        for job in jobs.try_iter() {
+            match job {
+                Job::Append(Record::Append { entry, .. }) => {
+                    entries += 1;
+                    bytes += entry.len() as u64;
+                    logged += 1;
+                }
+                Job::Checkpoint { checkpoint, .. } => {
+                    let size = checkpoint.bytes().len() as u64;
+                    if i > 0 {
+                        // Due, and not one entry earlier.
+                        let entries_max =
+                            LOG_ENTRIES_MIN.max(last_checkpoint / CHECKPOINT_BYTES_PER_ENTRY);
+                        let bytes_max = LOG_BYTES_MIN.max(last_checkpoint);
+                        assert!(
+                            entries == entries_max || (bytes >= bytes_max && entries < entries_max),
+                            "write {i}: folded after {entries} entries, {bytes} bytes of log, last checkpoint {last_checkpoint} B"
+                        );
+                        folds += 1;
+                        folded_bytes += last_checkpoint;
+                    }
+                    checkpoints.push(size);
+                    last_checkpoint = size;
+                    (entries, bytes) = (0, 0);
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(
+        last_checkpoint > 4 * LOG_ENTRIES_MIN * CHECKPOINT_BYTES_PER_ENTRY,
+        "the document stayed small: {checkpoints:?}"
+    );
+    // Every fold but those at the floors (4,096 entries) is paid by 64 checkpoint
+    // bytes an entry; a fixed spacing of 4,096 entries would have folded 7 times.
+    assert!((2..=5).contains(&folds), "{folds} folds: {checkpoints:?}");
+    assert!(
+        folded_bytes <= CHECKPOINT_BYTES_PER_ENTRY * logged,
+        "{folded_bytes} checkpoint bytes for {logged} entries"
+    );
+}

@@ -98,8 +98,13 @@
 //! Every change of a document's state or token — a local write's delta, or what a
 //! message from a peer added (`delta_since` the summary before it) — is one log
 //! entry, so a write costs disk in proportion to its delta. When a document's log
-//! passes 4,096 entries or max(1 MiB, its checkpoint's size), its checkpoint is
-//! rewritten and the folded entries deleted in the same transaction. At start every
+//! reaches max(4,096, one per 64 bytes of its checkpoint) entries or max(1 MiB, its
+//! checkpoint's size) bytes, its checkpoint is rewritten: folds are spaced in
+//! proportion to the document, so each logged entry pays a bounded share of them
+//! however large it grows, and a restart replays at most about the checkpoint's size
+//! of log. The checkpoint record names the first entry it does not hold; the entries
+//! below it are dead once it commits and are deleted at most 512 per later commit
+//! (an idle store commits just for that; a start deletes what a stop left). At start every
 //! document is restored with [`crdt_sync::Leader::restore_with_log`] from its
 //! checkpoint and log, as a new incarnation; its writes wait until a checkpoint of the
 //! new incarnation is committed (the incarnation lives in the same store as the data,
@@ -131,6 +136,7 @@ mod auth;
 mod blocked;
 mod bucket;
 mod client_admission;
+mod compaction;
 mod driver;
 mod error;
 mod http;
@@ -140,6 +146,7 @@ mod node;
 mod peer;
 mod round;
 mod store;
+mod sweep;
 mod tls;
 mod token;
 mod write_behind;

@@ -28,6 +28,8 @@ struct Inner {
     registry: Registry,
     write_latency: Histogram,
     fsync_latency: Histogram,
+    checkpoints: Counter,
+    checkpoint_bytes: Counter,
     peer_connected: Family<Labels, Gauge>,
     peer_lag_ops: Family<Labels, Gauge>,
     peer_lag_seconds: Family<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>,
@@ -83,6 +85,8 @@ impl NodeMetrics {
             registry: Registry::default(),
             write_latency,
             fsync_latency,
+            checkpoints: Counter::default(),
+            checkpoint_bytes: Counter::default(),
             peer_connected: Family::default(),
             peer_lag_ops: Family::default(),
             peer_lag_seconds: Family::default(),
@@ -120,6 +124,17 @@ impl NodeMetrics {
             "Time of each durable store commit (group commit: one per batch of writes)",
             prometheus_client::registry::Unit::Seconds,
             inner.fsync_latency.clone(),
+        );
+        r.register(
+            "checkpoints",
+            "Checkpoints committed: a document's log folded into a new encoding of its state",
+            inner.checkpoints.clone(),
+        );
+        r.register_with_unit(
+            "checkpoint",
+            "Bytes of the checkpoints committed",
+            prometheus_client::registry::Unit::Bytes,
+            inner.checkpoint_bytes.clone(),
         );
         r.register(
             "peer_connected",
@@ -251,6 +266,10 @@ impl NodeMetrics {
     }
     pub(crate) fn observe_fsync(&self, d: Duration) {
         self.inner.fsync_latency.observe(d.as_secs_f64());
+    }
+    pub(crate) fn observe_checkpoint(&self, bytes: usize) {
+        self.inner.checkpoints.inc();
+        self.inner.checkpoint_bytes.inc_by(bytes as u64);
     }
     pub(crate) fn set_connected(&self, peer: u64, up: bool) {
         self.inner

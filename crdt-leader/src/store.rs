@@ -2,8 +2,10 @@
 //!
 //! See the crate docs ("On-disk format") for the tables and the upgrade rule.
 
+use crate::compaction::LogSize;
 use crate::error::Error;
 use crate::metrics::NodeMetrics;
+use crate::sweep::{Sweep, SWEEP_PER_COMMIT};
 use crate::write_behind::{self, Record, WriteBehind};
 use crdt_core::codec::{decode_with_limits, encode, DecodeLimits};
 use crdt_core::{Keyspace, ReplicaId, VersionVector};
@@ -21,6 +23,9 @@ pub const STORE_FILE: &str = "crdt-leader.redb";
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const CHECKPOINTS: TableDefinition<&str, &[u8]> = TableDefinition::new("checkpoints");
 const LOG: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("log");
+/// How long the store thread waits for work before a commit that only deletes folded
+/// log entries ([`Sweep`]).
+const SWEEP_IDLE: Duration = Duration::from_millis(20);
 
 /// When a commit reaches the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -61,8 +66,8 @@ pub(crate) struct StoredDoc {
     pub(crate) leader: Leader<Keyspace>,
     /// The next log sequence number to use.
     pub(crate) next_seq: u64,
-    /// Log entries not yet folded into the checkpoint.
-    pub(crate) log_entries: u64,
+    /// The log not yet folded into the checkpoint.
+    pub(crate) log: LogSize,
 }
 
 /// A job for the store thread. Jobs are committed in the order sent.
@@ -183,7 +188,20 @@ pub(crate) fn open(
     }
     txn.commit().map_err(|e| refuse(e.to_string()))?;
     replay_write_behind(&db, dir, &path)?;
-    let docs = load(&db, &path, config)?;
+    let (docs, mut left_over) = load(&db, &path, config)?;
+    if !left_over.is_empty() {
+        // Folded entries a stop left behind: deleted before anything else runs.
+        commit(
+            &db,
+            &path,
+            &[],
+            Durability::Immediate,
+            None,
+            &mut left_over,
+            usize::MAX,
+        )
+        .map_err(|e| refuse(e.to_string()))?;
+    }
     Ok((db, docs))
 }
 
@@ -210,11 +228,23 @@ fn replay_write_behind(db: &Database, dir: &Path, path: &Path) -> Result<(), Err
         );
     }
     tracing::info!(records = records.len(), "replaying the write-behind log");
-    commit(db, path, &records, Durability::Immediate, None).map_err(|e| refuse(e.to_string()))?;
+    // Replayed checkpoints' folded entries are left to `load`, which finds them.
+    commit(
+        db,
+        path,
+        &records,
+        Durability::Immediate,
+        None,
+        &mut Sweep::default(),
+        0,
+    )
+    .map_err(|e| refuse(e.to_string()))?;
     write_behind::clear_left_over(dir).map_err(|e| refuse(e.to_string()))
 }
 
-fn load(db: &Database, path: &Path, config: &Config) -> Result<Vec<StoredDoc>, Error> {
+/// Every document, and the folded entries left on disk (a stop between a
+/// checkpoint's commit and the sweep of what it folded).
+fn load(db: &Database, path: &Path, config: &Config) -> Result<(Vec<StoredDoc>, Sweep), Error> {
     let damaged = |what: String| Error::DataDir {
         path: path.to_path_buf(),
         reason: format!(
@@ -228,6 +258,7 @@ fn load(db: &Database, path: &Path, config: &Config) -> Result<Vec<StoredDoc>, E
         .map_err(|e| damaged(e.to_string()))?;
     let log = txn.open_table(LOG).map_err(|e| damaged(e.to_string()))?;
     let mut out = Vec::new();
+    let mut left_over = Sweep::default();
     for row in cps.iter().map_err(|e| damaged(e.to_string()))? {
         let (name, value) = row.map_err(|e| damaged(e.to_string()))?;
         let name = name.value().to_string();
@@ -238,7 +269,16 @@ fn load(db: &Database, path: &Path, config: &Config) -> Result<Vec<StoredDoc>, E
             )));
         }
         let first_seq = u64::from_le_bytes(value[..8].try_into().unwrap_or_default());
+        let folded_left = log
+            .range((name.as_str(), 0)..(name.as_str(), first_seq))
+            .map_err(|e| damaged(e.to_string()))?
+            .next()
+            .is_some();
+        if folded_left {
+            left_over.folded(&name, first_seq);
+        }
         let mut entries = Vec::new();
+        let mut log_bytes = 0u64;
         let mut next_seq = first_seq;
         let range = log
             .range((name.as_str(), first_seq)..=(name.as_str(), u64::MAX))
@@ -252,6 +292,7 @@ fn load(db: &Database, path: &Path, config: &Config) -> Result<Vec<StoredDoc>, E
                 ))
             })?;
             entries.push(entry);
+            log_bytes += v.value().len() as u64;
             next_seq = seq + 1;
         }
         let nonce = crate::random_u64()?;
@@ -266,10 +307,10 @@ fn load(db: &Database, path: &Path, config: &Config) -> Result<Vec<StoredDoc>, E
             name,
             leader,
             next_seq,
-            log_entries: entries.len() as u64,
+            log: LogSize::new(entries.len() as u64, log_bytes, value.len() as u64 - 8),
         });
     }
-    Ok(out)
+    Ok((out, left_over))
 }
 
 /// Runs the store thread: drains every pending job, writes them in one transaction,
@@ -303,11 +344,30 @@ pub(crate) fn run(
     // name writes of the lost batch, and a restore would then claim writes its state
     // lacks. The node refuses writes until it is restarted (from the last commit).
     let mut failed: Option<Error> = None;
+    // Folded log entries still to delete, a bounded number per commit.
+    let mut sweep = Sweep::default();
     loop {
         let first = match policy {
-            FsyncPolicy::Always => match jobs.recv() {
+            FsyncPolicy::Always if sweep.is_empty() || failed.is_some() => match jobs.recv() {
                 Ok(j) => j,
                 Err(_) => return,
+            },
+            FsyncPolicy::Always => match jobs.recv_timeout(SWEEP_IDLE) {
+                Ok(j) => j,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    // Idle with folded entries left: a commit that only deletes them.
+                    let _ = commit(
+                        &db,
+                        &path,
+                        &[],
+                        Durability::Immediate,
+                        Some(&metrics),
+                        &mut sweep,
+                        SWEEP_PER_COMMIT,
+                    );
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
             },
             FsyncPolicy::IntervalMs(ms) => {
                 let period = Duration::from_millis(ms);
@@ -315,9 +375,10 @@ pub(crate) fn run(
                 match jobs.recv_timeout(left) {
                     Ok(j) => j,
                     Err(mpsc::RecvTimeoutError::Timeout) => {
-                        if dirty {
-                            // An empty durable commit makes the earlier ones durable.
-                            sync(&db, &path, &mut behind, &metrics);
+                        if dirty || (!sweep.is_empty() && failed.is_none()) {
+                            // An empty durable commit makes the earlier ones durable
+                            // (and deletes folded entries).
+                            sync(&db, &path, &mut behind, &metrics, &mut sweep);
                             dirty = false;
                         }
                         last_sync = Instant::now();
@@ -325,7 +386,7 @@ pub(crate) fn run(
                     }
                     Err(mpsc::RecvTimeoutError::Disconnected) => {
                         if dirty {
-                            sync(&db, &path, &mut behind, &metrics);
+                            sync(&db, &path, &mut behind, &metrics, &mut sweep);
                         }
                         return;
                     }
@@ -391,7 +452,15 @@ pub(crate) fn run(
         let result = match &failed {
             Some(e) => Err(e.clone()),
             None if !needs_commit => Ok(()),
-            None => commit_batch(&db, &path, &mut behind, writes, durability, &metrics),
+            None => commit_batch(
+                &db,
+                &path,
+                &mut behind,
+                writes,
+                durability,
+                &metrics,
+                &mut sweep,
+            ),
         };
         if let (Err(e), None) = (&result, &failed) {
             failed = Some(Error::Storage {
@@ -434,8 +503,17 @@ fn commit_batch(
     writes: Vec<Record>,
     durability: Durability,
     metrics: &NodeMetrics,
+    sweep: &mut Sweep,
 ) -> Result<(), Error> {
-    commit(db, path, &writes, durability, Some(metrics))?;
+    commit(
+        db,
+        path,
+        &writes,
+        durability,
+        Some(metrics),
+        sweep,
+        SWEEP_PER_COMMIT,
+    )?;
     match behind {
         Some(wb) if !matches!(durability, Durability::Immediate) => {
             wb.append(&writes).map_err(|e| Error::Storage {
@@ -452,8 +530,25 @@ fn commit_batch(
 
 /// A durable empty commit (makes the non-durable ones before it durable), after
 /// which the write-behind log is emptied.
-fn sync(db: &Database, path: &Path, behind: &mut Option<WriteBehind>, metrics: &NodeMetrics) {
-    if commit(db, path, &[], Durability::Immediate, Some(metrics)).is_ok() {
+fn sync(
+    db: &Database,
+    path: &Path,
+    behind: &mut Option<WriteBehind>,
+    metrics: &NodeMetrics,
+    sweep: &mut Sweep,
+) {
+    let budget = SWEEP_PER_COMMIT;
+    if commit(
+        db,
+        path,
+        &[],
+        Durability::Immediate,
+        Some(metrics),
+        sweep,
+        budget,
+    )
+    .is_ok()
+    {
         clear_behind(behind);
     }
 }
@@ -467,12 +562,16 @@ fn clear_behind(behind: &mut Option<WriteBehind>) {
     }
 }
 
+/// Commits `writes`, and deletes up to `sweep_budget` folded log entries of `sweep`
+/// (adding those the checkpoints among `writes` fold).
 fn commit(
     db: &Database,
     path: &Path,
     writes: &[Record],
     durability: Durability,
     metrics: Option<&NodeMetrics>,
+    sweep: &mut Sweep,
+    sweep_budget: usize,
 ) -> Result<(), Error> {
     let fail = |e: String| Error::Storage {
         path: path.to_path_buf(),
@@ -501,29 +600,23 @@ fn commit(
                     record.extend_from_slice(bytes);
                     cps.insert(doc.as_str(), record.as_slice())
                         .map_err(|e| fail(e.to_string()))?;
-                    // The folded entries' keys, then one `remove` each: redb's
-                    // `retain_in` copies the tree's path for every entry it deletes
-                    // (it may not modify what it iterates), which made compaction
-                    // most of the store thread's time under load; `remove` changes
-                    // the pages this transaction already copied in place.
-                    let seqs = log
-                        .range((doc.as_str(), 0)..(doc.as_str(), *next_seq))
-                        .map_err(|e| fail(e.to_string()))?
-                        .map(|row| row.map(|(k, _)| k.value().1))
-                        .collect::<Result<Vec<u64>, _>>()
-                        .map_err(|e| fail(e.to_string()))?;
-                    for seq in seqs {
-                        log.remove((doc.as_str(), seq))
-                            .map_err(|e| fail(e.to_string()))?;
-                    }
+                    sweep.folded(doc, *next_seq);
                 }
             }
         }
+        sweep.run(&mut log, sweep_budget).map_err(fail)?;
     }
     let started = Instant::now();
     txn.commit().map_err(|e| fail(e.to_string()))?;
     if let (Durability::Immediate, Some(m)) = (durability, metrics) {
         m.observe_fsync(started.elapsed());
+    }
+    if let Some(m) = metrics {
+        for write in writes {
+            if let Record::Checkpoint { bytes, .. } = write {
+                m.observe_checkpoint(bytes.len());
+            }
+        }
     }
     Ok(())
 }
@@ -623,5 +716,84 @@ mod tests {
         );
         assert!("interval:0".parse::<FsyncPolicy>().is_err());
         assert!("sometimes".parse::<FsyncPolicy>().is_err());
+    }
+
+    /// Entries in the log table (any document).
+    fn log_len(path: &Path) -> u64 {
+        use redb::ReadableTableMetadata;
+        let db = Database::create(path).unwrap();
+        let txn = db.begin_read().unwrap();
+        txn.open_table(LOG).unwrap().len().unwrap()
+    }
+
+    fn start(dir: &Path) -> (mpsc::Sender<Job>, std::thread::JoinHandle<()>, NodeMetrics) {
+        let (db, _) = open(dir, ReplicaId::new(1), &Config::default()).unwrap();
+        let (tx, rx) = mpsc::channel();
+        let (events, _events) = tokio::sync::mpsc::unbounded_channel();
+        let path = dir.join(STORE_FILE);
+        let metrics = NodeMetrics::new();
+        let m2 = metrics.clone();
+        let store = std::thread::spawn(move || run(db, path, rx, events, FsyncPolicy::Always, m2));
+        (tx, store, metrics)
+    }
+
+    /// A checkpoint's commit no longer deletes the entries it folds; the store thread
+    /// deletes them in later commits (here, idle ones), and what a stop leaves behind
+    /// is deleted at the next start, while live entries and the document stay.
+    #[test]
+    fn folded_entries_are_swept_after_the_checkpoint_when_idle_and_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(STORE_FILE);
+        let leader = Leader::with_nonce(ReplicaId::new(1), Keyspace::new(), Config::default(), 7);
+        let folded = 3 * SWEEP_PER_COMMIT as u64;
+        let checkpoint = |next_seq| Job::Checkpoint {
+            doc: "d".into(),
+            next_seq,
+            checkpoint: leader.checkpoint(),
+            notify: false,
+        };
+        let append = |seq| {
+            let entry = encode_entry(&Keyspace::new(), &VersionVector::new());
+            Job::Append(Record::Append {
+                doc: "d".into(),
+                seq,
+                entry,
+            })
+        };
+        // Idle: swept a commit at a time once the checkpoint is in (its own commit
+        // deletes 511, then three idle commits: 511, 511 and the last 3).
+        let (tx, store, metrics) = start(dir.path());
+        for seq in 0..folded {
+            tx.send(append(seq)).unwrap();
+        }
+        tx.send(checkpoint(folded)).unwrap();
+        tx.send(append(folded)).unwrap();
+        answered(&tx).unwrap();
+        let after_checkpoint = fsyncs(&metrics);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while fsyncs(&metrics) < after_checkpoint + 3 {
+            assert!(Instant::now() < deadline, "no idle commits");
+            std::thread::sleep(SWEEP_IDLE);
+        }
+        // The store thread owns the database: stop it to look.
+        drop(tx);
+        store.join().unwrap();
+        assert_eq!(log_len(&path), 1, "the live entry alone is left");
+        // A stop right after a checkpoint: its folded entries are on disk, and the
+        // next start deletes them (and restores the document from the rest).
+        let (tx, store, _) = start(dir.path());
+        for seq in folded + 1..2 * folded {
+            tx.send(append(seq)).unwrap();
+        }
+        tx.send(checkpoint(2 * folded - 1)).unwrap();
+        answered(&tx).unwrap();
+        drop(tx);
+        store.join().unwrap();
+        assert!(log_len(&path) > 1, "the stop left folded entries");
+        let (_db, docs) = open(dir.path(), ReplicaId::new(1), &Config::default()).unwrap();
+        assert_eq!(docs.len(), 1);
+        assert_eq!(docs[0].next_seq, 2 * folded);
+        drop(_db);
+        assert_eq!(log_len(&path), 1, "the live entry alone is left");
     }
 }

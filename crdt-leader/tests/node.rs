@@ -406,9 +406,21 @@ async fn metrics_parse_as_prometheus_text() {
         "crdt_leader_auth_failures_total",
         "crdt_leader_rejected_messages_total",
         "crdt_leader_repairs_sent_total",
+        "crdt_leader_checkpoints_total",
+        "crdt_leader_checkpoint_bytes_total",
     ] {
         assert!(names.contains(&want), "{want} missing: {names:?}");
     }
+    // The new document's first checkpoint, committed with its first write.
+    let counter = |name: &str| match scrape.samples.iter().find(|s| s.metric == name) {
+        Some(s) => match s.value {
+            prometheus_parse::Value::Untyped(v) | prometheus_parse::Value::Counter(v) => v,
+            ref other => panic!("{name}: {other:?}"),
+        },
+        None => panic!("{name} missing"),
+    };
+    assert_eq!(counter("crdt_leader_checkpoints_total"), 1.0);
+    assert!(counter("crdt_leader_checkpoint_bytes_total") > 0.0);
     let writes = scrape
         .samples
         .iter()
