@@ -6,6 +6,9 @@
 //! sim --seed N [--shrink]                                   one seed, verbose; shrink a failure
 //! sim --seed N --record FILE [--shrink]                     ... and write its trace (shrunk if failing)
 //! sim --replay FILE [--shrink --record OUT]                 replay a trace (strictly); shrink a failure
+//! sim --replay FILE --record OUT                            ... and write what it did: every step named,
+//!                                                             the liveness phase's too (a shrunk trace ends
+//!                                                             before it, where the code then decides)
 //! options: --type gcounter|pncounter|orset|lww|keyspace  --events-cap K  --without loss,dup,...
 //!          --sabotage BUG (with --features sabotage)  --quiet
 //! ```
@@ -229,7 +232,9 @@ fn write_trace(path: &str, t: &Trace) {
 }
 
 /// `--replay FILE`: replays a trace strictly (exit code 2 if it does not match the
-/// world), and with `--shrink` shrinks a failure into `--record OUT` (or stdout).
+/// world), and with `--shrink` shrinks a failure into `--record OUT` (or stdout);
+/// without `--shrink`, `--record OUT` writes the replay's own trace (with the
+/// file's comments), which names every step the replay took.
 fn replay_file(a: &Args, path: &str) -> ExitCode {
     plant(a);
     let t = Trace::load(std::path::Path::new(path)).unwrap_or_else(|e| {
@@ -238,6 +243,7 @@ fn replay_file(a: &Args, path: &str) -> ExitCode {
     });
     let opts = Options {
         trace: a.trace,
+        record: a.record.is_some() && !a.shrink,
         ..Options::default()
     };
     let t0 = Instant::now();
@@ -253,6 +259,11 @@ fn replay_file(a: &Args, path: &str) -> ExitCode {
         println!("# {c}");
     }
     let code = verbose(a, &r, t0.elapsed().as_secs_f64());
+    if let (Some(out), Some(recorded), false) = (&a.record, &r.recorded, a.shrink) {
+        let mut recorded = recorded.clone();
+        recorded.comments = t.comments.clone();
+        write_trace(out, &recorded);
+    }
     if let Some(v) = &r.violation {
         println!("FAIL {path}: {v}");
         if a.shrink {

@@ -184,23 +184,6 @@ enum Phase {
     Conflicted,
 }
 
-/// Which process behind a shared address receives `m` when a replay's trace does not
-/// say (a shrunk trace ends before its liveness phase, whose deliveries then follow
-/// from the code): one drawn by a hash of the message's name, so that both copies
-/// behind one address keep receiving, as they do under a seed's random pick. Always
-/// the first would starve the other copy for ever, a false liveness failure.
-fn behind_address(m: &Sent) -> usize {
-    let [only] = m.cands.as_slice() else {
-        // SplitMix64's finalizer: every bit of the name moves the pick.
-        let mut z = (m.id.from as u64) << 40 ^ m.id.seq;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        return m.cands[(z % m.cands.len() as u64) as usize];
-    };
-    *only
-}
-
 fn phase_of<C: Model>(l: &Leader<C>) -> Result<Phase, SyncError> {
     match l.can_write() {
         Ok(()) => Ok(Phase::Writable),
@@ -2482,7 +2465,7 @@ impl<C: Model> World<C> {
                                 .map(|i| (i, *to)),
                             _ => None,
                         })
-                        .unwrap_or((batch.len() - 1, behind_address(last)))
+                        .unwrap_or((batch.len() - 1, last.cands[0]))
                     } else {
                         (batch.len() - 1, last.cands[0])
                     };
