@@ -356,7 +356,7 @@ pub(crate) fn run(
                 Ok(j) => j,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     // Idle with folded entries left: a commit that only deletes them.
-                    let _ = commit(
+                    let swept = commit(
                         &db,
                         &path,
                         &[],
@@ -365,6 +365,13 @@ pub(crate) fn run(
                         &mut sweep,
                         SWEEP_PER_COMMIT,
                     );
+                    if let Err(e) = swept {
+                        // Nothing acknowledged rides on it: stop retrying (the next
+                        // start deletes what is left); a write's commit reports a
+                        // store that stays broken.
+                        tracing::warn!(error = %e, "cannot delete folded log entries");
+                        sweep = Sweep::default();
+                    }
                     continue;
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => return,
