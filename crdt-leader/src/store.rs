@@ -356,22 +356,7 @@ pub(crate) fn run(
                 Ok(j) => j,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     // Idle with folded entries left: a commit that only deletes them.
-                    let swept = commit(
-                        &db,
-                        &path,
-                        &[],
-                        Durability::Immediate,
-                        Some(&metrics),
-                        &mut sweep,
-                        SWEEP_PER_COMMIT,
-                    );
-                    if let Err(e) = swept {
-                        // Nothing acknowledged rides on it: stop retrying (the next
-                        // start deletes what is left); a write's commit reports a
-                        // store that stays broken.
-                        tracing::warn!(error = %e, "cannot delete folded log entries");
-                        sweep = Sweep::default();
-                    }
+                    sync(&db, &path, &mut behind, &metrics, &mut sweep);
                     continue;
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => return,
@@ -535,8 +520,8 @@ fn commit_batch(
     }
 }
 
-/// A durable empty commit (makes the non-durable ones before it durable), after
-/// which the write-behind log is emptied.
+/// A durable empty commit (makes the non-durable ones before it durable, and deletes
+/// folded entries), after which the write-behind log is emptied.
 fn sync(
     db: &Database,
     path: &Path,
@@ -544,19 +529,25 @@ fn sync(
     metrics: &NodeMetrics,
     sweep: &mut Sweep,
 ) {
-    let budget = SWEEP_PER_COMMIT;
-    if commit(
+    let synced = commit(
         db,
         path,
         &[],
         Durability::Immediate,
         Some(metrics),
         sweep,
-        budget,
-    )
-    .is_ok()
-    {
-        clear_behind(behind);
+        SWEEP_PER_COMMIT,
+    );
+    match synced {
+        Ok(()) => clear_behind(behind),
+        Err(e) if !sweep.is_empty() => {
+            // Nothing acknowledged rides on the deletions: stop retrying them (the
+            // next start deletes what is left); a write's commit reports a store
+            // that stays broken.
+            tracing::warn!(error = %e, "cannot delete folded log entries");
+            *sweep = Sweep::default();
+        }
+        Err(_) => {}
     }
 }
 
@@ -586,6 +577,7 @@ fn commit(
     };
     let mut txn = db.begin_write().map_err(|e| fail(e.to_string()))?;
     txn.set_durability(durability);
+    let mut checkpointed: Vec<usize> = Vec::new();
     {
         let mut cps = txn
             .open_table(CHECKPOINTS)
@@ -608,6 +600,7 @@ fn commit(
                     cps.insert(doc.as_str(), record.as_slice())
                         .map_err(|e| fail(e.to_string()))?;
                     sweep.folded(doc, *next_seq);
+                    checkpointed.push(bytes.len());
                 }
             }
         }
@@ -619,11 +612,9 @@ fn commit(
         m.observe_fsync(started.elapsed());
     }
     if let Some(m) = metrics {
-        for write in writes {
-            if let Record::Checkpoint { bytes, .. } = write {
-                m.observe_checkpoint(bytes.len());
-            }
-        }
+        checkpointed
+            .into_iter()
+            .for_each(|b| m.observe_checkpoint(b));
     }
     Ok(())
 }
