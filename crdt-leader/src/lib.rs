@@ -114,7 +114,9 @@
 //! **Upgrade rule**: a build reads every store format up to its own and never
 //! rewrites an older one without saying so; a directory with a newer format, another
 //! node's id, or an entry failing its checksum is refused at start with an error that
-//! names the file and what to do — never reset silently.
+//! names the file and what to do — never reset silently. A store file damaged so
+//! that redb's own structure checks fail (a truncated file trips an assertion inside
+//! redb) is refused the same way, not a panic.
 //!
 //! **`--fsync interval:MS`** acknowledges writes after a non-durable redb commit and
 //! makes commits durable (fsync) at least every MS ms and at shutdown. redb alone
@@ -128,7 +130,11 @@
 //! received them repair this leader after its restart, if they were reached). A
 //! record: kind (1 log entry, 2 checkpoint), u32 LE name length, name, u64 LE
 //! sequence, u32 LE payload length, payload (as in the tables above), XXH3-64 LE of
-//! the record; a torn or damaged tail ends the replay (power loss) with a warning.
+//! the record. A torn tail (bytes after the last whole record that hold no intact
+//! record: a power loss) ends the replay, with a warning. A record that fails its
+//! checksum with an intact record after it is damage, not a torn write: the start is
+//! refused naming the file and the byte, and the file is left as it is (move it away
+//! to accept losing the writes it holds, at most the last MS ms of them).
 #![forbid(unsafe_code)]
 
 mod answer;

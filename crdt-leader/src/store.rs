@@ -127,7 +127,36 @@ pub(crate) fn decode_entry(
 
 /// Opens (or creates) the store, checks its format and node id, and restores every
 /// document. Refuses a newer format, another node's directory or damaged content.
+///
+/// redb checks some of its file's structure with assertions, so a damaged file can
+/// panic inside it (a truncated file does): that panic is caught here and reported
+/// like any other damage, naming the file and what to do.
 pub(crate) fn open(
+    dir: &Path,
+    id: ReplicaId,
+    config: &Config,
+) -> Result<(Database, Vec<StoredDoc>), Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        open_checked(dir, id, config)
+    }))
+    .unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".to_string());
+        Err(Error::DataDir {
+            path: dir.join(STORE_FILE),
+            reason: format!(
+                "the store failed redb's consistency check ({what}): the file is \
+                     damaged; restore it from a backup, or move the directory away to start \
+                     empty (peers then repair every document)"
+            ),
+        })
+    })
+}
+
+fn open_checked(
     dir: &Path,
     id: ReplicaId,
     config: &Config,
@@ -214,18 +243,30 @@ fn replay_write_behind(db: &Database, dir: &Path, path: &Path) -> Result<(), Err
         path: wb.clone(),
         reason: format!("cannot replay the write-behind log ({e}); fix the cause and restart"),
     };
-    let (records, unreadable) =
-        write_behind::read_left_over(dir).map_err(|e| refuse(e.to_string()))?;
-    if records.is_empty() && unreadable == 0 {
-        return Ok(());
-    }
-    if unreadable > 0 {
-        tracing::warn!(
+    let (records, tail) = write_behind::read_left_over(dir).map_err(|e| refuse(e.to_string()))?;
+    match tail {
+        write_behind::Tail::Clean if records.is_empty() => return Ok(()),
+        write_behind::Tail::Clean => {}
+        write_behind::Tail::Torn { bytes } => tracing::warn!(
             file = %wb.display(),
-            bytes = unreadable,
-            "the write-behind log ends in a torn or damaged record (a power loss): \
-             replaying the records before it"
-        );
+            bytes,
+            "the write-behind log ends in a torn record (a power loss): replaying the \
+             records before it"
+        ),
+        write_behind::Tail::Damaged { offset, intact_at } => {
+            // Left as it is: replaying the records before the damage and emptying the
+            // file would drop the acknowledged writes after it without a trace.
+            return Err(Error::DataDir {
+                path: wb.clone(),
+                reason: format!(
+                    "the record at byte {offset} is damaged but an intact one follows at \
+                     byte {intact_at}, so this is damage, not a write torn by a power loss; \
+                     restore the directory from a backup, or move this file away and \
+                     restart to accept losing the writes acknowledged since the last fsync \
+                     (up to the --fsync interval)"
+                ),
+            });
+        }
     }
     tracing::info!(records = records.len(), "replaying the write-behind log");
     // Replayed checkpoints' folded entries are left to `load`, which finds them.
@@ -793,5 +834,89 @@ mod tests {
         assert_eq!(docs[0].next_seq, 2 * folded);
         drop(_db);
         assert_eq!(log_len(&path), 1, "the live entry alone is left");
+    }
+
+    /// A write-behind record that fails its checksum with an intact record after it
+    /// is damage: the start is refused and the file left as it is (replaying the
+    /// records before it and emptying the file dropped the acknowledged writes after
+    /// it). A torn last record (a power loss) is not: the whole records replay.
+    #[test]
+    fn a_damaged_write_behind_log_is_refused_and_kept_and_a_torn_one_replays() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(STORE_FILE);
+        let wb_path = dir.path().join(write_behind::WRITE_BEHIND_FILE);
+        drop(open(dir.path(), ReplicaId::new(1), &Config::default()).unwrap());
+        let records: Vec<Record> = (0..3)
+            .map(|seq| Record::Append {
+                doc: "d".into(),
+                seq,
+                entry: vec![seq as u8; 100],
+            })
+            .collect();
+        let mut wb = WriteBehind::open(dir.path()).unwrap();
+        wb.append(&records).unwrap();
+        drop(wb);
+        let whole = std::fs::read(&wb_path).unwrap();
+
+        let mut damaged = whole.clone();
+        damaged[whole.len() / 2] ^= 0x01;
+        std::fs::write(&wb_path, &damaged).unwrap();
+        let e = open(dir.path(), ReplicaId::new(1), &Config::default())
+            .err()
+            .expect("refused");
+        let msg = e.to_string();
+        assert!(
+            matches!(&e, Error::DataDir { path, .. } if *path == wb_path),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("damage") && msg.contains("move this file away"),
+            "{msg}"
+        );
+        assert_eq!(
+            std::fs::read(&wb_path).unwrap(),
+            damaged,
+            "the file is kept"
+        );
+        assert_eq!(log_len(&path), 0, "nothing replayed");
+
+        std::fs::write(&wb_path, &whole[..whole.len() - 5]).unwrap();
+        drop(open(dir.path(), ReplicaId::new(1), &Config::default()).unwrap());
+        assert_eq!(log_len(&path), 2, "the whole records replayed");
+        assert!(std::fs::read(&wb_path).unwrap().is_empty());
+    }
+
+    /// redb asserts some of its file's structure and panics on a file that fails
+    /// them: a truncated store is refused with an error naming the file, not a panic.
+    #[test]
+    fn a_truncated_store_file_is_refused_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(STORE_FILE);
+        let (tx, store, _) = start(dir.path());
+        for seq in 0..2_000 {
+            tx.send(Job::Append(Record::Append {
+                doc: "d".into(),
+                seq,
+                entry: vec![7; 1_000],
+            }))
+            .unwrap();
+        }
+        answered(&tx).unwrap();
+        drop(tx);
+        store.join().unwrap();
+        let len = std::fs::metadata(&path).unwrap().len();
+        let bytes = std::fs::read(&path).unwrap();
+        for keep in [len / 2, len / 8] {
+            std::fs::write(&path, &bytes[..keep as usize]).unwrap();
+            let e = open(dir.path(), ReplicaId::new(1), &Config::default())
+                .err()
+                .expect("refused");
+            let msg = e.to_string();
+            assert!(
+                matches!(&e, Error::DataDir { path: p, .. } if *p == path),
+                "{msg}"
+            );
+            assert!(msg.contains("damaged") && msg.contains("backup"), "{msg}");
+        }
     }
 }

@@ -13,7 +13,9 @@
 //! Record: kind (1 = log entry, 2 = checkpoint), u32 LE document-name length, the
 //! name, u64 LE sequence number (the entry's, or the checkpoint's first unfolded
 //! one), u32 LE payload length, the payload, then XXH3-64 (LE) of the preceding
-//! bytes of the record. A torn or damaged tail (power loss) ends the replay there.
+//! bytes of the record. A torn tail (power loss) ends the replay there. A record that
+//! fails its checksum with an intact record after it is damage, not a torn tail: the
+//! start is refused ([`Tail::Damaged`]) rather than dropping the intact writes.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -84,7 +86,14 @@ fn u64_at(rest: &mut &[u8]) -> Option<u64> {
 fn decode_one(rest: &mut &[u8]) -> Option<Record> {
     let whole = *rest;
     let kind = take(rest, 1)?[0];
+    if kind != KIND_APPEND && kind != KIND_CHECKPOINT {
+        return None;
+    }
     let doc_len = u32_at(rest)?;
+    // Names are checked before anything is written (`check_doc_name`).
+    if doc_len > crate::name::DOC_NAME_BYTES_MAX {
+        return None;
+    }
     let doc = std::str::from_utf8(take(rest, doc_len)?).ok()?.to_string();
     let seq = u64_at(rest)?;
     let payload_len = u32_at(rest)?;
@@ -109,21 +118,58 @@ fn decode_one(rest: &mut &[u8]) -> Option<Record> {
     }
 }
 
-/// Decodes records up to the first torn or damaged one; also returns how many bytes
-/// after them were unreadable.
-pub(crate) fn decode_all(mut bytes: &[u8]) -> (Vec<Record>, usize) {
+/// What follows the records of a write-behind file that decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tail {
+    /// Nothing: every byte belongs to a record.
+    Clean,
+    /// `bytes` that hold no intact record: a write a power loss tore (or left as
+    /// zeros). The records before it are everything that was written whole.
+    Torn { bytes: usize },
+    /// The record at byte `offset` is damaged but an intact record starts at byte
+    /// `intact_at` after it: the file was damaged after it was written, and replaying
+    /// only the records before `offset` would drop acknowledged writes.
+    Damaged { offset: usize, intact_at: usize },
+}
+
+/// Decodes records up to the first torn or damaged one, and says what follows them.
+pub(crate) fn decode_all(bytes: &[u8]) -> (Vec<Record>, Tail) {
     let mut out = Vec::new();
-    while !bytes.is_empty() {
-        let mut rest = bytes;
+    let mut at = 0;
+    while at < bytes.len() {
+        let mut rest = &bytes[at..];
         match decode_one(&mut rest) {
             Some(r) => {
                 out.push(r);
-                bytes = rest;
+                at = bytes.len() - rest.len();
             }
             None => break,
         }
     }
-    (out, bytes.len())
+    if at == bytes.len() {
+        return (out, Tail::Clean);
+    }
+    let tail = match intact_after(bytes, at) {
+        Some(intact_at) => Tail::Damaged {
+            offset: at,
+            intact_at,
+        },
+        None => Tail::Torn {
+            bytes: bytes.len() - at,
+        },
+    };
+    (out, tail)
+}
+
+/// The first byte after `bad` (where a record fails to decode) at which an intact
+/// record starts, if any. Its length fields may be the damaged bytes, so every offset
+/// is tried; only one whose kind and name length are plausible is hashed, so zeros
+/// and random bytes (a torn tail) cost about one comparison per byte.
+fn intact_after(bytes: &[u8], bad: usize) -> Option<usize> {
+    (bad + 1..bytes.len()).find(|&at| {
+        let mut rest = &bytes[at..];
+        decode_one(&mut rest).is_some()
+    })
 }
 
 /// The open write-behind file of a running store.
@@ -175,16 +221,16 @@ impl WriteBehind {
     }
 }
 
-/// Reads the records a crashed process left in `dir` (none if there is no file),
-/// with the number of unreadable bytes after them.
-pub(crate) fn read_left_over(dir: &Path) -> std::io::Result<(Vec<Record>, usize)> {
+/// Reads the records a crashed process left in `dir` (none if there is no file), and
+/// what follows them.
+pub(crate) fn read_left_over(dir: &Path) -> std::io::Result<(Vec<Record>, Tail)> {
     let path = dir.join(WRITE_BEHIND_FILE);
     let mut bytes = Vec::new();
     match File::open(&path) {
         Ok(mut f) => {
             f.read_to_end(&mut bytes)?;
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), Tail::Clean)),
         Err(e) => return Err(e),
     }
     Ok(decode_all(&bytes))
@@ -229,46 +275,100 @@ mod tests {
         ]
     }
 
-    #[test]
-    fn records_round_trip_and_a_torn_or_damaged_tail_ends_the_replay() {
+    fn encoded() -> (Vec<u8>, Vec<usize>) {
         let mut bytes = Vec::new();
+        let mut starts = Vec::new();
         for r in &sample() {
+            starts.push(bytes.len());
             encode(r, &mut bytes);
         }
-        assert_eq!(decode_all(&bytes), (sample(), 0));
+        (bytes, starts)
+    }
+
+    #[test]
+    fn records_round_trip_and_a_torn_tail_ends_the_replay() {
+        let (bytes, starts) = encoded();
+        assert_eq!(decode_all(&bytes), (sample(), Tail::Clean));
         // Every cut inside the last record keeps the first two.
-        let last_start = bytes.len() - (1 + 4 + 8 + 4 + 8);
-        for cut in last_start..bytes.len() {
-            let (got, left) = decode_all(&bytes[..cut]);
-            assert_eq!(got, sample()[..2], "cut at {cut}");
-            assert_eq!(left, cut - last_start);
+        let last_start = starts[2];
+        assert_eq!(last_start, bytes.len() - (1 + 4 + 8 + 4 + 8));
+        for cut in last_start + 1..bytes.len() {
+            let got = decode_all(&bytes[..cut]);
+            let torn = Tail::Torn {
+                bytes: cut - last_start,
+            };
+            assert_eq!(got, (sample()[..2].to_vec(), torn), "cut at {cut}");
         }
-        // A flipped bit anywhere stops the replay at the record it hits.
-        for i in 0..bytes.len() {
+        // A file extended by a power loss with zeros, or with bytes never written.
+        let mut zeros = bytes.clone();
+        zeros.extend_from_slice(&[0; 4096]);
+        assert_eq!(decode_all(&zeros), (sample(), Tail::Torn { bytes: 4096 }));
+        let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut garbage = bytes.clone();
+        for _ in 0..4096 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            garbage.push(rng as u8);
+        }
+        assert_eq!(decode_all(&garbage), (sample(), Tail::Torn { bytes: 4096 }));
+        // A flipped bit in the last record is a torn tail too: nothing intact follows.
+        for i in last_start..bytes.len() {
             let mut bad = bytes.clone();
             bad[i] ^= 0x10;
-            let (got, _) = decode_all(&bad);
-            assert!(got.len() < 3, "byte {i}");
-            assert_eq!(got, sample()[..got.len()], "byte {i}");
+            let (got, tail) = decode_all(&bad);
+            assert_eq!(got, sample()[..2], "byte {i}");
+            assert!(matches!(tail, Tail::Torn { .. }), "byte {i}: {tail:?}");
         }
         // A huge length is checked against what is there, never allocated.
         let mut huge = vec![KIND_APPEND];
         huge.extend_from_slice(&u32::MAX.to_le_bytes());
-        assert_eq!(decode_all(&huge), (Vec::new(), 5));
+        assert_eq!(decode_all(&huge), (Vec::new(), Tail::Torn { bytes: 5 }));
+    }
+
+    #[test]
+    fn a_damaged_record_with_intact_records_after_it_is_damage_not_a_torn_tail() {
+        let (bytes, starts) = encoded();
+        // A flipped bit anywhere before the last record, its length fields included:
+        // the records before the damaged one decode, and the next intact one is found.
+        for i in 0..starts[2] {
+            let mut bad = bytes.clone();
+            bad[i] ^= 0x10;
+            let hit = if i < starts[1] { 0 } else { 1 };
+            let (got, tail) = decode_all(&bad);
+            assert_eq!(got, sample()[..hit], "byte {i}");
+            assert_eq!(
+                tail,
+                Tail::Damaged {
+                    offset: starts[hit],
+                    intact_at: starts[hit + 1],
+                },
+                "byte {i}"
+            );
+        }
     }
 
     #[test]
     fn the_file_appends_clears_and_is_read_back() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(read_left_over(dir.path()).unwrap(), (Vec::new(), 0));
+        assert_eq!(
+            read_left_over(dir.path()).unwrap(),
+            (Vec::new(), Tail::Clean)
+        );
         let mut wb = WriteBehind::open(dir.path()).unwrap();
         wb.append(&sample()[..1]).unwrap();
         wb.append(&sample()[1..]).unwrap();
-        assert_eq!(read_left_over(dir.path()).unwrap(), (sample(), 0));
+        assert_eq!(read_left_over(dir.path()).unwrap(), (sample(), Tail::Clean));
         wb.clear().unwrap();
-        assert_eq!(read_left_over(dir.path()).unwrap(), (Vec::new(), 0));
+        assert_eq!(
+            read_left_over(dir.path()).unwrap(),
+            (Vec::new(), Tail::Clean)
+        );
         wb.append(&sample()[..1]).unwrap();
         clear_left_over(dir.path()).unwrap();
-        assert_eq!(read_left_over(dir.path()).unwrap(), (Vec::new(), 0));
+        assert_eq!(
+            read_left_over(dir.path()).unwrap(),
+            (Vec::new(), Tail::Clean)
+        );
     }
 }
