@@ -127,11 +127,14 @@ async fn run_smoke(nodes: &[NodeHandle]) -> Result<(), String> {
             .read("smoke", "hits", Some(t), Duration::from_secs(10))
             .await
             .map_err(|e| format!("read-your-writes at leader {}: {e}", reader.id()))?;
+        let hits = match r.value {
+            Some(Value::GCounter(n)) => n.to_string(),
+            other => format!("{other:?}"),
+        };
         println!(
-            "leader {} honoured leader {}'s token: hits = {:?}",
+            "leader {} honoured leader {}'s token: hits = {hits}",
             reader.id(),
             nodes[i].id(),
-            r.value
         );
     }
     loop {

@@ -33,6 +33,7 @@ use tokio::io::{ReadHalf, WriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
+use tracing::Instrument;
 
 /// The largest frame accepted or sent, in bytes (a crdt-sync message at its default
 /// `message_bytes_max` plus the document name).
@@ -338,7 +339,7 @@ pub(crate) async fn listen(addr: SocketAddr, ctx: Arc<Ctx>) -> Result<SocketAddr
         loop {
             tokio::select! {
                 a = listener.accept() => {
-                    let Ok((stream, _)) = a else { continue };
+                    let Ok((stream, remote)) = a else { continue };
                     let Ok(permit) = limit.clone().try_acquire_owned() else {
                         ctx.metrics.frame_rejected("too_many_connections");
                         continue;
@@ -370,7 +371,7 @@ pub(crate) async fn listen(addr: SocketAddr, ctx: Arc<Ctx>) -> Result<SocketAddr
                         };
                         connection(io, None, &ctx).await;
                         drop(permit);
-                    });
+                    }.instrument(tracing::info_span!("peer_in", %remote)));
                 }
                 _ = stop.changed() => return,
             }
@@ -406,6 +407,10 @@ pub(crate) fn dial(addr: String, peer: u64, ctx: Arc<Ctx>) {
     let mut stop = ctx.shutdown.clone();
     tokio::spawn(async move {
         let mut backoff = BACKOFF_MIN;
+        // The last failure logged at `warn`: a new kind of failure is logged there
+        // (a wrong certificate or address shows up at the default level), its repeats
+        // while the peer stays away only at `debug`.
+        let mut last_failure: Option<String> = None;
         loop {
             if *stop.borrow() {
                 return;
@@ -414,9 +419,16 @@ pub(crate) fn dial(addr: String, peer: u64, ctx: Arc<Ctx>) {
                 Ok(io) => {
                     if connection(io, Some(peer), &ctx).await {
                         backoff = BACKOFF_MIN;
+                        last_failure = None;
                     }
                 }
-                Err(e) => tracing::debug!(peer, addr, error = %e, "cannot reach peer"),
+                Err(e) if last_failure.as_deref() == Some(e.as_str()) => {
+                    tracing::debug!(peer, addr, error = %e, "cannot reach peer")
+                }
+                Err(e) => {
+                    tracing::warn!(peer, addr, error = %e, "cannot reach peer; retrying with backoff");
+                    last_failure = Some(e);
+                }
             }
             let jitter = crate::random_u64().unwrap_or(0) % (backoff.as_millis() as u64 / 2 + 1);
             let wait = backoff / 2 + Duration::from_millis(jitter);

@@ -186,6 +186,15 @@ fn parse_peer(s: &str) -> Result<PeerConfig, String> {
     let id = id
         .parse()
         .map_err(|_| format!("--peer {s:?}: the id is not a number"))?;
+    // The host is resolved when dialling; a missing or bad port is caught here.
+    match addr.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {}
+        _ => {
+            return Err(format!(
+                "--peer {s:?}: expected ID@HOST:PORT, with a port number"
+            ))
+        }
+    }
     Ok(PeerConfig {
         id,
         addr: Some(addr.to_string()),
@@ -373,6 +382,26 @@ ws-frames-per-second-max = 50
         assert_eq!(with(&["--config", file]).unwrap().lazy_peers, vec![2]);
         let flags_win = with(&["--config", file, "--lazy-peer", "3"]).unwrap();
         assert_eq!(flags_win.lazy_peers, vec![3]);
+    }
+
+    #[test]
+    fn a_peer_needs_an_id_a_host_and_a_port_number() {
+        for ok in ["2@10.0.0.2:7001", "2@host.example:1", "3@[::1]:7000"] {
+            let p = parse_peer(ok).unwrap();
+            assert_eq!(p.addr.as_deref(), ok.split_once('@').map(|(_, a)| a));
+        }
+        for bad in [
+            "2@nowhere",
+            "2@:7000",
+            "2@h:",
+            "2@h:port",
+            "2@h:70000",
+            "h:1",
+        ] {
+            let e = parse_peer(bad).unwrap_err();
+            assert!(e.contains(bad) && e.contains("ID@HOST:PORT"), "{bad}: {e}");
+        }
+        assert!(parse_peer("x@h:1").unwrap_err().contains("not a number"));
     }
 
     #[test]
