@@ -36,9 +36,10 @@ pub(crate) enum JsonBody {
 }
 
 impl JsonBody {
-    /// The answer to a write that left `v` (absent renders as `null`, which a write
-    /// never leaves) and `token`: rendered into one buffer, which the handler sends
-    /// as it is.
+    /// The answer to a write that left `v` and `token`: rendered into one buffer,
+    /// which the handler sends as it is. Absent renders as `[]`: the only write that
+    /// leaves a key absent is an OR-Set remove of its last element (or of an element
+    /// of a key that holds nothing), and its value is the empty set.
     pub(crate) fn of(token: &CausalToken, v: Option<&ValueRef<'_>>) -> Self {
         let value_bytes = match v {
             Some(c @ ValueRef::Conflict(_)) => return Self::Conflict(c.to_value()),
@@ -54,7 +55,7 @@ impl JsonBody {
         token.push_hex(&mut out);
         out.push_str("\",\"value\":");
         match v {
-            None => out.push_str("null"),
+            None => out.push_str("[]"),
             Some(ValueRef::GCounter(n)) => out.push_str(&n.to_string()),
             Some(ValueRef::PnCounter(n)) => out.push_str(&n.to_string()),
             Some(ValueRef::OrSet(v) | ValueRef::MvRegister(v)) => {

@@ -154,6 +154,31 @@ fn links_full(links: &BTreeMap<u64, Link>) -> bool {
     links.values().any(|l| l.tx.capacity() == 0)
 }
 
+/// A type as the HTTP API names it (its `"type"` field).
+fn type_name(t: crdt_core::ValueType) -> &'static str {
+    match t {
+        crdt_core::ValueType::GCounter => "gcounter",
+        crdt_core::ValueType::PnCounter => "pncounter",
+        crdt_core::ValueType::OrSet => "orset",
+        crdt_core::ValueType::LwwRegister => "lww",
+        crdt_core::ValueType::MvRegister => "mvreg",
+    }
+}
+
+/// Why a document's leader takes no writes, in a server's terms: the protocol's own
+/// message for a restored leader speaks to code that drives a `Leader` itself.
+fn why_not_writable(e: &SyncError) -> String {
+    match e {
+        SyncError::Restoring => format!(
+            "this leader restarted and is asking its peers which incarnation of it they \
+             saw last, so that it never writes under one an earlier copy used; it writes \
+             once every peer answers, or after {} s if one stays unreachable: retry shortly",
+            crate::node::PROBE_TIMEOUT_MS / 1000
+        ),
+        e => e.to_string(),
+    }
+}
+
 fn value_of(leader: &Leader<Keyspace>, key: &str) -> Option<Value> {
     leader.state().get(key)
 }
@@ -421,13 +446,17 @@ impl Driver {
                 self.metrics.type_conflict();
                 reply.fail(Error::TypeMismatch {
                     key,
-                    existing: existing.to_string(),
-                    attempted: attempted.to_string(),
+                    existing: type_name(existing).to_string(),
+                    attempted: type_name(attempted).to_string(),
                 });
                 return;
             }
+            Err(SyncError::Refused(e)) => {
+                reply.fail(Error::Refused(e.to_string()));
+                return;
+            }
             Err(e) => {
-                reply.fail(Error::Unavailable(e.to_string()));
+                reply.fail(Error::Unavailable(why_not_writable(&e)));
                 return;
             }
         };
@@ -813,7 +842,7 @@ impl Driver {
             lww_discards += m.concurrent_discards;
             if reason.is_none() {
                 if let Err(e) = doc.leader.can_write() {
-                    reason = Some(format!("document {name:?}: {e}"));
+                    reason = Some(format!("document {name:?}: {}", why_not_writable(&e)));
                 }
             }
         }

@@ -25,22 +25,27 @@ pub enum Error {
         max: usize,
     },
     /// A write of one type to a key that holds another.
-    #[error("key {key:?} holds a {existing}, not a {attempted}: write it with its own type, or delete it first")]
+    #[error("key {key:?} holds type {existing}, not {attempted}: write it with its own type, or delete it first")]
     TypeMismatch {
         /// The key.
         key: String,
-        /// The type it holds.
+        /// The type it holds, as the HTTP API names it (`gcounter`, `pncounter`,
+        /// `orset`, `lww`, `mvreg`).
         existing: String,
-        /// The type written.
+        /// The type written, named the same way.
         attempted: String,
     },
     /// The document's leader has not yet seen every write a causal token names.
     #[error("not yet: this leader has not received every write the token names; retry later or with a longer wait")]
     NotYet,
     /// The document cannot take writes now (restoring after a restart, replica-id
-    /// conflict, a refused operation).
+    /// conflict): a later attempt may succeed.
     #[error("cannot write now: {0}")]
     Unavailable(String),
+    /// The write cannot apply to the key's current state, however often it is retried
+    /// (a counter that would overflow).
+    #[error("write refused: {0}")]
+    Refused(String),
     /// No such document.
     #[error("no document named {0:?}")]
     NoSuchDocument(String),

@@ -1,4 +1,5 @@
-//! The HTTP API (JSON over axum): the contract of issue 12, kept exactly.
+//! The HTTP API (JSON over axum): the contract of issue 12, kept exactly. Its user
+//! documentation is `docs/HTTP.md`; keep the two in step.
 //!
 //! | request | answer |
 //! |---|---|
@@ -12,7 +13,8 @@
 //! | `GET /v1/status` | `200 {"id","can_write","peers","docs","digest"}` |
 //! | `GET /metrics`, `GET /healthz` | no token |
 //!
-//! Errors are `{"error":"..."}`: 400, 401, 403, 404, 409, 413, 503.
+//! Errors are `{"error":"..."}`: 400, 401, 403, 404, 405, 409, 413, 503 (also those
+//! axum writes itself: [`json_errors`]).
 
 // Handlers return an early `Response` on their error paths (once per failed request),
 // as axum's own extractors do; boxing it would buy nothing.
@@ -85,6 +87,7 @@ pub(crate) async fn serve(
         .route("/v1/status", get(status))
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
+        .fallback(no_such_endpoint)
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .with_state(app);
     let router = match app_dir {
@@ -100,6 +103,7 @@ pub(crate) async fn serve(
             ),
         None => router,
     };
+    let router = router.layer(axum::middleware::from_fn(json_errors));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| Error::Io(format!("cannot serve HTTP on {addr}: {e}")))?;
@@ -145,11 +149,68 @@ fn error(status: StatusCode, msg: impl Into<String>) -> Response {
     r
 }
 
+/// Any path the API does not have.
+async fn no_such_endpoint(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        format!(
+            "no endpoint {method} {}: the API is under /v1 (docs/HTTP.md)",
+            uri.path()
+        ),
+    )
+}
+
+/// Makes every error answer `{"error":"..."}`, as the contract has it, including those
+/// axum writes itself as plain text or with no body: a method a path does not take
+/// (`405`, with axum's `Allow` header), a path that is not UTF-8 once percent-decoded, a
+/// plain GET of the WebSocket endpoint. Successful answers pass untouched.
+async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let r = next.run(req).await;
+    let status = r.status();
+    let is_json = r
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return r;
+    }
+    let (parts, body) = r.into_parts();
+    // axum's own error texts are one short line; a longer body is cut.
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let msg = match status {
+        // axum adds the `Allow` header after this layer has run.
+        StatusCode::METHOD_NOT_ALLOWED => {
+            format!("{path} does not take {method}: the Allow header lists what it takes")
+        }
+        _ if text.is_empty() => format!(
+            "{} {}",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("error")
+        ),
+        _ if text.contains("UTF-8") => {
+            format!("{text}: percent-encode document names and keys as UTF-8")
+        }
+        _ => text,
+    };
+    let mut out = error(status, msg);
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
 fn from_error(e: &Error) -> Response {
     let status = match e {
         Error::Invalid { .. } => StatusCode::BAD_REQUEST,
         Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        Error::TypeMismatch { .. } => StatusCode::CONFLICT,
+        Error::TypeMismatch { .. } | Error::Refused(_) => StatusCode::CONFLICT,
         Error::NoSuchDocument(_) => StatusCode::NOT_FOUND,
         Error::NotYet | Error::Unavailable(_) | Error::Storage { .. } | Error::Shutdown => {
             StatusCode::SERVICE_UNAVAILABLE
@@ -159,12 +220,14 @@ fn from_error(e: &Error) -> Response {
     error(status, e.to_string())
 }
 
+/// The token of an `Authorization: Bearer <token>` header (the scheme's name in any
+/// case, as RFC 7235 has it).
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim_start_matches(' '))
 }
 
 fn authorize(
@@ -175,10 +238,17 @@ fn authorize(
 ) -> Result<(), Response> {
     match app.tokens.check(bearer(headers), access, doc) {
         Verdict::Allowed => Ok(()),
-        Verdict::Unauthenticated => Err(error(
-            StatusCode::UNAUTHORIZED,
-            "missing or unknown token: send `Authorization: Bearer <token>` with a token from the --client-tokens file",
-        )),
+        Verdict::Unauthenticated => {
+            let mut r = error(
+                StatusCode::UNAUTHORIZED,
+                "missing or unknown token: send `Authorization: Bearer <token>` with a token from the --client-tokens file",
+            );
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"crdt-leader\""),
+            );
+            Err(r)
+        }
         Verdict::Forbidden => Err(error(
             StatusCode::FORBIDDEN,
             format!("this token has no {access:?} right on this document: use a token whose prefix covers it").to_lowercase(),
@@ -223,6 +293,8 @@ fn json_response(body: String) -> Response {
 fn value_fields(obj: &mut serde_json::Map<String, Json_>, v: Option<&Value>) {
     match v {
         None => {
+            // An absent key (a watch event for a delete): both fields, both null.
+            obj.insert("type".into(), Json_::Null);
             obj.insert("value".into(), Json_::Null);
         }
         Some(v) => {
@@ -284,6 +356,14 @@ fn parse_op(body: &[u8]) -> Result<ValueOp, Response> {
         ("mvreg", "set") => ValueOp::MvRegisterSet(value()?),
         _ => return Err(bad(&format!("unknown type/op {ty:?}/{op:?}"))),
     })
+}
+
+/// A query string that does not parse, with what its parameters take.
+fn query_error(e: &QueryRejection, expected: &str) -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        format!("{}: {expected}", e.body_text()),
+    )
 }
 
 fn body_or_error(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Response> {
@@ -366,7 +446,15 @@ async fn read(
     }
     let Query(q) = match query {
         Ok(q) => q,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
+        Err(e) => {
+            return query_error(
+                &e,
+                &format!(
+                    "token is a write's token, wait_ms a whole number of milliseconds (at most {})",
+                    READ_WAIT_MAX.as_millis()
+                ),
+            )
+        }
     };
     let token = match q.token.as_deref().map(str::parse::<CausalToken>) {
         None => None,
@@ -390,11 +478,18 @@ async fn read(
         },
         Err(Error::NotYet) => error(
             StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "not yet: this leader has not received every write the token names after waiting {} ms; retry, or pass a larger wait_ms (at most {})",
-                wait.as_millis(),
-                READ_WAIT_MAX.as_millis()
-            ),
+            if wait < READ_WAIT_MAX {
+                format!(
+                    "not yet: this leader has not received every write the token names after waiting {} ms; retry, or pass a larger wait_ms (at most {})",
+                    wait.as_millis(),
+                    READ_WAIT_MAX.as_millis()
+                )
+            } else {
+                format!(
+                    "not yet: this leader has not received every write the token names after waiting {} ms, the longest wait_ms it takes; retry, or read at the leader that wrote",
+                    wait.as_millis()
+                )
+            },
         ),
         Err(e) => from_error(&e),
     }
@@ -407,7 +502,12 @@ struct ListQuery {
 }
 
 fn list_args(query: Result<Query<ListQuery>, QueryRejection>) -> Result<(String, usize), Response> {
-    let Query(q) = query.map_err(|e| error(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let Query(q) = query.map_err(|e| {
+        query_error(
+            &e,
+            &format!("prefix is a string, limit a whole number (at most {LIST_LIMIT_MAX})"),
+        )
+    })?;
     let limit = q.limit.unwrap_or(LIST_LIMIT_DEFAULT).min(LIST_LIMIT_MAX);
     Ok((q.prefix.unwrap_or_default(), limit))
 }
@@ -473,7 +573,7 @@ async fn watch_doc(
     }
     let Query(q) = match query {
         Ok(q) => q,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
+        Err(e) => return query_error(&e, "prefix is a string"),
     };
     let watch = match app.node.watch(&doc, &q.prefix.unwrap_or_default()).await {
         Ok(w) => w,
@@ -531,14 +631,30 @@ async fn status(State(app): State<App>, headers: HeaderMap) -> Response {
     }
 }
 
-async fn metrics(State(app): State<App>) -> Response {
+/// The metrics in OpenMetrics text to a scraper that accepts it (Prometheus asks for
+/// it first), and otherwise in Prometheus's classic text format (`curl`, classic
+/// parsers, `promtool check metrics`).
+async fn metrics(State(app): State<App>, headers: HeaderMap) -> Response {
+    let openmetrics = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("application/openmetrics-text"));
     match app.node.metrics_text().await {
-        Ok(text) => (
+        Ok(text) if openmetrics => (
             [(
                 header::CONTENT_TYPE,
                 "application/openmetrics-text; version=1.0.0; charset=utf-8",
             )],
             text,
+        )
+            .into_response(),
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            crate::metrics::classic_text(&text),
         )
             .into_response(),
         Err(e) => from_error(&e),

@@ -19,6 +19,14 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # HTTP API
+//!
+//! The binary serves the JSON API of issue 12 (a service sets `NodeConfig::http_listen`
+//! to serve it): writes, reads with read-your-writes tokens, listings, change streams,
+//! status and Prometheus metrics. Every path, field, status code and limit, and every
+//! metric: `docs/HTTP.md` in the repository. The browsers' WebSocket:
+//! `docs/WEBSOCKET.md`.
+//!
 //! # Architecture
 //! One task, the **driver**, owns every document's sans-IO leader (as quinn's
 //! endpoint driver owns quinn-proto's state): [`NodeHandle`]s send it requests over a

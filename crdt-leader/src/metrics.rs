@@ -255,6 +255,7 @@ impl NodeMetrics {
     }
 
     /// The metrics in Prometheus text format.
+    /// The metrics in OpenMetrics text (what `prometheus-client` writes).
     pub(crate) fn render(&self) -> String {
         let mut out = String::new();
         let _ = encode(&mut out, &self.inner.registry);
@@ -453,4 +454,115 @@ fn register_ws(r: &mut Registry, ws: &WsMetrics) {
         "WebSocket connections closed by the server, by close reason",
         ws.closes.clone(),
     );
+}
+/// OpenMetrics text rewritten in Prometheus's classic text format (version 0.0.4),
+/// for scrapers and parsers that ask for no OpenMetrics: a counter family is declared
+/// under its samples' name (`# TYPE x_total counter`, not `# TYPE x counter`), and the
+/// `# UNIT` and `# EOF` lines, which the classic format has not, are left out. Sample
+/// lines are the same in both formats.
+pub(crate) fn classic_text(openmetrics: &str) -> String {
+    let counters: std::collections::BTreeSet<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let meta = ["# HELP ", "# TYPE "]
+            .into_iter()
+            .find_map(|p| line.strip_prefix(p).map(|rest| (p, rest)));
+        match meta {
+            Some((p, rest)) => {
+                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+                if counters.contains(name) && !name.ends_with("_total") {
+                    out.push_str(p);
+                    out.push_str(name);
+                    out.push_str("_total ");
+                    out.push_str(tail);
+                } else {
+                    out.push_str(line);
+                }
+            }
+            // A counter's creation time has no place in the classic format.
+            None if counters.iter().any(|c| {
+                line.strip_prefix(c)
+                    .is_some_and(|r| r.starts_with("_created"))
+            }) =>
+            {
+                continue
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// In the classic format every counter sample is declared under its own name, so a
+    /// classic parser reads it as a counter, not as an untyped sample; the
+    /// OpenMetrics-only lines are gone and the samples are unchanged.
+    #[test]
+    fn the_classic_text_declares_counters_under_their_samples_names() {
+        let m = NodeMetrics::new();
+        m.type_conflict();
+        m.observe_write(Duration::from_millis(3));
+        m.observe_checkpoint(100);
+        let om = m.render();
+        assert!(
+            om.contains("# TYPE crdt_leader_type_conflicts counter"),
+            "{om}"
+        );
+        let classic = classic_text(&om);
+        assert!(
+            !classic.contains("# EOF") && !classic.contains("# UNIT"),
+            "{classic}"
+        );
+        let samples = |t: &str| -> Vec<String> {
+            t.lines()
+                .filter(|l| !l.starts_with('#') && !l.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        assert_eq!(samples(&om), samples(&classic));
+        let lines = classic.lines().map(|l| Ok(l.to_string()));
+        let scrape = prometheus_parse::Scrape::parse(lines).expect("classic text");
+        let mut counters = 0;
+        for s in &scrape.samples {
+            if s.metric.ends_with("_total") {
+                counters += 1;
+                assert!(
+                    matches!(s.value, prometheus_parse::Value::Counter(_)),
+                    "{}: {:?}",
+                    s.metric,
+                    s.value
+                );
+            }
+            // This parser leaves a histogram's `_sum` and `_count` untyped.
+            let histogram_part = ["_sum", "_count"].iter().any(|x| {
+                s.metric
+                    .strip_suffix(x)
+                    .is_some_and(|base| classic.contains(&format!("# TYPE {base} histogram")))
+            });
+            assert!(
+                histogram_part || !matches!(s.value, prometheus_parse::Value::Untyped(_)),
+                "{} is untyped",
+                s.metric
+            );
+        }
+        assert!(counters > 5, "{classic}");
+        let conflicts = scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == "crdt_leader_type_conflicts_total")
+            .expect("the counter");
+        assert!(matches!(conflicts.value, prometheus_parse::Value::Counter(v) if v == 1.0));
+        assert!(scrape.docs.contains_key("crdt_leader_type_conflicts_total"));
+    }
 }

@@ -74,7 +74,7 @@ pub struct NodeConfig {
 /// whose default of 16 ticks is 0.8 s at 50 ms ticks): long enough for peers restarted
 /// at the same time to come up, so that a peer down for good (not removed from the
 /// configuration) keeps no document from writing for ever.
-const PROBE_TIMEOUT_MS: u64 = 10_000;
+pub(crate) const PROBE_TIMEOUT_MS: u64 = 10_000;
 
 /// [`PROBE_TIMEOUT_MS`] in ticks of `tick_ms` (at least 1).
 fn probe_timeout_ticks(tick_ms: u64) -> u32 {

@@ -203,9 +203,10 @@ fn open_checked(
                     .map_err(|e| refuse(e.to_string()))?
                     .map(|v| v.value());
                 if stored != Some(id.get()) {
+                    let owner = stored.map_or("no node id".to_string(), |n| format!("node id {n}"));
                     return Err(refuse(format!(
-                        "this directory belongs to node id {stored:?}, not {}: start with that \
-                         --id, or give this node its own --data-dir",
+                        "this directory belongs to {owner}, not {}: start with that --id, or \
+                         give this node its own --data-dir",
                         id.get()
                     )));
                 }

@@ -223,7 +223,6 @@ async fn authentication_and_rights() {
     ] {
         assert!(text.contains(name), "{name} missing from\n{text}");
     }
-    assert!(text.trim_end().ends_with("# EOF"));
     t(n.shutdown()).await;
 }
 
@@ -451,6 +450,31 @@ async fn watch_streams_server_sent_change_events() {
     assert_eq!(v["type"], json!("lww"));
     assert_eq!(v["value"], json!("hi"));
     assert!(v["token"].is_string());
+    // A delete's event has every field too: the key is absent, so type and value null.
+    let (s, _, _) = call(
+        &nodes[0],
+        Method::DELETE,
+        "/v1/docs/w/keys/a1",
+        Some(ADMIN),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let mut seen = String::new();
+    while seen.matches("\n\n").count() < 1 || !seen.contains("event: change") {
+        let chunk = t(resp.chunk()).await.unwrap().expect("stream open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let data = seen.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+    let v: Value = serde_json::from_str(data).unwrap();
+    assert_eq!(v["key"], json!("a1"));
+    let fields: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(fields, ["key", "token", "type", "value"], "{v}");
+    assert_eq!(
+        (&v["type"], &v["value"]),
+        (&Value::Null, &Value::Null),
+        "{v}"
+    );
     let (s, _, _) = call(&nodes[1], Method::GET, "/v1/docs/w/watch", None, None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     drop(resp);
@@ -489,13 +513,255 @@ async fn a_restoring_leader_answers_503_with_the_reason() {
     .await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
     assert!(h.get("retry-after").is_some());
-    assert!(error_of(&v).contains("restored"), "{v}");
+    // In a server's terms, not the protocol library's ("keep ticking").
+    let msg = error_of(&v);
+    assert!(
+        msg.contains("restarted") && msg.contains("retry") && !msg.contains("ticking"),
+        "{v}"
+    );
     let (_, _, st) = call(&n, Method::GET, "/v1/status", Some(READER), None).await;
     assert_eq!(st["can_write"], json!(false));
-    assert!(st["reason"].as_str().unwrap().contains("restored"), "{st}");
+    assert!(st["reason"].as_str().unwrap().contains("restarted"), "{st}");
     // Reads still work.
     let (s, _, v) = call(&n, Method::GET, "/v1/docs/d/keys/k", Some(READER), None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["value"], json!(1));
+    t(n.shutdown()).await;
+}
+
+/// Every error is `{"error":"..."}`, also those axum would write as plain text or
+/// with no body: an unknown path, a method a path does not take, a path that is not
+/// UTF-8 once decoded, a plain GET of the WebSocket endpoint.
+#[tokio::test]
+async fn every_error_is_json_even_for_unknown_paths_methods_and_bad_utf8() {
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = cluster(1, dir.path()).await;
+    let n = &nodes[0];
+    let cases = [
+        (
+            Method::GET,
+            "/v1/nope",
+            StatusCode::NOT_FOUND,
+            "no endpoint",
+        ),
+        (
+            Method::GET,
+            "/v1/docs/d/keys/a/b",
+            StatusCode::NOT_FOUND,
+            "no endpoint",
+        ),
+        (Method::GET, "/nope", StatusCode::NOT_FOUND, "no endpoint"),
+        (
+            Method::PUT,
+            "/v1/docs/d/keys/k",
+            StatusCode::METHOD_NOT_ALLOWED,
+            "PUT",
+        ),
+        (
+            Method::POST,
+            "/v1/status",
+            StatusCode::METHOD_NOT_ALLOWED,
+            "does not take POST",
+        ),
+        (
+            Method::GET,
+            "/v1/docs/d/keys/%FF",
+            StatusCode::BAD_REQUEST,
+            "UTF-8",
+        ),
+        (Method::GET, "/v1/docs/d/sync", StatusCode::BAD_REQUEST, ""),
+        (
+            Method::GET,
+            "/v1/docs/d/keys?limit=-1",
+            StatusCode::BAD_REQUEST,
+            "limit a whole number",
+        ),
+        (
+            Method::GET,
+            "/v1/docs/d/keys/k?wait_ms=x",
+            StatusCode::BAD_REQUEST,
+            "wait_ms",
+        ),
+    ];
+    for (method, path, status, says) in cases {
+        let (s, h, v) = call(n, method.clone(), path, Some(ADMIN), None).await;
+        assert_eq!(s, status, "{method} {path}: {v}");
+        assert_eq!(h["content-type"], "application/json", "{method} {path}");
+        assert!(error_of(&v).contains(says), "{method} {path}: {v}");
+        if s == StatusCode::METHOD_NOT_ALLOWED {
+            assert!(h.get("allow").is_some(), "{method} {path}: Allow kept");
+        }
+    }
+    t(n.shutdown()).await;
+}
+
+/// A counter increment that would overflow is refused for good: `409`, not a `503`
+/// that tells the client to retry.
+#[tokio::test]
+async fn a_counter_overflow_is_409_and_the_counter_is_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = cluster(1, dir.path()).await;
+    let n = &nodes[0];
+    for ty in ["gcounter", "pncounter"] {
+        let path = format!("/v1/docs/d/keys/{ty}");
+        let (s, v) = post(
+            n,
+            &path,
+            ADMIN,
+            json!({"type":ty,"op":"increment","by":u64::MAX}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (s, v) = post(n, &path, ADMIN, json!({"type":ty,"op":"increment","by":1})).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{ty}: {v}");
+        assert!(error_of(&v).contains("u64::MAX"), "{v}");
+        let (s, h, _) = call(
+            n,
+            Method::POST,
+            &path,
+            Some(ADMIN),
+            Some(json!({"type":ty,"op":"increment","by":1}).to_string()),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CONFLICT);
+        assert!(h.get("retry-after").is_none());
+    }
+    let (_, _, v) = call(
+        n,
+        Method::GET,
+        "/v1/docs/d/keys/gcounter",
+        Some(READER),
+        None,
+    )
+    .await;
+    assert_eq!(v["value"], json!(u64::MAX));
+    t(n.shutdown()).await;
+}
+
+/// An OR-Set's value is always an array: removing its last element (or an element
+/// of a key that holds nothing) answers `[]`, not `null`; a type conflict's message
+/// names the types as the API does.
+#[tokio::test]
+async fn an_orset_remove_of_its_last_element_answers_an_empty_array() {
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = cluster(1, dir.path()).await;
+    let n = &nodes[0];
+    let (_, v) = post(
+        n,
+        "/v1/docs/d/keys/s",
+        ADMIN,
+        json!({"type":"orset","op":"insert","value":"q"}),
+    )
+    .await;
+    assert_eq!(v["value"], json!(["q"]));
+    let (s, v) = post(
+        n,
+        "/v1/docs/d/keys/s",
+        ADMIN,
+        json!({"type":"orset","op":"remove","value":"q"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["value"], json!([]), "{v}");
+    let (_, v) = post(
+        n,
+        "/v1/docs/d/keys/none",
+        ADMIN,
+        json!({"type":"orset","op":"remove","value":"q"}),
+    )
+    .await;
+    assert_eq!(v["value"], json!([]), "{v}");
+    let (s, _, _) = call(n, Method::GET, "/v1/docs/d/keys/s", Some(READER), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    post(
+        n,
+        "/v1/docs/d/keys/g",
+        ADMIN,
+        json!({"type":"gcounter","op":"increment","by":1}),
+    )
+    .await;
+    let (s, v) = post(
+        n,
+        "/v1/docs/d/keys/g",
+        ADMIN,
+        json!({"type":"orset","op":"insert","value":"q"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(
+        error_of(&v).contains("holds type gcounter, not orset"),
+        "{v}"
+    );
+    t(n.shutdown()).await;
+}
+
+/// `Authorization: bearer <token>` works as `Bearer` does (RFC 7235: the scheme's
+/// name is case-insensitive), and a `401` says which scheme to use.
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive_and_a_401_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = cluster(1, dir.path()).await;
+    let n = &nodes[0];
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let r = t(client()
+            .get(url(n, "/v1/status"))
+            .header("authorization", format!("{scheme} {READER}"))
+            .send())
+        .await
+        .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{scheme}");
+    }
+    for auth in [None, Some("Basic abc"), Some("Bearer nope-not-a-token")] {
+        let mut rb = client().get(url(n, "/v1/status"));
+        if let Some(a) = auth {
+            rb = rb.header("authorization", a);
+        }
+        let r = t(rb.send()).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{auth:?}");
+        let www = r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(www.starts_with("Bearer"), "{www}");
+    }
+    t(n.shutdown()).await;
+}
+
+/// `/metrics` is Prometheus's classic text format unless the scraper asks for
+/// OpenMetrics (as Prometheus does): there every counter is declared under its
+/// samples' name, and no OpenMetrics-only line is left.
+#[tokio::test]
+async fn metrics_are_classic_text_unless_openmetrics_is_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = cluster(1, dir.path()).await;
+    let n = &nodes[0];
+    let r = t(client().get(url(n, "/metrics")).send()).await.unwrap();
+    assert_eq!(
+        r.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let classic = t(r.text()).await.unwrap();
+    assert!(!classic.contains("# EOF") && !classic.contains("# UNIT"));
+    assert!(
+        classic.contains("# TYPE crdt_leader_auth_failures_total counter"),
+        "{classic}"
+    );
+    let accept = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5";
+    let r = t(client()
+        .get(url(n, "/metrics"))
+        .header("accept", accept)
+        .send())
+    .await
+    .unwrap();
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/openmetrics-text"));
+    let om = t(r.text()).await.unwrap();
+    assert!(om.trim_end().ends_with("# EOF"));
+    assert!(
+        om.contains("# TYPE crdt_leader_auth_failures counter"),
+        "{om}"
+    );
     t(n.shutdown()).await;
 }
