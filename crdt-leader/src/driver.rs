@@ -426,6 +426,17 @@ impl Driver {
     }
 
     fn write(&mut self, name: String, op: KeyspaceOp, reply: WriteReply) {
+        if matches!(op, KeyspaceOp::Delete { .. }) && !self.docs.contains_key(&name) {
+            // Nothing to delete, and a delete creates no document: the answer is the
+            // empty document's token (covered everywhere), with nothing to make durable.
+            if let Err(e) = crate::check_doc_name(&name) {
+                reply.fail(e);
+                return;
+            }
+            let token = CausalToken::new(&name, VersionVector::new());
+            reply.pending(token, None, None).send(Ok(()));
+            return;
+        }
         if let Err(e) = self.doc_or_create(&name) {
             reply.fail(e);
             return;

@@ -765,3 +765,34 @@ async fn metrics_are_classic_text_unless_openmetrics_is_asked_for() {
     );
     t(n.shutdown()).await;
 }
+
+/// A delete in a document that does not exist answers `200 {"token"}` and creates
+/// nothing: the document stays out of the listing and the status.
+#[tokio::test]
+async fn a_delete_in_a_missing_document_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = cluster(1, dir.path()).await;
+    let n = &nodes[0];
+    let (s, _, v) = call(
+        n,
+        Method::DELETE,
+        "/v1/docs/nodoc/keys/x",
+        Some(ADMIN),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["token"].is_string(), "{v}");
+    // Its token is honoured (it names no write).
+    let path = format!(
+        "/v1/docs/nodoc/keys/x?token={}",
+        v["token"].as_str().unwrap()
+    );
+    let (s, _, _) = call(n, Method::GET, &path, Some(READER), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, _, v) = call(n, Method::GET, "/v1/docs", Some(ADMIN), None).await;
+    assert_eq!(v, json!({"docs": []}));
+    let (_, _, st) = call(n, Method::GET, "/v1/status", Some(ADMIN), None).await;
+    assert_eq!(st["docs"], json!(0));
+    t(n.shutdown()).await;
+}
