@@ -69,8 +69,13 @@ pub(crate) async fn demo(smoke: bool, app_dir: Option<PathBuf>) -> Result<(), St
         );
     }
     let first = nodes[0].http_addr().ok_or("no http address")?;
+    let last = nodes[nodes.len() - 1]
+        .http_addr()
+        .ok_or("no http address")?;
     println!(
-        "try:\n  curl -s -H 'Authorization: Bearer {token}' -d '{{\"type\":\"orset\",\"op\":\"insert\",\"value\":\"milk\"}}' http://{first}/v1/docs/demo/keys/cart"
+        "try (a write at leader {}, then a read at leader {}; the API: docs/HTTP.md):\n  curl -s -H 'Authorization: Bearer {token}' -d '{{\"type\":\"orset\",\"op\":\"insert\",\"value\":\"milk\"}}' http://{first}/v1/docs/demo/keys/cart\n  curl -s -H 'Authorization: Bearer {token}' http://{last}/v1/docs/demo/keys/cart",
+        nodes[0].id(),
+        nodes[nodes.len() - 1].id()
     );
     match &app_dir {
         Some(dir) => {

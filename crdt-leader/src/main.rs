@@ -52,6 +52,12 @@ async fn serve(cli: &Cli) -> Result<(), String> {
     if let Some(a) = node.peer_addr() {
         println!("crdt-leader {}: peers on {a}", node.id());
     }
+    if node.http_addr().is_none() && node.peer_addr().is_none() {
+        eprintln!(
+            "crdt-leader {}: no --http and no --peer-listen: serving nothing (see --help)",
+            node.id()
+        );
+    }
     wait_for_signal().await;
     tracing::info!("signal received: draining");
     node.shutdown().await;
