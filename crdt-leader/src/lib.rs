@@ -92,6 +92,7 @@
 //! | WebSocket frame rate | [`WsLimits::frames_per_second_max`] per connection | reading paused, counted |
 //! | WebSocket connections | [`WsLimits::connections_max`] per node, [`WsLimits::connections_per_doc_max`] per document | closed ([`WsClose::Busy`]) |
 //! | `--config` file (binary) | 1 MiB | refused at start |
+//! | log lines of failed peer handshakes | one per second | left out; the next line counts them (`suppressed`), the metrics count every one |
 //!
 //! # On-disk format
 //! `DATA_DIR/crdt-leader.redb`, a redb database (crash-safe, copy-on-write, with
@@ -154,6 +155,7 @@ mod compaction;
 mod driver;
 mod error;
 mod http;
+mod log_gate;
 mod metrics;
 mod name;
 mod node;

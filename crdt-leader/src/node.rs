@@ -284,6 +284,7 @@ impl Node {
             metrics: metrics.clone(),
             shutdown: shutdown_rx.clone(),
             tls: tls.clone(),
+            handshake_log: crate::log_gate::LogGate::new(Duration::from_secs(1)),
         });
         let peer_addr = match config.peer_listen {
             Some(addr) => Some(crate::peer::listen(addr, ctx.clone()).await?),

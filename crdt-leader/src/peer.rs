@@ -20,6 +20,7 @@
 
 use crate::bucket::Bucket;
 use crate::error::Error;
+use crate::log_gate::LogGate;
 use crate::metrics::NodeMetrics;
 use crate::tls::{Io, Tls};
 use futures_util::{SinkExt, StreamExt};
@@ -197,6 +198,15 @@ pub(crate) struct Ctx {
     pub(crate) shutdown: watch::Receiver<bool>,
     /// Mutual TLS around every connection, when configured.
     pub(crate) tls: Option<Tls>,
+    /// Bounds the log lines of failed handshakes (anyone can cause them).
+    pub(crate) handshake_log: LogGate,
+}
+
+/// Logs a failed handshake of an incoming connection, at most once a second.
+fn handshake_failed(ctx: &Ctx, what: &str, e: &dyn std::fmt::Display) {
+    if let Some(suppressed) = ctx.handshake_log.pass(std::time::Instant::now()) {
+        tracing::warn!(error = %e, suppressed, "{what}; connection closed");
+    }
 }
 
 /// Authenticates a connection and runs it until it closes. Returns whether the
@@ -227,7 +237,7 @@ async fn connection(stream: Box<dyn Io>, expect: Option<u64>, ctx: &Ctx) -> bool
                     ctx.metrics.auth_failed()
                 }
             }
-            tracing::warn!(error = %e, "peer handshake failed; connection closed");
+            handshake_failed(ctx, "peer handshake failed", &e);
             return false;
         }
         Err(_) => {
@@ -359,7 +369,7 @@ pub(crate) async fn listen(addr: SocketAddr, ctx: Arc<Ctx>) -> Result<SocketAddr
                                     Ok(Ok(s)) => Box::new(s),
                                     Ok(Err(e)) => {
                                         ctx.metrics.auth_failed();
-                                        tracing::warn!(error = %e, "peer TLS handshake failed; connection closed");
+                                        handshake_failed(&ctx, "peer TLS handshake failed", &e);
                                         return;
                                     }
                                     Err(_) => {
