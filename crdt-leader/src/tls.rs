@@ -187,8 +187,14 @@ impl TlsListener {
                 };
                 let (acceptor, tx) = (acceptor.clone(), tx.clone());
                 tokio::spawn(async move {
-                    let hs = tokio::time::timeout(HTTP_HANDSHAKE_TIMEOUT, acceptor.accept(stream));
-                    if let Ok(Ok(tls)) = hs.await {
+                    let hs = tokio::time::timeout(HTTP_HANDSHAKE_TIMEOUT, async {
+                        if plain_http(&stream).await {
+                            answer_plain_http(stream).await;
+                            return None;
+                        }
+                        acceptor.accept(stream).await.ok()
+                    });
+                    if let Ok(Some(tls)) = hs.await {
                         drop(permit);
                         let _ = tx.send((tls, addr)).await;
                     }
@@ -197,6 +203,27 @@ impl TlsListener {
         });
         Ok(Self { ready, local })
     }
+}
+
+/// Whether a connection to the HTTPS port starts like a plain HTTP request (an ASCII
+/// letter: a method's name) rather than a TLS handshake (record type 22).
+async fn plain_http(stream: &TcpStream) -> bool {
+    let mut first = [0u8; 1];
+    matches!(stream.peek(&mut first).await, Ok(1) if first[0].is_ascii_uppercase())
+}
+
+/// Answers a plain HTTP request on the HTTPS port with a `400` that says so (as a JSON
+/// error, like every other), instead of TLS bytes a client reads as garbage.
+async fn answer_plain_http(mut stream: TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    let body =
+        r#"{"error":"this port serves HTTPS (the leader runs with --tls-cert): use https://"}"#;
+    let answer = format!(
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(answer.as_bytes()).await;
+    let _ = stream.shutdown().await;
 }
 
 impl axum::serve::Listener for TlsListener {

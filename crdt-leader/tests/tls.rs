@@ -147,16 +147,21 @@ async fn https_and_mutual_tls_between_peers() {
     let (status, _) = t(https(&h2, &ca.pem, "GET", "/healthz", "")).await;
     assert_eq!(status, 200);
 
-    // Plain HTTP to the TLS port gets no HTTP answer.
+    // Plain HTTP to the TLS port is answered 400, saying to use HTTPS (not TLS bytes
+    // that a client reads as an HTTP/0.9 answer).
     let plain = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()
         .unwrap();
-    let r = plain.get(format!("http://{h1}/healthz")).send().await;
-    assert!(
-        r.as_ref().map_or(true, |r| !r.status().is_success()),
-        "plain HTTP was answered on the TLS port: {r:?}"
-    );
+    let r = t(plain.get(format!("http://{h1}/healthz")).send())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::BAD_REQUEST);
+    let v: serde_json::Value = serde_json::from_str(&t(r.text()).await.unwrap()).unwrap();
+    assert!(v["error"].as_str().unwrap().contains("https://"), "{v}");
+    // HTTPS still works after it.
+    let (status, _) = t(https(&h1, &ca.pem, "GET", "/healthz", "")).await;
+    assert_eq!(status, 200);
 
     // A leader whose certificate comes from another CA (but which holds the shared
     // secret, and dials leader 2 as id 1 would) never gets a connection: the TLS
