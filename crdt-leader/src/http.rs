@@ -165,8 +165,9 @@ async fn no_such_endpoint(method: axum::http::Method, uri: axum::http::Uri) -> R
 /// (`405`, with axum's `Allow` header), a path that is not UTF-8 once percent-decoded, a
 /// plain GET of the WebSocket endpoint. Successful answers pass untouched.
 async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    // Cheap copies (a `Uri` shares its bytes): this runs on every request.
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
+    let uri = req.uri().clone();
     let r = next.run(req).await;
     let status = r.status();
     let is_json = r
@@ -185,7 +186,10 @@ async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) 
     let msg = match status {
         // axum adds the `Allow` header after this layer has run.
         StatusCode::METHOD_NOT_ALLOWED => {
-            format!("{path} does not take {method}: the Allow header lists what it takes")
+            format!(
+                "{} does not take {method}: the Allow header lists what it takes",
+                uri.path()
+            )
         }
         _ if text.is_empty() => format!(
             "{} {}",
