@@ -154,7 +154,7 @@ async fn no_such_endpoint(method: axum::http::Method, uri: axum::http::Uri) -> R
     error(
         StatusCode::NOT_FOUND,
         format!(
-            "no endpoint {method} {}: the API is under /v1 (docs/HTTP.md)",
+            "no endpoint {method} {}: docs/HTTP.md lists the API's paths",
             uri.path()
         ),
     )
@@ -165,6 +165,13 @@ async fn no_such_endpoint(method: axum::http::Method, uri: axum::http::Uri) -> R
 /// (`405`, with axum's `Allow` header), a path that is not UTF-8 once percent-decoded, a
 /// plain GET of the WebSocket endpoint. Successful answers pass untouched.
 async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if req.uri().query().is_some_and(|q| !decodes_to_utf8(q)) {
+        // The query extractor would replace such bytes with U+FFFD and go on.
+        return error(
+            StatusCode::BAD_REQUEST,
+            "the query string is not UTF-8 once percent-decoded: percent-encode prefixes as UTF-8",
+        );
+    }
     // Cheap copies (a `Uri` shares its bytes): this runs on every request.
     let method = req.method().clone();
     let uri = req.uri().clone();
@@ -208,6 +215,27 @@ async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) 
         }
     }
     out
+}
+
+/// Whether a query string percent-decodes to UTF-8.
+fn decodes_to_utf8(query: &str) -> bool {
+    let hex = |b: u8| (b as char).to_digit(16);
+    let bytes = query.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push(((hex(h).unwrap_or(0) << 4) | hex(l).unwrap_or(0)) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    std::str::from_utf8(&out).is_ok()
 }
 
 fn from_error(e: &Error) -> Response {

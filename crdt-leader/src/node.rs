@@ -110,7 +110,7 @@ impl NodeConfig {
         let networked = !self.peers.is_empty() || self.peer_listen.is_some();
         if networked && self.peer_secret.is_none() && !self.insecure {
             return Err(Error::Config(
-                "peers are configured without --peer-secret-file: give every leader the same secret file, or pass --insecure on a trusted network".into(),
+                "a peer port (--peer-listen) or peers (--peer) without --peer-secret-file: give every leader the same secret file, or pass --insecure on a trusted network".into(),
             ));
         }
         if self.http_listen.is_some() && self.client_tokens.is_none() && !self.insecure {

@@ -60,7 +60,16 @@ pub(crate) async fn sync(
 ) -> Response {
     let ws = match ws {
         Ok(ws) => ws,
-        Err(r) => return r.into_response(),
+        Err(r) => {
+            // The JSON-errors layer turns it into `{"error":...}`; say what to do too.
+            let status = r.status();
+            let text = format!(
+                "{}: this is the WebSocket endpoint, connect with a WebSocket client \
+                 (docs/WEBSOCKET.md)",
+                r.body_text()
+            );
+            return (status, text).into_response();
+        }
     };
     let permit = ctx.slots.clone().try_acquire_owned().ok();
     let max = ctx.limits.frame_bytes_max;

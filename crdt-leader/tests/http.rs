@@ -569,7 +569,24 @@ async fn every_error_is_json_even_for_unknown_paths_methods_and_bad_utf8() {
             StatusCode::BAD_REQUEST,
             "UTF-8",
         ),
-        (Method::GET, "/v1/docs/d/sync", StatusCode::BAD_REQUEST, ""),
+        (
+            Method::GET,
+            "/v1/docs/d/sync",
+            StatusCode::BAD_REQUEST,
+            "WebSocket client",
+        ),
+        (
+            Method::GET,
+            "/v1/docs/d/keys?prefix=%FF",
+            StatusCode::BAD_REQUEST,
+            "not UTF-8",
+        ),
+        (
+            Method::GET,
+            "/v1/docs?prefix=a%C3",
+            StatusCode::BAD_REQUEST,
+            "not UTF-8",
+        ),
         (
             Method::GET,
             "/v1/docs/d/keys?limit=-1",
@@ -592,6 +609,16 @@ async fn every_error_is_json_even_for_unknown_paths_methods_and_bad_utf8() {
             assert!(h.get("allow").is_some(), "{method} {path}: Allow kept");
         }
     }
+    // A prefix that is UTF-8 once decoded is taken.
+    let (s, _, v) = call(
+        n,
+        Method::GET,
+        "/v1/docs/d/keys?prefix=%C3%A4+x",
+        Some(ADMIN),
+        None,
+    )
+    .await;
+    assert_eq!((s, v), (StatusCode::OK, json!({"keys": []})));
     t(n.shutdown()).await;
 }
 
