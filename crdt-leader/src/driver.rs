@@ -13,7 +13,9 @@ use crate::round::{PendingLog, Round, ROUND_MAX};
 use crate::store::{encode_entry, Job, StoreEvent, StoredDoc};
 use crate::token::CausalToken;
 use crate::write_behind::Record;
-use crdt_core::{CoreError, DeltaCrdt, Keyspace, KeyspaceOp, ReplicaId, Value, VersionVector};
+use crdt_core::{
+    CoreError, DeltaCrdt, Keyspace, KeyspaceOp, ReplicaId, Value, ValueOp, VersionVector,
+};
 use crdt_sync::{Config, Leader, SyncError};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
@@ -426,9 +428,18 @@ impl Driver {
     }
 
     fn write(&mut self, name: String, op: KeyspaceOp, reply: WriteReply) {
-        if matches!(op, KeyspaceOp::Delete { .. }) && !self.docs.contains_key(&name) {
-            // Nothing to delete, and a delete creates no document: the answer is the
-            // empty document's token (covered everywhere), with nothing to make durable.
+        let removes = matches!(
+            op,
+            KeyspaceOp::Delete { .. }
+                | KeyspaceOp::Write {
+                    op: ValueOp::OrSetRemove(_),
+                    ..
+                }
+        );
+        if removes && !self.docs.contains_key(&name) {
+            // Nothing to remove, and a remove creates no document: the answer is the
+            // empty document's token (covered everywhere) and the key's absence (an
+            // empty set), with nothing to make durable.
             if let Err(e) = crate::check_doc_name(&name) {
                 reply.fail(e);
                 return;

@@ -211,7 +211,7 @@ async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) 
     let mut out = error(status, msg);
     for (name, value) in &parts.headers {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            out.headers_mut().insert(name.clone(), value.clone());
+            out.headers_mut().append(name.clone(), value.clone());
         }
     }
     out
@@ -671,7 +671,16 @@ async fn metrics(State(app): State<App>, headers: HeaderMap) -> Response {
         .get_all(header::ACCEPT)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|v| v.contains("application/openmetrics-text"));
+        .flat_map(|v| v.split(','))
+        .any(|range| {
+            let mut parts = range.split(';').map(str::trim);
+            parts.next() == Some("application/openmetrics-text")
+                && !parts.any(|p| {
+                    p.strip_prefix("q=")
+                        .and_then(|q| q.parse::<f64>().ok())
+                        .is_some_and(|q| q <= 0.0)
+                })
+        });
     match app.node.metrics_text().await {
         Ok(text) if openmetrics => (
             [(

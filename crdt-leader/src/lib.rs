@@ -142,8 +142,11 @@
 //! the record. A torn tail (bytes after the last whole record that hold no intact
 //! record: a power loss) ends the replay, with a warning. A record that fails its
 //! checksum with an intact record after it is damage, not a torn write: the start is
-//! refused naming the file and the byte, and the file is left as it is (move it away
-//! to accept losing the writes it holds, at most the last MS ms of them).
+//! refused naming the file and the byte, and the file is left as it is: truncating it
+//! at that byte keeps the records before the damage, moving it away keeps none (either
+//! loses at most the last MS ms of acknowledged writes). A record written whole cannot
+//! be told from one a user's value imitates inside a torn record, so a torn tail whose
+//! lost bytes held such a value is also refused: a safe failure, never a silent loss.
 #![forbid(unsafe_code)]
 
 mod answer;

@@ -54,7 +54,7 @@ async fn serve(cli: &Cli) -> Result<(), String> {
     }
     if node.http_addr().is_none() && node.peer_addr().is_none() {
         eprintln!(
-            "crdt-leader {}: no --http and no --peer-listen: serving nothing (see --help)",
+            "crdt-leader {}: no --http and no --peer-listen: nothing can connect to this leader (see --help)",
             node.id()
         );
     }

@@ -254,8 +254,8 @@ impl NodeMetrics {
         }
     }
 
-    /// The metrics in Prometheus text format.
-    /// The metrics in OpenMetrics text (what `prometheus-client` writes).
+    /// The metrics in OpenMetrics text (what `prometheus-client` writes;
+    /// [`classic_text`] rewrites it in Prometheus's classic format).
     pub(crate) fn render(&self) -> String {
         let mut out = String::new();
         let _ = encode(&mut out, &self.inner.registry);

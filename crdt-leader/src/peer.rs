@@ -237,7 +237,13 @@ async fn connection(stream: Box<dyn Io>, expect: Option<u64>, ctx: &Ctx) -> bool
                     ctx.metrics.auth_failed()
                 }
             }
-            handshake_failed(ctx, "peer handshake failed", &e);
+            if expect.is_none() {
+                handshake_failed(ctx, "peer handshake failed", &e);
+            } else {
+                // Our own dial: not an outsider's doing, never gated (a port scanner
+                // must not hide this leader's own misconfiguration).
+                tracing::warn!(error = %e, "peer handshake failed; connection closed");
+            }
             return false;
         }
         Err(_) => {

@@ -188,7 +188,11 @@ fn parse_peer(s: &str) -> Result<PeerConfig, String> {
         .map_err(|_| format!("--peer {s:?}: the id is not a number"))?;
     // The host is resolved when dialling; a missing or bad port is caught here.
     match addr.rsplit_once(':') {
-        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {}
+        Some((host, port))
+            if !host.is_empty()
+                && port.parse::<u16>().is_ok()
+                // An IPv6 address needs its brackets: `[2001:db8::1]:7000`.
+                && (!host.contains(':') || (host.starts_with('[') && host.ends_with(']'))) => {}
         _ => {
             return Err(format!(
                 "--peer {s:?}: expected ID@HOST:PORT, with a port number"
@@ -392,6 +396,7 @@ ws-frames-per-second-max = 50
         }
         for bad in [
             "2@nowhere",
+            "2@2001:db8::1",
             "2@:7000",
             "2@h:",
             "2@h:port",

@@ -148,9 +148,10 @@ pub(crate) fn open(
         Err(Error::DataDir {
             path: dir.join(STORE_FILE),
             reason: format!(
-                "the store failed redb's consistency check ({what}): the file is \
-                     damaged; restore it from a backup, or move the directory away to start \
-                     empty (peers then repair every document)"
+                "opening the store panicked ({what}): most likely the file is damaged \
+                 (redb asserts its own structure), else a bug; keep a copy of the \
+                 directory for a report, then restore it from a backup or move it away to \
+                 start empty (peers then repair every document)"
             ),
         })
     })
@@ -262,9 +263,10 @@ fn replay_write_behind(db: &Database, dir: &Path, path: &Path) -> Result<(), Err
                 reason: format!(
                     "the record at byte {offset} is damaged but an intact one follows at \
                      byte {intact_at}, so this is damage, not a write torn by a power loss; \
-                     restore the directory from a backup, or move this file away and \
-                     restart to accept losing the writes acknowledged since the last fsync \
-                     (up to the --fsync interval)"
+                     restore the directory from a backup, or accept losing acknowledged \
+                     writes (at most the last --fsync interval of them): `truncate -s \
+                     {offset}` on this file keeps the records before the damage, moving the \
+                     file away keeps none of them; then restart"
                 ),
             });
         }
@@ -870,8 +872,10 @@ mod tests {
             matches!(&e, Error::DataDir { path, .. } if *path == wb_path),
             "{msg}"
         );
+        // The records are of one size: the damaged one is the second.
+        let second = whole.len() / 3;
         assert!(
-            msg.contains("damage") && msg.contains("move this file away"),
+            msg.contains("damage") && msg.contains(&format!("truncate -s {second}`")),
             "{msg}"
         );
         assert_eq!(
@@ -880,10 +884,18 @@ mod tests {
             "the file is kept"
         );
         assert_eq!(log_len(&path), 0, "nothing replayed");
+        // The operator takes the advice: the records before the damage replay.
+        std::fs::write(&wb_path, &damaged[..second]).unwrap();
+        drop(open(dir.path(), ReplicaId::new(1), &Config::default()).unwrap());
+        assert_eq!(log_len(&path), 1, "the record before the damage replayed");
 
         std::fs::write(&wb_path, &whole[..whole.len() - 5]).unwrap();
         drop(open(dir.path(), ReplicaId::new(1), &Config::default()).unwrap());
-        assert_eq!(log_len(&path), 2, "the whole records replayed");
+        assert_eq!(
+            log_len(&path),
+            2,
+            "the whole records replayed (the first again)"
+        );
         assert!(std::fs::read(&wb_path).unwrap().is_empty());
     }
 
@@ -917,7 +929,7 @@ mod tests {
                 matches!(&e, Error::DataDir { path: p, .. } if *p == path),
                 "{msg}"
             );
-            assert!(msg.contains("damaged") && msg.contains("backup"), "{msg}");
+            assert!(msg.contains("panicked") && msg.contains("backup"), "{msg}");
         }
     }
 }

@@ -215,7 +215,18 @@ async fn plain_http(stream: &TcpStream) -> bool {
 /// Answers a plain HTTP request on the HTTPS port with a `400` that says so (as a JSON
 /// error, like every other), instead of TLS bytes a client reads as garbage.
 async fn answer_plain_http(mut stream: TcpStream) {
-    use tokio::io::AsyncWriteExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // The request's head is read first (at most 8 KiB, for at most a second): closing
+    // a socket with unread bytes sends a reset, and some clients then drop the answer.
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    let wait = std::time::Duration::from_secs(1);
+    while head.len() < 8 * 1024 && !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match tokio::time::timeout(wait, stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => head.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+    }
     let body =
         r#"{"error":"this port serves HTTPS (the leader runs with --tls-cert): use https://"}"#;
     let answer = format!(
@@ -224,6 +235,12 @@ async fn answer_plain_http(mut stream: TcpStream) {
     );
     let _ = stream.write_all(answer.as_bytes()).await;
     let _ = stream.shutdown().await;
+    // Whatever else the client sends (a body) is read and dropped until it closes.
+    while let Ok(Ok(n)) = tokio::time::timeout(wait, stream.read(&mut buf)).await {
+        if n == 0 {
+            break;
+        }
+    }
 }
 
 impl axum::serve::Listener for TlsListener {

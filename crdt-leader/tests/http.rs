@@ -793,10 +793,10 @@ async fn metrics_are_classic_text_unless_openmetrics_is_asked_for() {
     t(n.shutdown()).await;
 }
 
-/// A delete in a document that does not exist answers `200 {"token"}` and creates
-/// nothing: the document stays out of the listing and the status.
+/// A delete (or an OR-Set remove) in a document that does not exist answers `200`
+/// and creates nothing: the document stays out of the listing and the status.
 #[tokio::test]
-async fn a_delete_in_a_missing_document_creates_nothing() {
+async fn a_delete_or_remove_in_a_missing_document_creates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let nodes = cluster(1, dir.path()).await;
     let n = &nodes[0];
@@ -817,6 +817,16 @@ async fn a_delete_in_a_missing_document_creates_nothing() {
     );
     let (s, _, _) = call(n, Method::GET, &path, Some(READER), None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    // Nor does an OR-Set remove, which answers the empty set.
+    let (s, v) = post(
+        n,
+        "/v1/docs/nodoc2/keys/x",
+        ADMIN,
+        json!({"type":"orset","op":"remove","value":"q"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["value"], json!([]), "{v}");
     let (_, _, v) = call(n, Method::GET, "/v1/docs", Some(ADMIN), None).await;
     assert_eq!(v, json!({"docs": []}));
     let (_, _, st) = call(n, Method::GET, "/v1/status", Some(ADMIN), None).await;
