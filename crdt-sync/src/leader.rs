@@ -528,6 +528,12 @@ impl<C: DeltaCrdt> Leader<C> {
     /// writes nothing until every peer said which incarnations of it they have seen,
     /// or for `Config::probe_timeout_ticks` ticks at most (see `finish_probe`).
     pub(crate) fn begin_probe(&mut self) {
+        self.begin_probe_above(None);
+    }
+
+    /// [`Leader::begin_probe`], ending at an incarnation above `floor` too (one of this
+    /// leader's that is known to exist) whatever the peers answer.
+    pub(crate) fn begin_probe_above(&mut self, floor: Option<Incarnation>) {
         self.state_version += 1;
         // Whatever was buffered is void for peers that will see a new incarnation: pretend
         // delta 1 held it and is gone, so every peer is repaired from its summary.
@@ -543,7 +549,7 @@ impl<C: DeltaCrdt> Leader<C> {
         self.probing = true;
         self.probe_id = self.draw_nonce().max(1);
         self.probe_ticks = 0;
-        self.probe_floor = None;
+        self.probe_floor = floor;
         self.finish_probe_if_answered();
     }
 
@@ -676,7 +682,12 @@ impl<C: DeltaCrdt> Leader<C> {
             self.conflict = true;
             return;
         }
-        self.begin_probe();
+        // The probe ends above `newer` even if no peer that answers has seen it: the
+        // one that named it may be unreachable by the probe (a copy of a neighbour
+        // behind its address, whose messages reach us but ours go to the other copy),
+        // and without the floor each probe ended below it again, until the displacements
+        // ran out and a leader that shares its id with nobody reported a conflict.
+        self.begin_probe_above(Some(newer));
     }
 
     /// Puts a restored leader in the state of having lost its buffer: every peer is
@@ -740,4 +751,56 @@ fn draw_incarnation(
         }
     }
     fresh
+}
+
+#[cfg(test)]
+mod displacement_tests {
+    use crate::{Config, Incarnation, Leader};
+    use crdt_core::{OrSet, ReplicaId};
+
+    fn pump(a: &mut Leader<OrSet<String>>, b: &mut Leader<OrSet<String>>) {
+        for _ in 0..64 {
+            let mut quiet = true;
+            while let Some(t) = a.poll_transmit() {
+                let _ = b.receive(a.id(), &t.payload);
+                quiet = false;
+            }
+            while let Some(t) = b.poll_transmit() {
+                let _ = a.receive(b.id(), &t.payload);
+                quiet = false;
+            }
+            if quiet {
+                return;
+            }
+        }
+    }
+
+    /// Found by the simulator (seed 9876543214219, `tests/traces/` and docs/TESTING.md):
+    /// a message naming a newer life of this leader came from a copy of a neighbour
+    /// behind its address, which the probe does not reach; the peers the probe reaches
+    /// never saw that life. The probe must still end above it, or the copy displaces
+    /// the leader again after each probe until it reports a conflict it does not have.
+    #[test]
+    fn a_displaced_leader_ends_its_probe_above_the_life_that_displaced_it() {
+        let (i3, i2) = (ReplicaId::new(3), ReplicaId::new(2));
+        let mut a = Leader::with_nonce(i3, OrSet::<String>::new(), Config::default(), 11);
+        let mut b = Leader::with_nonce(i2, OrSet::<String>::new(), Config::default(), 12);
+        a.add_peer(i2).unwrap();
+        b.add_peer(i3).unwrap();
+        pump(&mut a, &mut b);
+        for round in 0..3 {
+            let newer = Incarnation::new(a.incarnation().counter() + 20, 0x1234);
+            a.displaced(newer);
+            assert!(a.probing, "round {round}: probing");
+            // The probe reaches only `b`, which has seen nothing above `a`'s own life.
+            pump(&mut a, &mut b);
+            assert!(!a.probing && !a.conflict, "round {round}");
+            assert!(
+                a.incarnation() > newer,
+                "round {round}: {:?} is not above {newer:?}",
+                a.incarnation()
+            );
+            assert!(a.can_write().is_ok() || a.needs_checkpoint, "round {round}");
+        }
+    }
 }
