@@ -460,11 +460,13 @@ fn decode<C: DeltaCrdt>(bytes: &[u8], config: &Config) -> Result<Decoded<C>, Syn
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use crate::{Config, Leader};
     use crdt_core::{DeltaCrdt, OrSet, OrSetOp, ReplicaId, VersionVector};
 
-    fn pump(a: &mut Leader<OrSet<String>>, b: &mut Leader<OrSet<String>>) {
+    /// Delivers everything two leaders send each other until both are quiet (at most
+    /// 64 rounds).
+    pub(crate) fn pump(a: &mut Leader<OrSet<String>>, b: &mut Leader<OrSet<String>>) {
         for _ in 0..64 {
             let mut quiet = true;
             while let Some(t) = a.poll_transmit() {

@@ -755,25 +755,9 @@ fn draw_incarnation(
 
 #[cfg(test)]
 mod displacement_tests {
+    use crate::checkpoint::tests::pump;
     use crate::{Config, Incarnation, Leader};
     use crdt_core::{OrSet, ReplicaId};
-
-    fn pump(a: &mut Leader<OrSet<String>>, b: &mut Leader<OrSet<String>>) {
-        for _ in 0..64 {
-            let mut quiet = true;
-            while let Some(t) = a.poll_transmit() {
-                let _ = b.receive(a.id(), &t.payload);
-                quiet = false;
-            }
-            while let Some(t) = b.poll_transmit() {
-                let _ = a.receive(b.id(), &t.payload);
-                quiet = false;
-            }
-            if quiet {
-                return;
-            }
-        }
-    }
 
     /// Found by the simulator (seed 9876543214219, `tests/traces/` and docs/TESTING.md):
     /// a message naming a newer life of this leader came from a copy of a neighbour
