@@ -219,23 +219,9 @@ async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) 
 
 /// Whether a query string percent-decodes to UTF-8.
 fn decodes_to_utf8(query: &str) -> bool {
-    let hex = |b: u8| (b as char).to_digit(16);
-    let bytes = query.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
-                out.push(((hex(h).unwrap_or(0) << 4) | hex(l).unwrap_or(0)) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    std::str::from_utf8(&out).is_ok()
+    percent_encoding::percent_decode_str(query)
+        .decode_utf8()
+        .is_ok()
 }
 
 fn from_error(e: &Error) -> Response {

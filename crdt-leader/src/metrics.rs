@@ -486,14 +486,6 @@ pub(crate) fn classic_text(openmetrics: &str) -> String {
                     out.push_str(line);
                 }
             }
-            // A counter's creation time has no place in the classic format.
-            None if counters.iter().any(|c| {
-                line.strip_prefix(c)
-                    .is_some_and(|r| r.starts_with("_created"))
-            }) =>
-            {
-                continue
-            }
             None => out.push_str(line),
         }
         out.push('\n');

@@ -759,7 +759,7 @@ mod displacement_tests {
     use crate::{Config, Incarnation, Leader};
     use crdt_core::{OrSet, ReplicaId};
 
-    /// Found by the simulator (seed 9876543214219, `tests/traces/` and docs/TESTING.md):
+    /// Found by the simulator (seed 9876543214219: `sim_regressions` and docs/TESTING.md):
     /// a message naming a newer life of this leader came from a copy of a neighbour
     /// behind its address, which the probe does not reach; the peers the probe reaches
     /// never saw that life. The probe must still end above it, or the copy displaces
